@@ -1,0 +1,54 @@
+"""Find ``grammars/<name>.lark``, build a Lark LALR parser once per grammar, parse lines.
+
+Grammars live at the repository top level (``grammars/``) and ship inside the wheel as
+``emulator/grammars`` (hatch force-include); both places are searched, so a checkout and an
+installed copy behave the same.
+
+Must not: execute commands or hold modem state.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lark import Lark
+from lark.exceptions import LarkError
+
+from ..errors import GrammarError
+from .commands import AtCommand
+from .transformer import ToCommands
+
+_HERE = Path(__file__).resolve().parent
+
+
+def grammar_dir() -> Path:
+    for candidate in (_HERE.parent / "grammars", _HERE.parent.parent / "grammars"):
+        if (candidate / "v250.lark").is_file():
+            return candidate
+    raise GrammarError("grammars/ not found next to the emulator package")
+
+
+@functools.lru_cache(maxsize=None)
+def parser_for(name: str) -> Lark:
+    path = grammar_dir() / f"{name.replace('-', '_')}.lark"
+    if not path.is_file():
+        raise GrammarError(f"no grammar {path.name} in {path.parent}")
+    try:
+        return Lark(path.read_text(), start="line", parser="lalr", lexer="contextual",
+                    import_paths=[path.parent], source_path=str(path), maybe_placeholders=False)
+    except LarkError as exc:
+        raise GrammarError(f"{path.name}: {exc}") from exc
+
+
+class SyntaxErrorInLine(ValueError):
+    """The line is not valid AT syntax for this grammar."""
+
+
+def parse_line(line: str, grammar: str = "v250") -> list[AtCommand]:
+    """Parse one command line (without CR) into commands; raise SyntaxErrorInLine."""
+    try:
+        tree = parser_for(grammar).parse(line)
+    except LarkError as exc:
+        raise SyntaxErrorInLine(str(exc).splitlines()[0]) from None
+    return ToCommands(line).transform(tree)

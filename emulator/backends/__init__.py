@@ -1,0 +1,40 @@
+"""Registry of embedded platforms: short name -> "module:Class", imported lazily.
+
+Third parties add backends through the ``emulator.backends`` entry-point group. Unknown names
+raise :class:`~emulator.errors.UnknownBackendError` listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from ..errors import UnknownBackendError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Backend
+
+BACKENDS: dict[str, str] = {
+    # "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
+    # "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
+}
+
+
+def _all() -> dict[str, str]:
+    found = dict(BACKENDS)
+    for ep in entry_points(group="emulator.backends"):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def available_backends() -> list[str]:
+    return sorted(_all())
+
+
+def load_backend(name: str) -> "type[Backend]":
+    table = _all()
+    if name not in table:
+        raise UnknownBackendError(name, sorted(table))
+    module_name, _, attr = table[name].partition(":")
+    return getattr(importlib.import_module(module_name), attr)

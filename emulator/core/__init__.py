@@ -1,0 +1,2 @@
+"""Sans-IO core: bytes and stimuli in, events out. Nothing here imports asyncio, socket, os,
+pty, time or threading (``tests/test_layering.py`` checks)."""

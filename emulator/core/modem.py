@@ -1,0 +1,360 @@
+"""The sans-IO modem: host bytes and network stimuli in, framed bytes and effects out.
+
+h11-shaped: ``receive_data(bytes)`` and ``receive_stimulus(stimulus)`` feed it,
+``advance(seconds)`` moves its clock, ``next_event()`` hands out :mod:`events` until it
+returns None. One command line is executed at a time; input that arrives while a command is
+still running (a delay, a pending network answer) waits in the inbox and is executed after
+the final result. Every command line gets exactly one final result; URCs raised while a
+command runs or a prompt is open are held and written after the final result, so they never
+split a response.
+
+Must not: do I/O, read the wall clock, or know any particular command (features do).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..at.commands import ArgError, AtCommand, Kind
+from ..at.grammar import SyntaxErrorInLine, parse_line
+from .clock import Timer, VirtualClock
+from .events import CommandHandled, Effect, Event, PowerOff, ToHost
+from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
+                      LineDiscipline, Overflow, RepeatLast)
+from .results import ERROR, OK, CmeError, Final, Result
+from .stimuli import PowerOn, Stimulus
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..modules.profile import ModuleProfile, Prompt, Reply
+
+
+class Context:
+    """What a handler may use: state, identity, clock, and ways to speak without I/O."""
+
+    def __init__(self, modem: "Modem") -> None:
+        self._modem = modem
+        self.state = SimpleNamespace()
+        self.profile = modem.profile
+        self.identity = modem.profile.identity
+        self.defaults: dict[str, Any] = dict(modem.profile.defaults)
+        self.clock = modem.clock
+        self.name = modem.name
+
+    @property
+    def modem(self) -> "Modem":
+        return self._modem
+
+    def urc(self, text: str | bytes) -> None:
+        """An unsolicited result; held while a command runs, then written framed."""
+        self._modem._urc(text)
+
+    def effect(self, effect: Effect) -> None:
+        self._modem._out.append(effect)
+
+    def later(self, delay: float, fn: Callable[["Context"], None], name: str = "") -> Timer:
+        """Run ``fn(ctx)`` after ``delay`` virtual seconds (then pump pending input)."""
+        def fire() -> None:
+            fn(self)
+            self._modem._pump()
+        return self.clock.call_later(delay, fire, name or getattr(fn, "__name__", ""))
+
+    def finish(self, key: str, reply: "Reply") -> bool:
+        """Complete the running command that returned ``Pending(key)``; False if none."""
+        return self._modem._finish_pending(key, reply)
+
+    def is_pending(self, key: str) -> bool:
+        return self._modem._pending_key == key
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes straight to the host (transparent mode); not held, not framed."""
+        self._modem._emit(data)
+
+    def fmt(self, name: str, value: str) -> str:
+        """``+NAME: value`` in this module's dialect (``NAME:value`` for Woori-net vendor)."""
+        return f"{name}{self.profile.quirks.vendor_colon}{value}"
+
+    def line(self) -> str:
+        return self._modem._current_line
+
+
+class Modem:
+    def __init__(self, profile: "ModuleProfile", *, clock: VirtualClock | None = None,
+                 name: str | None = None, boot: bool = True) -> None:
+        self.profile = profile
+        self.name = name or profile.name
+        self.clock = clock or VirtualClock()
+        self.framing = LineDiscipline()
+        self.framing.echo = profile.quirks.echo_default
+        self._out: deque[Event] = deque()
+        self._inbox = bytearray()
+        self._held: list[bytes] = []
+        self._job: _LineJob | None = None
+        self._prompt: "Prompt | None" = None
+        self._pending_key: str | None = None
+        self._pending_timer: Timer | None = None
+        self._last_line = ""
+        self._current_line = ""
+        self.powered = True
+        self.commands = profile.commands.handlers
+        self.ctx = Context(self)
+        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(profile.defaults.get("cmee", 1)))
+        self.ctx.state.v250 = self.v250
+        self._stimulus_handlers: list[tuple[type, Callable]] = []
+        for feature in profile.features:
+            if feature.init:
+                feature.init(self.ctx)
+            self._stimulus_handlers.extend(feature.stimuli.items())
+        if boot:
+            self.boot()
+
+    # --- public sans-IO surface -----------------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        if not self.powered:
+            return
+        self._inbox += data
+        self._pump()
+
+    def receive_stimulus(self, stimulus: Stimulus) -> None:
+        if isinstance(stimulus, PowerOn):
+            if not self.powered:
+                self.powered = True
+                self.boot()
+            return
+        if not self.powered:
+            return
+        for kind, handler in self._stimulus_handlers:
+            if isinstance(stimulus, kind):
+                handler(stimulus, self.ctx)
+        self._pump()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self._pump()
+
+    def next_event(self) -> Event | None:
+        return self._out.popleft() if self._out else None
+
+    def events(self) -> list[Event]:
+        out = list(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def state(self) -> SimpleNamespace:
+        return self.ctx.state
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def boot(self) -> None:
+        """Emit the power-on URCs (after ``boot_delay`` virtual seconds)."""
+        self.framing = LineDiscipline()
+        self.framing.echo = self.profile.quirks.echo_default
+
+        def emit(_ctx: Context) -> None:
+            for text in self.profile.quirks.boot_urcs:
+                self._urc(text)
+            for feature in self.profile.features:
+                if feature.on_boot:
+                    feature.on_boot(self.ctx)
+        if self.profile.quirks.boot_delay:
+            self.ctx.later(self.profile.quirks.boot_delay, emit, "boot")
+        else:
+            emit(self.ctx)
+
+    def power_off(self) -> None:
+        """Stop answering (AT+QPOWD after its URC, or the console API)."""
+        self.powered = False
+        self._inbox.clear()
+        self._job = None
+        self._prompt = None
+        self._pending_key = None
+        self._out.append(PowerOff())
+
+    # --- output ---------------------------------------------------------------------------
+    def _emit(self, data: bytes) -> None:
+        if data:
+            if self._out and isinstance(self._out[-1], ToHost):
+                self._out[-1] = ToHost(self._out[-1].data + data)
+            else:
+                self._out.append(ToHost(data))
+
+    def _frame(self, text: str | bytes) -> bytes:
+        body = text.encode("utf-8") if isinstance(text, str) else text
+        if self.v250.verbose:
+            return b"\r\n" + body + b"\r\n"
+        return body + b"\r\n"
+
+    def _urc(self, text: str | bytes) -> None:
+        framed = b"\r\n" + (text.encode("utf-8") if isinstance(text, str) else text) + b"\r\n"
+        if self._job is not None or self.framing.in_data_mode:
+            self._held.append(framed)
+        else:
+            self._emit(framed)
+
+    def _final(self, result: Result) -> None:
+        final = result.render(self.v250.cmee) if isinstance(result, CmeError) else result
+        if not self.v250.quiet:
+            if self.v250.verbose:
+                self._emit(b"\r\n" + final.text.encode() + b"\r\n")
+            elif final.numeric is not None:
+                self._emit(str(final.numeric).encode() + b"\r")
+            else:
+                self._emit(final.text.encode() + b"\r\n")
+        self._out.append(CommandHandled(self._current_line, final.text))
+
+    # --- input loop -----------------------------------------------------------------------
+    def _pump(self) -> None:
+        while self._inbox and self.powered and (self._job is None or self._prompt is not None):
+            echo, event, used = self.framing.step(bytes(self._inbox))
+            del self._inbox[:used]
+            self._emit(echo)
+            if event is not None:
+                self._on_line_event(event)
+
+    def _on_line_event(self, event: object) -> None:
+        if isinstance(event, CommandLine):
+            self._last_line = event.text
+            self._run_line(event.text)
+        elif isinstance(event, RepeatLast):
+            self._emit(b"\r")
+            self._run_line(self._last_line or "AT")
+        elif isinstance(event, (Garbage, Overflow)):
+            self._current_line = "<garbage>" if isinstance(event, Garbage) else "<overlong line>"
+            self._final(ERROR)
+            self._flush_held()
+        elif isinstance(event, (DataComplete, DataCancelled, DataTooLong)):
+            self._on_prompt_data(event)
+
+    def _run_line(self, text: str) -> None:
+        self._current_line = text
+        try:
+            commands = parse_line(text, self.profile.grammar)
+        except SyntaxErrorInLine:
+            self._final(ERROR)
+            self._flush_held()
+            return
+        self._job = _LineJob(commands)
+        self._continue()
+
+    def _continue(self) -> None:
+        job = self._job
+        while job is not None and job.index < len(job.commands):
+            cmd = job.commands[job.index]
+            handler = self.commands.get((cmd.name, cmd.kind))
+            if handler is None:
+                self._end(ERROR)
+                return
+            try:
+                reply = handler(cmd, self.ctx)
+            except ArgError as exc:
+                self._end(CmeError(exc.cme) if exc.cme is not None else ERROR)
+                return
+            if not self._apply(reply):
+                return  # waiting: prompt, pending or delay
+            job = self._job
+        if job is not None:
+            self._end(job.last_final)
+
+    def _apply(self, reply: "Reply") -> bool:
+        """Apply one reply; True when the job may go on with its next command."""
+        job = self._job
+        assert job is not None
+        if reply.delay > 0:
+            delayed = _without_delay(reply)
+            job.timer = self.clock.call_later(reply.delay, lambda: self._resume(delayed), "reply-delay")
+            return False
+        for line in reply.lines:
+            self._emit(self._frame(line))
+        if reply.raw:
+            self._emit(reply.raw)
+        for effect in reply.effects:
+            self._out.append(effect)
+        if reply.prompt is not None:
+            self._prompt = reply.prompt
+            self._emit(reply.prompt.text)
+            self.framing.start_data(reply.prompt.length, reply.prompt.limit, reply.prompt.echo)
+            return False
+        if reply.pending is not None:
+            self._pending_key = reply.pending.key
+            pend = reply.pending
+            self._pending_timer = self.clock.call_later(pend.timeout, lambda: self._pending_timeout(pend), "pending")
+            return False
+        job.after.extend(reply.after)
+        if reply.final is None:
+            return False
+        job.last_final = reply.final
+        if getattr(reply.final, "is_error", False):
+            self._end(reply.final)
+            return False
+        job.index += 1
+        return True
+
+    def _resume(self, reply: "Reply") -> None:
+        if self._job is None:
+            return
+        if self._apply(reply):
+            self._continue()
+        self._pump()
+
+    def _on_prompt_data(self, event: object) -> None:
+        prompt, self._prompt = self._prompt, None
+        if prompt is None or self._job is None:
+            return
+        from ..modules.profile import Reply  # local: profile imports core
+        if isinstance(event, DataComplete):
+            reply = prompt.on_data(event.data, self.ctx)
+        elif isinstance(event, DataCancelled):
+            reply = prompt.on_cancel(self.ctx) if prompt.on_cancel else Reply()
+        else:
+            reply = prompt.on_too_long(self.ctx) if prompt.on_too_long else Reply(final=ERROR)
+        self._resume(reply)
+
+    def _finish_pending(self, key: str, reply: "Reply") -> bool:
+        if self._pending_key != key or self._job is None:
+            return False
+        self._pending_key = None
+        if self._pending_timer:
+            self._pending_timer.cancel()
+        self._resume(reply)
+        return True
+
+    def _pending_timeout(self, pend: Any) -> None:
+        if self._pending_key != pend.key:
+            return
+        from ..modules.profile import Reply
+        self._pending_key = None
+        self._resume(pend.on_timeout(self.ctx) if pend.on_timeout else Reply(final=ERROR))
+
+    def _end(self, result: Result) -> None:
+        job, self._job = self._job, None
+        self._final(result)
+        if job is not None:
+            for text in job.after:
+                self._urc(text)
+        self._flush_held()
+
+    def _flush_held(self) -> None:
+        held, self._held = self._held, []
+        for data in held:
+            self._emit(data)
+
+
+class _LineJob:
+    def __init__(self, commands: list[AtCommand]) -> None:
+        self.commands = commands
+        self.index = 0
+        self.last_final: Result = OK
+        self.after: list[str] = []
+        self.timer: Timer | None = None
+
+
+def _without_delay(reply: "Reply") -> "Reply":
+    from dataclasses import replace
+    return replace(reply, delay=0.0)
+
+
+__all__ = ["Context", "Modem", "Kind", "Final"]

@@ -1,0 +1,173 @@
+"""The fake internet: where every name and address a modem dials really goes.
+
+A pure table (no sockets). DNS records map public host names to the public IPs a modem would
+be told (``lwm2m.ctwing.cn`` -> ``221.229.214.202``); routes map a name or public IP, plus a port
+(or any port), to a loopback endpoint where an embedded backend or a user's server listens.
+Anything not mapped is refused, as a module reports a failed lookup or connection, so no
+packet the emulator sends can leave 127.0.0.0/8 or ::1.
+
+Faults are declarative knobs per route (python-gsmmodem counters): ``refuse`` (connection
+refused), ``drop`` (silently black-holed: the connect times out), ``delay`` (seconds added to
+connect), ``cut`` (an open connection is reset).
+
+Must not: open sockets or read the clock; the executors in ``emulator/net`` do the I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+
+Endpoint = tuple[str, int]
+ANY_PORT = -1
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def _key(host: str) -> str:
+    host = host.strip().strip("[]").lower()
+    try:
+        return ipaddress.ip_address(host).compressed  # canonical IPv6 text
+    except ValueError:
+        return host.rstrip(".")
+
+
+@dataclass
+class Fault:
+    kind: str  # refuse | drop | delay | cut
+    count: int | None = None  # None = every time
+    seconds: float = 0.0
+
+    def consume(self) -> bool:
+        if self.count is None:
+            return True
+        if self.count <= 0:
+            return False
+        self.count -= 1
+        return True
+
+
+@dataclass
+class Route:
+    host: str
+    port: int
+    target: Endpoint
+    label: str = ""
+    faults: list[Fault] = field(default_factory=list)
+
+
+class FakeInternet:
+    def __init__(self) -> None:
+        self._dns: dict[str, list[str]] = {}
+        self._routes: dict[tuple[str, int], Route] = {}
+
+    # --- configuration -------------------------------------------------------------------
+    def add_name(self, name: str, *addresses: str) -> None:
+        """A DNS record: what ``AT+QIDNSGIP`` and the modem's own lookups answer."""
+        entry = self._dns.setdefault(_key(name), [])
+        for addr in addresses:
+            if _key(addr) not in entry:
+                entry.append(_key(addr))
+
+    def add_route(self, host: str, port: int | None, target: Endpoint, label: str = "") -> Route:
+        """Send connections to ``host`` (name or public IP) on ``port`` (None = any) to ``target``."""
+        if not is_loopback(target[0]):
+            raise ConfigError(f"route target {target[0]}:{target[1]} is not a loopback address")
+        route = Route(_key(host), ANY_PORT if port is None else int(port), (target[0], int(target[1])), label)
+        self._routes[(route.host, route.port)] = route
+        return route
+
+    def add_user_route(self, spec: str) -> Route:
+        """``HOST[:PORT]=IP:PORT`` from ``--route`` or the config file."""
+        try:
+            left, right = spec.split("=", 1)
+            tip, _, tport = right.rpartition(":")
+            if left.startswith("["):
+                lhost, _, rest = left[1:].partition("]")
+                lport = rest.lstrip(":") or None
+            elif left.count(":") == 1:
+                lhost, lport = left.split(":")
+            else:
+                lhost, lport = left, None
+            return self.add_route(lhost, int(lport) if lport else None, (tip.strip("[]"), int(tport)), "user")
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any malformed spec
+            raise ConfigError(f"bad route {spec!r}: expected HOST[:PORT]=IP:PORT ({exc})") from None
+
+    def route(self, host: str, port: int | None) -> Route | None:
+        key = _key(host)
+        if port is not None and (key, int(port)) in self._routes:
+            return self._routes[(key, int(port))]
+        return self._routes.get((key, ANY_PORT))
+
+    def add_fault(self, host: str, port: int | None, fault: Fault) -> None:
+        route = self.route(host, port)
+        if route is None:
+            raise ConfigError(f"no route for {host}:{port}")
+        route.faults.append(fault)
+
+    def clear_faults(self) -> None:
+        for route in self._routes.values():
+            route.faults.clear()
+
+    # --- questions the executors ask -----------------------------------------------------
+    def resolve(self, name: str) -> list[str]:
+        """Addresses for ``name``; an IP literal resolves to itself; [] = lookup fails."""
+        key = _key(name)
+        try:
+            ipaddress.ip_address(key)
+            return [key]
+        except ValueError:
+            pass
+        if key in self._dns:
+            return list(self._dns[key])
+        if any(h == key for h, _ in self._routes):
+            return ["127.0.0.1"] if key == "localhost" else [self._synthetic_ip(key)]
+        return []
+
+    def _synthetic_ip(self, key: str) -> str:
+        # A stable documentation-range address (TEST-NET-2) for routed names with no record.
+        n = sum(key.encode()) % 250 + 1
+        addr = f"198.51.100.{n}"
+        self._dns[key] = [addr]
+        return addr
+
+    def connect_target(self, host: str, port: int) -> tuple[Endpoint | None, str, Fault | None]:
+        """Where a connection to ``host:port`` goes: (endpoint, error, fault).
+
+        error is "" on success, "dns" when the name does not resolve, "refused" when nothing
+        listens there (the module's 565 / 566). A consumed fault is returned for the executor.
+        """
+        route = self.route(host, port)
+        if route is None:
+            addresses = self.resolve(host)
+            if not addresses:
+                return None, "dns", None
+            for addr in addresses:
+                route = self.route(addr, port)
+                if route is not None:
+                    break
+        if route is None:
+            if is_loopback(host):
+                return (host.strip("[]") if host != "localhost" else "127.0.0.1", int(port)), "", None
+            return None, "refused", None
+        for fault in route.faults:
+            if fault.consume():
+                if fault.kind == "refuse":
+                    return None, "refused", fault
+                return route.target, "", fault
+        return route.target, "", None
+
+    def routes(self) -> list[Route]:
+        return list(self._routes.values())
+
+    def names(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self._dns.items()}
