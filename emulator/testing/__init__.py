@@ -1,0 +1,1 @@
+"""Test doubles that ship with the product: harness and pytest plugin."""
