@@ -1,0 +1,1 @@
+"""Command families (features). Each module exports ``FEATURE`` (a :class:`Feature`)."""

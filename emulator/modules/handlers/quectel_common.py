@@ -1,0 +1,156 @@
+"""Quectel extensions shared by BG96 and EC800E (BG96 AT Commands Manual V2.2; EC800E guide).
+
++QCCID, +QGMR, +QIDNSCFG, +QENG="servingcell", +QNWINFO, +QCSQ, +QCFG / +QURCCFG
+(a table of known settings with query forms), +QINDCFG, +QPOWD (``POWERED DOWN``).
+
+Must not: implement sockets, MQTT or LwM2M (their own features).
+"""
+
+from __future__ import annotations
+
+from ...at.commands import AtCommand
+from ...core.modem import Context
+from ...core.results import ERROR, CmeError
+from ..profile import CommandTable, Feature, Reply
+
+T = CommandTable("quectel_common")
+
+# AT+QCFG settings: name -> default values (ints, or strings printed quoted). Query prints
+# ``+QCFG: "<name>",<values>``. Sources: BG96 AT manual §5.x, EC800E/EC2x manuals.
+QCFG_DEFAULTS: dict[str, tuple] = {
+    "nwscanmode": (0,), "nwscanseq": ("020301",), "iotopmode": (2,), "servicedomain": (1,),
+    "band": ("0xf", "0x100002000000000f0e189f", "0x10004200000000090e189f"),
+    "urc/port": ("uart1",), "urc/psm": (0,), "psm/urc": (0,), "urc/ri/ring": ("pulse", 120, 1000, 5000, "off", 1),
+    "risignaltype": ("respective",), "apready": (0, 0, 500), "psm/enter": (0,), "fast/poweroff": (25, 1),
+    "ledmode": (0,), "urc/cache": (0,), "sleepind/level": (0,), "wakeupin/level": (0,),
+    "rrcabort": (0,), "lwm2m": (0,),
+}
+
+
+def _init(ctx: Context) -> None:
+    ctx.state.qcfg = {k: tuple(v) for k, v in QCFG_DEFAULTS.items()}
+    ctx.state.qcfg.update({k: tuple(v) for k, v in ctx.defaults.get("qcfg", {}).items()})
+    ctx.state.dns = {1: tuple(ctx.defaults.get("dns", ("8.8.8.8", "8.8.4.4")))}
+    ctx.state.urc_port = "uart1"
+
+
+def _fmt(value: object) -> str:
+    return str(value) if isinstance(value, int) else f'"{value}"'
+
+
+@T.exec("+QCCID")
+def qccid_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    if not ctx.state.radio.sim_present:
+        return Reply(final=CmeError(10))
+    return Reply(lines=(f"+QCCID: {ctx.identity.iccid}",))
+
+
+@T.exec("+QGMR")
+def qgmr_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(str(ctx.defaults.get("qgmr", ctx.identity.revision)),))
+
+
+@T.set("+QIDNSCFG")
+def qidnscfg_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cid = cmd.int(0, lo=1, hi=16)
+    if len(cmd) == 1:
+        pri, sec = (ctx.state.dns.get(cid) or ctx.state.dns[1] or ("", ""))[:2]
+        return Reply(lines=(f'+QIDNSCFG: {cid},"{pri}","{sec}"',))
+    ctx.state.dns[cid] = (cmd.str(1, max_len=64), cmd.str(2, "", max_len=64))
+    return Reply()
+
+
+@T.read("+QIDNSCFG")
+def qidnscfg_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=tuple(f'+QIDNSCFG: {cid},"{p}","{s}"' for cid, (p, s, *_) in sorted(ctx.state.dns.items())))
+
+
+@T.set("+QENG")
+def qeng_set(cmd: AtCommand, ctx: Context) -> Reply:
+    what = cmd.str(0).lower()
+    if what != "servingcell":
+        return Reply(final=ERROR)
+    radio = ctx.state.radio
+    if not radio.registered:
+        return Reply(lines=('+QENG: "servingcell","SEARCH"',))
+    state = "CONNECT" if radio.rrc else "NOCONN"
+    template = ctx.defaults.get("servingcell", '"LTE","FDD",001,01,1,1,1,1,1,1,1,-90,-9,-60,10,20')
+    return Reply(lines=(f'+QENG: "servingcell","{state}",{template}',))
+
+
+@T.exec("+QNWINFO")
+def qnwinfo_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    if not ctx.state.radio.registered:
+        return Reply(lines=("+QNWINFO: No Service",))
+    d = ctx.defaults
+    return Reply(lines=(f'+QNWINFO: "{d.get("nw_act", "FDD LTE")}","{d.get("plmn", "00101")}","{d.get("band", "LTE BAND 1")}",{d.get("earfcn", 100)}',))
+
+
+@T.exec("+QCSQ")
+def qcsq_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    radio = ctx.state.radio
+    if not radio.registered:
+        return Reply(lines=('+QCSQ: "NOSERVICE"',))
+    d = ctx.defaults
+    rssi_dbm = -113 + 2 * radio.rssi
+    return Reply(lines=(f'+QCSQ: "{d.get("sysmode", "LTE")}",{rssi_dbm},{d.get("rsrp", -90)},{d.get("sinr", 120)},{d.get("rsrq", -9)}',))
+
+
+def _cfg_set(table_attr: str, name_prefix: str):
+    def handler(cmd: AtCommand, ctx: Context) -> Reply:
+        table: dict[str, tuple] = getattr(ctx.state, table_attr)
+        key = cmd.str(0).lower()
+        if key not in table:
+            return Reply(final=ERROR)
+        if len(cmd) == 1:
+            values = ",".join(_fmt(v) for v in table[key])
+            return Reply(lines=(f'{name_prefix}: "{key}",{values}',))
+        old = table[key]
+        new = []
+        for i in range(1, len(cmd)):
+            template = old[i - 1] if i - 1 < len(old) else ""
+            new.append(cmd.int(i) if isinstance(template, int) else cmd.str(i, ""))
+        table[key] = tuple(new) + tuple(old[len(new):])
+        for hook in getattr(ctx.state, "qcfg_hooks", []):
+            hook(ctx, key, table[key])
+        return Reply()
+    return handler
+
+
+T.set("+QCFG")(_cfg_set("qcfg", "+QCFG"))
+
+
+@T.test("+QCFG")
+def qcfg_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=tuple(f'+QCFG: "{k}"' for k in ctx.state.qcfg))
+
+
+@T.set("+QURCCFG")
+def qurccfg_set(cmd: AtCommand, ctx: Context) -> Reply:
+    if cmd.str(0).lower() != "urcport":
+        return Reply(final=ERROR)
+    if len(cmd) == 1:
+        return Reply(lines=(f'+QURCCFG: "urcport","{ctx.state.urc_port}"',))
+    ctx.state.urc_port = cmd.str(1, choices=("usbat", "usbmodem", "uart1", "all"))
+    return Reply()
+
+
+@T.set("+QINDCFG")
+def qindcfg_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.str(0)
+    return Reply()
+
+
+@T.exec("+QPOWD")
+@T.set("+QPOWD")
+def qpowd(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.int(0, 1, lo=0, hi=1)
+
+    def down(c: Context) -> None:
+        c.urc("POWERED DOWN")
+        c.later(0.0, lambda c2: c2.modem.power_off(), "power-off")
+    ctx.later(float(ctx.defaults.get("powerdown_delay", 1.0)), down, "qpowd")
+    return Reply()
+
+
+FEATURE = Feature("quectel_common", T, init=_init)

@@ -1,0 +1,412 @@
+"""3GPP TS 27.007 network commands shared by every profile.
+
++CPIN, +CFUN, +CSQ, +CREG/+CGREG/+CEREG (n=0..5, URCs on change), +COPS, +CGATT,
++CGDCONT, +CGACT, +CGPADDR, +CSCON (URC on RRC change), +CCLK. Registration follows the
+table in ``core/state.py``; ``radio_event``/``rrc_activity`` are the entry points other
+features (sockets, LwM2M, PSM) call when traffic flows or coverage changes.
+
+Must not: print vendor commands (quectel_common.py, woorinet.py ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ...at.commands import AtCommand
+from ...core.modem import Context
+from ...core.results import CmeError
+from ...core.state import RadioState
+from ...core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..profile import CommandTable, Feature, Reply
+
+T = CommandTable("ts27007")
+
+
+@dataclass
+class PdpContext:
+    cid: int
+    pdp_type: str = "IP"
+    apn: str = ""
+    active: bool = False
+    address: str = ""
+
+
+def _init(ctx: Context) -> None:
+    d = ctx.defaults
+    ctx.state.radio = RadioState(rssi=int(d.get("rssi", 20)))
+    ctx.state.pdp = {1: PdpContext(1, d.get("pdp_type", "IP"), d.get("apn", ""), False, d.get("ip", "10.0.0.2"))}
+    ctx.state.rrc_timer = None
+
+
+def _boot(ctx: Context) -> None:
+    radio = ctx.state.radio
+    radio.cfun = 1
+    radio.stat = 0
+    radio_event(ctx, "cfun_full")
+    delay = float(ctx.defaults.get("attach_delay", 0.0))
+    if delay:
+        ctx.later(delay, lambda c: radio_event(c, "attach_done"), "attach")
+    else:
+        radio_event(ctx, "attach_done")
+
+
+# --- shared entry points ------------------------------------------------------------------
+def radio_event(ctx: Context, event: str) -> None:
+    """Apply a registration event and report the change the way +CREG/+CEREG are set up."""
+    radio: RadioState = ctx.state.radio
+    if not radio.apply(event):
+        return
+    default = ctx.state.pdp.get(1)
+    if default is not None:
+        default.active = radio.registered and bool(default.address)
+    for name, n in (("+CREG", radio.creg_n), ("+CGREG", radio.cgreg_n), ("+CEREG", radio.cereg_n)):
+        if n:
+            ctx.urc(f"{name}: {_reg_tail(ctx, n, urc=True)}")
+    for hook in getattr(ctx.state, "radio_hooks", []):
+        hook(ctx, event)
+
+
+def rrc_activity(ctx: Context) -> None:
+    """Traffic: RRC goes connected (+CSCON: 1) and the inactivity timer restarts."""
+    radio: RadioState = ctx.state.radio
+    if not radio.registered:
+        return
+    if radio.rrc == 0:
+        _set_rrc(ctx, 1)
+    if ctx.state.rrc_timer is not None:
+        ctx.state.rrc_timer.cancel()
+    ctx.state.rrc_timer = ctx.later(float(ctx.defaults.get("rrc_inactivity", 10.0)),
+                                    lambda c: _set_rrc(c, 0), "rrc-release")
+
+
+def rrc_release(ctx: Context) -> None:
+    if ctx.state.rrc_timer is not None:
+        ctx.state.rrc_timer.cancel()
+        ctx.state.rrc_timer = None
+    _set_rrc(ctx, 0)
+
+
+def _set_rrc(ctx: Context, mode: int) -> None:
+    radio: RadioState = ctx.state.radio
+    changed = radio.rrc != mode
+    radio.rrc = mode
+    if changed and radio.cscon_n:
+        ctx.urc(f"+CSCON: {mode}")
+
+
+def _reg_tail(ctx: Context, n: int, urc: bool) -> str:
+    radio: RadioState = ctx.state.radio
+    parts = [str(radio.stat)] if urc else [str(n), str(radio.stat)]
+    if n >= 2 and radio.registered:
+        d = ctx.defaults
+        parts += [f'"{d.get("tac", "0001")}"', f'"{d.get("ci", "00000001")}"', str(d.get("act", 7))]
+        if n >= 4:
+            psm = getattr(ctx.state, "psm", None)
+            if psm is not None and getattr(psm, "enabled", False):
+                parts += ["", "", f'"{psm.active_time}"', f'"{psm.periodic_tau}"']
+    return ",".join(parts)
+
+
+# --- SIM and functionality ----------------------------------------------------------------
+@T.read("+CPIN")
+def cpin_read(cmd: AtCommand, ctx: Context) -> Reply:
+    radio = ctx.state.radio
+    if not radio.sim_present:
+        return Reply(final=CmeError(10))
+    return Reply(lines=(f"+CPIN: {radio.sim_state}",))
+
+
+@T.set("+CPIN")
+def cpin_set(cmd: AtCommand, ctx: Context) -> Reply:
+    radio = ctx.state.radio
+    pin = cmd.str(0, max_len=8)
+    if not radio.sim_present:
+        return Reply(final=CmeError(10))
+    if radio.sim_state == "READY":
+        return Reply(final=CmeError(3))
+    if pin != str(ctx.defaults.get("pin", "1234")):
+        return Reply(final=CmeError(16))
+    radio.sim_state = "READY"
+    radio_event(ctx, "sim_in")
+    ctx.later(0.0, lambda c: radio_event(c, "attach_done"))
+    return Reply(after=("+CPIN: READY",))
+
+
+@T.test("+CPIN")
+def cpin_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply()
+
+
+@T.set("+CFUN")
+def cfun_set(cmd: AtCommand, ctx: Context) -> Reply:
+    fun = cmd.int(0, lo=0, hi=4)
+    rst = cmd.int(1, 0, lo=0, hi=1)
+    if fun not in (0, 1, 4) or (rst and fun != 1):
+        return Reply(final=CmeError(3))
+    radio = ctx.state.radio
+    if rst:
+        return _reboot_reply(ctx)
+    radio.cfun = fun
+    if fun == 1:
+        radio_event(ctx, "cfun_full")
+        if radio.can_register:
+            delay = float(ctx.defaults.get("attach_delay", 0.0))
+            ctx.later(delay, lambda c: radio_event(c, "attach_done") if c.state.radio.can_register else None, "attach")
+        return Reply(after=("+CPIN: READY",) if radio.sim_present else ())
+    radio_event(ctx, "cfun_min")
+    return Reply()
+
+
+def _reboot_reply(ctx: Context) -> Reply:
+    ctx.later(0.5, lambda c: c.modem.boot(), "reboot")
+    return Reply()
+
+
+@T.read("+CFUN")
+def cfun_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+CFUN: {ctx.state.radio.cfun}",))
+
+
+@T.test("+CFUN")
+def cfun_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=("+CFUN: (0,1,4),(0-1)",))
+
+
+# --- signal and registration --------------------------------------------------------------
+@T.exec("+CSQ")
+def csq_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    radio = ctx.state.radio
+    if radio.cfun != 1 or not radio.coverage:
+        return Reply(lines=("+CSQ: 99,99",))
+    return Reply(lines=(f"+CSQ: {radio.rssi},{radio.ber}",))
+
+
+@T.test("+CSQ")
+def csq_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=("+CSQ: (0-31,99),(0-7,99)",))
+
+
+def _reg_set(attr: str):
+    def handler(cmd: AtCommand, ctx: Context) -> Reply:
+        cmd.max_args(1)
+        setattr(ctx.state.radio, attr, cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2))
+        return Reply()
+    return handler
+
+
+def _reg_read(name: str, attr: str):
+    def handler(cmd: AtCommand, ctx: Context) -> Reply:
+        return Reply(lines=(f"{name}: {_reg_tail(ctx, getattr(ctx.state.radio, attr), urc=False)}",))
+    return handler
+
+
+T.set("+CREG")(_reg_set("creg_n"))
+T.set("+CGREG")(_reg_set("cgreg_n"))
+T.set("+CEREG")(_reg_set("cereg_n"))
+T.read("+CREG")(_reg_read("+CREG", "creg_n"))
+T.read("+CGREG")(_reg_read("+CGREG", "cgreg_n"))
+T.read("+CEREG")(_reg_read("+CEREG", "cereg_n"))
+
+
+@T.test("+CREG", "+CGREG")
+def creg_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"{cmd.name}: (0-2)",))
+
+
+@T.test("+CEREG")
+def cereg_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+CEREG: {ctx.defaults.get('cereg_test', '(0-5)')}",))
+
+
+@T.read("+COPS")
+def cops_read(cmd: AtCommand, ctx: Context) -> Reply:
+    radio = ctx.state.radio
+    if not radio.registered:
+        return Reply(lines=("+COPS: 0",))
+    d = ctx.defaults
+    return Reply(lines=(f'+COPS: 0,0,"{d.get("operator", "OPERATOR")}",{d.get("act", 7)}',))
+
+
+@T.set("+COPS")
+def cops_set(cmd: AtCommand, ctx: Context) -> Reply:
+    mode = cmd.int(0, lo=0, hi=4)
+    if mode == 2:
+        radio_event(ctx, "cfun_min")
+        ctx.state.radio.cfun = 1
+    elif mode in (0, 1, 4) and not ctx.state.radio.registered and ctx.state.radio.can_register:
+        ctx.state.radio.stat = 0
+        radio_event(ctx, "cfun_full")
+        radio_event(ctx, "attach_done")
+    return Reply()
+
+
+@T.test("+COPS")
+def cops_test(cmd: AtCommand, ctx: Context) -> Reply:
+    d = ctx.defaults
+    return Reply(lines=(f'+COPS: (2,"{d.get("operator", "OPERATOR")}","{d.get("operator_short", "OP")}","{d.get("plmn", "00101")}",{d.get("act", 7)}),,(0-4),(0-2)',))
+
+
+@T.read("+CGATT")
+def cgatt_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+CGATT: {1 if ctx.state.radio.registered else 0}",))
+
+
+@T.set("+CGATT")
+def cgatt_set(cmd: AtCommand, ctx: Context) -> Reply:
+    state = cmd.int(0, lo=0, hi=1)
+    radio = ctx.state.radio
+    if state == 0:
+        radio_event(ctx, "cfun_min")
+    elif not radio.registered:
+        if not radio.can_register:
+            return Reply(final=CmeError(30))
+        radio.stat = 0
+        radio_event(ctx, "cfun_full")
+        radio_event(ctx, "attach_done")
+    return Reply()
+
+
+@T.test("+CGATT")
+def cgatt_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=("+CGATT: (0,1)",))
+
+
+# --- PDP contexts -------------------------------------------------------------------------
+@T.set("+CGDCONT")
+def cgdcont_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cid = cmd.int(0, lo=1, hi=15)
+    if len(cmd) == 1:
+        ctx.state.pdp.pop(cid, None)
+        return Reply()
+    pdp_type = cmd.str(1, "IP", choices=("IP", "IPV6", "IPV4V6", "PPP", "Non-IP"))
+    ctx.state.pdp[cid] = PdpContext(cid, pdp_type, cmd.str(2, "", max_len=99))
+    return Reply()
+
+
+@T.read("+CGDCONT")
+def cgdcont_read(cmd: AtCommand, ctx: Context) -> Reply:
+    lines = tuple(f'+CGDCONT: {p.cid},"{p.pdp_type}","{p.apn}","{p.address if p.active else "0.0.0.0"}",0,0'
+                  for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid))
+    return Reply(lines=lines)
+
+
+@T.test("+CGDCONT")
+def cgdcont_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=('+CGDCONT: (1-15),"IP",,,(0-2),(0-4)', '+CGDCONT: (1-15),"IPV6",,,(0-2),(0-4)',
+                        '+CGDCONT: (1-15),"IPV4V6",,,(0-2),(0-4)'))
+
+
+@T.read("+CGACT")
+def cgact_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=tuple(f"+CGACT: {p.cid},{int(p.active)}" for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid)))
+
+
+@T.set("+CGACT")
+def cgact_set(cmd: AtCommand, ctx: Context) -> Reply:
+    state = cmd.int(0, lo=0, hi=1)
+    cid = cmd.int(1, 1, lo=1, hi=15)
+    pdp = ctx.state.pdp.get(cid)
+    if pdp is None:
+        return Reply(final=CmeError(3))
+    if state and not ctx.state.radio.registered:
+        return Reply(final=CmeError(30))
+    pdp.active = bool(state)
+    if state and not pdp.address:
+        pdp.address = f"10.{cid}.0.2"
+    return Reply()
+
+
+@T.exec("+CGPADDR")
+def cgpaddr_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=tuple(f'+CGPADDR: {p.cid},"{p.address}"' for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid)
+                             if p.active))
+
+
+@T.set("+CGPADDR")
+def cgpaddr_set(cmd: AtCommand, ctx: Context) -> Reply:
+    lines = []
+    for i in range(len(cmd)):
+        pdp = ctx.state.pdp.get(cmd.int(i, lo=1, hi=15))
+        if pdp is not None:
+            lines.append(f'+CGPADDR: {pdp.cid},"{pdp.address if pdp.active else ""}"')
+    return Reply(lines=tuple(lines))
+
+
+@T.test("+CGPADDR")
+def cgpaddr_test(cmd: AtCommand, ctx: Context) -> Reply:
+    cids = ",".join(str(p.cid) for p in ctx.state.pdp.values() if p.active)
+    return Reply(lines=(f"+CGPADDR: ({cids})",))
+
+
+# --- RRC state ----------------------------------------------------------------------------
+@T.set("+CSCON")
+def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.max_args(1)
+    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=3)
+    return Reply()
+
+
+@T.read("+CSCON")
+def cscon_read(cmd: AtCommand, ctx: Context) -> Reply:
+    r = ctx.state.radio
+    return Reply(lines=(f"+CSCON: {r.cscon_n},{r.rrc}",))
+
+
+@T.test("+CSCON")
+def cscon_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=("+CSCON: (0,1)",))
+
+
+@T.exec("+CCID", "+ICCID")
+@T.read("+CCID", "+ICCID")
+def ccid_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    if not ctx.state.radio.sim_present:
+        return Reply(final=CmeError(10))
+    return Reply(lines=(f"{cmd.name}: {ctx.identity.iccid}",))
+
+
+@T.read("+CCLK")
+def cclk_read(cmd: AtCommand, ctx: Context) -> Reply:
+    t = datetime.fromtimestamp(ctx.clock.now(), tz=timezone.utc)
+    return Reply(lines=(f'+CCLK: "{t:%y/%m/%d,%H:%M:%S}+00"',))
+
+
+# --- stimuli from the control plane -------------------------------------------------------
+def _on_detach(stim: NetworkDetach, ctx: Context) -> None:
+    ctx.state.radio.coverage = False
+    rrc_release(ctx)
+    radio_event(ctx, "coverage_lost")
+
+
+def _on_attach(stim: NetworkAttach, ctx: Context) -> None:
+    radio = ctx.state.radio
+    radio.coverage = True
+    if radio.cfun == 1 and radio.stat == 0:
+        radio_event(ctx, "cfun_full")
+    if radio.can_register:
+        radio_event(ctx, "attach_done")
+
+
+def _on_signal(stim: SignalChanged, ctx: Context) -> None:
+    ctx.state.radio.rssi = stim.rssi
+
+
+def _on_sim_removed(stim: SimRemoved, ctx: Context) -> None:
+    ctx.state.radio.sim_present = False
+    radio_event(ctx, "sim_out")
+
+
+def _on_sim_inserted(stim: SimInserted, ctx: Context) -> None:
+    radio = ctx.state.radio
+    radio.sim_present, radio.sim_state = True, "READY"
+    ctx.urc("+CPIN: READY")
+    radio_event(ctx, "sim_in")
+    if radio.can_register:
+        radio_event(ctx, "attach_done")
+
+
+FEATURE = Feature("ts27007", T, init=_init, on_boot=_boot, stimuli={
+    NetworkDetach: _on_detach, NetworkAttach: _on_attach, SignalChanged: _on_signal,
+    SimRemoved: _on_sim_removed, SimInserted: _on_sim_inserted,
+})
