@@ -1,0 +1,50 @@
+# modemu — two commands do all the set-up on a fresh machine:
+#   make run    create .venv if missing, install, start `modemu serve` with embedded defaults
+#   make test   same set-up, then the whole suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench system-deps install clean coverage-doc
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Debian packages: mosquitto (real-peer MQTT tests), libcoap3-bin (DTLS-PSK peer),
+# autotools (to build DTLSSocket's tinydtls). Installed when we are root and they are missing.
+system-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; \
+	  for p in mosquitto mosquitto-clients libcoap3-bin autoconf automake libtool pkg-config; do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; the tests that need them will skip"; \
+	  fi; \
+	else echo "not root: skipping Debian packages (tests that need them skip with a reason)"; fi
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory system-deps
+	$(BIN)/pip install -q -e '.[test]'
+	@$(BIN)/pip install -q 'DTLSSocket>=0.2.3' || echo "warning: DTLSSocket did not build; DTLS tests will skip"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/modemu serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+coverage-doc: $(STAMP)
+	$(BIN)/python -m emulator.modules.coverage > emulator/modules/COVERAGE.md
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

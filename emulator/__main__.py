@@ -1,0 +1,6 @@
+"""``python -m emulator`` == ``modemu``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Console HTTP API (FastAPI): modems, clock, fake internet, and each backend's router."""

@@ -1,0 +1,126 @@
+"""The console API app. Core routes live here; every backend contributes its own router.
+
+Routes: ``GET /api/modems``, ``GET /api/modems/{name}``, ``POST /api/modems/{name}/power``,
+``POST /api/modems/{name}/network`` (control plane: detach/attach/signal/sim),
+``GET /api/clock``, ``POST /api/clock/advance``, ``GET /api/network/routes``,
+``POST /api/network/faults``, ``DELETE /api/network/faults``. OpenAPI docs at ``/docs``.
+
+Must not: hold state of its own (it reads the Emulator).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..errors import ConfigError
+from ..net.internet import Fault
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..transport.runner import Emulator
+
+
+class AdvanceBody(BaseModel):
+    seconds: float = Field(ge=0, le=10 * 365 * 86400)
+
+
+class PowerBody(BaseModel):
+    on: bool
+
+
+class NetworkBody(BaseModel):
+    action: Literal["detach", "attach", "signal", "sim_remove", "sim_insert"]
+    rssi: int | None = Field(default=None, ge=0, le=99)
+
+
+class FaultBody(BaseModel):
+    host: str
+    port: int | None = None
+    kind: Literal["refuse", "drop", "delay", "cut"]
+    count: int | None = Field(default=None, ge=0)
+    seconds: float = 0.0
+
+
+def create_app(emulator: "Emulator") -> FastAPI:
+    app = FastAPI(title="modemu console API", version="0.1.0",
+                  description="Control the emulated modems, the clock, the fake internet and the embedded platforms.")
+
+    def port_or_404(name: str):
+        port = emulator.ports.get(name)
+        if port is None:
+            raise HTTPException(404, f"no modem {name!r}; modems: {', '.join(emulator.ports)}")
+        return port
+
+    def describe(port) -> dict:
+        radio = port.modem.state.radio
+        return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
+                "stat": radio.stat, "rrc": radio.rrc, "imei": port.profile.identity.imei,
+                "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
+
+    @app.get("/api/modems", tags=["modems"])
+    def list_modems() -> list[dict]:
+        return [describe(p) for p in emulator.ports.values()]
+
+    @app.get("/api/modems/{name}", tags=["modems"])
+    def get_modem(name: str) -> dict:
+        return describe(port_or_404(name))
+
+    @app.post("/api/modems/{name}/power", tags=["modems"])
+    def power(name: str, body: PowerBody) -> dict:
+        port = port_or_404(name)
+        port.power_on() if body.on else port.power_off()
+        return describe(port)
+
+    @app.post("/api/modems/{name}/network", tags=["modems"])
+    def network(name: str, body: NetworkBody) -> dict:
+        port = port_or_404(name)
+        stim = {"detach": NetworkDetach(), "attach": NetworkAttach(), "sim_remove": SimRemoved(),
+                "sim_insert": SimInserted()}.get(body.action)
+        if body.action == "signal":
+            if body.rssi is None:
+                raise HTTPException(422, "signal needs rssi (0-31, 99)")
+            stim = SignalChanged(body.rssi)
+        port.stimulus(stim)
+        return describe(port)
+
+    @app.get("/api/clock", tags=["clock"])
+    def clock() -> dict:
+        return {"now": emulator.clock.now(), "time_scale": emulator.time_scale,
+                "pending_timers": len(emulator.clock.pending())}
+
+    @app.post("/api/clock/advance", tags=["clock"])
+    def advance(body: AdvanceBody) -> dict:
+        fired = emulator.advance(body.seconds)
+        return {"now": emulator.clock.now(), "fired": fired}
+
+    @app.get("/api/network/routes", tags=["network"])
+    def routes() -> dict:
+        return {"routes": [{"host": r.host, "port": None if r.port < 0 else r.port,
+                            "target": f"{r.target[0]}:{r.target[1]}", "label": r.label,
+                            "faults": [f.__dict__ for f in r.faults]} for r in emulator.internet.routes()],
+                "dns": emulator.internet.names()}
+
+    @app.post("/api/network/faults", tags=["network"])
+    def add_fault(body: FaultBody) -> dict:
+        try:
+            emulator.internet.add_fault(body.host, body.port, Fault(body.kind, body.count, body.seconds))
+        except ConfigError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if body.kind == "cut":
+            for hook in getattr(emulator, "cut_hooks", []):
+                hook(body.host, body.port)
+        return {"ok": True}
+
+    @app.delete("/api/network/faults", tags=["network"])
+    def clear_faults() -> dict:
+        emulator.internet.clear_faults()
+        return {"ok": True}
+
+    for backend in emulator.backends.values():
+        router = backend.api_router()
+        if router is not None:
+            app.include_router(router)
+    return app

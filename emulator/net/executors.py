@@ -1,0 +1,42 @@
+"""Registry of effect executors: Effect type -> the edge code that carries it out.
+
+A feature defines its effects (``OpenSocket``, ``MqttConnect`` ...) next to its handlers;
+the matching executor lives in ``emulator/net/<feature>.py`` and registers itself with
+``@executor(EffectType)``. The runner imports the executor modules listed in
+``EXECUTOR_MODULES`` lazily, calls ``executor(effect, port)``, where ``port`` is the runner's
+:class:`~emulator.transport.runner.ModemPort` (``port.stimulus(...)`` answers the modem,
+``port.emulator.internet`` routes, ``port.emulator.clock`` is the clock). An executor may be
+a coroutine function; it then runs as a task owned by the port.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+EXECUTORS: dict[type, Callable[..., Any]] = {}
+
+# Modules whose import registers executors (kept lazy so the core stays import-light).
+EXECUTOR_MODULES: list[str] = []
+
+
+def executor(effect_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        EXECUTORS[effect_type] = fn
+        return fn
+    return deco
+
+
+_loaded = False
+
+
+def find_executor(effect: object) -> Callable[..., Any] | None:
+    global _loaded
+    if not _loaded:
+        for name in EXECUTOR_MODULES:
+            importlib.import_module(name)
+        _loaded = True
+    for kind in type(effect).__mro__:
+        if kind in EXECUTORS:
+            return EXECUTORS[kind]
+    return None

@@ -1,0 +1,246 @@
+"""The only asyncio loop: modems <-> ports, effects <-> executors, wall clock -> VirtualClock.
+
+``Emulator`` owns one :class:`VirtualClock`, the :class:`FakeInternet`, the backends and a
+:class:`ModemPort` per modem. In ``serve`` the clock follows the wall clock (times
+``time_scale``) and can be pushed forward (``advance``); scenarios run with
+``follow_wall=False`` and move time themselves.
+
+Must not: contain protocol logic (features, executors and backends do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from ..backends import available_backends, load_backend
+from ..backends.base import Backend, BackendContext
+from ..config import Config, ModemSpec
+from ..core.clock import VirtualClock
+from ..core.events import CommandHandled, Effect, PowerOff, ToHost
+from ..core.modem import Modem
+from ..core.stimuli import PowerOn, Stimulus
+from ..modules import load_module
+from ..net.executors import find_executor
+from ..net.internet import FakeInternet
+
+log = logging.getLogger("modemu")
+
+
+class ModemPort:
+    """A modem plus where its bytes go: pty, TCP, in-process listeners."""
+
+    def __init__(self, emulator: "Emulator", spec: ModemSpec) -> None:
+        self.emulator = emulator
+        self.spec = spec
+        self.name = spec.name
+        self.profile = load_module(spec.module, spec.overrides)
+        self.modem = Modem(self.profile, clock=emulator.clock, name=spec.name)
+        self.sinks: list[Callable[[bytes], None]] = []
+        self.transcript_listeners: list[Callable[[CommandHandled], None]] = []
+        self.pty: Any = None
+        self.tcp: Any = None
+        self.tasks: set[asyncio.Task] = set()
+        self.resources: dict[str, Any] = {}  # executors keep their sockets/clients here
+        self.rx_bytes = 0
+        self.tx_bytes = 0
+
+    # host side
+    def feed(self, data: bytes) -> None:
+        self.rx_bytes += len(data)
+        self.modem.receive_data(data)
+        self.drain()
+
+    def stimulus(self, stimulus: Stimulus) -> None:
+        self.modem.receive_stimulus(stimulus)
+        self.drain()
+
+    def drain(self) -> None:
+        while (event := self.modem.next_event()) is not None:
+            if isinstance(event, ToHost):
+                self.tx_bytes += len(event.data)
+                for sink in list(self.sinks):
+                    sink(event.data)
+            elif isinstance(event, CommandHandled):
+                for listener in list(self.transcript_listeners):
+                    listener(event)
+            elif isinstance(event, PowerOff):
+                self.emulator.notify_activity()
+            elif isinstance(event, Effect):
+                self._execute(event)
+        self.emulator.notify_activity()
+
+    def _execute(self, effect: Effect) -> None:
+        fn = find_executor(effect)
+        if fn is None:
+            log.warning("%s: no executor for %s", self.name, type(effect).__name__)
+            return
+        result = fn(effect, self)
+        if asyncio.iscoroutine(result):
+            task = asyncio.get_running_loop().create_task(self._guard(result, effect))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _guard(self, coro: Any, effect: Effect) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an executor bug must not kill the port
+            log.exception("%s: executor for %s failed", self.name, type(effect).__name__)
+        finally:
+            self.drain()
+
+    def power_on(self) -> None:
+        self.stimulus(PowerOn())
+
+    def power_off(self) -> None:
+        self.modem.power_off()
+        self.drain()
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "module": self.profile.name,
+                "pty": self.pty.path if self.pty else None,
+                "link": str(self.pty.link) if self.pty and self.pty.link else None,
+                "tcp": f"127.0.0.1:{self.tcp.port}" if self.tcp else None}
+
+
+class Emulator:
+    def __init__(self, config: Config, *, modems: list[ModemSpec], link_dir: Path | None = None,
+                 ephemeral: bool = False, follow_wall: bool = True, time_scale: float | None = None,
+                 routes: list[str] | None = None, with_pty: bool = True, with_tcp: bool = True,
+                 backends: list[str] | None = None, tcp_base_port: int = 7001,
+                 clock: VirtualClock | None = None) -> None:
+        self.config = config
+        self.clock = clock or VirtualClock()
+        self.internet = FakeInternet()
+        self.ephemeral = ephemeral
+        self.follow_wall = follow_wall
+        self.time_scale = time_scale if time_scale is not None else config.time_scale
+        self.link_dir = link_dir
+        self.with_pty, self.with_tcp = with_pty, with_tcp
+        self.tcp_base_port = tcp_base_port
+        self.backend_names = backends if backends is not None else available_backends()
+        self.backends: dict[str, Backend] = {}
+        self.endpoints: dict[str, tuple[str, int]] = {}
+        self.ports: dict[str, ModemPort] = {}
+        self._specs = modems
+        self._routes = list(config.routes) + list(routes or [])
+        self._wake = asyncio.Event()
+        self._driver: asyncio.Task | None = None
+        self._activity_listeners: list[Callable[[], None]] = []
+        self.api_url: str | None = None
+        self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.follow_wall:
+            import time as _time  # the runner is the one place that reads the wall clock
+            self.clock.advance_to(max(self.clock.now(), _time.time()))
+            self._clock_anchor = (loop.time(), self.clock.now())
+        ctx = BackendContext(clock=self.clock, internet=self.internet, ephemeral=self.ephemeral)
+        for name in self.backend_names:
+            backend = load_backend(name)(self.config.backends.get(name), ctx)
+            self.endpoints.update(await backend.start())
+            self.backends[name] = backend
+        for spec in self._routes:
+            self.internet.add_user_route(spec)
+        names = [s.name for s in self._specs]
+        if len(set(names)) != len(names):
+            from ..errors import ConfigError
+            raise ConfigError(f"modem names must be unique: {names}")
+        for i, spec in enumerate(self._specs):
+            port = ModemPort(self, spec)
+            self.ports[spec.name] = port
+            if self.with_pty:
+                from .pty import PtyPort
+                link = (self.link_dir / spec.name) if self.link_dir else None
+                port.pty = PtyPort(port.feed, link)
+                port.pty.start()
+                port.sinks.append(port.pty.write)
+            if self.with_tcp:
+                from .tcp import TcpPort
+                port.tcp = TcpPort(port.feed, port=0 if self.ephemeral else self.tcp_base_port + i)
+                await port.tcp.start()
+                port.sinks.append(port.tcp.write)
+            port.drain()
+        self.clock.on_schedule(self._wake.set)
+        if self.follow_wall:
+            self._driver = loop.create_task(self._drive_clock())
+
+    async def stop(self) -> None:
+        if self._driver:
+            self._driver.cancel()
+            try:
+                await self._driver
+            except asyncio.CancelledError:
+                pass
+        for port in self.ports.values():
+            for task in list(port.tasks):
+                task.cancel()
+            for closer in list(port.resources.values()):
+                close = getattr(closer, "close", None)
+                if close:
+                    try:
+                        res = close()
+                        if asyncio.iscoroutine(res):
+                            await asyncio.wait_for(res, 1.0)
+                    except Exception:  # noqa: BLE001
+                        pass
+            if port.pty:
+                port.pty.close()
+            if port.tcp:
+                await port.tcp.close()
+        for backend in self.backends.values():
+            try:
+                await asyncio.wait_for(backend.stop(), 5.0)
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                log.exception("stopping backend %s", backend.name)
+
+    # --- time -----------------------------------------------------------------------------
+    def _wall_target(self) -> float:
+        assert self._clock_anchor is not None
+        loop_t0, virt_t0 = self._clock_anchor
+        return virt_t0 + (asyncio.get_running_loop().time() - loop_t0) * self.time_scale
+
+    async def _drive_clock(self) -> None:
+        while True:
+            self.clock.advance_to(max(self.clock.now(), self._wall_target()))
+            self.drain_all()
+            self._wake.clear()
+            deadline = self.clock.next_deadline()
+            timeout = 1.0 if deadline is None else max(0.0, (deadline - self.clock.now()) / self.time_scale)
+            try:
+                await asyncio.wait_for(self._wake.wait(), min(timeout, 1.0))
+            except asyncio.TimeoutError:
+                pass
+
+    def advance(self, seconds: float) -> int:
+        """Push virtual time forward now (console API, scenarios): fire all that is due."""
+        fired = self.clock.advance(seconds)
+        if self._clock_anchor is not None:
+            loop_t0, virt_t0 = self._clock_anchor
+            self._clock_anchor = (loop_t0, virt_t0 + seconds)
+        self.drain_all()
+        return fired
+
+    def drain_all(self) -> None:
+        for port in self.ports.values():
+            port.modem._pump()
+            port.drain()
+
+    def notify_activity(self) -> None:
+        for listener in list(self._activity_listeners):
+            listener()
+
+    def on_activity(self, listener: Callable[[], None]) -> None:
+        self._activity_listeners.append(listener)
+
+    # --- reporting ------------------------------------------------------------------------
+    def ready_info(self) -> dict[str, Any]:
+        return {"modems": [p.info() for p in self.ports.values()],
+                "backends": {k: f"{h}:{p}" for k, (h, p) in sorted(self.endpoints.items())},
+                "api": self.api_url}
