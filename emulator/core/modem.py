@@ -97,6 +97,7 @@ class Modem:
         self._last_line = ""
         self._current_line = ""
         self.powered = True
+        self.crashes: list[tuple[str, str]] = []  # (line, exception) of handler bugs, answered ERROR
         self.commands = profile.commands.handlers
         self.ctx = Context(self)
         self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(profile.defaults.get("cmee", 1)))
@@ -220,7 +221,8 @@ class Modem:
             self._last_line = event.text
             self._run_line(event.text)
         elif isinstance(event, RepeatLast):
-            self._emit(b"\r")
+            if self.framing.echo:
+                self._emit(b"\r")
             self._run_line(self._last_line or "AT")
         elif isinstance(event, (Garbage, Overflow)):
             self._current_line = "<garbage>" if isinstance(event, Garbage) else "<overlong line>"
@@ -252,6 +254,10 @@ class Modem:
                 reply = handler(cmd, self.ctx)
             except ArgError as exc:
                 self._end(CmeError(exc.cme) if exc.cme is not None else ERROR)
+                return
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not wedge the port
+                self.crashes.append((cmd.raw or self._current_line, repr(exc)))
+                self._end(ERROR)
                 return
             if not self._apply(reply):
                 return  # waiting: prompt, pending or delay

@@ -1,0 +1,110 @@
+"""Registration and RRC: the transition table of core/state.py, +CSCON on traffic and release
+after the inactivity timer (virtual clock), +CEREG URCs per n on every module."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.core.state import (DENIED, HOME, NOT_REGISTERED, REGISTRATION_TRANSITIONS, ROAMING, SEARCHING,
+                                 UNKNOWN, RadioState)
+from emulator.core.stimuli import NetworkAttach, NetworkDetach, SignalChanged
+from emulator.modules.handlers import ts27007
+from emulator.testing.harness import make_harness
+
+EVENTS = ["cfun_min", "cfun_full", "sim_out", "sim_in", "coverage_lost", "coverage_back", "attach_done",
+          "attach_rejected"]
+# the full expected table; every pair not listed leaves <stat> unchanged
+EXPECTED = {
+    (NOT_REGISTERED, "cfun_full"): SEARCHING, (NOT_REGISTERED, "sim_in"): SEARCHING,
+    (HOME, "coverage_lost"): SEARCHING, (ROAMING, "coverage_lost"): SEARCHING,
+    (SEARCHING, "attach_done"): HOME, (SEARCHING, "attach_rejected"): DENIED, (DENIED, "cfun_full"): SEARCHING,
+    **{(s, "cfun_min"): NOT_REGISTERED for s in range(6)}, **{(s, "sim_out"): NOT_REGISTERED for s in range(6)},
+}
+
+
+@pytest.mark.parametrize("stat", [NOT_REGISTERED, HOME, SEARCHING, DENIED, UNKNOWN, ROAMING])
+@pytest.mark.parametrize("event", EVENTS)
+def test_registration_transition_table(stat: int, event: str) -> None:
+    radio = RadioState(stat=stat)
+    changed = radio.apply(event)
+    expected = EXPECTED.get((stat, event), stat)
+    assert radio.stat == expected
+    assert changed == (expected != stat)
+    assert radio.registered == (expected in (HOME, ROAMING))
+    if changed:
+        assert radio.attached == radio.registered
+    assert radio.history == ([(stat, event, expected)] if changed else [])
+
+
+def test_table_has_no_unknown_events() -> None:
+    assert {e for _, e in REGISTRATION_TRANSITIONS} <= set(EVENTS)
+    assert all(0 <= s <= 5 and 0 <= n <= 5 for (s, _), n in REGISTRATION_TRANSITIONS.items())
+
+
+def test_can_register_needs_everything() -> None:
+    assert RadioState().can_register
+    for change in ({"cfun": 0}, {"sim_present": False}, {"sim_state": "SIM PIN"}, {"coverage": False}):
+        assert not RadioState(**change).can_register
+
+
+def test_cscon_on_traffic_and_release_after_inactivity() -> None:
+    h = make_harness()
+    assert h.send(b"AT+CSCON=1\r") == b"\r\nOK\r\n"
+    ts27007.rrc_activity(h.ctx)
+    assert h.take() == b"\r\n+CSCON: 1\r\n"
+    assert h.send(b"AT+CSCON?\r") == b"\r\n+CSCON: 1,1\r\n\r\nOK\r\n"
+    assert h.advance(9.0) == b""
+    ts27007.rrc_activity(h.ctx)  # more traffic restarts the inactivity timer, no second URC
+    assert h.take() == b""
+    assert h.advance(9.0) == b""
+    assert h.advance(1.0) == b"\r\n+CSCON: 0\r\n"
+    assert h.send(b"AT+CSCON?\r") == b"\r\n+CSCON: 1,0\r\n\r\nOK\r\n"
+    assert h.advance(100.0) == b""
+
+
+def test_cscon_release_on_detach_and_no_rrc_when_unregistered() -> None:
+    h = make_harness()
+    h.send(b"AT+CSCON=1\r")
+    ts27007.rrc_activity(h.ctx)
+    h.take()
+    assert h.stim(NetworkDetach()) == b"\r\n+CSCON: 0\r\n"
+    ts27007.rrc_activity(h.ctx)
+    assert h.take() == b""
+    assert h.advance(60.0) == b""
+
+
+def test_cscon_urc_held_during_a_command() -> None:
+    h = make_harness()
+    h.send(b"AT+CSCON=1\r")
+    h.send(b"AT+TDELAY=5\r")
+    ts27007.rrc_activity(h.ctx)
+    assert h.take() == b""
+    assert h.advance(5.0) == b"\r\n+TDELAY: 5\r\n\r\nOK\r\n\r\n+CSCON: 1\r\n"
+
+
+def test_cscon_off_is_silent() -> None:
+    h = make_harness()
+    ts27007.rrc_activity(h.ctx)
+    assert h.take() == b"" and h.modem.state.radio.rrc == 1
+    assert h.advance(10.0) == b"" and h.modem.state.radio.rrc == 0
+
+
+@pytest.mark.parametrize("module", ["ec800e", "bg96", "wm-n400mse", "amm5918k"])
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_cereg_urcs_every_module(module: str, n: int) -> None:
+    h = make_harness(module, testkit=False)
+    assert h.send(f"AT+CEREG={n}\r".encode()) == b"\r\nOK\r\n"
+    assert h.stim(NetworkDetach()) == b"\r\n+CEREG: 2\r\n"
+    back = h.stim(NetworkAttach())
+    assert back.startswith(b"\r\n+CEREG: 1") and back.endswith(b"\r\n")
+    assert (back.count(b",") == 3) == (n >= 2)
+    assert h.send(b"AT+CFUN=0\r").endswith(b"\r\n+CEREG: 0\r\n")
+    out = h.send(b"AT+CFUN=1\r") + h.advance(0.0)
+    assert b"+CEREG: 2" in out and out.rstrip().split(b"\r\n")[-1].startswith(b"+CEREG: 1")
+    assert h.send(b"AT+CEREG?\r").startswith(f"\r\n+CEREG: {n},1".encode())
+
+
+def test_signal_stimulus_changes_csq() -> None:
+    h = make_harness()
+    h.stim(SignalChanged(7))
+    assert h.send(b"AT+CSQ\r") == b"\r\n+CSQ: 7,99\r\n\r\nOK\r\n"
