@@ -123,3 +123,37 @@ def test_boot_urcs_then_ok(module: str) -> None:
     h = make_harness(module, testkit=False, echo=True)
     assert h.boot.startswith(b"\r\n") and h.boot.endswith(b"\r\n") and b"+CPIN: READY" in h.boot
     assert h.send(b"AT\r") == b"AT\r" + OK
+
+
+@pytest.mark.parametrize("module,reset", [("ec800e", "AT+CFUN=1,1"), ("wm-n400mse", "AT*SKT*RESET"),
+                                          ("amm5918k", "AT@HWRESET")])
+def test_reset_restores_defaults(module: str, reset: str) -> None:
+    h = make_harness(module, testkit=False)
+    h.send(b"AT+CMEE=2;+CEREG=2;+CSCON=1\r")
+    h.send(b"ATV0\r")
+    h.send(reset.encode() + b"\r")
+    boot = h.advance(1.0)
+    assert b"+CPIN: READY\r\n" in boot and b"+CEREG" not in boot
+    cmee = h.modem.profile.defaults["cmee"]
+    assert h.send(b"AT+CMEE?;+CEREG?;+CSCON?\r") == (  # echo is back on, verbose results
+        b"AT+CMEE?;+CEREG?;+CSCON?\r\r\n+CMEE: %d\r\n\r\n+CEREG: 0,1\r\n\r\n+CSCON: 0,0\r\n" % cmee + OK)
+
+
+def test_qpowd_powers_off_and_power_on_boots() -> None:
+    from emulator.core.events import PowerOff
+    from emulator.core.stimuli import PowerOn
+    h = make_harness(testkit=False)
+    h.send(b"AT+CMEE=2\r")
+    assert h.send(b"AT+QPOWD\r") == OK
+    assert h.advance(1.0) == b"\r\nPOWERED DOWN\r\n"
+    assert any(isinstance(e, PowerOff) for e in h.other) and not h.modem.powered
+    assert h.send(b"AT\r") == b"" and h.stim(NetworkDetach()) == b""
+    assert h.stim(PowerOn()).startswith(b"\r\nRDY\r\n")
+    assert h.send(b"AT+CMEE?\r") == b"AT+CMEE?\r\r\n+CMEE: 1\r\n" + OK
+
+
+def test_amp_v_and_s_registers() -> None:
+    h = make_harness(testkit=False)
+    assert h.send(b"AT&V\r") == OK and h.send(b"AT&W0\r") == OK
+    assert h.send(b"ATS7=5\r") == OK and h.send(b"ATS7?\r") == b"\r\n005\r\n" + OK
+    assert h.send(b"ATS1?\r") == ERR and h.send(b"ATS7=256\r") == ERR

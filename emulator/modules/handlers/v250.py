@@ -46,7 +46,7 @@ def q_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.exec("X", "L", "M", "&C", "&D", "&W", "&V0")
+@T.exec("X", "L", "M", "&C", "&D", "&W", "&V")
 def accepted_exec(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.int(0, 0, lo=0, hi=9)
     return Reply()
