@@ -1,0 +1,193 @@
+"""End to end through REAL ptys: ``python -m emulator serve`` as a subprocess, driven with pyserial.
+
+One server (all four modules, no backends, ephemeral ports) is shared by the module's tests;
+the shutdown test starts its own. Boot URCs sit in the pty until a host opens it, so each test
+flushes its input first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+serial = pytest.importorskip("serial")
+
+pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
+
+REPO = Path(__file__).resolve().parents[2]
+FINALS = ("OK", "ERROR", "+CME ERROR")
+MODULES = ["bg96", "ec800e", "wm-n400mse", "amm5918k"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def start_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen, dict, Path]:
+    ready, links = tmp / "ready.json", tmp / "links"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file", str(ready),
+                             "--link-dir", str(links), "--api", "127.0.0.1:0", "--no-backends", *extra],
+                            cwd=tmp, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("serve did not write its ready file within 20 s")
+        time.sleep(0.02)
+    return proc, json.loads(ready.read_text()), links
+
+
+def stop_server(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    proc, info, links = start_server(tmp_path_factory.mktemp("serve"))
+    yield info, links
+    if proc.poll() is None:
+        stop_server(proc)
+
+
+def open_port(url_or_path: str) -> "serial.Serial":
+    if url_or_path.startswith("socket://"):
+        ser = serial.serial_for_url(url_or_path, timeout=0.2)
+    else:
+        ser = serial.Serial(url_or_path, 115200, timeout=0.2)
+        time.sleep(0.05)
+        ser.reset_input_buffer()
+    return ser
+
+
+def command(ser: "serial.Serial", line: str | bytes, timeout: float = 5.0) -> list[str]:
+    """Send one command line; return its non-empty response lines (echo first) up to the final."""
+    ser.write((line.encode() if isinstance(line, str) else line) + b"\r")
+    buf, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        buf += ser.read(ser.in_waiting or 1)
+        lines = [ln.strip() for ln in buf.decode("utf-8", "replace").split("\r\n") if ln.strip()]
+        if lines and lines[-1].startswith(FINALS) and buf.endswith(b"\r\n"):
+            return lines
+    raise AssertionError(f"no final result for {line!r}; got {buf!r}")
+
+
+def _link(links: Path, name: str) -> str:
+    path = links / name
+    assert path.is_symlink(), f"no link {path}"
+    return str(path)
+
+
+IDENTITY = {"bg96": "BG96", "ec800e": "EC800E", "wm-n400mse": "Model: WM-N400MSE", "amm5918k": "AMM5918K"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_through_its_pty(server, module: str) -> None:
+    info, links = server
+    with open_port(_link(links, module)) as ser:
+        assert command(ser, "AT") == ["AT", "OK"]
+        ati = command(ser, "ATI")
+        assert ati[0] == "ATI" and IDENTITY[module] in ati and ati[-1] == "OK"
+        assert command(ser, "AT+CEREG?") == ["AT+CEREG?", "+CEREG: 0,1", "OK"]
+        csq = command(ser, "AT+CSQ")
+        assert csq[1].startswith("+CSQ: ") and csq[-1] == "OK"
+        assert command(ser, "AT+NOSUCH") == ["AT+NOSUCH", "ERROR"]
+        assert command(ser, b"\x01garbage\x7f") [-1] == "ERROR"
+        assert command(ser, "AT+CGSN")[-1] == "OK"
+        assert command(ser, "ATE0") == ["ATE0", "OK"]
+        assert command(ser, "AT") == ["OK"]
+        assert command(ser, "ATE1") == ["OK"]
+
+
+GUIDE_001_6_1 = [  # guide 001 §6.1, as the guide prints it (echo on)
+    ('AT+QCFG="urc/port","uart1"', []),
+    ("AT+CSCON=1", []),
+    ("AT+CPIN?", ["+CPIN: READY"]),
+    ("AT+CGSN", ["868543060974334"]),
+    ("AT+CIMI", ["460115472446714"]),
+    ("AT+QCCID", ["+QCCID: 89860320845515190439"]),
+    ("AT+CEREG?", ["+CEREG: 0,1"]),
+    ("AT+CGPADDR", ['+CGPADDR: 1,"100.101.185.160"']),
+    ('AT+QENG="SERVINGCELL"', ['+QENG: "servingcell","NOCONN","LTE","FDD",460,11,5A2890B,475,1650,3,5,5,DF5C,-102,-9,-73,16,19']),
+]
+
+
+def test_guide_001_network_check_on_ec800e(server) -> None:
+    _info, links = server
+    with open_port(_link(links, "ec800e")) as ser:
+        for line, answer in GUIDE_001_6_1:
+            assert command(ser, line) == [line, *answer, "OK"]
+
+
+def test_tcp_port_with_pyserial_socket_url(server) -> None:
+    info, _links = server
+    tcp = next(m["tcp"] for m in info["modems"] if m["name"] == "bg96")
+    with open_port(f"socket://{tcp}") as ser:
+        assert command(ser, "AT+CGMM") == ["AT+CGMM", "BG96", "OK"]
+        assert command(ser, "AT+CSQ;+CEREG?") == ["AT+CSQ;+CEREG?", "+CSQ: 20,99", "+CEREG: 0,1", "OK"]
+
+
+def test_console_api_lists_modems(server) -> None:
+    info, _links = server
+    with urllib.request.urlopen(info["api"] + "/api/modems", timeout=5) as resp:
+        assert resp.status == 200
+        modems = json.loads(resp.read())
+    assert [m["name"] for m in modems] == MODULES
+    ec = next(m for m in modems if m["name"] == "ec800e")
+    assert ec["imei"] == "868543060974334" and ec["registered"] is True and ec["powered"] is True
+    assert ec["link"].endswith("/ec800e") and ec["tcp"].startswith("127.0.0.1:")
+
+
+def test_sigterm_exits_zero_and_removes_links(tmp_path: Path) -> None:
+    proc, info, links = start_server(tmp_path, "--module", "ec800e")
+    assert [m["name"] for m in info["modems"]] == ["ec800e"]
+    assert (links / "ec800e").is_symlink()
+    with open_port(str(links / "ec800e")) as ser:
+        assert command(ser, "AT") == ["AT", "OK"]
+    started = time.monotonic()
+    assert stop_server(proc) == 0
+    assert time.monotonic() - started < 5
+    assert not (links / "ec800e").exists() and not (links / "ec800e").is_symlink()
+    assert not (tmp_path / "ready.json").exists()
+
+
+def test_unknown_module_exits_2_with_valid_names(tmp_path: Path) -> None:
+    exe = shutil.which("modemu")
+    cmd = [exe] if exe else [sys.executable, "-m", "emulator"]
+    res = subprocess.run([*cmd, "serve", "--module", "bg69", "--ephemeral-ports", "--no-backends",
+                          "--link-dir", str(tmp_path)], cwd=tmp_path, env=_env(), capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 2
+    assert "bg69" in res.stderr
+    for name in MODULES:
+        assert name in res.stderr
+
+
+@pytest.mark.slow
+def test_wheel_ships_grammars_and_module_data(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling")
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation",
+                          "-q", "-w", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    [wheel] = tmp_path.glob("modemu-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "emulator/grammars/v250.lark" in names
+    assert "emulator/grammars/wm_n400mse.lark" in names
+    assert "emulator/modules/data/bg96.yaml" in names
