@@ -121,7 +121,7 @@ class Modem:
         if isinstance(stimulus, PowerOn):
             if not self.powered:
                 self.powered = True
-                self.reset()
+                self.boot()
             return
         if not self.powered:
             return
@@ -165,24 +165,6 @@ class Modem:
             self.ctx.later(self.profile.quirks.boot_delay, emit, "boot")
         else:
             emit(self.ctx)
-
-    def reset(self) -> None:
-        """Reboot (AT+CFUN=1,1, vendor resets, power on): drop input and any running command,
-        put V.250 settings and every feature's state back to defaults, then boot."""
-        self._inbox.clear()
-        self._held.clear()
-        self._job = None
-        self._prompt = None
-        self._pending_key = None
-        if self._pending_timer is not None:
-            self._pending_timer.cancel()
-            self._pending_timer = None
-        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(self.profile.defaults.get("cmee", 1)))
-        self.ctx.state = SimpleNamespace(v250=self.v250)
-        for feature in self.profile.features:
-            if feature.init:
-                feature.init(self.ctx)
-        self.boot()
 
     def power_off(self) -> None:
         """Stop answering (AT+QPOWD after its URC, or the console API)."""

@@ -159,7 +159,7 @@ def cfun_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 def _reboot_reply(ctx: Context) -> Reply:
-    ctx.later(0.5, lambda c: c.modem.reset(), "reboot")
+    ctx.later(0.5, lambda c: c.modem.boot(), "reboot")
     return Reply()
 
 
