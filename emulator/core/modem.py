@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..at.commands import ArgError, AtCommand, Kind
 from ..at.grammar import SyntaxErrorInLine, parse_line
 from .clock import Timer, VirtualClock
-from .events import CommandHandled, Effect, Event, PowerOff, ToHost
+from .events import CommandHandled, Effect, Event, PowerOff, Reset, ToHost
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
@@ -98,21 +98,29 @@ class Modem:
         self._current_line = ""
         self.powered = True
         self.commands = profile.commands.handlers
+        self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
+        self.power_listeners: list[Callable[[bool], None]] = []
         self.ctx = Context(self)
-        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(profile.defaults.get("cmee", 1)))
-        self.ctx.state.v250 = self.v250
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
-            if feature.init:
-                feature.init(self.ctx)
             self._stimulus_handlers.extend(feature.stimuli.items())
+        self._init_state()
         if boot:
             self.boot()
 
+    def _init_state(self) -> None:
+        """Fresh state for every feature (power-on, reboot)."""
+        self.ctx.state = SimpleNamespace()
+        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(self.profile.defaults.get("cmee", 1)))
+        self.ctx.state.v250 = self.v250
+        for feature in self.profile.features:
+            if feature.init:
+                feature.init(self.ctx)
+
     # --- public sans-IO surface -----------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        if not self.powered:
-            return
+        if not self.powered or not all(gate() for gate in self.input_gates):
+            return  # powered down, or the UART sleeps (BG96 in PSM): the bytes are lost
         self._inbox += data
         self._pump()
 
@@ -120,7 +128,9 @@ class Modem:
         if isinstance(stimulus, PowerOn):
             if not self.powered:
                 self.powered = True
-                self.boot()
+                self.reboot(delay=0.0)
+                for listener in list(self.power_listeners):
+                    listener(True)
             return
         if not self.powered:
             return
@@ -165,6 +175,21 @@ class Modem:
         else:
             emit(self.ctx)
 
+    def reboot(self, delay: float = 0.5) -> None:
+        """Restart: every feature's state is fresh, executors drop their connections
+        (``Reset`` effect), and the boot URCs come after ``delay`` virtual seconds."""
+        self._inbox.clear()
+        self._job = None
+        self._prompt = None
+        self._pending_key = None
+        self._held.clear()
+        self._out.append(Reset())
+        self._init_state()
+        if delay:
+            self.clock.call_later(delay, lambda: (self.boot(), self._pump()), "reboot")
+        else:
+            self.boot()
+
     def power_off(self) -> None:
         """Stop answering (AT+QPOWD after its URC, or the console API)."""
         self.powered = False
@@ -173,6 +198,8 @@ class Modem:
         self._prompt = None
         self._pending_key = None
         self._out.append(PowerOff())
+        for listener in list(self.power_listeners):
+            listener(False)
 
     # --- output ---------------------------------------------------------------------------
     def _emit(self, data: bytes) -> None:
