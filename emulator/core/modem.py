@@ -300,6 +300,7 @@ class Modem:
             self._emit(reply.raw)
         for effect in reply.effects:
             self._out.append(effect)
+        job.after.extend(reply.after)
         if reply.prompt is not None:
             self._prompt = reply.prompt
             self._emit(reply.prompt.text)
@@ -310,7 +311,6 @@ class Modem:
             pend = reply.pending
             self._pending_timer = self.clock.call_later(pend.timeout, lambda: self._pending_timeout(pend), "pending")
             return False
-        job.after.extend(reply.after)
         if reply.final is None:
             return False
         job.last_final = reply.final
