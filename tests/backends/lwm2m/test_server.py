@@ -86,6 +86,7 @@ async def test_register_created_with_location(server, hooks):
         assert [link.path for link in reg.objects] == [(1, 0), (19, 0), (19, 1)]
         assert reg.remote[0] == "127.0.0.1" and reg.remote[1] > 0
         assert hooks.events[0] == ("registered", DEV, "/rd/0")
+        await asyncio.wait_for(dev.uplink.observed.wait(), 5)  # and 19/0/0 is observed
 
 
 async def test_unknown_endpoint_forbidden(server, hooks):
