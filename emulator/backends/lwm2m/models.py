@@ -181,6 +181,8 @@ def parse_object_links(payload: bytes | str) -> tuple[str, list[ObjectLink]]:
             if text[pos] != ",":
                 raise _bad(f"malformed link format at offset {pos}: expected ','")
             pos += 1
+            if pos == len(text):
+                raise _bad("malformed link format: trailing ','")
     root = ""
     for target, attrs in links:
         if attrs.get("rt") == "oma.lwm2m":
