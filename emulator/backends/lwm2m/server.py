@@ -155,7 +155,8 @@ class Lwm2mServer:
         moved = self._address(request.remote) != reg.remote
         self.registrations.update(location, params, self._address(request.remote), objects)
         self._remotes[location] = request.remote
-        self._after_contact(reg, observe=moved or UPLINK_PATH not in reg.observations)
+        # re-observe only if the device moved (new source port) or no observation is running
+        self._after_contact(reg, observe=moved or location not in self._observers)
         return aiocoap.Message(code=Code.CHANGED)
 
     def _deregister(self, location: str, request: aiocoap.Message) -> aiocoap.Message:

@@ -147,3 +147,43 @@ async def test_con_register_to_dead_server_times_out():
             assert not res.ok and res.code == "timeout"
         finally:
             await client.close()
+
+
+async def test_update_before_observe_answer_does_not_reobserve(server, hooks):
+    at = AtLayer()
+    client = make_client(server, at)
+    try:
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")  # not answered yet
+        hooks.queue(DEV, 2, b"x")
+        assert (await client.update()).ok
+        _, wmid, _, _ = await at.next("write")  # the downlink, not a second observe
+        client.write_response(wmid)
+        assert client.observe_response(mid, b"late")
+        await hooks.wait_for(lambda e: e[0] == "result")
+    finally:
+        await client.close()
+
+
+async def test_reachability_window_defers_kick(hooks, clock):
+    """With reachable_for (PSM-like), a kick long after the last contact waits for the next Update."""
+    from emulator.backends.lwm2m.server import Lwm2mServer
+
+    srv = Lwm2mServer(hooks, clock, dtls_port=None, reachable_for=20)
+    await srv.start()
+    at = AtLayer()
+    client = make_client(srv, at)
+    client.on_write = lambda mid, path, payload: Code.CHANGED
+    try:
+        assert (await client.register()).ok
+        clock.advance(21)
+        hooks.queue(DEV, 3, b"wake")
+        srv.kick(DEV)
+        await asyncio.sleep(0.1)  # negative check: nothing may be written
+        assert hooks.results == []
+        assert (await client.update()).ok
+        await hooks.wait_for(lambda e: e[0] == "result")
+        assert hooks.results == [(DEV, 3, True, "2.04 Changed")]
+    finally:
+        await client.close()
+        await srv.stop()
