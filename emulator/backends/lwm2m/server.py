@@ -39,7 +39,13 @@ _CODES = {"4.00": Code.BAD_REQUEST, "4.03": Code.FORBIDDEN, "4.04": Code.NOT_FOU
 OCTET_STREAM = 42
 
 
+def _segments(path: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(str(p) for p in path)
+
+
 class Lwm2mPlatformHooks(Protocol):
+    """What the CTWing backend provides (device registry, uplink store, command queue)."""
+
     def authorize(self, endpoint: str, dtls_identity: str | None) -> str | None: ...
     def psk_for(self, identity: str) -> bytes | None: ...
     def on_registered(self, device_id: str, reg: Registration) -> None: ...
@@ -205,7 +211,7 @@ class Lwm2mServer:
         return self._ctx.request(msg, handle_blockwise=False)
 
     async def _observe(self, location: str, device_id: str) -> None:
-        req = self._request(location, code=Code.GET, uri_path=("19", "0", "0"), observe=0)
+        req = self._request(location, code=Code.GET, uri_path=_segments(UPLINK_PATH), observe=0)
         try:
             first = await req.response
             if not first.code.is_successful() or first.opt.observe is None:
@@ -244,7 +250,7 @@ class Lwm2mServer:
                     return
                 command_id, payload = item
                 try:
-                    resp = await self._request(reg.location, code=Code.PUT, uri_path=("19", "1", "0"),
+                    resp = await self._request(reg.location, code=Code.PUT, uri_path=_segments(DOWNLINK_PATH),
                                                payload=bytes(payload), content_format=OCTET_STREAM).response
                 except Exception as exc:  # ConRetransmitsExceeded, RST, shutdown
                     self.hooks.downlink_result(device_id, command_id, False, f"no response: {exc}")

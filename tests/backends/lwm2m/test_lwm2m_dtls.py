@@ -12,11 +12,9 @@ import pytest
 from aiocoap import CON, Code
 from aiocoap.numbers.constants import Reliable
 
-from conftest import IMEI, PSK
 from emulator.backends.lwm2m import dtls_adapter
-from test_server import LINKS, Device
+from lwm2m_support import DEV, IMEI, LINKS, PSK, Device
 
-DEV = "dev-" + IMEI
 EP = "urn:imei:" + IMEI
 pytestmark = [
     pytest.mark.slow,

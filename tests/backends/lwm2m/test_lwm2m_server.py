@@ -10,70 +10,12 @@ import asyncio
 
 import aiocoap
 import pytest
-from aiocoap import CON, NON, Code
+from aiocoap import CON, Code
 from aiocoap.numbers.constants import Reliable, Unreliable
-from aiocoap.resource import ObservableResource, Resource, Site
 
-from conftest import IMEI
+from lwm2m_support import DEV, IMEI, Device, register
 
 pytestmark = pytest.mark.slow
-DEV = "dev-" + IMEI
-LINKS = b'</>;rt="oma.lwm2m",</1/0>,</19/0>,</19/1>'
-
-
-class Uplink(ObservableResource):
-    def __init__(self):
-        super().__init__()
-        self.observed = asyncio.Event()
-
-    async def add_observation(self, request, serverobservation):
-        await super().add_observation(request, serverobservation)
-        self.observed.set()
-
-    async def render_get(self, request):
-        return aiocoap.Message(payload=b"helloworld", content_format=42)
-
-
-class Downlink(Resource):
-    def __init__(self, code=Code.CHANGED):
-        super().__init__()
-        self.code = code
-        self.writes: asyncio.Queue = asyncio.Queue()
-
-    async def render_put(self, request):
-        await self.writes.put((request.payload, request.opt.content_format, request.mtype))
-        return aiocoap.Message(code=self.code)
-
-
-class Device:
-    def __init__(self, write_code=Code.CHANGED):
-        self.uplink = Uplink()
-        self.downlink = Downlink(write_code)
-        site = Site()
-        site.add_resource(["19", "0", "0"], self.uplink)
-        site.add_resource(["19", "1", "0"], self.downlink)
-        self.site = site
-        self.ctx: aiocoap.Context | None = None
-
-    async def __aenter__(self):
-        self.ctx = await aiocoap.Context.create_server_context(
-            self.site, bind=("127.0.0.1", 0), transports=["simplesocketserver"])
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.ctx.shutdown()
-
-    async def send(self, server, code, path, query=(), payload=b""):
-        host, port = server.endpoints["ctwing_lwm2m"]
-        msg = aiocoap.Message(code=code, uri=f"coap://{host}:{port}/{path}", payload=payload)
-        for q in query:
-            msg.opt.uri_query = msg.opt.uri_query + (q,)
-        return await self.ctx.request(msg).response
-
-
-async def register(dev, server, ep=IMEI, lt="86400", links=LINKS):
-    query = [f"ep={ep}", f"lt={lt}", "b=U", "lwm2m=1.0"] if ep else [f"lt={lt}"]
-    return await dev.send(server, Code.POST, "rd", query, links)
 
 
 async def test_register_created_with_location(server, hooks):

@@ -9,12 +9,11 @@ import asyncio
 import pytest
 from aiocoap import Code
 
-from conftest import IMEI, PSK
 from emulator.backends.lwm2m import dtls_adapter
 from emulator.net.lwm2m_client import Lwm2mClient, Lwm2mClientError
+from lwm2m_support import DEV, IMEI, PSK
 
 pytestmark = pytest.mark.slow
-DEV = "dev-" + IMEI
 
 
 class AtLayer:
