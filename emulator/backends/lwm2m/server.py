@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import aiocoap
 from aiocoap import CON, Code
+from aiocoap import error as coap_error
 from aiocoap.numbers.constants import TransportTuning
 from aiocoap.resource import Resource
 
@@ -226,8 +227,10 @@ class Lwm2mServer:
                 self._schedule_delivery(device_id)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # network error, RST, observation ended by the device
+        except coap_error.Error as exc:  # network error, RST, observation ended by the device
             log.info("observation of %s 19/0/0 ended: %r", device_id, exc)
+        except Exception:  # a bug in the hooks must not vanish silently
+            log.exception("observation of %s 19/0/0 failed", device_id)
         finally:
             if not req.observation.cancelled:
                 req.observation.cancel()
