@@ -125,6 +125,9 @@ class Lwm2mServer:
     def reset(self) -> None:
         for location in list(self._observers):
             self._stop_observing(location)
+        for task in self._delivering.values():
+            task.cancel()
+        self._delivering.clear()
         self.registrations.clear()
         self._remotes.clear()
 
@@ -151,8 +154,8 @@ class Lwm2mServer:
             self._stop_observing(old.location)
             self._remotes.pop(old.location, None)
         self._remotes[reg.location] = request.remote
+        self._after_contact(reg, observe=True)  # Observe first, then queued downlinks (seed 001 §4.1.3.1)
         self.hooks.on_registered(device_id, reg)
-        self._after_contact(reg, observe=True)
         return aiocoap.Message(code=Code.CREATED, location_path=tuple(reg.location.strip("/").split("/")))
 
     def _update(self, location: str, request: aiocoap.Message) -> aiocoap.Message:

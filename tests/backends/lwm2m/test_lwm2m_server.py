@@ -126,3 +126,19 @@ async def test_unreachable_device_downlink_fails(server, hooks):
     server.kick(DEV)
     await hooks.wait_for(lambda e: e[0] == "result", timeout=10)
     assert hooks.results[0][:3] == (DEV, 3, False)
+
+
+async def test_reregistration_replaces_and_reobserves(server, hooks):
+    async with Device() as dev:
+        await register(dev, server)
+        await asyncio.wait_for(dev.uplink.observed.wait(), 5)
+        async with Device() as dev2:  # the module rebooted: new socket, same endpoint
+            resp = await register(dev2, server)
+            assert resp.opt.location_path == ("rd", "1")
+            await asyncio.wait_for(dev2.uplink.observed.wait(), 5)
+            assert [r.location for r in server.registrations] == ["/rd/1"]
+            assert (await dev.send(server, Code.POST, "rd/0")).code == Code.NOT_FOUND
+            hooks.queue(DEV, 11, b"to-new-socket")
+            server.kick(DEV)
+            assert (await asyncio.wait_for(dev2.downlink.writes.get(), 5))[0] == b"to-new-socket"
+            assert dev.downlink.writes.empty()
