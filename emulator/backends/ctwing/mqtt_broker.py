@@ -1,0 +1,184 @@
+"""CTWing MQTT access server (mqtt.ctwing.cn:1883): an in-process amqtt 0.12 broker on loopback.
+
+CTWing rules (guide 001 §4.2.2-4.2.3, protocols.md §5.2): client ID = device ID of a device of an
+MQTT product, user name free, password = the device's feature string (一机一密) or the product's
+(一型一密); anything else gets CONNACK 5 (not authorized, amqtt's refusal code). Every PUBLISH
+from a device is stored (protocol "mqtt", topic kept; for thing-model products the topic is the
+service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
+topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
+device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
+once the device is connected and subscribed; then they are marked delivered.
+
+amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
+its server through ``server_id`` in its Config (a module-level table, since amqtt builds plugins
+from plain config values).
+
+Must not: keep platform data of its own, bind anything but 127.0.0.1, or use wall-clock timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
+
+from .registry import Registry
+from .store import Command, Store
+
+log = logging.getLogger(__name__)
+
+DOWNLINK_TOPIC = "device_control"
+_SERVERS: dict[str, "CtwingMqttServer"] = {}
+_ids = itertools.count(1)
+
+
+class _PluginMixin:
+    @dataclass
+    class Config:
+        server_id: str = ""
+
+    @property
+    def server(self) -> "CtwingMqttServer":
+        return _SERVERS[self.config.server_id]  # type: ignore[attr-defined]
+
+
+class CtwingAuthPlugin(_PluginMixin, BaseAuthPlugin):
+    async def authenticate(self, *, session: Any) -> bool:
+        verdict = self.server.registry.check_feature_string(session.client_id or "", session.password, "mqtt")
+        if verdict != "ok":
+            log.info("ctwing mqtt: refused client %r (%s)", session.client_id,
+                     "not registered" if verdict == "unknown" else "bad feature string")
+        return verdict == "ok"
+
+
+class CtwingTopicPlugin(_PluginMixin, BaseTopicPlugin):
+    async def topic_filtering(self, *, session: Any = None, topic: str | None = None,
+                              action: Action | None = None) -> bool:
+        return action != Action.RECEIVE
+
+
+class CtwingEventPlugin(_PluginMixin, BasePlugin):
+    async def on_broker_client_connected(self, *, client_id: str, client_session: Any) -> None:
+        self.server.client_connected(client_id)
+
+    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Any) -> None:
+        self.server.client_disconnected(client_id)
+
+    async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
+        self.server.kick(client_id)
+
+    async def on_broker_message_received(self, *, client_id: str, message: Any) -> None:
+        if message is None or not message.topic:
+            return
+        self.server.uplink(client_id, bytes(message.data or b""), message.topic)
+
+
+class CtwingMqttServer:
+    def __init__(self, registry: Registry, store: Store, clock: Any = None) -> None:
+        self.registry, self.store, self.clock = registry, store, clock
+        self.server_id = f"ctwing-{next(_ids)}"
+        self.broker: Broker | None = None
+        self._connections: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._delivering: set[str] = set()
+        store.on_command_queued(self._command_queued)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self._loop = asyncio.get_running_loop()
+        _SERVERS[self.server_id] = self
+        cfg = {"server_id": self.server_id}
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "plugins": {
+                f"{__name__}.CtwingAuthPlugin": dict(cfg),
+                f"{__name__}.CtwingTopicPlugin": dict(cfg),
+                f"{__name__}.CtwingEventPlugin": dict(cfg),
+            },
+        }
+        self.broker = Broker(config, plugin_namespace=f"emulator.ctwing.{self.server_id}")
+        await self.broker.start()
+        sock = self.broker._servers["default"].instance.sockets[0]  # noqa: SLF001 - no public accessor
+        return host, sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.shutdown()
+            self.broker = None
+        for device_id in [d for d, n in self._connections.items() if n > 0]:
+            self._set_online(device_id, False)
+        self._connections.clear()
+        _SERVERS.pop(self.server_id, None)
+
+    # --- broker events -------------------------------------------------------------------
+    def _is_device(self, client_id: str) -> bool:
+        device = self.registry.device_by_id(client_id)
+        return device is not None and self.registry.product_of(device).protocol == "mqtt"
+
+    def _set_online(self, device_id: str, online: bool) -> None:
+        if self._is_device(device_id):
+            self.store.set_online(device_id, online)
+
+    def client_connected(self, client_id: str) -> None:
+        # counted, so a take-over (same client ID reconnecting) never leaves the device offline
+        self._connections[client_id] = self._connections.get(client_id, 0) + 1
+        self._set_online(client_id, True)
+        self.kick(client_id)
+
+    def client_disconnected(self, client_id: str) -> None:
+        left = max(0, self._connections.get(client_id, 0) - 1)
+        self._connections[client_id] = left
+        if left == 0:
+            self._set_online(client_id, False)
+
+    def uplink(self, client_id: str, payload: bytes, topic: str) -> None:
+        if self._is_device(client_id):
+            self.store.record_uplink(client_id, payload, "mqtt", topic=topic)
+
+    # --- downlink ------------------------------------------------------------------------
+    def _command_queued(self, cmd: Command) -> None:
+        if self._loop is None or self._connections.get(cmd.device_id, 0) == 0:
+            return
+        self._loop.call_soon_threadsafe(self.kick, cmd.device_id)
+
+    def kick(self, device_id: str) -> None:
+        """Start delivering this device's queued commands, if it is reachable and not already."""
+        if device_id in self._delivering or self._loop is None:
+            return
+        self._delivering.add(device_id)
+        self._loop.create_task(self._deliver(device_id))
+
+    def _subscribed_qos(self, device_id: str) -> int | None:
+        if self.broker is None:
+            return None
+        for topic_filter, subs in self.broker.subscriptions.items():
+            if self.broker._matches(DOWNLINK_TOPIC, topic_filter):  # noqa: SLF001
+                for session, qos in subs:
+                    if session.client_id == device_id:
+                        return min(int(qos), 1)
+        return None
+
+    async def _deliver(self, device_id: str) -> None:
+        try:
+            while self.broker is not None:
+                entry = self.broker.sessions.get(device_id)
+                qos = self._subscribed_qos(device_id)
+                if entry is None or qos is None or entry[0].transitions.state != "connected":
+                    return
+                cmd = self.store.next_queued(device_id)
+                if cmd is None:
+                    return
+                self.store.mark_sent(cmd.id)
+                try:
+                    await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
+                except Exception as exc:  # noqa: BLE001 - the command records why
+                    self.store.mark_failed(cmd.id, f"publish failed: {exc}")
+                    return
+                self.store.mark_delivered(cmd.id)
+        finally:
+            self._delivering.discard(device_id)
