@@ -5,6 +5,10 @@ in base64 as 数据查看 shows it (guide 001 §4.1.5.1), command sending (指�
 log, and registry writes (创建产品 / 添加设备). ``{id}`` is the platform device ID or, for LwM2M
 devices, the IMEI.
 
+Handlers are ``async def`` on purpose: they run on the event loop that owns the servers, so the
+store is never touched from a worker thread and a TCP command to an online device is already
+``delivered`` in the POST answer.
+
 Must not: hold state (everything is in the registry/store) or talk to devices directly.
 """
 
@@ -64,40 +68,40 @@ def make_router(registry: Registry, store: Store) -> APIRouter:
             raise HTTPException(404, str(exc)) from None
 
     @router.get("/products")
-    def list_products() -> list[dict[str, Any]]:
+    async def list_products() -> list[dict[str, Any]]:
         return [p.to_dict() | {"device_count": len(registry.devices_of(p.product_id))}
                 for p in registry.products.values()]
 
     @router.post("/products", status_code=201)
-    def create_product(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    async def create_product(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         try:
             return registry.add_product(body).to_dict()
         except (RegistryError, TypeError) as exc:
             raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
 
     @router.get("/devices")
-    def list_devices(product_id: str | None = None) -> list[dict[str, Any]]:
+    async def list_devices(product_id: str | None = None) -> list[dict[str, Any]]:
         return [device_view(registry, d) for d in registry.all_devices()
                 if product_id is None or d.product_id == product_id]
 
     @router.post("/devices", status_code=201)
-    def create_device(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    async def create_device(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         try:
             return device_view(registry, registry.add_device(body))
         except (RegistryError, TypeError) as exc:
             raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
 
     @router.get("/devices/{ident}")
-    def get_device(ident: str) -> dict[str, Any]:
+    async def get_device(ident: str) -> dict[str, Any]:
         return device_view(registry, find(ident))
 
     @router.get("/devices/{ident}/data")
-    def get_data(ident: str) -> list[dict[str, Any]]:
+    async def get_data(ident: str) -> list[dict[str, Any]]:
         device = find(ident)
         return [r | {"device_id": device.device_id} for r in store.data(device.device_id)]
 
     @router.post("/devices/{ident}/commands", status_code=201)
-    def post_command(ident: str, body: Any = Body(...)) -> dict[str, Any]:
+    async def post_command(ident: str, body: Any = Body(...)) -> dict[str, Any]:
         device = find(ident)
         try:
             payload = command_payload(body)
@@ -107,7 +111,7 @@ def make_router(registry: Registry, store: Store) -> APIRouter:
         return {"id": cmd.id, "status": cmd.status}
 
     @router.get("/devices/{ident}/commands")
-    def get_commands(ident: str) -> list[dict[str, Any]]:
+    async def get_commands(ident: str) -> list[dict[str, Any]]:
         device = find(ident)
         return [c.to_dict() for c in store.commands(device.device_id)]
 

@@ -163,6 +163,20 @@ class CtwingMqttServer:
                         return min(int(qos), 1)
         return None
 
+    @staticmethod
+    async def _handler_ready(handler: Any) -> bool:
+        """Wait until amqtt's handler.start() has run its redelivery pass (it runs after the
+        CLIENT_CONNECTED event; a PUBLISH sent earlier would be resent and its PUBACK lost)."""
+        for _ in range(400):  # ~2 s of socket-readiness polling, not a protocol timer
+            ready = getattr(handler, "_reader_ready", None)
+            if ready is not None and ready.is_set() and (
+                    handler.keepalive_timeout is None or getattr(handler, "_keepalive_task", None) is not None):
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
     async def _deliver(self, device_id: str) -> None:
         try:
             while self.broker is not None:
@@ -170,9 +184,11 @@ class CtwingMqttServer:
                 qos = self._subscribed_qos(device_id)
                 if entry is None or qos is None or entry[0].transitions.state != "connected":
                     return
-                cmd = self.store.next_queued(device_id)
-                if cmd is None:
+                if self.store.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
                     return
+                cmd = self.store.next_queued(device_id)
+                if cmd is None or self.broker.sessions.get(device_id) is not entry:
+                    continue
                 self.store.mark_sent(cmd.id)
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
