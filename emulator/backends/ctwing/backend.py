@@ -6,6 +6,13 @@ is plugged in this way: objects with ``async start(backend) -> {key: endpoint}``
 ``async stop()``), then registers the host names and public IPs the guide dials
 (guide 001 §4 access table, §4.2.3, §4.3.3; seed-fixtures.md) on the fake internet.
 
+When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
+:class:`~.lwm2m_link.CtwingLwm2mPlugin` is added to ``extra_servers`` automatically (config
+``lwm2m: false`` turns it off, ``lwm2m_options: {...}`` go to ``Lwm2mServer``); the endpoint keys
+``ctwing_lwm2m`` / ``ctwing_lwm2m_dtls`` any extra server returns get the guide's LwM2M names
+and addresses routed to them. Config: ``products``/``devices`` (registry overrides),
+``defaults: false`` (empty registry), ``ports: {ctwing_mqtt, ctwing_tcp, ctwing_lwm2m, ...}``.
+
 Must not: implement protocol logic (servers do) or keep data outside the store.
 """
 
@@ -13,10 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
 from typing import Any, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
 from .api import command_payload, make_router
+from .lwm2m_link import CtwingLwm2mPlugin
 from .mqtt_broker import CtwingMqttServer
 from .registry import Registry
 from .store import Store
@@ -28,6 +37,23 @@ MQTT_IP = "180.106.148.146"  # mqtt.ctwing.cn / dmp-tcp.cuiot.cn (guide 001 §4 
 MQTT_NAMES = ("mqtt.ctwing.cn", "2000033383.non-nb.ctwing.cn")
 TCP_NAMES = {"tcp.ctwing.cn": 8996, "dmp-tcp.cuiot.cn": 8843}  # guide 001 §4.3.3 / §4 table
 TCP_IP_PORTS = (8843, 8996)
+# LwM2M (guide 001 §4 table, §4.1.3, §7): lwm2m.ctwing.cn = 221.229.214.202 (5683 plain, 5684 DTLS),
+# dmp-coap.cuiot.cn = 153.35.119.75:5683, the IPv6 address of §7, and the tenant DTLS host
+# 2000033383.nb.ctwing.cn:5684 (§4.1.3.2), ASSUMED to resolve to 221.229.214.202.
+LWM2M_IP, LWM2M_IP6, COAP_IP = "221.229.214.202", "240e:980:8120:28:84f4:c0c2:4a95:85f9", "153.35.119.75"
+LWM2M_ROUTES = {
+    "ctwing_lwm2m": [("lwm2m.ctwing.cn", 5683), (LWM2M_IP, 5683), (LWM2M_IP6, 5683),
+                     ("dmp-coap.cuiot.cn", 5683), (COAP_IP, 5683)],
+    "ctwing_lwm2m_dtls": [("lwm2m.ctwing.cn", 5684), (LWM2M_IP, 5684), (LWM2M_IP6, 5684),
+                          ("2000033383.nb.ctwing.cn", 5684)],
+}
+
+
+def lwm2m_component_available() -> bool:
+    try:
+        return importlib.util.find_spec("emulator.backends.lwm2m.server") is not None
+    except ImportError:
+        return False
 
 
 class CtwingBackend(Backend):
@@ -40,6 +66,8 @@ class CtwingBackend(Backend):
         self.mqtt = CtwingMqttServer(self.registry, self.store, ctx.clock)
         self.tcp = CtwingTcpServer(self.registry, self.store, ctx.clock)
         self.extra_servers: list[Any] = []
+        if self.config.get("lwm2m", True) and lwm2m_component_available():
+            self.extra_servers.append(CtwingLwm2mPlugin(**dict(self.config.get("lwm2m_options", {}))))
         self._started_extras: list[Any] = []
         self.endpoints: dict[str, Endpoint] = {}
 
@@ -53,6 +81,18 @@ class CtwingBackend(Backend):
         self._register_routes(mqtt, tcp)
         return dict(self.endpoints)
 
+    def _register_lwm2m_routes(self) -> None:
+        if not any(key in self.endpoints for key in LWM2M_ROUTES):
+            return
+        net = self.ctx.internet
+        net.add_name("lwm2m.ctwing.cn", LWM2M_IP, LWM2M_IP6)
+        net.add_name("dmp-coap.cuiot.cn", COAP_IP)
+        net.add_name("2000033383.nb.ctwing.cn", LWM2M_IP)
+        for key, targets in LWM2M_ROUTES.items():
+            if key in self.endpoints:
+                for host, port in targets:
+                    net.add_route(host, port, self.endpoints[key], key.replace("_", " "))
+
     def _register_routes(self, mqtt: Endpoint, tcp: Endpoint) -> None:
         net = self.ctx.internet
         for name in MQTT_NAMES:
@@ -65,6 +105,7 @@ class CtwingBackend(Backend):
             net.add_route(name, port, tcp, "ctwing tcp")
         for port in TCP_IP_PORTS:
             net.add_route(MQTT_IP, port, tcp, "ctwing tcp")
+        self._register_lwm2m_routes()
 
     async def stop(self) -> None:
         for server in reversed(self._started_extras):

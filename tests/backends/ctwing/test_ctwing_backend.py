@@ -25,7 +25,7 @@ class FakeLwm2m:
 
     async def start(self, backend):
         self.started_with = backend
-        return {"ctwing_lwm2m": ("127.0.0.1", 5683)}
+        return {"ctwing_lwm2m": ("127.0.0.1", 40001), "ctwing_lwm2m_dtls": ("127.0.0.1", 40002)}
 
     async def stop(self):
         self.stopped = True
@@ -35,7 +35,7 @@ class FakeLwm2m:
 async def backend():
     cls = load_backend("ctwing")
     internet = FakeInternet()
-    b = cls({}, BackendContext(VirtualClock(), internet, ephemeral=True))
+    b = cls({"lwm2m": False}, BackendContext(VirtualClock(), internet, ephemeral=True))
     extra = FakeLwm2m()
     b.extra_servers.append(extra)
     endpoints = await b.start()
@@ -45,7 +45,7 @@ async def backend():
 
 async def test_endpoints_and_extra_servers(backend):
     b, internet, endpoints, extra = backend
-    assert set(endpoints) == {"ctwing_mqtt", "ctwing_tcp", "ctwing_lwm2m"}
+    assert set(endpoints) == {"ctwing_mqtt", "ctwing_tcp", "ctwing_lwm2m", "ctwing_lwm2m_dtls"}
     assert all(host == "127.0.0.1" and port > 0 for host, port in endpoints.values())
     assert extra.started_with is b and b.registry is extra.started_with.registry
     await b.stop()
@@ -64,6 +64,25 @@ async def test_fake_internet_routes(backend):
     for name in ("mqtt.ctwing.cn", "dmp-tcp.cuiot.cn", "tcp.ctwing.cn", "2000033383.non-nb.ctwing.cn"):
         assert internet.resolve(name) == ["180.106.148.146"]
     assert internet.connect_target("mqtt.ctwing.cn", 8883)[1] == "refused"  # no TLS listener
+    plain, dtls = ("127.0.0.1", 40001), ("127.0.0.1", 40002)
+    for host, port, target in [
+        ("lwm2m.ctwing.cn", 5683, plain), ("221.229.214.202", 5683, plain), ("dmp-coap.cuiot.cn", 5683, plain),
+        ("240E:980:8120:28:84F4:C0C2:4A95:85F9", 5683, plain), ("153.35.119.75", 5683, plain),
+        ("2000033383.nb.ctwing.cn", 5684, dtls), ("lwm2m.ctwing.cn", 5684, dtls), ("221.229.214.202", 5684, dtls),
+    ]:
+        assert internet.connect_target(host, port) == (target, "", None), (host, port)
+    assert internet.resolve("dmp-coap.cuiot.cn") == ["153.35.119.75"]
+    assert internet.resolve("lwm2m.ctwing.cn")[0] == "221.229.214.202"
+
+
+async def test_no_lwm2m_names_without_an_lwm2m_server():
+    internet = FakeInternet()
+    b = load_backend("ctwing")({"lwm2m": False}, BackendContext(VirtualClock(), internet, ephemeral=True))
+    await b.start()
+    try:
+        assert internet.resolve("lwm2m.ctwing.cn") == [] and internet.resolve("mqtt.ctwing.cn")
+    finally:
+        await b.stop()
 
 
 async def test_scenario_actions_over_tcp(backend):
