@@ -11,7 +11,8 @@ When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
 ``lwm2m: false`` turns it off, ``lwm2m_options: {...}`` go to ``Lwm2mServer``); the endpoint keys
 ``ctwing_lwm2m`` / ``ctwing_lwm2m_dtls`` any extra server returns get the guide's LwM2M names
 and addresses routed to them. Config: ``products``/``devices`` (registry overrides),
-``defaults: false`` (empty registry), ``ports: {ctwing_mqtt, ctwing_tcp, ctwing_lwm2m, ...}``.
+``defaults: false`` (empty registry), ``mqtt_tls: false`` (no 8883 listener),
+``ports: {ctwing_mqtt, ctwing_mqtts, ctwing_tcp, ctwing_lwm2m, ctwing_lwm2m_dtls}``.
 
 Must not: implement protocol logic (servers do) or keep data outside the store.
 """
@@ -72,9 +73,12 @@ class CtwingBackend(Backend):
         self.endpoints: dict[str, Endpoint] = {}
 
     async def start(self) -> dict[str, Endpoint]:
-        mqtt = await self.mqtt.start(LOOPBACK, self.port_for("ctwing_mqtt", 31883))
+        tls_port = self.port_for("ctwing_mqtts", 38883) if self.config.get("mqtt_tls", True) else None
+        mqtt = await self.mqtt.start(LOOPBACK, self.port_for("ctwing_mqtt", 31883), tls_port)
         tcp = await self.tcp.start(LOOPBACK, self.port_for("ctwing_tcp", 28996))
         self.endpoints = {"ctwing_mqtt": mqtt, "ctwing_tcp": tcp}
+        if self.mqtt.tls_endpoint is not None:
+            self.endpoints["ctwing_mqtts"] = self.mqtt.tls_endpoint
         for server in self.extra_servers:
             self.endpoints.update(await server.start(self))
             self._started_extras.append(server)
@@ -95,11 +99,13 @@ class CtwingBackend(Backend):
 
     def _register_routes(self, mqtt: Endpoint, tcp: Endpoint) -> None:
         net = self.ctx.internet
-        for name in MQTT_NAMES:
-            net.add_name(name, MQTT_IP)
-            # 8883 (TLS) is not served: a plain listener there would be wrong.
-            net.add_route(name, 1883, mqtt, "ctwing mqtt")
-        net.add_route(MQTT_IP, 1883, mqtt, "ctwing mqtt")
+        mqtts = self.endpoints.get("ctwing_mqtts")
+        for host in (*MQTT_NAMES, MQTT_IP):
+            if host != MQTT_IP:
+                net.add_name(host, MQTT_IP)
+            net.add_route(host, 1883, mqtt, "ctwing mqtt")
+            if mqtts is not None:  # TLS:2000033383.non-nb.ctwing.cn:8883 (guide 001 §4.2.1)
+                net.add_route(host, 8883, mqtts, "ctwing mqtts")
         for name, port in TCP_NAMES.items():
             net.add_name(name, MQTT_IP)
             net.add_route(name, port, tcp, "ctwing tcp")

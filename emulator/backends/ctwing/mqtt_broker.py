@@ -7,7 +7,8 @@ from a device is stored (protocol "mqtt", topic kept; for thing-model products t
 service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
 topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
 device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
-once the device is connected and subscribed; then they are marked delivered.
+once the device is connected and subscribed; then they are marked delivered. Optionally a
+second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
 
 amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
 its server through ``server_id`` in its Config (a module-level table, since amqtt builds plugins
@@ -21,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from amqtt.broker import Broker
@@ -30,6 +33,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from .registry import Registry
 from .store import Command, Store
+from .tls import make_self_signed
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +91,24 @@ class CtwingMqttServer:
         self._connections: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._delivering: set[str] = set()
+        self.tls_cert: Path | None = None
+        self.tls_endpoint: tuple[str, int] | None = None
         store.on_command_queued(self._command_queued)
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+    async def start(self, host: str = "127.0.0.1", port: int = 0,
+                    tls_port: int | None = None) -> tuple[str, int]:
+        """Plain listener on ``port``; with ``tls_port`` also MQTT over TLS (self-signed cert,
+        ``self.tls_cert`` is its PEM, ``self.tls_endpoint`` the address)."""
         self._loop = asyncio.get_running_loop()
         _SERVERS[self.server_id] = self
         cfg = {"server_id": self.server_id}
+        listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{host}:{port}"}}
+        if tls_port is not None:
+            self.tls_cert, key = make_self_signed()
+            listeners["tls"] = {"type": "tcp", "bind": f"{host}:{tls_port}", "ssl": True,
+                                "certfile": str(self.tls_cert), "keyfile": str(key)}
         config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "listeners": listeners,
             "plugins": {
                 f"{__name__}.CtwingAuthPlugin": dict(cfg),
                 f"{__name__}.CtwingTopicPlugin": dict(cfg),
@@ -103,8 +117,10 @@ class CtwingMqttServer:
         }
         self.broker = Broker(config, plugin_namespace=f"emulator.ctwing.{self.server_id}")
         await self.broker.start()
-        sock = self.broker._servers["default"].instance.sockets[0]  # noqa: SLF001 - no public accessor
-        return host, sock.getsockname()[1]
+        servers = self.broker._servers  # noqa: SLF001 - amqtt has no public accessor for bound ports
+        if "tls" in servers:
+            self.tls_endpoint = (host, servers["tls"].instance.sockets[0].getsockname()[1])
+        return host, servers["default"].instance.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         if self.broker is not None:
@@ -114,6 +130,9 @@ class CtwingMqttServer:
             self._set_online(device_id, False)
         self._connections.clear()
         _SERVERS.pop(self.server_id, None)
+        if self.tls_cert is not None:
+            shutil.rmtree(self.tls_cert.parent, ignore_errors=True)
+            self.tls_cert = self.tls_endpoint = None
 
     # --- broker events -------------------------------------------------------------------
     def _is_device(self, client_id: str) -> bool:

@@ -45,7 +45,7 @@ async def backend():
 
 async def test_endpoints_and_extra_servers(backend):
     b, internet, endpoints, extra = backend
-    assert set(endpoints) == {"ctwing_mqtt", "ctwing_tcp", "ctwing_lwm2m", "ctwing_lwm2m_dtls"}
+    assert set(endpoints) == {"ctwing_mqtt", "ctwing_mqtts", "ctwing_tcp", "ctwing_lwm2m", "ctwing_lwm2m_dtls"}
     assert all(host == "127.0.0.1" and port > 0 for host, port in endpoints.values())
     assert extra.started_with is b and b.registry is extra.started_with.registry
     await b.stop()
@@ -63,7 +63,10 @@ async def test_fake_internet_routes(backend):
         assert internet.connect_target(host, port) == (target, "", None), (host, port)
     for name in ("mqtt.ctwing.cn", "dmp-tcp.cuiot.cn", "tcp.ctwing.cn", "2000033383.non-nb.ctwing.cn"):
         assert internet.resolve(name) == ["180.106.148.146"]
-    assert internet.connect_target("mqtt.ctwing.cn", 8883)[1] == "refused"  # no TLS listener
+    mqtts = endpoints["ctwing_mqtts"]
+    for host in ("mqtt.ctwing.cn", "2000033383.non-nb.ctwing.cn", "180.106.148.146"):
+        assert internet.connect_target(host, 8883) == (mqtts, "", None), host
+    assert internet.connect_target("mqtt.ctwing.cn", 80)[1] == "refused"
     plain, dtls = ("127.0.0.1", 40001), ("127.0.0.1", 40002)
     for host, port, target in [
         ("lwm2m.ctwing.cn", 5683, plain), ("221.229.214.202", 5683, plain), ("dmp-coap.cuiot.cn", 5683, plain),
@@ -77,10 +80,12 @@ async def test_fake_internet_routes(backend):
 
 async def test_no_lwm2m_names_without_an_lwm2m_server():
     internet = FakeInternet()
-    b = load_backend("ctwing")({"lwm2m": False}, BackendContext(VirtualClock(), internet, ephemeral=True))
-    await b.start()
+    b = load_backend("ctwing")({"lwm2m": False, "mqtt_tls": False},
+                               BackendContext(VirtualClock(), internet, ephemeral=True))
+    endpoints = await b.start()
     try:
         assert internet.resolve("lwm2m.ctwing.cn") == [] and internet.resolve("mqtt.ctwing.cn")
+        assert "ctwing_mqtts" not in endpoints and internet.connect_target("mqtt.ctwing.cn", 8883)[1] == "refused"
     finally:
         await b.stop()
 

@@ -44,7 +44,7 @@ class Device:
         self.c.on_subscribe = lambda *a: self.subacked.set()
 
     async def connect(self, addr):
-        self.c.connect(*addr, keepalive=60)
+        await asyncio.to_thread(self.c.connect, *addr, 60)
         self.c.loop_start()
         return await asyncio.to_thread(self.connack.get, True, 5)
 
@@ -202,3 +202,43 @@ async def test_persistent_session_keeps_device_control(env):
     assert await again.message() == ("device_control", b"while-offline")
     assert await eventually(lambda: cmd.status == "delivered")
     await again.close()
+
+
+@pytest.fixture
+async def tls_env():
+    clock = VirtualClock()
+    registry = Registry.from_config()
+    store = Store(clock, registry)
+    server = CtwingMqttServer(registry, store, clock)
+    await server.start("127.0.0.1", 0, tls_port=0)
+    yield store, server
+    cert_dir = server.tls_cert.parent
+    await server.stop()
+    assert not cert_dir.exists()
+
+
+async def test_tls_listener_with_paho(tls_env):
+    store, server = tls_env
+    dev = Device(DEVICE, PASSWORD)
+    dev.c.tls_set(ca_certs=str(server.tls_cert))
+    assert not (await dev.connect(server.tls_endpoint)).is_failure
+    await dev.publish("data_report", b"over tls")
+    assert await eventually(lambda: store.payloads(DEVICE) == [b"over tls"])
+    await dev.close()
+    bad = Device(DEVICE, "wrong")
+    bad.c.tls_set(ca_certs=str(server.tls_cert))
+    assert (await bad.connect(server.tls_endpoint)).is_failure
+    await bad.close()
+
+
+@pytest.mark.needs_mosquitto
+async def test_tls_listener_with_mosquitto_pub(tls_env):
+    if not shutil.which("mosquitto_pub"):
+        pytest.skip("mosquitto-clients not installed")
+    store, server = tls_env
+    host, port = server.tls_endpoint
+    pub = await asyncio.create_subprocess_exec(
+        "mosquitto_pub", "-h", host, "-p", str(port), "--cafile", str(server.tls_cert), "-i", DEVICE,
+        "-u", "device001", "-P", PASSWORD, "-t", "data_report", "-m", "tls hello", "-q", "1")
+    assert await asyncio.wait_for(pub.wait(), 10) == 0
+    assert await eventually(lambda: store.payloads(DEVICE) == [b"tls hello"])
