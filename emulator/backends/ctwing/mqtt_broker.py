@@ -49,11 +49,22 @@ class _PluginMixin:
 
     @property
     def server(self) -> "CtwingMqttServer":
-        return _SERVERS[self.config.server_id]  # type: ignore[attr-defined]
+        """The owning server; after stop() a stand-in that ignores late broker events."""
+        return _SERVERS.get(self.config.server_id) or _STOPPED  # type: ignore[attr-defined]
+
+
+class _Stopped:
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+_STOPPED: Any = _Stopped()
 
 
 class CtwingAuthPlugin(_PluginMixin, BaseAuthPlugin):
     async def authenticate(self, *, session: Any) -> bool:
+        if self.config.server_id not in _SERVERS:  # type: ignore[attr-defined]
+            return False
         verdict = self.server.registry.check_feature_string(session.client_id or "", session.password, "mqtt")
         if verdict != "ok":
             log.info("ctwing mqtt: refused client %r (%s)", session.client_id,
