@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BACKENDS: dict[str, str] = {
     # "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
-    # "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
+    "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
 }
 
 
