@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # lwm2m_support sits beside the tests
 
 from emulator.backends.lwm2m.server import Lwm2mServer
 from emulator.core.clock import VirtualClock
