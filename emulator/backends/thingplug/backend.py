@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ...errors import ConfigError
 from ..base import Backend, BackendContext, Endpoint, ScenarioAction
 from .broker import ThingPlugBroker
 from .models import Downlink, ThingPlugModel
-from .registry import Registry
+from .registry import Registry, ThingPlugError
 from .store import Rpc
 
 HOSTS = {"test.sktiot.com": "198.51.100.71", "api.sktiot.com": "198.51.100.72"}  # invented addresses
 MQTT_PORT, MQTTS_PORT = 1883, 8883
+CONFIG_KEYS = {"ports", "defaults", "services", "enabled"}
 
 
 class ThingPlugBackend(Backend):
@@ -30,7 +32,13 @@ class ThingPlugBackend(Backend):
 
     def __init__(self, config: Mapping[str, Any] | None, ctx: BackendContext) -> None:
         super().__init__(config, ctx)
-        self.registry = Registry.from_config(self.config)
+        unknown = set(self.config) - CONFIG_KEYS
+        if unknown:
+            raise ConfigError(f"thingplug: unknown config keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}")
+        try:
+            self.registry = Registry.from_config(self.config)
+        except ThingPlugError as exc:
+            raise ConfigError(f"thingplug config: {exc}") from None
         self.model = ThingPlugModel(self.registry, now=ctx.clock.now)
         self.broker: ThingPlugBroker | None = None
         self.ca_file: str | None = None

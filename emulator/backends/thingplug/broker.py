@@ -17,17 +17,19 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   hands it to ``model.publish``; ``on_broker_client_subscribed`` to ``/down`` flushes queued RPCs.
   amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
   PUBLISH was read: observers must poll.
-* TLS: a throw-away CA and a server certificate for test.sktiot.com, api.sktiot.com, localhost and
-  127.0.0.1, made with ``cryptography`` at start; ``ca_file`` is the CA's PEM for clients.
+* TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
+  removed at stop; ``ca_file`` is the CA's PEM for clients.
 * the bound ports are read from amqtt's private ``_servers`` (needed for port 0).
+* known amqtt 0.12 behaviours left as they are: a clean-session CONNECT drops the old session of
+  the same client id *before* authentication (so a refused client reusing a device's client id
+  still kicks it); a client reconnecting before its old session is torn down waits 1 s (wall).
 
 Must not: bind anything but 127.0.0.1, or decide platform rules (that is ``models.py``).
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
+import asyncio
 import logging
 import shutil
 import tempfile
@@ -41,10 +43,9 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from .models import ThingPlugModel
 from .protocol import ProtocolError, down_topic, parse_topic
+from .tls import make_certificates
 
 log = logging.getLogger(__name__)
-CERT_NAMES = ("test.sktiot.com", "api.sktiot.com", "localhost")
-CERT_IPS = ("127.0.0.1",)
 
 
 class _TokenAuthPlugin(BaseAuthPlugin):
@@ -111,48 +112,6 @@ class _IngestPlugin(BasePlugin):
             owner.model.rpc_delivered(downlink.rpc.id)
 
 
-def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA plus a server certificate signed by it; returns (ca.pem, server.pem, server.key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)  # certificate validity is checked on wall time
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "modemu ThingPlug test CA")])
-    ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    san = [x509.DNSName(n) for n in CERT_NAMES] + [x509.IPAddress(ipaddress.ip_address(i)) for i in CERT_IPS]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAMES[0])]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=825))
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_file, cert_file, key_file = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return ca_file, cert_file, key_file
-
-
 class ThingPlugBroker:
     """Owns the amqtt Broker; ``start()`` -> ``{"thingplug_mqtt": (ip, port), "thingplug_mqtts": ...}``."""
 
@@ -161,6 +120,7 @@ class ThingPlugBroker:
         self.host, self.mqtt_port, self.mqtts_port = host, mqtt_port, mqtts_port
         self.ca_file: str | None = None
         self._broker: Broker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tmp: Path | None = None
 
     async def start(self) -> dict[str, tuple[str, int]]:
@@ -183,6 +143,7 @@ class ThingPlugBroker:
                 f"{__name__}._IngestPlugin": me,
             },
         }
+        self._loop = asyncio.get_running_loop()
         self._broker = Broker(config)
         try:
             await self._broker.start()
@@ -211,10 +172,18 @@ class ThingPlugBroker:
         return self._broker is not None
 
     async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
-        """Publish as the platform (amqtt's internal broadcast; no client session involved)."""
-        if self._broker is None:
+        """Publish as the platform (amqtt's internal broadcast; no client session involved).
+
+        Safe to await from another thread's event loop (e.g. a console API served elsewhere): the
+        broadcast is then handed to the broker's own loop, whose queues are not thread-safe.
+        """
+        if self._broker is None or self._loop is None:
             raise RuntimeError("ThingPlug broker is not running")
-        await self._broker.internal_message_broadcast(topic, payload, qos)
+        coro = self._broker.internal_message_broadcast(topic, payload, qos)
+        if asyncio.get_running_loop() is self._loop:
+            await coro
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     def has_subscriber(self, topic: str) -> bool:
         """True if a connected client's subscription matches ``topic``."""

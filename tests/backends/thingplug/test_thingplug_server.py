@@ -23,6 +23,7 @@ from emulator.backends.base import BackendContext
 from emulator.backends.thingplug.backend import ThingPlugBackend
 from emulator.backends.thingplug.models import FIRST_RPC_ID
 from emulator.core.clock import VirtualClock
+from emulator.errors import ConfigError
 from emulator.net.internet import FakeInternet
 
 pytestmark = pytest.mark.slow
@@ -311,6 +312,16 @@ async def test_start_registers_names_and_ports(backend):
     ip = internet.resolve("api.sktiot.com")[0]
     assert internet.connect_target(ip, 8883) == (mqtts_ep, "", None)
     assert internet.connect_target("test.sktiot.com", 9443)[1] == "refused"
+
+
+@pytest.mark.parametrize("config,why", [
+    ({"service": {}}, "unknown config keys"),
+    ({"services": {"s": {"descriptor": {"telemetries": "t"}}}}, "must be a list"),
+    ({"services": {"s": {"devices": {"d": {"token": "a0149f60b---------"}}}}}, "token already belongs"),
+])
+def test_bad_config_is_a_config_error(config, why):
+    with pytest.raises(ConfigError, match=why):
+        ThingPlugBackend(config, BackendContext(VirtualClock(), FakeInternet()))
 
 
 def test_registry_entry_and_default_ports():
