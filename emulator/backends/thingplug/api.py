@@ -13,6 +13,9 @@ Registry:    GET/POST /api/thingplug/services; GET/PUT /api/thingplug/services/{
 protocols.md §3; this one is the emulator's console.) Unknown service/device -> 404, bad input -> 400,
 name or token taken -> 409, each with a ``detail`` message.
 
+Handlers are all ``async def`` so they run on the event loop serving the API (no threadpool
+touching the model concurrently with the broker's hooks).
+
 Must not: hold platform rules (``models.py``) or touch amqtt.
 """
 
@@ -89,7 +92,7 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
     router = APIRouter(prefix="/api/thingplug", tags=["thingplug"])
     reg, store = backend.registry, backend.model.store
 
-    def device(service: str, name: str) -> None:
+    def known(service: str, name: str) -> None:
         try:
             reg.get_device(service, name)
         except NotFoundError as exc:
@@ -97,25 +100,25 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
 
     # --- registry ---------------------------------------------------------------------------------
     @router.get("/services")
-    def list_services() -> list[dict[str, Any]]:
+    async def list_services() -> list[dict[str, Any]]:
         return [s.to_json() for s in reg.services()]
 
     @router.post("/services", status_code=201)
-    def create_service(body: ServiceIn) -> dict[str, Any]:
+    async def create_service(body: ServiceIn) -> dict[str, Any]:
         try:
             return reg.create_service(body.name, body.descriptor).to_json()
         except _ERRORS as exc:
             raise _http(exc) from None
 
     @router.get("/services/{service}/descriptor")
-    def get_descriptor(service: str) -> dict[str, Any]:
+    async def get_descriptor(service: str) -> dict[str, Any]:
         try:
             return reg.get_service(service).descriptor.to_json()
         except _ERRORS as exc:
             raise _http(exc) from None
 
     @router.put("/services/{service}/descriptor")
-    def put_descriptor(service: str, descriptor: dict[str, Any] = Body(
+    async def put_descriptor(service: str, descriptor: dict[str, Any] = Body(
             ..., examples=[{"attributes": [{"name": "LED", "commandable": True}],
                             "telemetries": [{"name": "temperature", "tag": "temperature"}]}])) -> dict[str, Any]:
         try:
@@ -124,7 +127,7 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
             raise _http(exc) from None
 
     @router.get("/{service}/devices")
-    def list_devices(service: str) -> list[DeviceOut]:
+    async def list_devices(service: str) -> list[DeviceOut]:
         try:
             svc = reg.get_service(service)
         except _ERRORS as exc:
@@ -132,63 +135,63 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
         return [DeviceOut(**svc.devices[n].to_json()) for n in sorted(svc.devices)]
 
     @router.post("/{service}/devices", status_code=201)
-    def create_device(service: str, body: DeviceIn) -> DeviceOut:
+    async def create_device(service: str, body: DeviceIn) -> DeviceOut:
         try:
             return DeviceOut(**reg.create_device(service, body.name, body.token).to_json())
         except _ERRORS as exc:
             raise _http(exc) from None
 
-    @router.get("/{service}/devices/{name}")
-    def get_device(service: str, name: str) -> DeviceOut:
+    @router.get("/{service}/devices/{device}")
+    async def get_device(service: str, device: str) -> DeviceOut:
         try:
-            return DeviceOut(**reg.get_device(service, name).to_json())
+            return DeviceOut(**reg.get_device(service, device).to_json())
         except _ERRORS as exc:
             raise _http(exc) from None
 
     # --- data ---------------------------------------------------------------------------------------
-    @router.get("/{service}/{name}/telemetry")
-    def get_telemetry(service: str, name: str) -> list[TelemetryPoint]:
-        device(service, name)
-        return [TelemetryPoint(**p) for p in store.telemetry(service, name)]
+    @router.get("/{service}/{device}/telemetry")
+    async def get_telemetry(service: str, device: str) -> list[TelemetryPoint]:
+        known(service, device)
+        return [TelemetryPoint(**p) for p in store.telemetry(service, device)]
 
-    @router.get("/{service}/{name}/attributes")
-    def get_attributes(service: str, name: str) -> dict[str, Any]:
-        device(service, name)
-        return store.attributes(service, name)
+    @router.get("/{service}/{device}/attributes")
+    async def get_attributes(service: str, device: str) -> dict[str, Any]:
+        known(service, device)
+        return store.attributes(service, device)
 
-    @router.patch("/{service}/{name}/attributes")
-    async def patch_attributes(service: str, name: str, attributes: dict[str, Any] = Body(
+    @router.patch("/{service}/{device}/attributes")
+    async def patch_attributes(service: str, device: str, attributes: dict[str, Any] = Body(
             ..., examples=[{"LED": "on"}])) -> dict[str, Any]:
         """Send ``setAttribute`` on /down (commandable attributes only); the device applies it and
         republishes the attribute, which is when GET shows the new value."""
         try:
-            return await backend.set_attribute(service, name, attributes)
+            return await backend.set_attribute(service, device, attributes)
         except _ERRORS as exc:
             raise _http(exc) from None
 
-    @router.post("/{service}/{name}/rpc")
-    async def post_rpc(service: str, name: str, body: RpcRequest) -> RpcCreated:
+    @router.post("/{service}/{device}/rpc")
+    async def post_rpc(service: str, device: str, body: RpcRequest) -> RpcCreated:
         """Create the RPC (status ``initiated``, as answered here) and publish it on /down. GET shows
         ``pending`` once a subscribed device got it; an RPC for an unsubscribed device stays
         ``initiated`` and goes out when the device subscribes to its /down topic."""
         try:
-            rpc = await backend.send_rpc(service, name, body.method, body.params, body.rpcMode)
+            rpc = await backend.send_rpc(service, device, body.method, body.params, body.rpcMode)
         except _ERRORS as exc:
             raise _http(exc) from None
         return RpcCreated(id=rpc.id, status="initiated")
 
-    @router.get("/{service}/{name}/rpc/{rpc_id}")
-    def get_rpc(service: str, name: str, rpc_id: int) -> RpcStatus:
-        device(service, name)
+    @router.get("/{service}/{device}/rpc/{rpc_id}")
+    async def get_rpc(service: str, device: str, rpc_id: int) -> RpcStatus:
+        known(service, device)
         try:
-            rpc = store.get_rpc(rpc_id, service, name)
+            rpc = store.get_rpc(rpc_id, service, device)
         except NotFoundError as exc:
             raise _http(exc) from None
         return RpcStatus(status=rpc.status, result=rpc.result)
 
-    @router.get("/{service}/{name}/errors")
-    def get_errors(service: str, name: str) -> list[ErrorEntry]:
-        device(service, name)
-        return [ErrorEntry(**e) for e in store.errors(service, name)]
+    @router.get("/{service}/{device}/errors")
+    async def get_errors(service: str, device: str) -> list[ErrorEntry]:
+        known(service, device)
+        return [ErrorEntry(**e) for e in store.errors(service, device)]
 
     return router

@@ -94,7 +94,11 @@ class _IngestPlugin(BasePlugin):
         if message is None or not message.topic:
             return
         owner: ThingPlugBroker = self.config.owner
-        outcome = owner.model.publish(self._token(client_id), message.topic, bytes(message.data or b""))
+        try:
+            outcome = owner.model.publish(self._token(client_id), message.topic, bytes(message.data or b""))
+        except Exception:  # amqtt would swallow it silently (fire-and-forget task)
+            log.exception("ThingPlug: PUBLISH from %r on %r crashed the platform model", client_id, message.topic)
+            return
         if not outcome.accepted:
             log.info("ThingPlug: PUBLISH from %r on %r rejected: %s", client_id, message.topic, outcome.reason)
 

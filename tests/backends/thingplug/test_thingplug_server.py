@@ -303,6 +303,23 @@ async def test_registry_api(api):
     assert (await api.post(f"/api/thingplug/{SVC}/ghost/rpc", json={"method": "tp_user"})).status_code == 404
 
 
+def test_openapi_lists_exactly_the_routes(backend):
+    app = FastAPI()
+    app.include_router(backend.api_router())
+    paths = {p: sorted(m.upper() for m in ops) for p, ops in app.openapi()["paths"].items()}
+    assert paths == {
+        "/api/thingplug/services": ["GET", "POST"],
+        "/api/thingplug/services/{service}/descriptor": ["GET", "PUT"],
+        "/api/thingplug/{service}/devices": ["GET", "POST"],
+        "/api/thingplug/{service}/devices/{device}": ["GET"],
+        "/api/thingplug/{service}/{device}/telemetry": ["GET"],
+        "/api/thingplug/{service}/{device}/attributes": ["GET", "PATCH"],
+        "/api/thingplug/{service}/{device}/rpc": ["POST"],
+        "/api/thingplug/{service}/{device}/rpc/{rpc_id}": ["GET"],
+        "/api/thingplug/{service}/{device}/errors": ["GET"],
+    }
+
+
 async def test_start_registers_names_and_ports(backend):
     internet = backend.ctx.internet
     mqtt_ep, mqtts_ep = backend.endpoints["thingplug_mqtt"], backend.endpoints["thingplug_mqtts"]
