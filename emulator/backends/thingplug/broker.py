@@ -42,7 +42,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from .models import ThingPlugModel
-from .protocol import ProtocolError, down_topic, parse_topic
+from .protocol import down_topic
 from .tls import make_certificates
 
 log = logging.getLogger(__name__)
@@ -105,11 +105,7 @@ class _IngestPlugin(BasePlugin):
     async def on_broker_client_subscribed(self, *, client_id: str | None = None, topic: str = "", qos: int = 0) -> None:
         owner: ThingPlugBroker = self.config.owner
         device = owner.model.authenticate(self._token(client_id))
-        try:
-            parsed = parse_topic(topic)
-        except ProtocolError:
-            return
-        if device is None or parsed.kind != "down" or (parsed.service, parsed.device) != (device.service, device.name):
+        if device is None or not owner.matches(down_topic(device.service, device.name), topic):
             return
         for downlink in owner.model.queued_rpcs(device.service, device.name):
             await owner.publish(downlink.topic, downlink.payload)
@@ -188,6 +184,9 @@ class ThingPlugBroker:
             await coro
         else:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def matches(self, topic: str, topic_filter: str) -> bool:
+        return self._broker is not None and self._broker._matches(topic, topic_filter)
 
     def has_subscriber(self, topic: str) -> bool:
         """True if a connected client's subscription matches ``topic``."""

@@ -103,6 +103,19 @@ def build_set_attribute(service: str, device: str, cmd_id: int, attributes: dict
     return {"serviceName": service, "deviceName": device, "cmdId": cmd_id, "cmd": "setAttribute", "attribute": attributes}
 
 
+def build_rpc_result(rpc_id: int, success: bool, result: Any = None, cmd_id: int = 1) -> dict[str, Any]:
+    """The device's answer on /up (TP-LINUX Simple.c tpSimpleResult): for the modem side and tests.
+
+    On failure ``result`` is the JSON-RPC error object (default ``{"code":106,"message":"FAIL"}``,
+    the SDK's own); on success it defaults to ``{"status":"SUCCESS"}``.
+    """
+    if success:
+        rsp = {"jsonrpc": "2.0", "id": rpc_id, "result": {"status": "SUCCESS"} if result is None else result}
+    else:
+        rsp = {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": 106, "message": "FAIL"} if result is None else result}
+    return {"cmd": "jsonRpc", "cmdId": cmd_id, "result": "success" if success else "fail", "rpcRsp": rsp}
+
+
 def _json_object(payload: bytes | str, what: str) -> dict[str, Any]:
     try:
         text = payload.decode() if isinstance(payload, (bytes, bytearray)) else payload

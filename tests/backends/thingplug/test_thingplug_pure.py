@@ -183,6 +183,13 @@ def test_parse_up_results():
     assert isinstance(parse_up(b'{"cmd":"enlist","cmdId":1,"attribute":["*"]}'), protocol.UpCommand)
 
 
+@given(st.integers(0, 2**40), st.booleans(), st.none() | st.integers() | st.text() | st.dictionaries(st.text(), st.integers()))
+def test_rpc_result_roundtrip(rpc_id, success, result):
+    parsed = parse_up(protocol.encode(protocol.build_rpc_result(rpc_id, success, result)))
+    default = {"status": "SUCCESS"} if success else {"code": 106, "message": "FAIL"}
+    assert parsed == protocol.RpcResult(rpc_id, success, default if result is None else result, 1)
+
+
 @pytest.mark.parametrize("payload,why", [
     (b"nope", "not JSON"), (b"[]", "JSON object"), (b'{"cmd":"reboot"}', "unknown cmd"),
     (b'{"cmd":"jsonRpc","result":"ok","rpcRsp":{"jsonrpc":"2.0","id":1}}', "success"),

@@ -258,9 +258,9 @@ async def test_rpc_waits_for_the_device_to_subscribe(backend, api, peers):
     r = await api.post(f"{BASE}/rpc", json={"method": "tp_user", "params": {"usertest": "ok"}})
     rpc_id = r.json()["id"]
     assert (await api.get(f"{BASE}/rpc/{rpc_id}")).json()["status"] == "initiated"
-    dev = await peers(subscribe=DOWN)
+    dev = await peers(subscribe=f"v1/dev/{SVC}/{DEV}/#")
     topic, payload = await dev.message()
-    assert json.loads(payload)["rpcReq"]["id"] == rpc_id
+    assert topic == DOWN and json.loads(payload)["rpcReq"]["id"] == rpc_id
     await eventually(lambda: backend.model.store.get_rpc(rpc_id).status == "pending")
 
 
