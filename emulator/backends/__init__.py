@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import Backend
 
 BACKENDS: dict[str, str] = {
-    # "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
+    "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
     "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
 }
 
