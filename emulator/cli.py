@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -92,7 +93,8 @@ async def _serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host or "127.0.0.1",
                                            port=0 if args.ephemeral_ports else int(port),
                                            log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts everything down in order.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     api_task = loop.create_task(server.serve())
     while not server.started:
         if api_task.done():

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
+                             SimRemoved, WakeUp)
 from ..errors import ConfigError
 from ..net.internet import Fault
 
@@ -34,6 +35,10 @@ class PowerBody(BaseModel):
 class NetworkBody(BaseModel):
     action: Literal["detach", "attach", "signal", "sim_remove", "sim_insert"]
     rssi: int | None = Field(default=None, ge=0, le=99)
+
+
+class DtrBody(BaseModel):
+    high: bool
 
 
 class FaultBody(BaseModel):
@@ -57,7 +62,8 @@ def create_app(emulator: "Emulator") -> FastAPI:
     def describe(port) -> dict:
         radio = port.modem.state.radio
         return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
-                "stat": radio.stat, "rrc": radio.rrc, "imei": port.profile.identity.imei,
+                "stat": radio.stat, "rrc": radio.rrc,
+                "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm), "imei": port.profile.identity.imei,
                 "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
 
     @app.get("/api/modems", tags=["modems"])
@@ -84,6 +90,32 @@ def create_app(emulator: "Emulator") -> FastAPI:
                 raise HTTPException(422, "signal needs rssi (0-31, 99)")
             stim = SignalChanged(body.rssi)
         port.stimulus(stim)
+        return describe(port)
+
+    @app.get("/api/modems/{name}/energy", tags=["modems"])
+    def energy(name: str) -> dict:
+        """Time per power state (off, psm, idle, connected, transmitting) and the estimated
+        charge in µAh, from the module's current table (see its data yaml for the sources)."""
+        port = port_or_404(name)
+        meter = getattr(port.modem.state, "energy", None)
+        if meter is None:
+            raise HTTPException(404, f"modem {name!r} has no energy meter")
+        return {"name": name, "module": port.profile.name, **meter.report()}
+
+    @app.post("/api/modems/{name}/wake", tags=["modems"])
+    def wake(name: str) -> dict:
+        """A PWRKEY / PON_TRIG pulse: leave PSM now (or power on a powered-down modem)."""
+        port = port_or_404(name)
+        if not port.modem.powered:
+            port.power_on()
+        else:
+            port.stimulus(WakeUp())
+        return describe(port)
+
+    @app.post("/api/modems/{name}/dtr", tags=["modems"])
+    def dtr(name: str, body: DtrBody) -> dict:
+        port = port_or_404(name)
+        port.stimulus(DtrChanged(body.high))
         return describe(port)
 
     @app.get("/api/clock", tags=["clock"])

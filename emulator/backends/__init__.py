@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import Backend
 
 BACKENDS: dict[str, str] = {
-    # "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
-    # "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
+    "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
+    "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
 }
 
 

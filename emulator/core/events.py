@@ -41,4 +41,9 @@ class PowerOff(Effect):
     """The modem powered itself down (AT+QPOWD); the port goes silent until powered on."""
 
 
+@dataclass(frozen=True)
+class Reset(Effect):
+    """The modem restarted (reboot, power-on): executors drop its connections and clients."""
+
+
 Event = ToHost | CommandHandled | StateChanged | Effect

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..at.commands import ArgError, AtCommand, Kind
 from ..at.grammar import SyntaxErrorInLine, parse_line
 from .clock import Timer, VirtualClock
-from .events import CommandHandled, Effect, Event, PowerOff, ToHost
+from .events import CommandHandled, Effect, Event, PowerOff, Reset, ToHost
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
@@ -99,21 +99,29 @@ class Modem:
         self.powered = True
         self.crashes: list[tuple[str, str]] = []  # (line, exception) of handler bugs, answered ERROR
         self.commands = profile.commands.handlers
+        self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
+        self.power_listeners: list[Callable[[bool], None]] = []
         self.ctx = Context(self)
-        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(profile.defaults.get("cmee", 1)))
-        self.ctx.state.v250 = self.v250
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
-            if feature.init:
-                feature.init(self.ctx)
             self._stimulus_handlers.extend(feature.stimuli.items())
+        self._init_state()
         if boot:
             self.boot()
 
+    def _init_state(self) -> None:
+        """Fresh state for every feature (power-on, reboot)."""
+        self.ctx.state = SimpleNamespace()
+        self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(self.profile.defaults.get("cmee", 1)))
+        self.ctx.state.v250 = self.v250
+        for feature in self.profile.features:
+            if feature.init:
+                feature.init(self.ctx)
+
     # --- public sans-IO surface -----------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        if not self.powered:
-            return
+        if not self.powered or not all(gate() for gate in self.input_gates):
+            return  # powered down, or the UART sleeps (BG96 in PSM): the bytes are lost
         self._inbox += data
         self._pump()
 
@@ -121,7 +129,9 @@ class Modem:
         if isinstance(stimulus, PowerOn):
             if not self.powered:
                 self.powered = True
-                self.boot()
+                self.reboot(delay=0.0)
+                for listener in list(self.power_listeners):
+                    listener(True)
             return
         if not self.powered:
             return
@@ -166,6 +176,21 @@ class Modem:
         else:
             emit(self.ctx)
 
+    def reboot(self, delay: float = 0.5) -> None:
+        """Restart: every feature's state is fresh, executors drop their connections
+        (``Reset`` effect), and the boot URCs come after ``delay`` virtual seconds."""
+        self._inbox.clear()
+        self._job = None
+        self._prompt = None
+        self._pending_key = None
+        self._held.clear()
+        self._out.append(Reset())
+        self._init_state()
+        if delay:
+            self.clock.call_later(delay, lambda: (self.boot(), self._pump()), "reboot")
+        else:
+            self.boot()
+
     def power_off(self) -> None:
         """Stop answering (AT+QPOWD after its URC, or the console API)."""
         self.powered = False
@@ -174,6 +199,8 @@ class Modem:
         self._prompt = None
         self._pending_key = None
         self._out.append(PowerOff())
+        for listener in list(self.power_listeners):
+            listener(False)
 
     # --- output ---------------------------------------------------------------------------
     def _emit(self, data: bytes) -> None:
@@ -279,6 +306,7 @@ class Modem:
             self._emit(reply.raw)
         for effect in reply.effects:
             self._out.append(effect)
+        job.after.extend(reply.after)
         if reply.prompt is not None:
             self._prompt = reply.prompt
             self._emit(reply.prompt.text)
@@ -289,7 +317,6 @@ class Modem:
             pend = reply.pending
             self._pending_timer = self.clock.call_later(pend.timeout, lambda: self._pending_timeout(pend), "pending")
             return False
-        job.after.extend(reply.after)
         if reply.final is None:
             return False
         job.last_final = reply.final

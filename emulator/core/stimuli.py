@@ -41,3 +41,15 @@ class SimInserted(Stimulus):
 @dataclass(frozen=True)
 class PowerOn(Stimulus):
     """The control plane pressed PWRKEY: boot URCs again."""
+
+
+@dataclass(frozen=True)
+class WakeUp(Stimulus):
+    """PWRKEY / PON_TRIG pulse (console API): leave PSM now."""
+
+
+@dataclass(frozen=True)
+class DtrChanged(Stimulus):
+    """DTR line level from the host side (console API; RFC 2217 where a transport carries it)."""
+
+    high: bool

@@ -145,6 +145,8 @@ class Quirks:
     boot_delay: float = 0.0
     max_sockets: int = 12
     thingplug_dialect: str = "bg96"  # bg96 (quoted, prompt, "+X: v") | woori (inline, "+X=v")
+    psm_uart_off: bool = False  # BG96: the UART sleeps in PSM, host bytes are lost
+    psm_urc_style: str = "quectel"  # quectel: +QIND: ENTER/EXIT PSM | bg96: +QPSMTIMER / POWER DOWN
 
 
 @dataclass(frozen=True)

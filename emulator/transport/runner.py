@@ -19,7 +19,7 @@ from ..backends import available_backends, load_backend
 from ..backends.base import Backend, BackendContext
 from ..config import Config, ModemSpec
 from ..core.clock import VirtualClock
-from ..core.events import CommandHandled, Effect, PowerOff, ToHost
+from ..core.events import CommandHandled, Effect, PowerOff, Reset, ToHost
 from ..core.modem import Modem
 from ..core.stimuli import PowerOn, Stimulus
 from ..modules import load_module
@@ -66,8 +66,8 @@ class ModemPort:
             elif isinstance(event, CommandHandled):
                 for listener in list(self.transcript_listeners):
                     listener(event)
-            elif isinstance(event, PowerOff):
-                self.emulator.notify_activity()
+            elif isinstance(event, (PowerOff, Reset)):
+                self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
         self.emulator.notify_activity()
@@ -92,6 +92,22 @@ class ModemPort:
             log.exception("%s: executor for %s failed", self.name, type(effect).__name__)
         finally:
             self.drain()
+
+    def drop_resources(self) -> None:
+        """Close every connection/client the executors keep for this modem (power-off, reboot)."""
+        resources, self.resources = dict(self.resources), {}
+        for task in list(self.tasks):
+            task.cancel()
+        for res in resources.values():
+            close = getattr(res, "close", None)
+            if close is None:
+                continue
+            try:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    asyncio.get_running_loop().create_task(result)
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.debug("closing %r failed", res, exc_info=True)
 
     def power_on(self) -> None:
         self.stimulus(PowerOn())

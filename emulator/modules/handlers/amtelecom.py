@@ -39,7 +39,7 @@ def psmset_read(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.exec("@HWRESET")
 def hwreset_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.later(0.5, lambda c: c.modem.boot(), "hw-reset")
+    ctx.later(0.0, lambda c: c.modem.reboot(), "reboot")
     return Reply()
 
 

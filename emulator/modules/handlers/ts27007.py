@@ -63,6 +63,8 @@ def radio_event(ctx: Context, event: str) -> None:
     for name, n in (("+CREG", radio.creg_n), ("+CGREG", radio.cgreg_n), ("+CEREG", radio.cereg_n)):
         if n:
             ctx.urc(f"{name}: {_reg_tail(ctx, n, urc=True)}")
+    if event == "attach_done" and radio.registered:
+        rrc_activity(ctx)  # the attach itself runs over an RRC connection
     for hook in getattr(ctx.state, "radio_hooks", []):
         hook(ctx, event)
 
@@ -93,6 +95,9 @@ def _set_rrc(ctx: Context, mode: int) -> None:
     radio.rrc = mode
     if changed and radio.cscon_n:
         ctx.urc(f"+CSCON: {mode}")
+    if changed:
+        for hook in getattr(ctx.state, "rrc_hooks", []):
+            hook(ctx, mode)
 
 
 def _reg_tail(ctx: Context, n: int, urc: bool) -> str:
@@ -159,7 +164,7 @@ def cfun_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 def _reboot_reply(ctx: Context) -> Reply:
-    ctx.later(0.5, lambda c: c.modem.boot(), "reboot")
+    ctx.later(0.0, lambda c: c.modem.reboot(), "reboot")
     return Reply()
 
 

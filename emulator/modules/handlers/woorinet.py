@@ -93,7 +93,7 @@ def stat_read(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.exec("*SKT*RESET")
 def sktreset_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.later(0.5, lambda c: c.modem.boot(), "skt-reset")
+    ctx.later(0.0, lambda c: c.modem.reboot(), "reboot")
     return Reply(lines=("*SKT*RESET:1",))
 
 

@@ -1,0 +1,6 @@
+"""China Telecom CTWing (AEP) platform: registry, data store, command queue, MQTT/TCP access servers.
+
+The LwM2M access server is a separate component that plugs into
+:class:`~emulator.backends.ctwing.backend.CtwingBackend` through ``extra_servers`` and uses
+``backend.registry`` / ``backend.store``.
+"""

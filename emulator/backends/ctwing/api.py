@@ -1,0 +1,118 @@
+"""Console API of the embedded CTWing platform (a FastAPI router under ``/api/ctwing``).
+
+The emulator's stand-in for the AEP console pages: device list and detail (在线状态), uplink data
+in base64 as 数据查看 shows it (guide 001 §4.1.5.1), command sending (指令下发, §4.1.5.2) and its
+log, and registry writes (创建产品 / 添加设备). ``{id}`` is the platform device ID or, for LwM2M
+devices, the IMEI.
+
+Handlers are ``async def`` on purpose: they run on the event loop that owns the servers, so the
+store is never touched from a worker thread and a TCP command to an online device is already
+``delivered`` in the POST answer.
+
+Must not: hold state (everything is in the registry/store) or talk to devices directly.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Body, HTTPException
+
+from .registry import Registry, RegistryError, UnknownDeviceError
+from .store import Store
+
+
+def device_view(registry: Registry, device) -> dict[str, Any]:  # noqa: ANN001
+    product = registry.product_of(device)
+    out = device.to_dict()
+    out.update({
+        "protocol": product.protocol,
+        "product_name": product.name,
+        "tenant_id": product.tenant_id,
+        "status": "online" if device.online else "offline",
+    })
+    if product.protocol == "lwm2m":
+        out["endpoint"] = registry.lwm2m_endpoint_of(device)
+    if product.security == "one-per-product":
+        out["password"] = product.feature_string
+    return out
+
+
+def command_payload(body: dict[str, Any]) -> bytes:
+    """``{"payload": text}`` (UTF-8) or ``{"payload_hex": hex}``; ValueError otherwise."""
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object with 'payload' or 'payload_hex'")
+    if "payload_hex" in body and body["payload_hex"] is not None:
+        text = str(body["payload_hex"]).replace(" ", "")
+        try:
+            data = binascii.unhexlify(text)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"payload_hex {body['payload_hex']!r} is not valid hex") from None
+    elif "payload" in body and body["payload"] is not None:
+        data = str(body["payload"]).encode("utf-8")
+    else:
+        raise ValueError("give 'payload' (text) or 'payload_hex' (hex)")
+    if not data:
+        raise ValueError("command payload is empty")
+    return data
+
+
+def make_router(registry: Registry, store: Store) -> APIRouter:
+    router = APIRouter(prefix="/api/ctwing", tags=["ctwing"])
+
+    def find(ident: str):  # noqa: ANN202
+        try:
+            return registry.resolve(ident)
+        except UnknownDeviceError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @router.get("/products")
+    async def list_products() -> list[dict[str, Any]]:
+        return [p.to_dict() | {"device_count": len(registry.devices_of(p.product_id))}
+                for p in registry.products.values()]
+
+    @router.post("/products", status_code=201)
+    async def create_product(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        try:
+            return registry.add_product(body).to_dict()
+        except (RegistryError, TypeError) as exc:
+            raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
+
+    @router.get("/devices")
+    async def list_devices(product_id: str | None = None) -> list[dict[str, Any]]:
+        return [device_view(registry, d) for d in registry.all_devices()
+                if product_id is None or d.product_id == product_id]
+
+    @router.post("/devices", status_code=201)
+    async def create_device(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        try:
+            return device_view(registry, registry.add_device(body))
+        except (RegistryError, TypeError) as exc:
+            raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
+
+    @router.get("/devices/{ident}")
+    async def get_device(ident: str) -> dict[str, Any]:
+        return device_view(registry, find(ident))
+
+    @router.get("/devices/{ident}/data")
+    async def get_data(ident: str) -> list[dict[str, Any]]:
+        device = find(ident)
+        return [r | {"device_id": device.device_id} for r in store.data(device.device_id)]
+
+    @router.post("/devices/{ident}/commands", status_code=201)
+    async def post_command(ident: str, body: Any = Body(...)) -> dict[str, Any]:
+        device = find(ident)
+        try:
+            payload = command_payload(body)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        cmd = store.queue_command(device.device_id, payload)
+        return {"id": cmd.id, "status": cmd.status}
+
+    @router.get("/devices/{ident}/commands")
+    async def get_commands(ident: str) -> list[dict[str, Any]]:
+        device = find(ident)
+        return [c.to_dict() for c in store.commands(device.device_id)]
+
+    return router

@@ -1,0 +1,108 @@
+"""Glue between the CTWing platform (registry + store) and the separate LwM2M server component.
+
+:class:`CtwingLwm2mHooks` implements the LwM2M server's platform-hook protocol
+(``emulator.backends.lwm2m.server.Lwm2mPlatformHooks``: authorize, psk_for, on_registered,
+on_deregistered, on_uplink, next_downlink, downlink_result) on top of the shared registry and
+store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
+:class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
+lazily, so this package works without the LwM2M component) and kicks it when a command is
+queued for one of its devices.
+
+Rules kept here (guide 001 §4.1.1, §4.1.3.2): the endpoint name must have its product's format
+(IMEI / urn:imei: / urn:imei-imsi:); a DTLS product's device must come over DTLS with PSK
+identity = its psk_identity (IMEI by default); a plain product's device must not.
+
+Must not: speak CoAP or keep registrations (the LwM2M server does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..base import LOOPBACK
+from .registry import Registry
+from .store import Command, Store
+
+
+class CtwingLwm2mHooks:
+    def __init__(self, registry: Registry, store: Store) -> None:
+        self.registry, self.store = registry, store
+
+    def authorize(self, endpoint: str, dtls_identity: str | None) -> str | None:
+        """Device ID for a Register from ``endpoint`` (None = refused, the module's +QLWREG: -9)."""
+        found = self.registry.lwm2m_device_for_endpoint(endpoint)
+        if found is None:
+            return None
+        device, product = found
+        if product.dtls != (dtls_identity is not None):
+            return None
+        if product.dtls and dtls_identity != device.psk_identity:
+            return None
+        return device.device_id
+
+    def psk_for(self, identity: str | bytes) -> bytes | None:
+        found = self.registry.psk_for_identity(identity)
+        return found[1] if found else None
+
+    def on_registered(self, device_id: str, reg: Any = None) -> None:
+        self.store.set_online(device_id, True)
+
+    def on_deregistered(self, device_id: str, reason: str = "") -> None:
+        self.store.set_online(device_id, False)
+
+    def on_uplink(self, device_id: str, payload: bytes, confirmable: bool = False) -> None:
+        self.store.record_uplink(device_id, bytes(payload), "lwm2m")
+
+    def next_downlink(self, device_id: str) -> tuple[int, bytes] | None:
+        cmd = self.store.next_queued(device_id)
+        if cmd is None:
+            return None
+        self.store.mark_sent(cmd.id)
+        return cmd.id, cmd.payload
+
+    def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str = "") -> None:
+        if ok:
+            self.store.mark_delivered(command_id)
+        else:
+            self.store.mark_failed(command_id, reason or "device did not accept the write")
+
+    def is_lwm2m_device(self, device_id: str) -> bool:
+        device = self.registry.device_by_id(device_id)
+        return device is not None and self.registry.product_of(device).protocol == "lwm2m"
+
+
+class CtwingLwm2mPlugin:
+    """``backend.extra_servers.append(CtwingLwm2mPlugin())``; extra kwargs go to Lwm2mServer."""
+
+    def __init__(self, **server_options: Any) -> None:
+        self.options = server_options
+        self.server: Any = None
+        self.hooks: CtwingLwm2mHooks | None = None
+
+    async def start(self, backend: Any) -> dict[str, tuple[str, int]]:
+        from ..lwm2m.server import Lwm2mServer  # the separate component; imported only when used
+
+        self.hooks = CtwingLwm2mHooks(backend.registry, backend.store)
+        options = {"host": LOOPBACK,
+                   "port": backend.port_for("ctwing_lwm2m", 25683),
+                   "dtls_port": backend.port_for("ctwing_lwm2m_dtls", 25684)}
+        options.update(self.options)
+        self.server = Lwm2mServer(self.hooks, backend.clock, **options)
+        loop = asyncio.get_running_loop()
+
+        def queued(cmd: Command) -> None:
+            if self.server is not None and self.hooks is not None and self.hooks.is_lwm2m_device(cmd.device_id):
+                loop.call_soon_threadsafe(self._kick, cmd.device_id)
+
+        backend.store.on_command_queued(queued)
+        return await self.server.start()
+
+    def _kick(self, device_id: str) -> None:
+        if self.server is not None:
+            self.server.kick(device_id)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()

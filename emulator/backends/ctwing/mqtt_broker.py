@@ -1,0 +1,230 @@
+"""CTWing MQTT access server (mqtt.ctwing.cn:1883): an in-process amqtt 0.12 broker on loopback.
+
+CTWing rules (guide 001 §4.2.2-4.2.3, protocols.md §5.2): client ID = device ID of a device of an
+MQTT product, user name free, password = the device's feature string (一机一密) or the product's
+(一型一密); anything else gets CONNACK 5 (not authorized, amqtt's refusal code). Every PUBLISH
+from a device is stored (protocol "mqtt", topic kept; for thing-model products the topic is the
+service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
+topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
+device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
+once the device is connected and subscribed; then they are marked delivered. Optionally a
+second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
+
+amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
+its server through ``server_id`` in its Config (a module-level table, since amqtt builds plugins
+from plain config values).
+
+Must not: keep platform data of its own, bind anything but 127.0.0.1, or use wall-clock timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
+
+from .registry import Registry
+from .store import Command, Store
+from .tls import make_self_signed
+
+log = logging.getLogger(__name__)
+
+DOWNLINK_TOPIC = "device_control"
+_SERVERS: dict[str, "CtwingMqttServer"] = {}
+_ids = itertools.count(1)
+
+
+class _PluginMixin:
+    @dataclass
+    class Config:
+        server_id: str = ""
+
+    @property
+    def server(self) -> "CtwingMqttServer":
+        """The owning server; after stop() a stand-in that ignores late broker events."""
+        return _SERVERS.get(self.config.server_id) or _STOPPED  # type: ignore[attr-defined]
+
+
+class _Stopped:
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+_STOPPED: Any = _Stopped()
+
+
+class CtwingAuthPlugin(_PluginMixin, BaseAuthPlugin):
+    async def authenticate(self, *, session: Any) -> bool:
+        if self.config.server_id not in _SERVERS:  # type: ignore[attr-defined]
+            return False
+        verdict = self.server.registry.check_feature_string(session.client_id or "", session.password, "mqtt")
+        if verdict != "ok":
+            log.info("ctwing mqtt: refused client %r (%s)", session.client_id,
+                     "not registered" if verdict == "unknown" else "bad feature string")
+        return verdict == "ok"
+
+
+class CtwingTopicPlugin(_PluginMixin, BaseTopicPlugin):
+    async def topic_filtering(self, *, session: Any = None, topic: str | None = None,
+                              action: Action | None = None) -> bool:
+        return action != Action.RECEIVE
+
+
+class CtwingEventPlugin(_PluginMixin, BasePlugin):
+    async def on_broker_client_connected(self, *, client_id: str, client_session: Any) -> None:
+        self.server.client_connected(client_id)
+
+    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Any) -> None:
+        self.server.client_disconnected(client_id)
+
+    async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
+        self.server.kick(client_id)
+
+    async def on_broker_message_received(self, *, client_id: str, message: Any) -> None:
+        if message is None or not message.topic:
+            return
+        self.server.uplink(client_id, bytes(message.data or b""), message.topic)
+
+
+class CtwingMqttServer:
+    def __init__(self, registry: Registry, store: Store, clock: Any = None) -> None:
+        self.registry, self.store, self.clock = registry, store, clock
+        self.server_id = f"ctwing-{next(_ids)}"
+        self.broker: Broker | None = None
+        self._connections: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._delivering: set[str] = set()
+        self.tls_cert: Path | None = None
+        self.tls_endpoint: tuple[str, int] | None = None
+        store.on_command_queued(self._command_queued)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0,
+                    tls_port: int | None = None) -> tuple[str, int]:
+        """Plain listener on ``port``; with ``tls_port`` also MQTT over TLS (self-signed cert,
+        ``self.tls_cert`` is its PEM, ``self.tls_endpoint`` the address)."""
+        self._loop = asyncio.get_running_loop()
+        _SERVERS[self.server_id] = self
+        cfg = {"server_id": self.server_id}
+        listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{host}:{port}"}}
+        if tls_port is not None:
+            self.tls_cert, key = make_self_signed()
+            listeners["tls"] = {"type": "tcp", "bind": f"{host}:{tls_port}", "ssl": True,
+                                "certfile": str(self.tls_cert), "keyfile": str(key)}
+        config = {
+            "listeners": listeners,
+            "plugins": {
+                f"{__name__}.CtwingAuthPlugin": dict(cfg),
+                f"{__name__}.CtwingTopicPlugin": dict(cfg),
+                f"{__name__}.CtwingEventPlugin": dict(cfg),
+            },
+        }
+        self.broker = Broker(config, plugin_namespace=f"emulator.ctwing.{self.server_id}")
+        await self.broker.start()
+        servers = self.broker._servers  # noqa: SLF001 - amqtt has no public accessor for bound ports
+        if "tls" in servers:
+            self.tls_endpoint = (host, servers["tls"].instance.sockets[0].getsockname()[1])
+        return host, servers["default"].instance.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.shutdown()
+            self.broker = None
+        for device_id in [d for d, n in self._connections.items() if n > 0]:
+            self._set_online(device_id, False)
+        self._connections.clear()
+        _SERVERS.pop(self.server_id, None)
+        if self.tls_cert is not None:
+            shutil.rmtree(self.tls_cert.parent, ignore_errors=True)
+            self.tls_cert = self.tls_endpoint = None
+
+    # --- broker events -------------------------------------------------------------------
+    def _is_device(self, client_id: str) -> bool:
+        device = self.registry.device_by_id(client_id)
+        return device is not None and self.registry.product_of(device).protocol == "mqtt"
+
+    def _set_online(self, device_id: str, online: bool) -> None:
+        if self._is_device(device_id):
+            self.store.set_online(device_id, online)
+
+    def client_connected(self, client_id: str) -> None:
+        # counted, so a take-over (same client ID reconnecting) never leaves the device offline
+        self._connections[client_id] = self._connections.get(client_id, 0) + 1
+        self._set_online(client_id, True)
+        self.kick(client_id)
+
+    def client_disconnected(self, client_id: str) -> None:
+        left = max(0, self._connections.get(client_id, 0) - 1)
+        self._connections[client_id] = left
+        if left == 0:
+            self._set_online(client_id, False)
+
+    def uplink(self, client_id: str, payload: bytes, topic: str) -> None:
+        if self._is_device(client_id):
+            self.store.record_uplink(client_id, payload, "mqtt", topic=topic)
+
+    # --- downlink ------------------------------------------------------------------------
+    def _command_queued(self, cmd: Command) -> None:
+        if self._loop is None or self._connections.get(cmd.device_id, 0) == 0:
+            return
+        self._loop.call_soon_threadsafe(self.kick, cmd.device_id)
+
+    def kick(self, device_id: str) -> None:
+        """Start delivering this device's queued commands, if it is reachable and not already."""
+        if device_id in self._delivering or self._loop is None:
+            return
+        self._delivering.add(device_id)
+        self._loop.create_task(self._deliver(device_id))
+
+    def _subscribed_qos(self, device_id: str) -> int | None:
+        if self.broker is None:
+            return None
+        for topic_filter, subs in self.broker.subscriptions.items():
+            if self.broker._matches(DOWNLINK_TOPIC, topic_filter):  # noqa: SLF001
+                for session, qos in subs:
+                    if session.client_id == device_id:
+                        return min(int(qos), 1)
+        return None
+
+    @staticmethod
+    async def _handler_ready(handler: Any) -> bool:
+        """Wait until amqtt's handler.start() has run its redelivery pass (it runs after the
+        CLIENT_CONNECTED event; a PUBLISH sent earlier would be resent and its PUBACK lost)."""
+        for _ in range(400):  # ~2 s of socket-readiness polling, not a protocol timer
+            ready = getattr(handler, "_reader_ready", None)
+            if ready is not None and ready.is_set() and (
+                    handler.keepalive_timeout is None or getattr(handler, "_keepalive_task", None) is not None):
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
+    async def _deliver(self, device_id: str) -> None:
+        try:
+            while self.broker is not None:
+                entry = self.broker.sessions.get(device_id)
+                qos = self._subscribed_qos(device_id)
+                if entry is None or qos is None or entry[0].transitions.state != "connected":
+                    return
+                if self.store.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
+                    return
+                cmd = self.store.next_queued(device_id)
+                if cmd is None or self.broker.sessions.get(device_id) is not entry:
+                    continue
+                self.store.mark_sent(cmd.id)
+                try:
+                    await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
+                except Exception as exc:  # noqa: BLE001 - the command records why
+                    self.store.mark_failed(cmd.id, f"publish failed: {exc}")
+                    return
+                self.store.mark_delivered(cmd.id)
+        finally:
+            self._delivering.discard(device_id)

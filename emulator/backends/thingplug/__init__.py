@@ -1,0 +1,1 @@
+"""Embedded SKT ThingPlug 2.0 platform (simple_v1 MQTT): see ``backend.ThingPlugBackend``."""

@@ -1,0 +1,153 @@
+"""Wiring of the embedded SKT ThingPlug platform: model + broker + console API + scenario actions.
+
+Endpoints: ``thingplug_mqtt`` (default port 21883) and ``thingplug_mqtts`` (28883), 0 with
+``--ephemeral-ports``. On the fake internet the brokers answer as ``test.sktiot.com`` (1883 MQTT,
+8883 MQTTS) and ``api.sktiot.com`` (1883, 8883) (protocols.md §3 "Brokers"). The DNS addresses
+given for them are INVENTED (TEST-NET-2, 198.51.100.0/24): the real ones are not in our sources.
+
+Config keys (``backends: {thingplug: {...}}``): ``ports`` (``thingplug_mqtt``/``thingplug_mqtts``),
+``defaults``/``services`` (see ``registry.py``).
+
+Must not: hold platform rules (``models.py``) or amqtt details (``broker.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ...errors import ConfigError
+from ..base import Backend, BackendContext, Endpoint, ScenarioAction
+from .broker import ThingPlugBroker
+from .models import Downlink, ThingPlugModel
+from .registry import Registry, ThingPlugError
+from .store import Rpc
+
+HOSTS = {"test.sktiot.com": "198.51.100.71", "api.sktiot.com": "198.51.100.72"}  # invented addresses
+MQTT_PORT, MQTTS_PORT = 1883, 8883
+CONFIG_KEYS = {"ports", "defaults", "services", "enabled"}
+
+
+class ThingPlugBackend(Backend):
+    name = "thingplug"
+
+    def __init__(self, config: Mapping[str, Any] | None, ctx: BackendContext) -> None:
+        super().__init__(config, ctx)
+        unknown = set(self.config) - CONFIG_KEYS
+        if unknown:
+            raise ConfigError(f"thingplug: unknown config keys {sorted(unknown)}; valid: {sorted(CONFIG_KEYS)}")
+        try:
+            self.registry = Registry.from_config(self.config)
+        except ThingPlugError as exc:
+            raise ConfigError(f"thingplug config: {exc}") from None
+        self.model = ThingPlugModel(self.registry, now=ctx.clock.now)
+        self.broker: ThingPlugBroker | None = None
+        self.ca_file: str | None = None
+        self.endpoints: dict[str, Endpoint] = {}
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> dict[str, Endpoint]:
+        self.broker = ThingPlugBroker(
+            self.model,
+            mqtt_port=self.port_for("thingplug_mqtt", 21883),
+            mqtts_port=self.port_for("thingplug_mqtts", 28883),
+        )
+        self.endpoints = await self.broker.start()
+        self.ca_file = self.broker.ca_file
+        internet = self.ctx.internet
+        for host, address in HOSTS.items():
+            internet.add_name(host, address)
+            for name in (host, address):
+                internet.add_route(name, MQTT_PORT, self.endpoints["thingplug_mqtt"], "thingplug mqtt")
+                internet.add_route(name, MQTTS_PORT, self.endpoints["thingplug_mqtts"], "thingplug mqtts")
+        return dict(self.endpoints)
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.stop()
+            self.broker = None
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    # --- platform operations (API and scenarios) -----------------------------------------------
+    async def send_rpc(self, service: str, device: str, method: str, params: Any = None, mode: str = "twoway") -> Rpc:
+        """Create an RPC and publish it on /down; ``pending`` once a subscribed device gets it."""
+        downlink = self.model.send_rpc(service, device, method, params, mode)
+        if self.broker is not None and self.broker.device_subscribed(service, device):
+            await self._publish(downlink)
+            self.model.rpc_delivered(downlink.rpc.id)
+        # else: stays "initiated" and goes out when the device subscribes to its /down topic
+        return downlink.rpc
+
+    async def set_attribute(self, service: str, device: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        downlink = self.model.set_attribute(service, device, attributes)
+        if self.broker is not None:
+            await self._publish(downlink)
+        return downlink.message
+
+    async def _publish(self, downlink: Downlink) -> None:
+        await self.broker.publish(downlink.topic, downlink.payload)
+
+    # --- console API / scenarios -----------------------------------------------------------------
+    def api_router(self) -> Any:
+        from .api import build_router
+
+        return build_router(self)
+
+    def scenario_actions(self) -> list[ScenarioAction]:
+        return [
+            ScenarioAction("send_rpc", self._act_send_rpc,
+                           "{service, device, method, params, rpcMode?} -> rpc id (published on /down)"),
+            ScenarioAction("set_attribute", self._act_set_attribute,
+                           "{service, device, attributes: {LED: on}} -> cmdId (setAttribute on /down)"),
+            ScenarioAction("expect_telemetry", self._act_expect_telemetry,
+                           "{service, device, data: {...}} -> the first stored point whose data contains it"),
+            ScenarioAction("expect_attribute", self._act_expect_attribute,
+                           "{service, device, attributes|data: {...}} -> current attributes if they contain it"),
+            ScenarioAction("rpc_status", self._act_rpc_status, "{id} -> {status, result}"),
+        ]
+
+    @staticmethod
+    def _target(args: Mapping[str, Any]) -> tuple[str, str]:
+        from .registry import DEFAULT_DEVICE, DEFAULT_SERVICE
+
+        return str(args.get("service", DEFAULT_SERVICE)), str(args.get("device", DEFAULT_DEVICE))
+
+    async def _act_send_rpc(self, args: Mapping[str, Any]) -> int:
+        service, device = self._target(args)
+        rpc = await self.send_rpc(service, device, args.get("method", "tp_user"), args.get("params"),
+                                  args.get("rpcMode", "twoway"))
+        return rpc.id
+
+    async def _act_set_attribute(self, args: Mapping[str, Any]) -> int:
+        service, device = self._target(args)
+        attrs = args.get("attributes", args.get("attribute"))
+        message = await self.set_attribute(service, device, dict(attrs or {}))
+        return message["cmdId"]
+
+    def _act_expect_telemetry(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        service, device = self._target(args)
+        self.registry.get_device(service, device)
+        want = dict(args.get("data") or {})
+        points = self.model.store.telemetry(service, device)
+        for point in points:
+            if all(k in point["data"] and point["data"][k] == v for k, v in want.items()):
+                return point
+        raise AssertionError(
+            f"thingplug: no telemetry of {service}/{device} contains {want}; stored: "
+            f"{[p['data'] for p in points] or 'nothing'}; rejected: {[e['reason'] for e in self.model.store.errors(service, device)]}"
+        )
+
+    def _act_expect_attribute(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        service, device = self._target(args)
+        self.registry.get_device(service, device)
+        want = dict(args.get("attributes", args.get("data")) or {})
+        have = self.model.store.attributes(service, device)
+        missing = {k: v for k, v in want.items() if k not in have or have[k] != v}
+        if missing:
+            raise AssertionError(f"thingplug: attributes of {service}/{device} are {have}, expected to contain {want}")
+        return have
+
+    def _act_rpc_status(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        rpc = self.model.store.get_rpc(int(args["id"]))
+        return {"status": rpc.status, "result": rpc.result}

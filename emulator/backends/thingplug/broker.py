@@ -1,0 +1,201 @@
+"""The ThingPlug MQTT broker: an in-process amqtt 0.12 broker on 127.0.0.1, plain and TLS.
+
+All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt):
+
+* config: listeners ``default`` (plain, protocols.md §3 test broker port 1883) and ``mqtts`` (TLS,
+  8883), always bound to 127.0.0.1 (amqtt's default bind is 0.0.0.0:1883, so ``bind`` is always
+  given); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
+  with dacite (0.11+), which is how the plugins get the model object; giving the mapping also
+  drops amqtt's default logging/$SYS plugins.
+* ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
+  CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4.
+* ``_TopicAclPlugin``: PUBLISH outside the token's own topics is not forwarded; SUBSCRIBE outside
+  its service gets SUBACK 0x80. amqtt's topic filter sees no payload, so it cannot drop a
+  well-addressed but malformed payload: such a message still reaches MQTT subscribers, it is only
+  kept out of the store (with an error entry).
+* ``_IngestPlugin``: ``on_broker_message_received`` sees every client PUBLISH (before the ACL) and
+  hands it to ``model.publish``; ``on_broker_client_subscribed`` to ``/down`` flushes queued RPCs.
+  amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
+  PUBLISH was read: observers must poll.
+* TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
+  removed at stop; ``ca_file`` is the CA's PEM for clients.
+* the bound ports are read from amqtt's private ``_servers`` (needed for port 0).
+* known amqtt 0.12 behaviours left as they are: a clean-session CONNECT drops the old session of
+  the same client id *before* authentication (so a refused client reusing a device's client id
+  still kicks it); a client reconnecting before its old session is torn down waits 1 s (wall).
+
+Must not: bind anything but 127.0.0.1, or decide platform rules (that is ``models.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
+
+from .models import ThingPlugModel
+from .protocol import down_topic
+from .tls import make_certificates
+
+log = logging.getLogger(__name__)
+
+
+class _TokenAuthPlugin(BaseAuthPlugin):
+    @dataclass
+    class Config:
+        owner: Any = None  # the ThingPlugBroker
+
+    async def authenticate(self, *, session: Any) -> bool:
+        owner: ThingPlugBroker = self.config.owner
+        ok = owner.model.authenticate(session.username) is not None
+        if not ok:
+            log.info("ThingPlug: CONNECT from client %r refused: user name is not a device token", session.client_id)
+        return ok
+
+
+class _TopicAclPlugin(BaseTopicPlugin):
+    @dataclass
+    class Config:
+        owner: Any = None
+
+    async def topic_filtering(self, *, session: Any = None, topic: str | None = None, action: Any = None) -> bool:
+        model: ThingPlugModel = self.config.owner.model
+        token = getattr(session, "username", None)
+        if action == Action.PUBLISH:
+            return model.may_publish(token, topic or "")
+        if action == Action.SUBSCRIBE:
+            allowed = model.may_subscribe(token, topic or "")
+            device = model.authenticate(token)
+            if not allowed and device is not None:
+                model.store.add_error(device.service, device.name, model.now(),
+                                      f"subscription to {topic!r} refused (outside service {device.service!r})", topic or "")
+            return allowed
+        return True  # RECEIVE: whatever a client subscribed to may be delivered
+
+
+class _IngestPlugin(BasePlugin):
+    @dataclass
+    class Config:
+        owner: Any = None
+
+    def _token(self, client_id: str | None) -> str | None:
+        session = self.context.get_session(client_id) if client_id else None
+        return getattr(session, "username", None)
+
+    async def on_broker_message_received(self, *, client_id: str | None = None, message: Any = None) -> None:
+        if message is None or not message.topic:
+            return
+        owner: ThingPlugBroker = self.config.owner
+        try:
+            outcome = owner.model.publish(self._token(client_id), message.topic, bytes(message.data or b""))
+        except Exception:  # amqtt would swallow it silently (fire-and-forget task)
+            log.exception("ThingPlug: PUBLISH from %r on %r crashed the platform model", client_id, message.topic)
+            return
+        if not outcome.accepted:
+            log.info("ThingPlug: PUBLISH from %r on %r rejected: %s", client_id, message.topic, outcome.reason)
+
+    async def on_broker_client_subscribed(self, *, client_id: str | None = None, topic: str = "", qos: int = 0) -> None:
+        owner: ThingPlugBroker = self.config.owner
+        device = owner.model.authenticate(self._token(client_id))
+        if device is None or not owner.matches(down_topic(device.service, device.name), topic):
+            return
+        for downlink in owner.model.queued_rpcs(device.service, device.name):
+            await owner.publish(downlink.topic, downlink.payload)
+            owner.model.rpc_delivered(downlink.rpc.id)
+
+
+class ThingPlugBroker:
+    """Owns the amqtt Broker; ``start()`` -> ``{"thingplug_mqtt": (ip, port), "thingplug_mqtts": ...}``."""
+
+    def __init__(self, model: ThingPlugModel, mqtt_port: int = 0, mqtts_port: int = 0, host: str = "127.0.0.1") -> None:
+        self.model = model
+        self.host, self.mqtt_port, self.mqtts_port = host, mqtt_port, mqtts_port
+        self.ca_file: str | None = None
+        self._broker: Broker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tmp: Path | None = None
+
+    async def start(self) -> dict[str, tuple[str, int]]:
+        amqtt_log = logging.getLogger("amqtt")
+        if amqtt_log.level == logging.NOTSET:  # amqtt is chatty at INFO/WARNING about routine things
+            amqtt_log.setLevel(logging.ERROR)
+        self._tmp = Path(tempfile.mkdtemp(prefix="modemu-thingplug-"))
+        ca_file, cert_file, key_file = make_certificates(self._tmp)
+        self.ca_file = str(ca_file)
+        me = {"owner": self}
+        config = {
+            "listeners": {
+                "default": {"type": "tcp", "bind": f"{self.host}:{self.mqtt_port}"},
+                "mqtts": {"type": "tcp", "bind": f"{self.host}:{self.mqtts_port}", "ssl": True,
+                          "certfile": str(cert_file), "keyfile": str(key_file)},
+            },
+            "plugins": {
+                f"{__name__}._TokenAuthPlugin": me,
+                f"{__name__}._TopicAclPlugin": me,
+                f"{__name__}._IngestPlugin": me,
+            },
+        }
+        self._loop = asyncio.get_running_loop()
+        self._broker = Broker(config)
+        try:
+            await self._broker.start()
+        except Exception:
+            self._cleanup_files()
+            raise
+        servers = self._broker._servers  # amqtt has no public accessor for the bound sockets
+        return {
+            "thingplug_mqtt": (self.host, servers["default"].instance.sockets[0].getsockname()[1]),
+            "thingplug_mqtts": (self.host, servers["mqtts"].instance.sockets[0].getsockname()[1]),
+        }
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            broker, self._broker = self._broker, None
+            await broker.shutdown()
+        self._cleanup_files()
+
+    def _cleanup_files(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def running(self) -> bool:
+        return self._broker is not None
+
+    async def publish(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish as the platform (amqtt's internal broadcast; no client session involved).
+
+        Safe to await from another thread's event loop (e.g. a console API served elsewhere): the
+        broadcast is then handed to the broker's own loop, whose queues are not thread-safe.
+        """
+        if self._broker is None or self._loop is None:
+            raise RuntimeError("ThingPlug broker is not running")
+        coro = self._broker.internal_message_broadcast(topic, payload, qos)
+        if asyncio.get_running_loop() is self._loop:
+            await coro
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def matches(self, topic: str, topic_filter: str) -> bool:
+        return self._broker is not None and self._broker._matches(topic, topic_filter)
+
+    def has_subscriber(self, topic: str) -> bool:
+        """True if a connected client's subscription matches ``topic``."""
+        if self._broker is None:
+            return False
+        for topic_filter, subscribers in self._broker.subscriptions.items():
+            if self._broker._matches(topic, topic_filter) and any(s.transitions.is_connected() for s, _ in subscribers):
+                return True
+        return False
+
+    def device_subscribed(self, service: str, device: str) -> bool:
+        return self.has_subscriber(down_topic(service, device))

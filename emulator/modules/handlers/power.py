@@ -1,0 +1,314 @@
+"""Power saving: PSM (T3324/T3412), sleep, eDRX, wake-ups, and the energy meter.
+
+Commands: ``+CPSMS`` (TS 27.007 §7.38), ``+QPSMS`` (BG96 PSM AN §3.2: granted values in
+seconds), ``+CEDRXS``/``+CEDRXRDP``, ``+QSCLK`` (BG96: 0/1 sleep with DTR; EC800E guide 001
+§6.1: ``AT+QSCLK=3,2,"<T3412>","<T3324>"`` enables PSM with those timers), ``+QSCLKEX``
+(enhanced sleep: asks the network to release RRC, ``+CSCON: 0`` 2-3 s later, guide 001 §6.1).
+
+PSM cycle (3GPP TS 24.301, BG96 PSM AN): when RRC goes idle with PSM granted, T3324 (active
+time) runs; at expiry the modem enters PSM (unreachable: platforms queue downlinks) until an
+uplink (``psm_wake``), a PWRKEY/PON_TRIG wake (``WakeUp`` stimulus) or T3412 (periodic TAU).
+URCs, enabled by ``AT+QCFG="urc/psm",1`` (EC800E) or ``AT+QCFG="psm/urc",1`` (BG96):
+EC800E ``+QIND: ENTER PSM`` / ``+QIND: EXIT PSM`` (guide 001 §6.1); BG96 ``+QPSMTIMER:
+<tau>,<active>`` when timers are granted and ``POWER DOWN`` on entry (BG96 PSM AN §3.5-3.6).
+On the BG96 the UART is off in PSM: host bytes are lost until it wakes (quirk ``psm_uart_off``).
+
+Timer strings are the 8-bit GPRS Timer 3 (T3412, TS 24.008 §10.5.7.4a) and GPRS Timer 2
+(T3324, §10.5.7.3) encodings; anything that is not 8 binary digits is ERROR.
+
+Must not: do I/O. Other features call ``psm_wake(ctx)`` before any uplink and read
+``is_reachable(ctx)`` to know whether the network can reach the device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...at.commands import ArgError, AtCommand
+from ...core.clock import Timer
+from ...core.energy import EnergyMeter, EnergyTable
+from ...core.modem import Context
+from ...core.results import ERROR
+from ...core.stimuli import DtrChanged, WakeUp
+from ..profile import CommandTable, Feature, Reply
+from . import ts27007
+
+T = CommandTable("power")
+
+T3412_UNITS = {0b000: 600, 0b001: 3600, 0b010: 36000, 0b011: 2, 0b100: 30, 0b101: 60, 0b110: 1_152_000}
+T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360}
+
+
+def decode_timer(bits: str, units: dict[int, int]) -> int | None:
+    """8-bit timer string -> seconds; None = deactivated. Raises ArgError when malformed."""
+    if len(bits) != 8 or set(bits) - {"0", "1"}:
+        raise ArgError(f"timer {bits!r} is not 8 bits")
+    unit, value = int(bits[:3], 2), int(bits[3:], 2)
+    if unit not in units:
+        return None
+    return units[unit] * value
+
+
+@dataclass
+class PsmState:
+    requested: bool = False
+    t3412: str = "00000100"
+    t3324: str = "00001111"
+    tau_s: int | None = None
+    active_s: int | None = None
+    in_psm: bool = False
+    sleep_mode: int = 0
+    dtr_high: bool = False
+    edrx_mode: int = 0
+    edrx_value: str = "0010"
+    timers: dict[str, Timer] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.requested and self.tau_s is not None and self.active_s is not None
+
+    @property
+    def active_time(self) -> str:
+        return self.t3324
+
+    @property
+    def periodic_tau(self) -> str:
+        return self.t3412
+
+
+def _init(ctx: Context) -> None:
+    psm = ctx.state.psm = PsmState()
+    ctx.state.energy = EnergyMeter(ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")),
+                                   lambda: _power_state(ctx))
+    ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
+    if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
+        ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
+        ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
+        ctx.modem._power_wired = True
+    ctx.state.energy.update()
+    del psm
+
+
+def _power_state(ctx: Context) -> str:
+    if not ctx.modem.powered:
+        return "off"
+    if ctx.state.psm.in_psm:
+        return "psm"
+    return "connected" if ctx.state.radio.rrc else "idle"
+
+
+def _uart_awake(ctx: Context) -> bool:
+    psm = getattr(ctx.state, "psm", None)
+    return not (psm and psm.in_psm and ctx.profile.quirks.psm_uart_off)
+
+
+def _psm_urcs(ctx: Context) -> bool:
+    cfg = ctx.state.qcfg if hasattr(ctx.state, "qcfg") else {}
+    return bool(cfg.get("urc/psm", (0,))[0] or cfg.get("psm/urc", (0,))[0])
+
+
+def _cancel(psm: PsmState, name: str) -> None:
+    timer = psm.timers.pop(name, None)
+    if timer is not None:
+        timer.cancel()
+
+
+# --- the PSM cycle ------------------------------------------------------------------------
+def _on_rrc(ctx: Context, mode: int) -> None:
+    psm: PsmState = ctx.state.psm
+    ctx.state.energy.update()
+    if mode == 1:
+        _cancel(psm, "t3324")
+    elif psm.enabled and not psm.in_psm:
+        _start_active_timer(ctx)
+
+
+def _start_active_timer(ctx: Context) -> None:
+    psm: PsmState = ctx.state.psm
+    _cancel(psm, "t3324")
+    psm.timers["t3324"] = ctx.later(float(psm.active_s or 0), _enter_psm, "T3324")
+
+
+def _enter_psm(ctx: Context) -> None:
+    psm: PsmState = ctx.state.psm
+    if psm.in_psm or not psm.enabled or not ctx.state.radio.registered:
+        return
+    # The radio is released as part of entering PSM; guide 001 §6.1 shows no +CSCON: 0 here.
+    ctx.state.radio.rrc = 0
+    if ctx.state.rrc_timer is not None:
+        ctx.state.rrc_timer.cancel()
+    psm.in_psm = True
+    ctx.state.energy.update()
+    if _psm_urcs(ctx):
+        ctx.urc("POWER DOWN" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: ENTER PSM")
+    psm.timers["t3412"] = ctx.later(float(psm.tau_s or 0), _periodic_tau, "T3412")
+
+
+def _periodic_tau(ctx: Context) -> None:
+    psm_wake(ctx)
+
+
+def psm_wake(ctx: Context) -> bool:
+    """Leave PSM because the device talks (uplink, TAU, PWRKEY). True if it was asleep."""
+    psm: PsmState | None = getattr(ctx.state, "psm", None)
+    if psm is None or not psm.in_psm:
+        return False
+    psm.in_psm = False
+    _cancel(psm, "t3412")
+    ctx.state.energy.update()
+    if _psm_urcs(ctx):
+        ctx.urc("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
+    ts27007.rrc_activity(ctx)
+    return True
+
+
+def is_reachable(ctx: Context) -> bool:
+    psm = getattr(ctx.state, "psm", None)
+    return ctx.modem.powered and ctx.state.radio.registered and not (psm and psm.in_psm)
+
+
+def record_uplink(ctx: Context, nbytes: int) -> None:
+    """Book an uplink's air time on the energy meter (features call it when they send)."""
+    ctx.state.energy.add_tx(nbytes)
+
+
+def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
+    psm: PsmState = ctx.state.psm
+    psm.requested, psm.t3412, psm.t3324 = True, t3412, t3324
+    grant = ctx.defaults.get("psm_grant") or {}
+    psm.tau_s = int(grant["tau"]) if "tau" in grant else decode_timer(t3412, T3412_UNITS)
+    psm.active_s = int(grant["active"]) if "active" in grant else decode_timer(t3324, T3324_UNITS)
+    if psm.enabled and _psm_urcs(ctx) and ctx.profile.quirks.psm_urc_style == "bg96":
+        ctx.urc(f"+QPSMTIMER: {psm.tau_s},{psm.active_s}")
+    if psm.enabled and ctx.state.radio.rrc == 0:
+        _start_active_timer(ctx)
+
+
+def _disable_psm(ctx: Context) -> None:
+    psm: PsmState = ctx.state.psm
+    psm.requested = False
+    _cancel(psm, "t3324")
+    if psm.in_psm:
+        psm_wake(ctx)
+
+
+# --- commands -----------------------------------------------------------------------------
+def _timer_arg(cmd: AtCommand, index: int, default: str) -> str:
+    value = cmd.str(index, default)
+    decode_timer(value, T3412_UNITS)  # validates 8 bits
+    return value
+
+
+@T.set("+CPSMS")
+def cpsms_set(cmd: AtCommand, ctx: Context) -> Reply:
+    mode = cmd.int(0, lo=0, hi=2)
+    psm: PsmState = ctx.state.psm
+    if mode == 1:
+        _request_psm(ctx, _timer_arg(cmd, 3, psm.t3412), _timer_arg(cmd, 4, psm.t3324))
+    else:
+        _disable_psm(ctx)
+        if mode == 2:
+            ctx.state.psm = PsmState(edrx_mode=psm.edrx_mode, edrx_value=psm.edrx_value)
+    return Reply()
+
+
+@T.read("+CPSMS")
+def cpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
+    psm: PsmState = ctx.state.psm
+    return Reply(lines=(f'+CPSMS: {int(psm.requested)},,,"{psm.t3412}","{psm.t3324}"',))
+
+
+@T.test("+CPSMS")
+def cpsms_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=('+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")',))
+
+
+@T.read("+QPSMS")
+def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
+    psm: PsmState = ctx.state.psm
+    if not psm.enabled:
+        return Reply(lines=(f'+QPSMS: {int(psm.requested)},,,"",""',))
+    return Reply(lines=(f'+QPSMS: 1,,,"{psm.tau_s}","{psm.active_s}"',))
+
+
+@T.set("+CEDRXS")
+def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
+    psm: PsmState = ctx.state.psm
+    psm.edrx_mode = cmd.int(0, lo=0, hi=3)
+    cmd.int(1, 4, lo=0, hi=5)
+    value = cmd.str(2, psm.edrx_value)
+    if len(value) != 4 or set(value) - {"0", "1"}:
+        return Reply(final=ERROR)
+    psm.edrx_value = value
+    ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
+    return Reply()
+
+
+@T.read("+CEDRXS")
+def cedrxs_read(cmd: AtCommand, ctx: Context) -> Reply:
+    psm: PsmState = ctx.state.psm
+    act = 4 if ctx.defaults.get("act", 7) == 7 else 4
+    return Reply(lines=(f'+CEDRXS: {act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
+
+
+@T.exec("+CEDRXRDP")
+def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    psm: PsmState = ctx.state.psm
+    if not psm.edrx_mode:
+        return Reply(lines=("+CEDRXRDP: 0",))
+    return Reply(lines=(f'+CEDRXRDP: 4,"{psm.edrx_value}","{psm.edrx_value}","0000"',))
+
+
+@T.set("+QSCLK")
+def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
+    mode = cmd.int(0, lo=0, hi=3)
+    psm: PsmState = ctx.state.psm
+    psm.sleep_mode = mode
+    if mode == 3:
+        t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)
+        radio = ctx.state.radio
+        # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
+        # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
+        after = (f"+CSCON: {radio.rrc}",) if radio.cscon_n else ()
+
+        def tau(c: Context) -> None:
+            ts27007.rrc_activity(c)
+            _request_psm(c, t3412, t3324)
+            _start_active_timer(c)
+        ctx.later(1.0, tau, "psm-tau")
+        return Reply(after=after)
+    if mode == 0:
+        _disable_psm(ctx) if psm.requested and ctx.profile.quirks.psm_urc_style != "bg96" else None
+    return Reply()
+
+
+@T.read("+QSCLK")
+def qsclk_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+QSCLK: {ctx.state.psm.sleep_mode}",))
+
+
+@T.set("+QSCLKEX")
+def qsclkex_set(cmd: AtCommand, ctx: Context) -> Reply:
+    enable = cmd.int(0, lo=0, hi=1)
+    cmd.int(1, 1, lo=0, hi=255)
+    cmd.int(2, 30, lo=0, hi=65535)
+    if enable:
+        ctx.later(float(ctx.defaults.get("release_delay", 2.0)), ts27007.rrc_release, "rai-release")
+    return Reply()
+
+
+# --- stimuli ------------------------------------------------------------------------------
+def _on_wake(stim: WakeUp, ctx: Context) -> None:
+    psm_wake(ctx)
+
+
+def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
+    ctx.state.psm.dtr_high = stim.high
+
+
+def energy_report(ctx: Context) -> dict[str, Any]:
+    return ctx.state.energy.report()
+
+
+FEATURE = Feature("power", T, init=_init, stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr})

@@ -1,0 +1,352 @@
+"""SKT ThingPlug AT client (``AT+SKTP*``) on BG96 (SKT firmware), WM-N400MSE and AMM5918K.
+
+Commands (guide 000 §"ThingPlug AT 명령어"; protocols.md §2): ``AT+SKTP`` status,
+``AT+SKTPCON`` read / connect (flag 1; Woori-net also 2 = USIM provisioning) / disconnect
+(flag 0), ``AT+SKTPDAT`` (telemetry | attribute; JSON 0, CSV 1, OFFSET 2 — the SDK numbering,
+the guide prints OFFSET as 1 by mistake; no args = last data), ``AT+SKTPRES`` (RPC result),
+``AT+SKTPERR=1|2`` (numeric | string), Woori-net ``AT+SKTPATC`` (auto-reconnect).
+URCs: ``+SKTPCON`` (connect result / loss), ``+SKTPCMD`` (RPC status 1 initiated with its
+params, 3 finished after the result; ``set_attr`` for attribute changes).
+
+Dialects: BG96 and AMM5918K take quoted arguments and the data after a ``> `` prompt ended by
+Ctrl+Z; WM-N400MSE takes unquoted arguments with the data inline (its grammar keeps the JSON
+whole) and answers ``OK`` before the status fields. AMM5918K follows BG96 because no public
+source documents its ThingPlug dialect.
+
+Data is published with QoS 1 and ``OK`` is only given once the broker acknowledged it, so
+whatever the modem acknowledged reaches the platform.
+
+Must not: do I/O (effects in ``thingplug_effects.py``, executor in ``emulator/net``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+from ...at.commands import AtCommand
+from ...core.modem import Context
+from ...core.results import ERROR
+from ..profile import CommandTable, Feature, Pending, Prompt, Reply
+from . import thingplug_text as tx
+from .thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, TpMessage, TpPublish,
+                                TpPublished)
+
+T = CommandTable("thingplug")
+MAX_DATA = 2048  # bytes of one SKTPDAT payload (Woori-net documents 500 for the inline form)
+
+
+@dataclass
+class TpState:
+    status: str = "disconnected"  # disconnected | connecting | connected
+    protocol: str = "MQTT"
+    host: str = ""
+    port: int = 0
+    keepalive: int = 0
+    clean: int = 1
+    api_version: str = "simple_v1"
+    token: str = ""
+    service: str = ""
+    device: str = ""
+    client_id: str = ""
+    last_error: int = 0
+    last_data: tuple[str, str, str] | None = None
+    auto_reconnect: bool = False
+    rpcs: dict[int, str] = field(default_factory=dict)
+    next_tag: int = 1
+    cmd_id: int = 0
+
+
+def _dialect(ctx: Context) -> str:
+    return ctx.profile.quirks.thingplug_dialect
+
+
+def _init(ctx: Context) -> None:
+    ctx.state.thingplug = TpState()
+
+
+def _fail(ctx: Context, code: int) -> Reply:
+    ctx.state.thingplug.last_error = code
+    return Reply(final=ERROR)
+
+
+def _topic(tp: TpState, leaf: str) -> str:
+    return f"v1/dev/{tp.service}/{tp.device}/{leaf}"
+
+
+# --- status -------------------------------------------------------------------------------
+def _fields(ctx: Context) -> tuple[str, ...]:
+    tp: TpState = ctx.state.thingplug
+    if _dialect(ctx) == "woori":
+        host = ("ssl://" if tp.protocol == "MQTTS" else "") + tp.host
+        return ("version: 1.0.4", f"status: {tp.status}", f"protocol:{tp.protocol}",
+                f"thingplug_host:{host}", f"thingplug_port:{tp.port}", f"keep-alive:{tp.keepalive}",
+                f"cleansession:{'true' if tp.clean else 'false'}", f"api_version:{tp.api_version}",
+                f"device_token:{tx.masked_token(tp.token)}", f"service_id:{tp.service}",
+                f"device_id:{tp.device}", f"mqtt_client_id: {tp.client_id}")
+    return ("version: 1.0.0", f"status: {tp.status}", f"protocol: {tp.protocol}", f"host: {tp.host}",
+            f"port: {tp.port}", f"keep-alive: {tp.keepalive}", f"cleansession: {tp.clean}",
+            f"api_version: {tp.api_version}", f"device_token: {tx.masked_token(tp.token)}",
+            f"service_id: {tp.service}", f"device_id: {tp.device}", f"client_id: {tp.client_id}")
+
+
+def _status_reply(ctx: Context, lines: tuple[str, ...]) -> Reply:
+    if _dialect(ctx) == "woori":
+        return Reply(after=lines)  # OK first, then the fields (WM-N400MSE guide §5)
+    return Reply(lines=lines)
+
+
+@T.exec("+SKTP")
+@T.read("+SKTP")
+def sktp_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    return _status_reply(ctx, _fields(ctx))
+
+
+@T.exec("+SKTPCON")
+@T.read("+SKTPCON")
+def sktpcon_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    tp: TpState = ctx.state.thingplug
+    return _status_reply(ctx, (f"status: {'connected' if tp.status == 'connected' else 'disconnected'}",))
+
+
+# --- connect / disconnect -----------------------------------------------------------------
+@T.set("+SKTPCON")
+def sktpcon_set(cmd: AtCommand, ctx: Context) -> Reply:
+    tp: TpState = ctx.state.thingplug
+    flag = cmd.int(0, lo=0, hi=2 if _dialect(ctx) == "woori" else 1)
+    if flag == 0:
+        if tp.status == "disconnected":
+            return _fail(ctx, -3)
+        tp.status = "disconnected"
+        return Reply(effects=(TpDisconnect(),), after=(tx.urc(_dialect(ctx), "+SKTPCON", "-1"),))
+    if tp.status != "disconnected":
+        return _fail(ctx, -14)
+    if not ctx.state.radio.registered:
+        return _fail(ctx, -3)
+    protocol = cmd.str(1, choices=("MQTT", "MQTTS"))
+    host = cmd.str(2, max_len=128)
+    if host.lower().startswith("ssl://"):
+        host = host[6:]
+    port = cmd.int(3, lo=1, hi=65535)
+    keepalive = cmd.int(4, lo=0, hi=1000)
+    clean = cmd.int(5, lo=0, hi=1)
+    api = cmd.str(6, max_len=32)
+    if api != "simple_v1":
+        return _fail(ctx, -13)
+    if flag == 2:  # USIM provisioning: the identifiers come from the SIM (config defaults)
+        usim = ctx.defaults.get("thingplug_usim") or {}
+        token, service, device = usim.get("token", ""), usim.get("service", ""), usim.get("device", "")
+        if not (token and service and device):
+            return _fail(ctx, -13)
+    else:
+        token, service, device = cmd.str(7, max_len=128), cmd.str(8, max_len=64), cmd.str(9, max_len=64)
+    if not (token and service and device):
+        return _fail(ctx, -6)
+    tp.protocol, tp.host, tp.port, tp.keepalive, tp.clean = protocol, host, port, keepalive, clean
+    tp.token, tp.service, tp.device, tp.api_version = token, service, device, api
+    imei = ctx.identity.imei
+    tp.client_id = f"{device}_{imei[-4:]}" if _dialect(ctx) == "woori" else f"{imei}_{device}"
+    tp.status = "connecting"
+    effect = TpConnect(host, port, protocol == "MQTTS", tp.client_id, token, keepalive, bool(clean),
+                       _topic(tp, "down"))
+    return Reply(effects=(effect,))
+
+
+def _on_connected(stim: TpConnected, ctx: Context) -> None:
+    tp: TpState = ctx.state.thingplug
+    if tp.status != "connecting":
+        return
+    if stim.code == 0:
+        tp.status, tp.last_error = "connected", 0
+    else:
+        tp.status, tp.last_error = "disconnected", tx.connack_error(stim.code)
+    ctx.urc(tx.urc(_dialect(ctx), "+SKTPCON", str(stim.code)))
+
+
+def _on_lost(stim: TpLost, ctx: Context) -> None:
+    tp: TpState = ctx.state.thingplug
+    if tp.status == "disconnected":
+        return
+    was_connecting = tp.status == "connecting"
+    tp.status, tp.last_error = "disconnected", (-20 if was_connecting else -3)
+    ctx.urc(tx.urc(_dialect(ctx), "+SKTPCON", "-1"))
+    if tp.auto_reconnect and not was_connecting:
+        def retry(c: Context) -> None:
+            t: TpState = c.state.thingplug
+            if t.status == "disconnected" and c.state.radio.registered:
+                t.status = "connecting"
+                c.effect(TpConnect(t.host, t.port, t.protocol == "MQTTS", t.client_id, t.token,
+                                   t.keepalive, bool(t.clean), _topic(t, "down")))
+        ctx.later(float(ctx.defaults.get("thingplug_reconnect_delay", 5.0)), retry, "tp-reconnect")
+
+
+# --- data ---------------------------------------------------------------------------------
+def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
+    tp: TpState = ctx.state.thingplug
+    tag = tp.next_tag
+    tp.next_tag += 1
+    key = f"tp-pub-{tag}"
+
+    def timeout(c: Context) -> Reply:
+        c.state.thingplug.last_error = -11
+        return Reply(final=ERROR)
+    ctx.state.thingplug_pending = (tag, key)
+    return Reply(effects=(TpPublish(tag, topic, payload),), pending=Pending(key, 30.0, timeout))
+
+
+def _on_published(stim: TpPublished, ctx: Context) -> None:
+    pending = getattr(ctx.state, "thingplug_pending", None)
+    if not pending or pending[0] != stim.tag:
+        return
+    ctx.state.thingplug_pending = None
+    if stim.ok:
+        ctx.finish(pending[1], Reply())
+    else:
+        ctx.state.thingplug.last_error = -3
+        ctx.finish(pending[1], Reply(final=ERROR))
+
+
+def _send_data(ctx: Context, kind: str, fmt: int, data: bytes) -> Reply:
+    tp: TpState = ctx.state.thingplug
+    if not data.strip():
+        return _fail(ctx, -6)
+    if len(data) > MAX_DATA:
+        return _fail(ctx, -14)
+    if tp.status != "connected":
+        return _fail(ctx, -3)
+    text = data.decode("utf-8", "replace")
+    if fmt == 0:
+        try:
+            if not isinstance(json.loads(text), dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return _fail(ctx, -8)
+    tp.last_data = (kind, tx.FORMATS[fmt][0], text)
+    return _publish(ctx, _topic(tp, kind + tx.FORMATS[fmt][1]), data)
+
+
+@T.exec("+SKTPDAT")
+@T.read("+SKTPDAT")
+def sktpdat_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    last = ctx.state.thingplug.last_data
+    if last is None:
+        return _status_reply(ctx, ("thingplug_data_type:", "thingplug_format_type:", "thingplug_data:"))
+    return _status_reply(ctx, (f"thingplug_data_type:{last[0]}", f"thingplug_format_type:{last[1]}",
+                               f"thingplug_data: {last[2]}"))
+
+
+@T.set("+SKTPDAT")
+def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.int(0, lo=1, hi=1)
+    kind = cmd.str(1, choices=("telemetry", "attribute"))
+    fmt = cmd.int(2, lo=0, hi=2)
+    if _dialect(ctx) == "woori":
+        if not cmd.has(3):
+            return _fail(ctx, -6)
+        return _send_data(ctx, kind, fmt, cmd.str(3, max_len=500).encode())
+    if ctx.state.thingplug.status != "connected":
+        return _fail(ctx, -3)
+    return Reply(prompt=Prompt(on_data=lambda data, c: _send_data(c, kind, fmt, data), limit=MAX_DATA,
+                               on_too_long=lambda c: _fail(c, -14)))
+
+
+# --- RPC ----------------------------------------------------------------------------------
+def _on_message(stim: TpMessage, ctx: Context) -> None:
+    tp: TpState = ctx.state.thingplug
+    try:
+        msg = json.loads(stim.payload)
+    except ValueError:
+        tp.last_error = -8
+        return
+    dialect = _dialect(ctx)
+    if msg.get("cmd") == "setAttribute":
+        attrs = json.dumps(msg.get("attribute", {}), separators=(",", ":"))
+        ctx.urc(tx.urc(dialect, "+SKTPCMD", f"set_attr,{msg.get('cmdId', 0)},{tx.FINISHED},{attrs}"))
+        return
+    req = msg.get("rpcReq") or {}
+    method, rpc_id = req.get("method"), req.get("id")
+    if msg.get("cmd") != "jsonRpc" or not isinstance(method, str) or not isinstance(rpc_id, int):
+        tp.last_error = -8
+        return
+    tp.rpcs[rpc_id] = method
+    params = json.dumps(req.get("params"), separators=(",", ":")) if "params" in req else ""
+    tail = f",{params}" if params else ""
+    ctx.urc(tx.urc(dialect, "+SKTPCMD", f"{method},{rpc_id},{tx.INITIATED}{tail}"))
+
+
+def _result_body(tp: TpState, method: str, rpc_id: int, ok: bool, data: str) -> bytes:
+    tp.cmd_id += 1
+    value: object = {"status": "SUCCESS"} if ok else "FAIL"
+    if data.strip():
+        try:
+            value = json.loads(data)
+        except ValueError:
+            value = data
+    rsp: dict = {"jsonrpc": "2.0", "id": rpc_id}
+    if ok:
+        rsp["result"] = value
+    else:
+        rsp["error"] = {"code": 106, "message": value if isinstance(value, str) else json.dumps(value)}
+    body = {"cmd": "jsonRpc", "cmdId": tp.cmd_id, "result": "success" if ok else "fail", "rpcRsp": rsp}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) -> Reply:
+    tp: TpState = ctx.state.thingplug
+    if tp.status != "connected":
+        return _fail(ctx, -3)
+    if tp.rpcs.get(rpc_id) != method:
+        return _fail(ctx, -14)
+    reply = _publish(ctx, _topic(tp, "up"), _result_body(tp, method, rpc_id, ok, data.decode("utf-8", "replace")))
+    del tp.rpcs[rpc_id]
+    return replace(reply, after=(tx.urc(_dialect(ctx), "+SKTPCMD", f"{method},{rpc_id},{tx.FINISHED}"),))
+
+
+@T.set("+SKTPRES")
+def sktpres_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.int(0, lo=1, hi=1)
+    method = cmd.str(1, choices=tx.CMD_TYPES)
+    rpc_id = cmd.int(2, lo=0)
+    ok = cmd.int(3, lo=0, hi=1) == 0
+    tp: TpState = ctx.state.thingplug
+    if tp.status != "connected":
+        return _fail(ctx, -3)
+    if tp.rpcs.get(rpc_id) != method:
+        return _fail(ctx, -14)
+    if _dialect(ctx) == "woori":
+        return _send_result(ctx, method, rpc_id, ok, cmd.str(4, "").encode())
+    return Reply(prompt=Prompt(on_data=lambda data, c: _send_result(c, method, rpc_id, ok, data), limit=MAX_DATA,
+                               on_too_long=lambda c: _fail(c, -14)))
+
+
+# --- errors and options -------------------------------------------------------------------
+@T.set("+SKTPERR")
+def sktperr_set(cmd: AtCommand, ctx: Context) -> Reply:
+    form = cmd.int(0, lo=1, hi=2)
+    code = ctx.state.thingplug.last_error
+    text = str(code) if form == 1 else tx.ERRORS.get(code, "User Defined Error" if -99 <= code <= -30 else "Platform Error")
+    if _dialect(ctx) == "woori":
+        return Reply(after=(f"+SKTPE={text}" if form == 1 else f"+SKTPE: {text}",))
+    return Reply(lines=(f"+SKTPE: {text}",))
+
+
+@T.set("+SKTPATC")
+def sktpatc_set(cmd: AtCommand, ctx: Context) -> Reply:
+    ctx.state.thingplug.auto_reconnect = bool(cmd.int(0, lo=0, hi=1))
+    return Reply()
+
+
+@T.exec("+SKTPATC")
+@T.read("+SKTPATC")
+def sktpatc_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+SKTPATC:{'on' if ctx.state.thingplug.auto_reconnect else 'off'}",))
+
+
+FEATURE = Feature("thingplug", T, init=_init, stimuli={
+    TpConnected: _on_connected, TpPublished: _on_published, TpMessage: _on_message, TpLost: _on_lost,
+})
+# SKTPATC is a Woori-net extra; profiles without it drop those handlers.
+BG96_FEATURE = Feature("thingplug", CommandTable("thingplug-bg96").merged(T), init=_init, stimuli=FEATURE.stimuli)
+for _kind in list(BG96_FEATURE.commands.handlers):
+    if _kind[0] == "+SKTPATC":
+        del BG96_FEATURE.commands.handlers[_kind]

@@ -1,0 +1,59 @@
+"""Effects and stimuli of the ThingPlug AT client (pure data; the executor is
+``emulator/net/thingplug_exec.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...core.events import Effect
+from ...core.stimuli import Stimulus
+
+
+@dataclass(frozen=True)
+class TpConnect(Effect):
+    host: str
+    port: int
+    tls: bool
+    client_id: str
+    token: str
+    keepalive: int
+    clean: bool
+    subscribe: str  # v1/dev/{svc}/{dev}/down
+
+
+@dataclass(frozen=True)
+class TpPublish(Effect):
+    tag: int
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class TpDisconnect(Effect):
+    pass
+
+
+@dataclass(frozen=True)
+class TpConnected(Stimulus):
+    """Result of TpConnect: ``code`` 0 ok, 1..5 CONNACK refusal, -1 network failure."""
+
+    code: int
+
+
+@dataclass(frozen=True)
+class TpPublished(Stimulus):
+    tag: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class TpMessage(Stimulus):
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class TpLost(Stimulus):
+    """The MQTT connection dropped (broker gone, network detached, keepalive)."""
+
+    reason: str = ""

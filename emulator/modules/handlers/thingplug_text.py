@@ -1,0 +1,42 @@
+"""ThingPlug AT texts: error codes and the two response dialects.
+
+Error codes and strings: guide 000 "ThingPlug 에러코드" table (same values as the ThingPlug
+Linux SDK ``Define.h``; protocols.md §2.1). Dialects (protocols.md §2): BG96/AMM5918K print
+``+SKTPCON: 0`` and their fields before ``OK``; Woori-net prints ``+SKTPCON=0`` and ``OK``
+before the fields, without a space after colons.
+
+Must not: hold state.
+"""
+
+from __future__ import annotations
+
+ERRORS: dict[int, str] = {
+    0: "No Error", -1: "Generic Error", -2: "MQTT Persistence Error", -3: "Disconnected",
+    -4: "Max Messages Inflight", -5: "Bad UTF8 String", -6: "Null Parameter",
+    -7: "MQTT Topic Name Truncated", -8: "MQTT Bad Structure", -9: "MQTT Bad QoS",
+    -10: "MQTT No More Message IDs", -11: "MQTT Operation Incomplete",
+    -12: "MQTT Max Buffered Messages", -13: "Not Supported", -14: "Invalid Parameter",
+    -20: "Connection Timeout", -21: "Unacceptable Protocol Version", -22: "Identifier Rejected",
+    -23: "Server Unavailable", -24: "Bad user name or password", -25: "Not Authorized",
+}
+
+CMD_TYPES = ("tp_user", "tp_remote", "tp_fwupgrade", "tp_reset", "tp_reboot", "tp_clocksync",
+             "tp_sigstatusreport", "tp_upload", "tp_download", "tp_install", "tp_reinstall",
+             "tp_uninstall", "tp_update")
+
+FORMATS = {0: ("JSON", ""), 1: ("CSV", "/csv"), 2: ("OFFSET", "/offset")}
+
+INITIATED, PENDING, FINISHED = 1, 2, 3
+
+
+def urc(dialect: str, name: str, value: str) -> str:
+    return f"{name}={value}" if dialect == "woori" else f"{name}: {value}"
+
+
+def connack_error(code: int) -> int:
+    """CONNACK refusal 1..5 -> -21..-25; a network failure (-1) -> -20 (connection timeout)."""
+    return -20 - code if 1 <= code <= 5 else -20
+
+
+def masked_token(token: str) -> str:
+    return "...." + token[-4:] if token else ""

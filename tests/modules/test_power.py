@@ -1,0 +1,81 @@
+"""PSM, sleep and the energy meter (guide 001 §6.1; BG96 PSM application note)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.core.modem import Modem
+from emulator.core.stimuli import WakeUp
+from emulator.modules import load_module
+from emulator.modules.handlers.power import T3324_UNITS, T3412_UNITS, decode_timer, psm_wake
+
+
+def out(m: Modem) -> bytes:
+    return b"".join(e.data for e in m.events() if hasattr(e, "data"))
+
+
+def test_timer_decoding_follows_ts24008() -> None:
+    assert decode_timer("00000100", T3412_UNITS) == 40 * 60
+    assert decode_timer("00001111", T3324_UNITS) == 30
+    assert decode_timer("01011111", T3412_UNITS) == 310 * 3600
+    assert decode_timer("00000001", T3324_UNITS) == 2
+    assert decode_timer("11100000", T3324_UNITS) is None  # deactivated
+
+
+def test_ec800e_guide_psm_sequence() -> None:
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'AT+QCFG="URC/PSM",1\rAT+CSCON=1\r')
+    assert out(m).endswith(b"OK\r\n")
+    m.receive_data(b"AT+QSCLKEX=1,1,30\r")
+    m.advance(3)
+    assert out(m).endswith(b"\r\nOK\r\n\r\n+CSCON: 0\r\n")
+    m.receive_data(b'AT+QSCLK=3,2,"01011111","00000001"\r')
+    m.advance(5)
+    assert out(m).endswith(b"\r\nOK\r\n\r\n+CSCON: 0\r\n\r\n+CSCON: 1\r\n\r\n+QIND: ENTER PSM\r\n")
+    assert m.state.psm.in_psm
+    # an uplink wakes it
+    assert psm_wake(m.ctx)
+    assert out(m) == b"\r\n+QIND: EXIT PSM\r\n\r\n+CSCON: 1\r\n"
+    report = m.state.energy.report()
+    assert report["seconds"]["psm"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_periodic_tau_wakes_and_day_in_virtual_time_is_fast() -> None:
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'AT+QCFG="urc/psm",1\rAT+CPSMS=1,,,"00100001","00000101"\r')  # TAU 1 h, active 10 s
+    m.advance(30)
+    assert b"+QIND: ENTER PSM" in out(m)
+    m.advance(86400)
+    text = out(m)
+    assert text.count(b"+QIND: EXIT PSM") == text.count(b"+QIND: ENTER PSM") >= 20
+    r = m.state.energy.report()
+    assert r["seconds"]["psm"] > 80000 and r["charge_uah"] > 0
+
+
+def test_bad_timer_strings_are_errors() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    for line in (b'AT+CPSMS=1,,,"0000010","00001111"\r', b'AT+CPSMS=1,,,"00000100","0000111x"\r',
+                 b'AT+CEDRXS=1,5,"01"\r'):
+        m.receive_data(line)
+        assert out(m).endswith(b"\r\nERROR\r\n")
+
+
+def test_bg96_psm_urcs_and_uart_off() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'AT+QCFG="psm/urc",1\rAT+CPSMS=1,,,"00000100","00001111"\r')
+    assert out(m).endswith(b"\r\n+QPSMTIMER: 2400,30\r\n")
+    m.advance(31)  # RRC released at boot+10 s, then T3324 (30 s) runs out
+    m.advance(20)
+    assert b"POWER DOWN" in out(m)
+    m.receive_data(b"AT\r")
+    assert out(m) == b""  # the UART sleeps in PSM: the host gets nothing
+    m.receive_stimulus(WakeUp())
+    assert b"RDY" in out(m)
+    m.receive_data(b"AT\r")
+    assert out(m).endswith(b"OK\r\n")
+    m.receive_data(b"AT+QPSMS?\r")
+    assert b'+QPSMS: 1,,,"2400","30"' in out(m)

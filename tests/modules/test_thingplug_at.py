@@ -1,0 +1,133 @@
+"""AT+SKTP* on the three ThingPlug modules, sans-IO: effects out, stimuli in (guide 000)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator.core.modem import Modem
+from emulator.modules import load_module
+from emulator.modules.handlers.thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost,
+                                                         TpMessage, TpPublish, TpPublished)
+
+CON_BG96 = (b'AT+SKTPCON=1,"MQTT","test.sktiot.com",1883,120,1,"simple_v1","a0149f60b---------",'
+            b'"smarthome","smartlight001"\r')
+CON_WOORI = b"AT+SKTPCON=1,MQTT,test.sktiot.com,1883,120,1,simple_v1,a0149f60b---------,smarthome,smartlight001\r"
+RPC = {"serviceName": "smarthome", "deviceName": "smartlight001", "cmd": "jsonRpc", "cmdId": 20,
+       "rpcReq": {"jsonrpc": "2.0", "method": "tp_user", "params": [20, 14], "id": 1815296803}, "rpcMode": "twoway"}
+
+
+class Tp:
+    def __init__(self, module: str) -> None:
+        self.m = Modem(load_module(module))
+        self.m.events()
+        self.effects: list = []
+
+    def io(self, data: bytes = b"", stim=None) -> bytes:
+        if data:
+            self.m.receive_data(data)
+        if stim is not None:
+            self.m.receive_stimulus(stim)
+        out = b""
+        for event in self.m.events():
+            if hasattr(event, "data"):
+                out += event.data
+            elif isinstance(event, (TpConnect, TpPublish, TpDisconnect)):
+                self.effects.append(event)
+        return out
+
+    def connect(self, line: bytes) -> bytes:
+        out = self.io(line)
+        assert isinstance(self.effects[-1], TpConnect)
+        return out + self.io(stim=TpConnected(0))
+
+
+@pytest.mark.parametrize("module", ["bg96", "amm5918k"])
+def test_bg96_dialect_guide_flow(module: str) -> None:
+    tp = Tp(module)
+    assert tp.io(b"AT+SKTPCON\r").endswith(b"\r\nstatus: disconnected\r\n\r\nOK\r\n")
+    out = tp.connect(CON_BG96)
+    assert out.endswith(b"\r\nOK\r\n\r\n+SKTPCON: 0\r\n")
+    eff = tp.effects[-1]
+    assert eff.subscribe == "v1/dev/smarthome/smartlight001/down" and eff.token == "a0149f60b---------"
+    assert eff.client_id.endswith("_smartlight001")
+    assert tp.io(b'AT+SKTPDAT=1,"telemetry",0\r').endswith(b"\r\n> ")
+    tp.io(b'{"temperature":30, "humidity":20}\x1a')
+    pub = tp.effects[-1]
+    assert isinstance(pub, TpPublish) and pub.topic == "v1/dev/smarthome/smartlight001/telemetry"
+    # OK only once the broker acknowledged the publish
+    assert tp.io(stim=TpPublished(pub.tag, True)) == b"\r\nOK\r\n"
+    assert tp.io(stim=TpMessage("v1/dev/smarthome/smartlight001/down", json.dumps(RPC).encode())) == \
+        b"\r\n+SKTPCMD: tp_user,1815296803,1,[20,14]\r\n"
+    tp.io(b'AT+SKTPRES=1,"tp_user",1815296803,0\r{"result":"success"}\x1a')
+    res = tp.effects[-1]
+    body = json.loads(res.payload)
+    assert res.topic.endswith("/up") and body["rpcRsp"]["id"] == 1815296803 and body["result"] == "success"
+    assert tp.io(stim=TpPublished(res.tag, True)) == b"\r\nOK\r\n\r\n+SKTPCMD: tp_user,1815296803,3\r\n"
+
+
+def test_woori_dialect_inline_data_and_ok_first() -> None:
+    tp = Tp("wm-n400mse")
+    assert tp.connect(CON_WOORI).endswith(b"\r\nOK\r\n\r\n+SKTPCON=0\r\n")
+    tp.io(b'AT+SKTPDAT=1,telemetry,0,{"temp1":95,"humi1":89}\r')
+    pub = tp.effects[-1]
+    assert pub.payload == b'{"temp1":95,"humi1":89}'
+    tp.io(stim=TpPublished(pub.tag, True))
+    out = tp.io(b"AT+SKTP\r")
+    assert out.index(b"OK") < out.index(b"status: connected")  # OK before the fields
+    assert b"mqtt_client_id: smartlight001_" in out
+    tp.io(stim=TpMessage("x/down", json.dumps(RPC).encode()))
+    tp.io(b'AT+SKTPRES=1,tp_user,1815296803,0,{"led":"on"}\r')
+    assert json.loads(tp.effects[-1].payload)["rpcRsp"]["result"] == {"led": "on"}
+    assert tp.io(stim=TpPublished(tp.effects[-1].tag, True)).endswith(b"+SKTPCMD=tp_user,1815296803,3\r\n")
+    assert tp.io(b"AT+SKTPATC=1\rAT+SKTPATC?\r").endswith(b"+SKTPATC:on\r\n\r\nOK\r\n")
+
+
+def test_errors_are_clear_and_port_keeps_working() -> None:
+    tp = Tp("bg96")
+    # data while disconnected -> ERROR, AT+SKTPERR says Disconnected (-3)
+    assert tp.io(b'AT+SKTPDAT=1,"telemetry",0\r').endswith(b"\r\nERROR\r\n")
+    assert b"+SKTPE: -3" in tp.io(b"AT+SKTPERR=1\r")
+    # unknown token -> CONNACK 5 -> +SKTPCON: 5 and -25 Not Authorized
+    tp.io(CON_BG96)
+    assert tp.io(stim=TpConnected(5)) == b"\r\n+SKTPCON: 5\r\n"
+    assert b"+SKTPE: Not Authorized" in tp.io(b"AT+SKTPERR=2\r")
+    tp.connect(CON_BG96)
+    # Ctrl+Z with no data
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    assert tp.io(b"\x1a").endswith(b"\r\nERROR\r\n")
+    # not JSON
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    assert tp.io(b"{oops\x1a").endswith(b"\r\nERROR\r\n")
+    # ESC cancels, nothing published
+    published = len(tp.effects)
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    assert tp.io(b'{"a":1}\x1b').endswith(b"\r\nOK\r\n")
+    assert len(tp.effects) == published
+    # oversized payload
+    tp.io(b'AT+SKTPDAT=1,"attribute",0\r')
+    assert tp.io(b"{" + b'"a":1,' * 500 + b'"b":2}\x1a').endswith(b"\r\nERROR\r\n")
+    # result for an RPC that never came, unknown cmd type, wrong api version
+    assert tp.io(b'AT+SKTPRES=1,"tp_user",42,0\r').endswith(b"ERROR\r\n")
+    assert tp.io(b'AT+SKTPRES=1,"tp_bogus",42,0\r').endswith(b"ERROR\r\n")
+    assert tp.io(b"AT\r").endswith(b"\r\nOK\r\n")
+
+
+def test_connection_loss_reported_and_publish_failure_not_acknowledged() -> None:
+    tp = Tp("bg96")
+    tp.connect(CON_BG96)
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r{"temperature":1}\x1a')
+    # broker never acknowledges: the publish fails, the host gets ERROR, not OK
+    assert tp.io(stim=TpPublished(tp.effects[-1].tag, False)).endswith(b"\r\nERROR\r\n")
+    assert tp.io(stim=TpLost("broker stopped")) == b"\r\n+SKTPCON: -1\r\n"
+    assert b"+SKTPE: -3" in tp.io(b"AT+SKTPERR=1\r")
+    assert tp.connect(CON_BG96).endswith(b"+SKTPCON: 0\r\n")  # reconnect works
+
+
+def test_set_attribute_reaches_host() -> None:
+    tp = Tp("bg96")
+    tp.connect(CON_BG96)
+    msg = {"serviceName": "smarthome", "deviceName": "smartlight001", "cmdId": 10, "cmd": "setAttribute",
+           "attribute": {"LED": "on"}}
+    assert tp.io(stim=TpMessage("d", json.dumps(msg).encode())) == b'\r\n+SKTPCMD: set_attr,10,3,{"LED":"on"}\r\n'
