@@ -47,23 +47,41 @@ def test_can_register_needs_everything() -> None:
         assert not RadioState(**change).can_register
 
 
-def test_cscon_on_traffic_and_release_after_inactivity() -> None:
+def settled():
+    """A harness after the attach's own RRC connection was released (rrc_inactivity, 20 s on ec800e)."""
     h = make_harness()
+    h.advance(60.0)
+    assert h.modem.state.radio.rrc == 0
+    return h
+
+
+def test_attach_runs_over_rrc_then_releases() -> None:
+    h = make_harness()
+    assert h.modem.state.radio.rrc == 1
+    h.send(b"AT+CSCON=1\r")
+    inactivity = float(h.modem.profile.defaults.get("rrc_inactivity", 10.0))
+    assert h.advance(inactivity - 0.5) == b""
+    assert h.advance(0.5) == b"\r\n+CSCON: 0\r\n"
+
+
+def test_cscon_on_traffic_and_release_after_inactivity() -> None:
+    h = settled()
+    inactivity = float(h.modem.profile.defaults.get("rrc_inactivity", 10.0))
     assert h.send(b"AT+CSCON=1\r") == b"\r\nOK\r\n"
     ts27007.rrc_activity(h.ctx)
     assert h.take() == b"\r\n+CSCON: 1\r\n"
     assert h.send(b"AT+CSCON?\r") == b"\r\n+CSCON: 1,1\r\n\r\nOK\r\n"
-    assert h.advance(9.0) == b""
+    assert h.advance(inactivity - 1) == b""
     ts27007.rrc_activity(h.ctx)  # more traffic restarts the inactivity timer, no second URC
     assert h.take() == b""
-    assert h.advance(9.0) == b""
+    assert h.advance(inactivity - 1) == b""
     assert h.advance(1.0) == b"\r\n+CSCON: 0\r\n"
     assert h.send(b"AT+CSCON?\r") == b"\r\n+CSCON: 1,0\r\n\r\nOK\r\n"
     assert h.advance(100.0) == b""
 
 
 def test_cscon_release_on_detach_and_no_rrc_when_unregistered() -> None:
-    h = make_harness()
+    h = settled()
     h.send(b"AT+CSCON=1\r")
     ts27007.rrc_activity(h.ctx)
     h.take()
@@ -74,7 +92,7 @@ def test_cscon_release_on_detach_and_no_rrc_when_unregistered() -> None:
 
 
 def test_cscon_urc_held_during_a_command() -> None:
-    h = make_harness()
+    h = settled()
     h.send(b"AT+CSCON=1\r")
     h.send(b"AT+TDELAY=5\r")
     ts27007.rrc_activity(h.ctx)
@@ -83,10 +101,10 @@ def test_cscon_urc_held_during_a_command() -> None:
 
 
 def test_cscon_off_is_silent() -> None:
-    h = make_harness()
+    h = settled()
     ts27007.rrc_activity(h.ctx)
     assert h.take() == b"" and h.modem.state.radio.rrc == 1
-    assert h.advance(10.0) == b"" and h.modem.state.radio.rrc == 0
+    assert h.advance(60.0) == b"" and h.modem.state.radio.rrc == 0
 
 
 @pytest.mark.parametrize("module", ["ec800e", "bg96", "wm-n400mse", "amm5918k"])
