@@ -143,3 +143,13 @@ def test_unknown_grammar_is_a_clear_error() -> None:
     from emulator.errors import GrammarError
     with pytest.raises(GrammarError, match="nosuch"):
         parse_line("AT", "nosuch")
+
+
+def test_parse_cache_returns_fresh_lists_and_caches_rejections() -> None:
+    first = parse_line("AT+CSQ;+CEREG?", "ec800e")
+    first.append("junk")  # callers may mutate what they get
+    assert parse_line("AT+CSQ;+CEREG?", "ec800e") == first[:2]
+    for _ in range(2):
+        with pytest.raises(SyntaxErrorInLine):
+            parse_line('AT+QCFG="a', "ec800e")
+    assert parse_line("AT+CSQ", "ec800e")[0].raw == "AT+CSQ"

@@ -1,0 +1,230 @@
+"""``python -m bench`` (``make bench``): how fast and how big the emulator is, in one run.
+
+Benches (each returns rows for the table; targets from the design):
+  * latency   median AT -> OK round trip through the pty of a ``modemu serve`` subprocess, next to
+              a minimal raw pty echo subprocess measured in the same run; ratio target <= 1.5
+  * startup   process start -> ready file, ``serve --no-backends`` and with the backends; target <= 1 s
+  * memory    VmRSS of ``serve --no-backends`` with 1 modem and with 4; the difference per modem
+
+Add a bench: write ``def bench_x(ctx: Bench) -> list[Row]`` and decorate it with ``@register``
+(or append to ``BENCHES`` from another module imported here). ``python -m bench NAME...`` runs
+only those. Not a pytest test: numbers are printed, the exit code is 0 unless a bench crashed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import tty
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Row:
+    bench: str
+    metric: str
+    value: float
+    unit: str
+    target: str = ""
+
+
+@dataclass
+class Bench:
+    python: str = sys.executable
+    rounds: int = 300
+    tmp: Path = Path(tempfile.gettempdir())
+
+
+BENCHES: list[Callable[[Bench], list[Row]]] = []
+
+
+def register(fn: Callable[[Bench], list[Row]]) -> Callable[[Bench], list[Row]]:
+    BENCHES.append(fn)
+    return fn
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+# --- subprocess helpers -------------------------------------------------------------------
+@contextmanager
+def serve(ctx: Bench, *args: str, timeout: float = 20.0) -> Iterator[tuple[subprocess.Popen, dict, float]]:
+    """Start ``python -m emulator serve --ephemeral-ports --api 127.0.0.1:0 ARGS``; yield
+    (process, ready info, seconds from spawn to ready file); SIGTERM on exit."""
+    work = Path(tempfile.mkdtemp(prefix="modemu-bench-", dir=ctx.tmp))
+    ready = work / "ready.json"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([ctx.python, "-m", "emulator", "serve", "--ephemeral-ports", "--api", "127.0.0.1:0",
+                             "--ready-file", str(ready), "--link-dir", str(work / "links"), *args],
+                            cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not ready.exists():
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError("serve: no ready file")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - t0
+        yield proc, json.loads(ready.read_text()), elapsed
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+ECHO_SERVER = r"""
+import os, sys, tty, termios
+master, slave = os.openpty()
+tty.setraw(slave, termios.TCSANOW)
+print(os.ttyname(slave), flush=True)
+while True:
+    data = os.read(master, 4096)
+    if not data:
+        break
+    for _ in range(data.count(b"\r")):
+        os.write(master, b"OK\r\n")
+"""
+
+
+@contextmanager
+def raw_echo(ctx: Bench) -> Iterator[str]:
+    """A tiny subprocess that owns a pty and answers ``OK\\r\\n`` to every CR: the floor."""
+    proc = subprocess.Popen([ctx.python, "-c", ECHO_SERVER], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().decode().strip()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+class _Line:
+    """The host side of a pty path, raw, for timing one command line at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self.fd, termios.TCSANOW)
+        termios.tcflush(self.fd, termios.TCIOFLUSH)
+
+    def round_trip(self, line: bytes = b"AT\r", done: bytes = b"OK\r\n") -> float:
+        t0 = time.perf_counter()
+        os.write(self.fd, line)
+        buf = b""
+        while not buf.endswith(done):
+            buf += os.read(self.fd, 4096)
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _interleaved(a: _Line, b: _Line, rounds: int, block: int = 25) -> tuple[list[float], list[float]]:
+    """Alternate blocks of round trips on ``a`` and ``b`` so both see the same machine load."""
+    for _ in range(20):  # warm-up
+        a.round_trip(), b.round_trip()
+    ta: list[float] = []
+    tb: list[float] = []
+    while len(ta) < rounds:
+        ta += [a.round_trip() for _ in range(block)]
+        tb += [b.round_trip() for _ in range(block)]
+    return ta, tb
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+# --- benches ------------------------------------------------------------------------------
+@register
+def latency(ctx: Bench) -> list[Row]:
+    with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e") as (_proc, info, _t):
+        raw, emu = _Line(path), _Line(info["modems"][0]["pty"])
+        try:
+            floor_times, modem_times = _interleaved(raw, emu, ctx.rounds)
+        finally:
+            raw.close()
+            emu.close()
+    floor, modem = statistics.median(floor_times), statistics.median(modem_times)
+    return [Row("latency", "raw pty echo, median AT->OK", floor * 1e6, "us"),
+            Row("latency", "modemu ec800e, median AT->OK", modem * 1e6, "us"),
+            Row("latency", "ratio modemu / raw", modem / floor, "x", "<= 1.5")]
+
+
+@register
+def startup(ctx: Bench) -> list[Row]:
+    rows = []
+    for label, args in (("--no-backends, 4 modems", ("--no-backends",)), ("with backends, 4 modems", ())):
+        runs = []
+        for _ in range(3):
+            with serve(ctx, *args) as (_proc, _info, elapsed):
+                runs.append(elapsed)
+        rows.append(Row("startup", f"start -> ready file ({label}), median of 3", statistics.median(runs), "s",
+                        "<= 1"))
+    return rows
+
+
+@register
+def memory(ctx: Bench) -> list[Row]:
+    with serve(ctx, "--no-backends", "--module", "ec800e") as (proc, _i, _t):
+        time.sleep(0.3)
+        one = _rss_kib(proc.pid)
+    with serve(ctx, "--no-backends") as (proc, info, _t):
+        time.sleep(0.3)
+        four = _rss_kib(proc.pid)
+        count = len(info["modems"])
+    per = (four - one) / max(1, count - 1)
+    return [Row("memory", "VmRSS serve, 1 modem", one / 1024, "MiB"),
+            Row("memory", f"VmRSS serve, {count} modems", four / 1024, "MiB"),
+            Row("memory", "per extra modem", per, "KiB")]
+
+
+def _table(rows: list[Row]) -> str:
+    head = ("bench", "metric", "value", "unit", "target")
+    cells = [head] + [(r.bench, r.metric, f"{r.value:.3f}" if r.value < 100 else f"{r.value:.0f}", r.unit, r.target)
+                      for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(5)]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(5)).rstrip() for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if not sys.platform.startswith("linux"):
+        print("bench: needs Linux (ptys, /proc)", file=sys.stderr)
+        return 0
+    wanted = set(argv)
+    ctx = Bench()
+    rows: list[Row] = []
+    failed = 0
+    for bench in BENCHES:
+        if wanted and bench.__name__ not in wanted:
+            continue
+        try:
+            rows += bench(ctx)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            print(f"bench {bench.__name__} failed: {exc}", file=sys.stderr)
+            failed += 1
+    print(_table(rows))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
