@@ -43,6 +43,7 @@ def test_corpora_are_big_enough() -> None:
     assert len(per_file["v250.accept"]) >= 30 and len(per_file["v250.reject"]) >= 15
     assert len(per_file["quectel.accept"]) >= 30 and len(per_file["quectel.reject"]) >= 15
     assert len(per_file["wm_n400mse.accept"]) >= 30 and len(per_file["wm_n400mse.reject"]) >= 15
+    assert len(per_file["amm5918k.accept"]) >= 30 and len(per_file["amm5918k.reject"]) >= 15
 
 
 @pytest.mark.parametrize("grammar,line,source", ACCEPT, ids=lambda v: str(v)[:60])
