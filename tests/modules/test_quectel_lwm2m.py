@@ -561,3 +561,17 @@ def test_write_value_format_follows_dataformat(mode: int) -> None:
     rig.check(f'AT+QLWCFG="dataformat",1,{mode}', "OK")
     expected = "hi" if mode == 0 else "6869"
     assert rig.stim(Lwm2mWriteRequest(8, (19, 1, 0), b"hi")) == framed(f'+QLWURC: "write",8,19,1,0,2,2,{expected},0')
+
+
+def test_reboot_drops_the_session_silently() -> None:
+    rig = Rig(mid_seed=21)
+    rig.registered()
+    rig.platform.ack = False
+    rig.at(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1')
+    out = rig.at("AT+CFUN=1,1") + rig.advance(1)
+    assert "RDY" in out and "report_ack" not in out
+    assert isinstance(rig.platform.effects[-1], Lwm2mClose)
+    assert rig.advance(100) == ""  # the CON give-up timer died with the session
+    rig.at("ATE0")
+    rig.check("AT+QLWSTATUS?", "+QLWSTATUS: 0", "OK")
+    rig.check("AT+QLWREG", "OK", "+QLWREG: 0")  # configuration and objects survive

@@ -29,7 +29,7 @@ from .quectel_lwm2m_effects import (
     Lwm2mNotify, Lwm2mObserveResponse, Lwm2mReadResponse, Lwm2mRegister, Lwm2mWriteResponse)
 from .quectel_lwm2m_urc import (
     CFG_DEFAULTS, CFG_RANGES, CFG_SHOWN, DEREGISTERING, IDLE, REGISTERED, REGISTERING,
-    STIMULI, ServerConfig, dereg_timeout, init, lw, send_update, start_exchange, start_report)
+    STIMULI, ServerConfig, dereg_timeout, init, lw, on_boot, send_update, start_exchange, start_report)
 
 T = CommandTable("quectel_lwm2m")
 MAX_VALUE_BYTES = 1024  # per AT+QLWNOTIFY / *RSP value [?]
@@ -201,8 +201,9 @@ def qlwreg_exec(cmd: AtCommand, ctx: Context) -> Reply:
             c.effect(Lwm2mClose("register timeout"))
             c.urc(f"+QLWREG: {RESULT_TIMEOUT}")
     start_exchange(ctx, timeout)
+    ack_timeout, max_retx = state.cfg["retransmit"]
     return Reply(effects=(Lwm2mRegister(s.host, s.port, s.endpoint, s.lifetime, s.psk_id, s.psk,
-                                        objects, bool(s.bootstrap)),))
+                                        objects, bool(s.bootstrap), float(ack_timeout), max_retx),))
 
 
 @T.set("+QLWUPDATE")
@@ -260,7 +261,7 @@ def _result(cmd: AtCommand, i: int) -> tuple[int, int]:
     return result, AT_RESULT_TO_COAP[result]
 
 
-def _rsp_with_value(cmd: AtCommand, ctx: Context, kind: str, name: str):
+def _rsp_with_value(cmd: AtCommand, ctx: Context, kind: str):
     """AT+QLWOBSRSP / AT+QLWRDRSP: <msgid>,<result>[,<obj>,<inst>,<res>,<type>,<len>,<value>,<index>]."""
     cmd.max_args(9)
     msgid = cmd.int(0, lo=0, hi=65535)
@@ -283,7 +284,7 @@ def _rsp_with_value(cmd: AtCommand, ctx: Context, kind: str, name: str):
 
 @T.set("+QLWOBSRSP")
 def qlwobsrsp_set(cmd: AtCommand, ctx: Context) -> Reply:
-    msgid, result, code, path, payload = _rsp_with_value(cmd, ctx, "observe", "+QLWOBSRSP")
+    msgid, result, code, path, payload = _rsp_with_value(cmd, ctx, "observe")
     if result == 1:
         lw(ctx).observed[path] = msgid
     # seed-notes.md: the guide's "+QLWOBSRSP: 25968," is "+QLWOBSRSP: <msgid>,0"
@@ -293,7 +294,7 @@ def qlwobsrsp_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.set("+QLWRDRSP")
 def qlwrdrsp_set(cmd: AtCommand, ctx: Context) -> Reply:
-    msgid, _result_, code, path, payload = _rsp_with_value(cmd, ctx, "read", "+QLWRDRSP")
+    msgid, _result_, code, path, payload = _rsp_with_value(cmd, ctx, "read")
     return Reply(effects=(Lwm2mReadResponse(msgid, payload, code, path),),
                  after=(f"+QLWRDRSP: {msgid},0",))
 
@@ -352,4 +353,4 @@ def qlwrd_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+QLWRD: {len(buffer)},{body}",))
 
 
-FEATURE = Feature("quectel_lwm2m", T, init=init, stimuli=dict(STIMULI))
+FEATURE = Feature("quectel_lwm2m", T, init=init, on_boot=on_boot, stimuli=dict(STIMULI))

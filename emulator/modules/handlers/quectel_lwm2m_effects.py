@@ -70,6 +70,8 @@ class Lwm2mRegister(Effect):
     psk: bytes | None = None
     objects: tuple[tuple[int, int, tuple[int, ...]], ...] = ()  # (obj, inst, (res ids))
     bootstrap: bool = False
+    ack_timeout: float = 2.0   # AT+QLWCFG="retransmit",<ack_timeout>,<max_retx>
+    max_retransmit: int = 4
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,10 @@ class Lwm2mExecuteRequest(Stimulus):
 
 @dataclass(frozen=True)
 class Lwm2mNotifyAcked(Stimulus):
+    """How a CON notify ended: ACKed (ok), or not: ``timeout`` (retransmissions exhausted on
+    the client's side) or reset / failed."""
+
     mid: int
     ok: bool = True
+    timeout: bool = False
 

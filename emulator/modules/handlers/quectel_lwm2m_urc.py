@@ -12,7 +12,8 @@ seed-notes.md (typos). Decisions where no source says:
 * Buffer mode (``"access_mode",1``): every platform request (observe/read/write/execute) is
   printed as a URC *and* stored, as the guide's §4.1.4.2 capture shows (the writes appear as
   URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier).
-* A platform request on an object the host never added is answered 4.04 by the module itself.
+* A platform request on an object the host never added is answered 4.04 by the module itself;
+  an observe *cancel* is acknowledged by the module itself (URC with flag 1, no AT answer).
 * Every confirmable exchange (register, update, deregister, CON notify) gives up after
   MAX_TRANSMIT_WAIT = ack_timeout * (2 ** (max_retx + 1) - 1) virtual seconds (RFC 7252 §4.8.2
   with ACK_RANDOM_FACTOR taken as 1 for determinism): 62 s with the default ``2,4``.
@@ -208,6 +209,19 @@ def _update_done(ctx: Context, result: int) -> None:
     schedule_auto_update(ctx)
 
 
+def on_boot(ctx: Context) -> None:
+    """Power-on / reboot: the session is gone (configuration and objects are kept [?])."""
+    state = lw(ctx)
+    was_active = state.status != IDLE
+    for timer in state.reports.values():
+        timer.cancel()
+    state.reports.clear()
+    reset_session(ctx)
+    state.buffer.clear()
+    if was_active:
+        ctx.effect(Lwm2mClose("reboot"))
+
+
 def reset_session(ctx: Context) -> None:
     """Registration gone: forget observes and pending requests; CON reports fail loudly."""
     state = lw(ctx)
@@ -264,7 +278,7 @@ def on_notify_acked(stim: Lwm2mNotifyAcked, ctx: Context) -> None:
     if timer is None:
         return  # NON, unknown, or already reported as failed
     timer.cancel()
-    code = REPORT_ACKED if stim.ok else REPORT_FAILED
+    code = REPORT_ACKED if stim.ok else REPORT_TIMEOUT if stim.timeout else REPORT_FAILED
     ctx.urc(f'+QLWURC: "report_ack",{code},{stim.mid}')
 
 
@@ -280,8 +294,9 @@ def on_observe(stim: Lwm2mObserveRequest, ctx: Context) -> None:
     if not _known(ctx, path):
         ctx.effect(Lwm2mObserveResponse(stim.msgid, b"", COAP_NOT_FOUND, path))
         return
-    if stim.cancel:
+    if stim.cancel:  # the module acknowledges a cancel itself [?]; the host is told (flag 1)
         state.observed.pop(path, None)
+        ctx.effect(Lwm2mObserveResponse(stim.msgid, b"", COAP_CONTENT, path))
     elif state.cfg["auto_ack"][0] == 1:
         state.observed[path] = stim.msgid
         ctx.effect(Lwm2mObserveResponse(stim.msgid, b"", COAP_CONTENT, path))
