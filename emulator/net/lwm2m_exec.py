@@ -142,7 +142,13 @@ def _session(port: Any) -> Lwm2mSession | None:
     return session if isinstance(session, Lwm2mSession) and session.client is not None else None
 
 
-async def _drop(port: Any) -> None:
+async def _drop(port: Any, only: Lwm2mSession | None = None) -> None:
+    """Close the port's session (or only ``only``, if it is still the current one: a slow
+    register/deregister task must not close a session the host opened since)."""
+    if only is not None and port.resources.get(RESOURCE_KEY) is not only:
+        if only.client is not None:
+            await only.close()
+        return
     session = port.resources.pop(RESOURCE_KEY, None)
     if isinstance(session, Lwm2mSession):
         try:
@@ -177,8 +183,11 @@ async def register(effect: Lwm2mRegister, port: Any) -> None:
     except Exception as exc:  # noqa: BLE001
         result = exc
     code = request_result(result)
+    if port.resources.get(RESOURCE_KEY) is not session:
+        await _drop(port, only=session)  # the modem gave up (Lwm2mClose) or registered anew
+        return
     if code != RESULT_OK:
-        await _drop(port)
+        await _drop(port, only=session)
     port.stimulus(Lwm2mRegistered(code))
 
 
@@ -205,7 +214,7 @@ async def deregister(effect: Lwm2mDeregister, port: Any) -> None:
         result: Any = await session.client.deregister()
     except Exception as exc:  # noqa: BLE001
         result = exc
-    await _drop(port)
+    await _drop(port, only=session)
     port.stimulus(Lwm2mDeregistered(request_result(result)))
 
 

@@ -35,8 +35,12 @@ class FakeClient:
         self.closed = False
         FakeClient.instances.append(self)
 
+    gate: asyncio.Event | None = None  # set: register() waits for it (a slow server)
+
     async def register(self):
         self.calls.append(("register",))
+        if FakeClient.gate is not None:
+            await FakeClient.gate.wait()
         code = FakeClient.register_code
         return SimpleNamespace(ok=code.startswith("2."), code=code, mid=1)
 
@@ -64,6 +68,7 @@ async def rig(monkeypatch):
     monkeypatch.setattr(lwm2m_exec, "Lwm2mClient", FakeClient)
     FakeClient.instances.clear()
     FakeClient.register_code = "2.01"
+    FakeClient.gate = None
     emu = Emulator(Config(), modems=[ModemSpec("ec800e", "ec800e", {"lwm2m_mid_seed": 13859})],
                    ephemeral=True, with_pty=False, with_tcp=False, backends=[], follow_wall=False)
     emu.internet.add_name("lwm2m.ctwing.cn", "221.229.214.202")
@@ -195,3 +200,20 @@ async def test_dropped_route_times_out_on_the_virtual_clock(rig) -> None:
     assert not FakeClient.instances
     rig.emu.advance(62)
     await rig.until("+QLWREG: -2")
+
+
+async def test_modem_gives_up_on_a_slow_register(rig) -> None:
+    FakeClient.gate = asyncio.Event()
+    rig.send(CONFIG)
+    rig.send("AT+QLWREG")
+    await rig.until("OK")
+    await settle(lambda: len(FakeClient.instances) == 1)
+    rig.emu.advance(62)  # the modem's retransmission budget, on the virtual clock
+    await rig.until("+QLWREG: -2")
+    await settle(lambda: FakeClient.instances[0].closed)
+    assert "lwm2m" not in rig.port.resources
+    FakeClient.gate.set()  # the stale registration answers at last: nothing happens
+    await asyncio.sleep(0.01)
+    rig.send("AT+QLWSTATUS?")
+    out = await rig.until("OK")
+    assert "+QLWSTATUS: 0" in out and "+QLWREG" not in out

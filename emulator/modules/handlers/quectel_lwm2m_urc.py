@@ -14,6 +14,8 @@ seed-notes.md (typos). Decisions where no source says:
   URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier).
 * A platform request on an object the host never added is answered 4.04 by the module itself;
   an observe *cancel* is acknowledged by the module itself (URC with flag 1, no AT answer).
+* ``"lifetime_enable",1``: the module sends an Update at 90 % of the lifetime by itself and
+  prints ``+QLWUPDATE: <result>,<mid>`` only when that fails.
 * Every confirmable exchange (register, update, deregister, CON notify) gives up after
   MAX_TRANSMIT_WAIT = ack_timeout * (2 ** (max_retx + 1) - 1) virtual seconds (RFC 7252 §4.8.2
   with ACK_RANDOM_FACTOR taken as 1 for determinism): 62 s with the default ``2,4``.
