@@ -29,7 +29,8 @@ from .quectel_lwm2m_effects import (
     Lwm2mNotify, Lwm2mObserveResponse, Lwm2mReadResponse, Lwm2mRegister, Lwm2mWriteResponse)
 from .quectel_lwm2m_urc import (
     CFG_DEFAULTS, CFG_RANGES, CFG_SHOWN, DEREGISTERING, IDLE, REGISTERED, REGISTERING,
-    STIMULI, ServerConfig, dereg_timeout, init, lw, on_boot, send_update, start_exchange, start_report)
+    STIMULI, ServerConfig, dereg_timeout, init, lw, on_boot, on_shutdown, send_update, start_exchange,
+    start_report)
 
 T = CommandTable("quectel_lwm2m")
 MAX_VALUE_BYTES = 1024  # per AT+QLWNOTIFY / *RSP value [?]
@@ -353,4 +354,5 @@ def qlwrd_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+QLWRD: {len(buffer)},{body}",))
 
 
-FEATURE = Feature("quectel_lwm2m", T, init=init, on_boot=on_boot, stimuli=dict(STIMULI))
+FEATURE = Feature("quectel_lwm2m", T, init=init, on_boot=on_boot, on_shutdown=on_shutdown,
+                  stimuli=dict(STIMULI))

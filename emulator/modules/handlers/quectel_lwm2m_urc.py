@@ -109,7 +109,19 @@ def init(ctx: Context) -> None:
         seed = zlib.crc32(ctx.identity.imei.encode())
     cfg = {k: tuple(v) for k, v in CFG_DEFAULTS.items()}
     cfg.update({k: tuple(v) for k, v in d.get("qlwcfg", {}).items() if k in cfg})
-    ctx.state.lwm2m = Lwm2mState(cfg=cfg, next_mid=int(seed) & 0xFFFF)
+    ctx.state.lwm2m = state = Lwm2mState(cfg=cfg, next_mid=int(seed) & 0xFFFF)
+    saved = ctx.nvm.get("lwm2m")
+    if saved:  # AT+QLWCFG / +QLWCONFIG / +QLWADDOBJ settings survive a reboot [?]
+        state.cfg, state.server, state.objects = dict(saved["cfg"]), saved["server"], dict(saved["objects"])
+
+
+def on_shutdown(ctx: Context) -> None:
+    """Reboot / power-off: keep the configuration in NV memory; the session itself is gone
+    (the runner's Reset closes the client), pending CON reports end without a URC."""
+    state = lw(ctx)
+    ctx.nvm["lwm2m"] = {"cfg": dict(state.cfg), "server": state.server, "objects": dict(state.objects)}
+    if state.status != IDLE:
+        ctx.effect(Lwm2mClose("reboot"))
 
 
 def lw(ctx: Context) -> Lwm2mState:
