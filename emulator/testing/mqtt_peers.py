@@ -178,7 +178,7 @@ class ScriptedBroker:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.append(writer)
         adapter = StreamReaderAdapter(reader)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, asyncio.CancelledError):  # ends quietly on EOF or teardown
             while (fixed := await MQTTFixedHeader.from_stream(adapter)) is not None:
                 packet = await packet_class(fixed).from_stream(adapter, fixed_header=fixed)
                 self.received.append(packet)
