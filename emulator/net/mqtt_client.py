@@ -155,6 +155,10 @@ class MqttSession:
             log.info("%s: open %s:%s via %s failed: %s", self.name, host, port, endpoint, exc)
             self.state = "closed"
             return "refused" if isinstance(exc, ConnectionRefusedError) else "error"
+        if self.state != "opening":  # closed while the connection was being made
+            self._writer.close()
+            self._writer = None
+            return "error"
         self.state, self._closing, self._refused = "open", False, False
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
         if fault is not None and fault.kind == "cut":  # the route resets the connection at once

@@ -47,14 +47,42 @@ class PasswordAuth(BaseAuthPlugin):
         password: str = "secret"
 
 
+def self_signed_cert(directory: Path, hostname: str) -> tuple[Path, Path]:
+    """Write a self-signed certificate for ``hostname`` (and its key) as PEM; returns (cert, key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / f"{hostname}.crt", directory / f"{hostname}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 @contextlib.asynccontextmanager
-async def amqtt_broker(credentials: tuple[str, str] | None = None) -> AsyncIterator[tuple[Any, int]]:
-    """An in-process amqtt broker on 127.0.0.1:0; yields (broker, port)."""
+async def amqtt_broker(credentials: tuple[str, str] | None = None,
+                       tls: tuple[Path, Path] | None = None) -> AsyncIterator[tuple[Any, int]]:
+    """An in-process amqtt broker on 127.0.0.1:0 (TLS with ``tls=(cert, key)``); yields (broker, port)."""
     from amqtt.broker import Broker
+    listener: dict[str, Any] = {"type": "tcp", "bind": "127.0.0.1:0"}
+    if tls is not None:
+        listener.update(ssl=True, certfile=str(tls[0]), keyfile=str(tls[1]))
     plugins: dict[str, Any] = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {}}
     if credentials is not None:
         plugins = {f"{__name__}.PasswordAuth": {"username": credentials[0], "password": credentials[1]}}
-    broker = Broker({"listeners": {"default": {"type": "tcp", "bind": "127.0.0.1:0"}}, "plugins": plugins})
+    broker = Broker({"listeners": {"default": listener}, "plugins": plugins})
     await broker.start()
     port = broker._servers["default"].instance.sockets[0].getsockname()[1]  # noqa: SLF001 - no public accessor
     try:

@@ -8,11 +8,13 @@ for timer cases. Timers are moved with ``emu.advance`` (virtual time), never by 
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from emulator.config import Config, ModemSpec
-from emulator.testing.mqtt_peers import PahoPeer, ScriptedBroker, amqtt_broker, mosquitto_broker
+from emulator.testing.mqtt_peers import (PahoPeer, ScriptedBroker, amqtt_broker, mosquitto_broker,
+                                         self_signed_cert)
 from emulator.transport.runner import Emulator
 
 CTWING = "2000033383.non-nb.ctwing.cn"
@@ -369,3 +371,24 @@ async def test_real_mosquitto_peer(emu):
             app.close()
     finally:
         ctx.__exit__(None, None, None)
+
+
+async def test_mqtts_with_ssl_config_and_ca_from_the_ssl_context(emu, tmp_path):
+    cert, key = self_signed_cert(tmp_path, CTWING)
+    async with amqtt_broker(tls=(cert, key)) as (_, port):
+        emu.internet.add_route(CTWING, 8883, ("127.0.0.1", port))
+        at = At(emu, "ec800e")
+        assert b'+QMTCFG: "ssl",0,0' in await at.cmd('AT+QMTCFG="ssl",0')
+        await at.cmd('AT+QMTCFG="ssl",0,1,2')
+        # the CA file an SSL feature (AT+QSSLCFG="cacert",2,...) would have stored for context 2
+        emu.ports["ec800e"].modem.state.ssl_contexts = {2: SimpleNamespace(ca_file=str(cert))}
+        await at.cmd(f'AT+QMTOPEN=0,"{CTWING}",8883')
+        await at.urc("+QMTOPEN: 0,0")
+        await at.cmd(f'AT+QMTCONN=0,"{DEVICE_ID}"')
+        await at.urc("+QMTCONN: 0,0,0")
+        await at.cmd("AT+QMTCLOSE=0")
+        await at.urc("+QMTCLOSE: 0,0")
+        other, _ = self_signed_cert(tmp_path, "other.test")
+        emu.ports["ec800e"].modem.state.ssl_contexts = {2: SimpleNamespace(ca_file=str(other))}
+        await at.cmd(f'AT+QMTOPEN=0,"{CTWING}",8883')
+        await at.urc("+QMTOPEN: 0,-1")  # the broker's certificate does not verify

@@ -12,7 +12,7 @@ import pytest
 from emulator.core.clock import VirtualClock
 from emulator.net.internet import Fault, FakeInternet
 from emulator.net.mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, MqttSession
-from emulator.testing.mqtt_peers import PahoPeer, ScriptedBroker, amqtt_broker
+from emulator.testing.mqtt_peers import PahoPeer, ScriptedBroker, amqtt_broker, self_signed_cert
 
 HOST = "broker.example.test"
 
@@ -210,3 +210,18 @@ def test_next_packet_id_skips_ids_in_flight(used):
     s = MqttSession(VirtualClock(), FakeInternet())
     s._inflight = {("publish", pid): object() for pid in used}  # noqa: SLF001
     assert s.next_packet_id() == (3 if used else 1)
+
+
+async def test_tls_open_verifies_the_broker_against_the_ca_file(tmp_path):
+    cert, key = self_signed_cert(tmp_path, HOST)
+    other, _ = self_signed_cert(tmp_path, "someone.else.test")
+    async with amqtt_broker(tls=(cert, key)) as (_, port):
+        clock, net, s = make(port)
+        net.add_route(HOST, 8883, ("127.0.0.1", port))
+        assert await s.open(HOST, 8883, tls=True, ca_file=str(other)) == "error"  # unknown issuer
+        assert await s.open(HOST, 8883, tls=True, ca_file=str(cert)) == "ok"
+        assert (await s.connect("tls-dev")).outcome == "accepted"
+        assert (await s.publish("t", b"x", qos=1)).ok
+        await s.close()
+        assert await s.open(HOST, 8883, tls=True) == "ok"  # no CA configured: no verification
+        await s.close()

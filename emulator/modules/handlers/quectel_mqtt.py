@@ -6,9 +6,10 @@ a fixed length), +QMTPUBEX (fixed length, or the one-line form), +QMTRECV (buffe
 read-out), and the URCs +QMTRECV / +QMTSTAT / +QMTPUB retransmission notices.
 
 Every action command answers ``OK`` at once; the outcome arrives later as a URC of the same
-name when the executor reports back (the stimuli in ``mqtt_effects.py``). This module keeps
+name when the executor reports back (the stimuli in ``mqtt_effects.py``). This module drives
 the per-client state machine (idle -> opening -> opened -> connecting -> connected ->
-disconnecting/closing) and checks what the host may do in each state.
+disconnecting/closing, kept in ``quectel_mqtt_state.py`` with the URCs) and checks what the
+host may do in each state.
 
 Must not: do I/O, keep wall time, or encode MQTT (``emulator/net/mqtt_client.py`` does).
 """
@@ -16,56 +17,18 @@ Must not: do I/O, keep wall time, or encode MQTT (``emulator/net/mqtt_client.py`
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Prompt, Reply
 from . import ts27007
-from .mqtt_effects import (OPEN_BAD_PARAM, OPEN_OCCUPIED, OPEN_PDP_FAILED, RESULT_OK, RESULT_RETRY,
-                           MqttClose, MqttCloseDone, MqttClosed, MqttConnAck,
-                           MqttConnect, MqttDisconnect, MqttDisconnected, MqttMessage, MqttOpen,
-                           MqttOpened, MqttPubDone, MqttPublish, MqttSubAck, MqttSubscribe,
-                           MqttUnsubAck, MqttUnsubscribe)
+from .mqtt_effects import (OPEN_BAD_PARAM, OPEN_OCCUPIED, OPEN_PDP_FAILED, MqttClose, MqttConnect, MqttDisconnect,
+                           MqttOpen, MqttPublish, MqttSubscribe, MqttUnsubscribe)
+from .quectel_mqtt_state import (CFG_SPEC, CFG_TEST, CONN_STATE, MAX_CLIENTS, MAX_PAYLOAD, OWNER,
+                                 RECV_SLOTS, STIMULI, QmtClient, recv_line)
 
 T = CommandTable("quectel_mqtt")
-OWNER = "qmt"
-MAX_CLIENTS = 6  # client_idx 0-5
-MAX_PAYLOAD = 1548  # BG96 MQTT AN: QMTPUB data up to 1548 bytes
-RECV_SLOTS = 5  # buffer mode (recv/mode 1): five stored messages per client
-
-# AT+QMTCFG settings: name -> (defaults, validators). A validator is a tuple of allowed ints,
-# (lo, hi) as a range, or str. Defaults: keepalive 120 s, pkt_timeout 5 s, retry 3,
-# pdpcid 1, MQTT 3.1.1, clean session (protocols.md §1.5).
-CFG_SPEC: dict[str, tuple[tuple, tuple]] = {
-    "version": ((4,), ({3, 4},)),
-    "pdpcid": ((1,), ((1, 16),)),
-    "ssl": ((0, 0), ({0, 1}, (0, 5))),
-    "keepalive": ((120,), ((0, 3600),)),
-    "session": ((1,), ({0, 1},)),
-    "timeout": ((5, 3, 0), ((1, 60), (0, 10), {0, 1})),
-    "will": ((0, 0, 0, "", ""), ({0, 1}, (0, 2), {0, 1}, str, str)),
-    "recv/mode": ((0, 0), ({0, 1}, {0, 1})),
-}
-CFG_TEST = ('"version",(0-5),(3,4)', '"pdpcid",(0-5),(1-16)', '"ssl",(0-5),(0,1),(0-5)',
-            '"keepalive",(0-5),(0-3600)', '"session",(0-5),(0,1)', '"timeout",(0-5),(1-60),(1-10),(0,1)',
-            '"will",(0-5),(0,1),(0-2),(0,1),"willtopic","willmessage"', '"recv/mode",(0-5),(0,1),(0,1)')
-
-# AT+QMTCONN? <state>: 1 initializing, 2 connecting, 3 connected, 4 disconnecting
-CONN_STATE = {"opened": 1, "connecting": 2, "connected": 3, "disconnecting": 4}
-
-
-@dataclass
-class QmtClient:
-    idx: int
-    cfg: dict[str, list] = field(default_factory=lambda: {k: list(v[0]) for k, v in CFG_SPEC.items()})
-    state: str = "idle"  # idle | opening | opened | connecting | connected | disconnecting | closing
-    host: str = ""
-    port: int = 0
-    inflight: set[int] = field(default_factory=set)  # QoS>0 publish msgIDs awaiting their result
-    pub_names: dict[int, deque] = field(default_factory=dict)  # msgID -> "+QMTPUB"/"+QMTPUBEX" queue
-    recv_buffer: list = field(default_factory=lambda: [None] * RECV_SLOTS)
 
 
 def _init(ctx: Context) -> None:
@@ -78,10 +41,6 @@ def _client(cmd: AtCommand, ctx: Context, index: int = 0) -> QmtClient:
 
 def _fmt(value: object) -> str:
     return str(value) if isinstance(value, int) else f'"{value}"'
-
-
-def _quote_bytes(topic: str) -> bytes:
-    return b'"' + topic.encode("utf-8", "replace") + b'"'
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -290,14 +249,6 @@ def qmtpubex_set(cmd: AtCommand, ctx: Context) -> Reply:
     return _prompt(ctx, client, "+QMTPUBEX", msg_id, qos, retain, topic, length)
 
 
-# --- buffer-mode receive ------------------------------------------------------------------
-def _recv_line(client: QmtClient, msg: MqttMessage) -> bytes:
-    head = f"+QMTRECV: {client.idx},{msg.msg_id},".encode() + _quote_bytes(msg.topic)
-    if client.cfg["recv/mode"][1]:
-        head += f",{len(msg.payload)}".encode()
-    return head + b',"' + msg.payload + b'"'
-
-
 @T.read("+QMTRECV")
 def qmtrecv_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=tuple(f"+QMTRECV: {c.idx}," + ",".join("1" if m else "0" for m in c.recv_buffer)
@@ -312,118 +263,10 @@ def qmtrecv_set(cmd: AtCommand, ctx: Context) -> Reply:
     for slot in slots:
         msg, client.recv_buffer[slot] = client.recv_buffer[slot], None
         if msg is not None:
-            lines.append(_recv_line(client, msg))
+            lines.append(recv_line(client, msg))
     return Reply(lines=tuple(lines))
 
 
-# --- stimuli from the executor ------------------------------------------------------------
-def _mine(stim: object, ctx: Context) -> QmtClient | None:
-    if getattr(stim, "owner", None) != OWNER:
-        return None
-    return ctx.state.mqtt.get(stim.client_idx)  # type: ignore[attr-defined]
-
-
-def _reset(client: QmtClient) -> None:
-    client.state = "idle"
-    client.inflight.clear()
-    client.pub_names.clear()
-
-
-def on_opened(stim: MqttOpened, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state != "opening":
-        return
-    client.state = "opened" if stim.result == 0 else "idle"
-    ctx.urc(f"+QMTOPEN: {client.idx},{stim.result}")
-
-
-def on_connack(stim: MqttConnAck, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state != "connecting":
-        return
-    client.state = "connected" if stim.result == RESULT_OK and stim.code == 0 else "opened"
-    tail = f",{stim.code}" if stim.code is not None else ""
-    ctx.urc(f"+QMTCONN: {client.idx},{stim.result}{tail}")
-
-
-def on_suback(stim: MqttSubAck, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None:
-        return
-    if stim.result == RESULT_OK:
-        tail = "," + ",".join(str(g) for g in stim.granted) if stim.granted else ""
-    elif stim.result == RESULT_RETRY:
-        tail = f",{stim.retries}"
-    else:
-        tail = ""
-    ctx.urc(f"+QMTSUB: {client.idx},{stim.msg_id},{stim.result}{tail}")
-
-
-def on_unsuback(stim: MqttUnsubAck, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is not None:
-        tail = f",{stim.retries}" if stim.result == RESULT_RETRY else ""
-        ctx.urc(f"+QMTUNS: {client.idx},{stim.msg_id},{stim.result}{tail}")
-
-
-def on_pubdone(stim: MqttPubDone, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None:
-        return
-    names = client.pub_names.get(stim.msg_id)
-    name = names[0] if names else "+QMTPUB"
-    if stim.result == RESULT_RETRY:
-        # intermediate report only with timeout_notice = 1 (AT+QMTCFG="timeout",id,t,n,1)
-        if client.cfg["timeout"][2]:
-            ctx.urc(f"{name}: {client.idx},{stim.msg_id},{RESULT_RETRY},{stim.retries}")
-        return
-    if names:
-        names.popleft()
-    client.inflight.discard(stim.msg_id)
-    ctx.urc(f"{name}: {client.idx},{stim.msg_id},{stim.result}")
-
-
-def on_message(stim: MqttMessage, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state not in ("connected", "disconnecting"):
-        return
-    ts27007.rrc_activity(ctx)
-    if client.cfg["recv/mode"][0] == 0:  # push mode: the message is in the URC
-        ctx.urc(_recv_line(client, stim))
-        return
-    for slot, held in enumerate(client.recv_buffer):  # buffer mode: +QMTRECV: <id>,<recv_id>
-        if held is None:
-            client.recv_buffer[slot] = stim
-            ctx.urc(f"+QMTRECV: {client.idx},{slot}")
-            return
-    # all five slots full: the message is dropped (the module's buffer is full)
-
-
-def on_disconnected(stim: MqttDisconnected, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state != "disconnecting":
-        return
-    _reset(client)
-    ctx.urc(f"+QMTDISC: {client.idx},{stim.result}")
-
-
-def on_close_done(stim: MqttCloseDone, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state != "closing":
-        return
-    _reset(client)
-    ctx.urc(f"+QMTCLOSE: {client.idx},{stim.result}")
-
-
-def on_closed(stim: MqttClosed, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None or client.state in ("idle", "closing"):
-        return
-    if client.state == "disconnecting":  # the broker hung up first after our DISCONNECT
-        _reset(client)
-        ctx.urc(f"+QMTDISC: {client.idx},0")
-        return
-    if client.state == "opening":
-        return  # the open itself reports the failure
-    _reset(client)
-    ctx.urc(f"+QMTSTAT: {client.idx},{stim.err_code}")
-
-
-FEATURE = Feature("quectel_mqtt", T, init=_init, stimuli={
-    MqttOpened: on_opened, MqttConnAck: on_connack, MqttSubAck: on_suback, MqttUnsubAck: on_unsuback,
-    MqttPubDone: on_pubdone, MqttMessage: on_message, MqttDisconnected: on_disconnected,
-    MqttCloseDone: on_close_done, MqttClosed: on_closed,
-})
+FEATURE = Feature("quectel_mqtt", T, init=_init, stimuli=dict(STIMULI))
 
 __all__ = ["FEATURE", "QmtClient"]
