@@ -4,4 +4,4 @@ from .data_loader import build_profile
 from .handlers import quectel_common, quectel_mqtt, ts27007, v250
 
 PROFILE = build_profile("ec800e", "ec800e", (v250.FEATURE, ts27007.FEATURE, quectel_common.FEATURE,
-                                            quectel_mqtt.FEATURE))
+                                            quectel_mqtt.FEATURE, quectel_mqtt.PUBEX_FEATURE))

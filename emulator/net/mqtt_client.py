@@ -1,25 +1,22 @@
 """A reusable MQTT 3.1.1 (and 3.1) client session over a connection the FakeInternet allows.
 
-:class:`MqttSession` is what an emulated module's MQTT stack runs on: ``open`` (TCP/TLS only,
-like ``AT+QMTOPEN``), ``connect`` (CONNECT/CONNACK, like ``AT+QMTCONN``), ``subscribe``,
-``unsubscribe``, ``publish`` (QoS 0/1/2), ``disconnect`` and ``close``, with callbacks for
-incoming messages, retransmissions and connection loss. ``AT+QMT*`` (``mqtt_exec.py``) and
-ThingPlug ``AT+SKTP*`` both use it.
+:class:`MqttSession`: ``open`` (TCP/TLS only, like ``AT+QMTOPEN``), ``connect`` (CONNECT /
+CONNACK, like ``AT+QMTCONN``), ``subscribe``, ``unsubscribe``, ``publish`` (QoS 0/1/2),
+``disconnect``, ``close``; callbacks for incoming messages, retransmissions and connection
+loss. ``AT+QMT*`` (``mqtt_exec.py``) and ThingPlug ``AT+SKTP*`` both run on it.
 
 Why amqtt's packet classes (``amqtt.mqtt.*Packet``: ``build``/``to_bytes``/``from_stream``)
 and not a whole client library: a module opens the network (QMTOPEN) and sends CONNECT
 (QMTCONN) as two steps with two results, and its packet timeout, retransmissions and
-keepalive run on the emulator's :class:`VirtualClock`. amqtt's ``MQTTClient`` merges open and
-CONNECT behind a URI, and paho's loop keeps its keepalive and retries on ``time.monotonic``;
-both would tie protocol timers to the wall clock. The packet classes give a maintained
-encoder/decoder while this module owns the connection and every timer. (A broker still uses
-its own wall clock for the 1.5 x keepalive cut-off; virtual time running slower than wall
-time in ``serve`` can therefore look like a silent client to a real broker.)
+keepalive must run on the emulator's :class:`VirtualClock`. amqtt's ``MQTTClient`` merges
+open and CONNECT behind a URI; paho's loop times keepalive and retries on ``time.monotonic``.
+The packet classes give a maintained codec while this module owns the connection and every
+timer. (A broker still applies its own wall-clock 1.5 x keepalive cut-off: if virtual time
+runs slower than wall time, a real broker may drop a client whose PINGREQ is not yet due.)
 
-Timers here (all on the VirtualClock): ``pkt_timeout`` per packet awaiting an ACK, resent
-up to ``retry_times`` with DUP set (Quectel's ``AT+QMTCFG="timeout"``), then failed; PINGREQ
-after ``keepalive`` seconds without a packet sent, connection declared lost when its PINGRESP
-does not come within ``pkt_timeout``; CONNACK wait of ``pkt_timeout`` per try.
+Timers (all virtual): ``pkt_timeout`` per packet awaiting an ACK, resent up to
+``retry_times`` with DUP set (``AT+QMTCFG="timeout"``), then failed; PINGREQ after
+``keepalive`` s without sending, loss if no PINGRESP within ``pkt_timeout``; CONNACK wait.
 
 Must not: dial anything but what ``FakeInternet.connect_target`` returns; read the wall clock.
 """
@@ -29,29 +26,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from amqtt.adapters import StreamReaderAdapter
-from amqtt.mqtt import packet_class
-from amqtt.mqtt.connack import ConnackPacket
-from amqtt.mqtt.connect import ConnectPacket, ConnectPayload, ConnectVariableHeader
-from amqtt.mqtt.disconnect import DisconnectPacket
+from amqtt.mqtt import (ConnackPacket, ConnectPacket, DisconnectPacket, PingReqPacket, PingRespPacket, PubackPacket,
+                        PubcompPacket, PublishPacket, PubrecPacket, PubrelPacket, SubackPacket, SubscribePacket,
+                        UnsubackPacket, UnsubscribePacket, packet_class)
+from amqtt.mqtt.connect import ConnectPayload, ConnectVariableHeader
 from amqtt.mqtt.packet import MQTTFixedHeader
-from amqtt.mqtt.pingreq import PingReqPacket
-from amqtt.mqtt.pingresp import PingRespPacket
-from amqtt.mqtt.puback import PubackPacket
-from amqtt.mqtt.pubcomp import PubcompPacket
-from amqtt.mqtt.publish import PublishPacket
-from amqtt.mqtt.pubrec import PubrecPacket
-from amqtt.mqtt.pubrel import PubrelPacket
-from amqtt.mqtt.suback import SubackPacket
-from amqtt.mqtt.subscribe import SubscribePacket
-from amqtt.mqtt.unsuback import UnsubackPacket
-from amqtt.mqtt.unsubscribe import UnsubscribePacket
 
 from ..core.clock import Timer, VirtualClock
 from .internet import FakeInternet
+from .netutil import make_ssl_context, virtual_sleep
 
 log = logging.getLogger("modemu.mqtt")
 
@@ -84,35 +71,22 @@ class _Inflight:
     retries: int = 0
     timer: Timer | None = None
     kind: str = ""
-    extra: dict = field(default_factory=dict)
-
-
-def virtual_sleep(clock: VirtualClock, seconds: float) -> asyncio.Future:
-    """A future that completes after ``seconds`` of *virtual* time."""
-    fut = asyncio.get_running_loop().create_future()
-    clock.call_later(seconds, lambda: fut.done() or fut.set_result(None), "mqtt-sleep")
-    return fut
-
-
-def make_ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """TLS client context: verify the broker against ``ca_file`` when given, else accept any."""
-    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if not ca_file:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class MqttSession:
     """One MQTT client connection. Callbacks are plain functions called on the event loop:
     ``on_message(topic, payload, packet_id, qos, retain)``, ``on_lost(reason)``,
-    ``on_retry(kind, packet_id, retries)`` (kind = "publish" | "subscribe" | "unsubscribe")."""
+    ``on_retry(kind, packet_id, retries)`` (kind = "publish" | "subscribe" | "unsubscribe").
+    ``sync_clock()``, when given, brings the VirtualClock up to date before a timer is armed
+    from outside a clock callback (in ``serve`` the runner only moves it between its ticks)."""
 
     def __init__(self, clock: VirtualClock, internet: FakeInternet, *,
                  on_message: Callable[[str, bytes, int, int, bool], None] | None = None,
                  on_lost: Callable[[str], None] | None = None,
-                 on_retry: Callable[[str, int, int], None] | None = None, name: str = "mqtt") -> None:
+                 on_retry: Callable[[str, int, int], None] | None = None, name: str = "mqtt",
+                 sync_clock: Callable[[], None] | None = None) -> None:
         self.clock, self.internet, self.name = clock, internet, name
+        self._sync = sync_clock or (lambda: None)
         self.on_message, self.on_lost, self.on_retry = on_message, on_lost, on_retry
         self.state = "closed"  # closed | opening | open | connecting | connected
         self.pkt_timeout, self.retry_times, self.keepalive = 5.0, 3, 0
@@ -134,6 +108,7 @@ class MqttSession:
     async def open(self, host: str, port: int, *, tls: bool = False, ca_file: str | None = None,
                    timeout: float = 75.0) -> str:
         """TCP (or TLS) connect; returns "ok" | "dns" | "refused" | "timeout" | "error"."""
+        self._sync()
         if self.state != "closed":
             return "busy"
         endpoint, err, fault = self.internet.connect_target(host, port)
@@ -171,6 +146,7 @@ class MqttSession:
                       retry_times: int = 3) -> ConnectResult:
         if self.state != "open":
             return ConnectResult("lost")
+        self._sync()
         self.pkt_timeout, self.retry_times, self.keepalive = pkt_timeout, retry_times, keepalive
         vh = ConnectVariableHeader(0, keepalive, "MQTT" if version == 4 else "MQIsdp", version)
         payload = ConnectPayload(client_id, username=username, password=password)
@@ -251,6 +227,7 @@ class MqttSession:
     async def _request(self, kind: str, pid: int, packet: Any, expect: type) -> AckResult:
         if self.state != "connected" or (kind, pid) in self._inflight:
             return AckResult(False)
+        self._sync()
         item = _Inflight(packet, asyncio.get_running_loop().create_future(), expect, kind=kind)
         self._inflight[(kind, pid)] = item
         self._send(packet)
@@ -312,6 +289,7 @@ class MqttSession:
             self._lost(LOST_CONNACK if self._refused else LOST_PEER)
 
     def _dispatch(self, packet: Any) -> None:
+        self._sync()
         if isinstance(packet, ConnackPacket):
             if self._connack is not None and not self._connack.done():
                 vh = packet.variable_header

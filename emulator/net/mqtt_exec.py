@@ -59,8 +59,11 @@ def _new_session(port: Any, effect: MqttOpen) -> MqttSession:
         else:
             port.stimulus(MqttUnsubAck(idx, pid, RESULT_RETRY, retries=retries, owner=owner))
 
+    # Runner hook (when present): in serve, move virtual time up to the wall clock before a
+    # timer is armed, so a 5 s packet timeout is not already overdue at the runner's next tick.
+    sync = getattr(port.emulator, "sync_clock", None)
     session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=on_message,
-                          on_lost=on_lost, on_retry=on_retry, name=f"{port.name}/{owner}{idx}")
+                          on_lost=on_lost, on_retry=on_retry, name=f"{port.name}/{owner}{idx}", sync_clock=sync)
     return session
 
 

@@ -264,6 +264,7 @@ async def test_bg96_qmtpub_ctrl_z_esc_and_too_long(emu):
             topic, payload, _, _ = await app.next_message()
             assert (topic, payload) == ("bg/ok", b"This is test data, hello MQTT.")
             assert b"+QMTPUB: 0,0" not in at.since()  # the cancelled and too-long ones sent nothing
+            await at.cmd('AT+QMTPUBEX=0,0,0,0,"bg/x",1', final="ERROR")  # not in BG96 firmware
             with pytest.raises(TimeoutError):
                 await app.next_message(timeout=0.3)
         finally:

@@ -2,7 +2,7 @@
 
 +QMTCFG (version, pdpcid, ssl, keepalive, session, timeout, will, recv/mode; query and test
 forms), +QMTOPEN, +QMTCLOSE, +QMTCONN, +QMTDISC, +QMTSUB, +QMTUNS, +QMTPUB (Ctrl+Z prompt, or
-a fixed length), +QMTPUBEX (fixed length, or the one-line form), +QMTRECV (buffer mode
+a fixed length), +QMTPUBEX (EC800E only: fixed length, or the one-line form), +QMTRECV (buffer mode
 read-out), and the URCs +QMTRECV / +QMTSTAT / +QMTPUB retransmission notices.
 
 Every action command answers ``OK`` at once; the outcome arrives later as a URC of the same
@@ -29,6 +29,7 @@ from .quectel_mqtt_state import (CFG_SPEC, CFG_TEST, CONN_STATE, MAX_CLIENTS, MA
                                  RECV_SLOTS, STIMULI, QmtClient, recv_line)
 
 T = CommandTable("quectel_mqtt")
+T_PUBEX = CommandTable("quectel_mqtt_pubex")  # EC800E / EC2x family only; not in BG96 MQTT AN V1.0
 
 
 def _init(ctx: Context) -> None:
@@ -238,7 +239,7 @@ def qmtpub_set(cmd: AtCommand, ctx: Context) -> Reply:
     return _prompt(ctx, client, "+QMTPUB", msg_id, qos, retain, topic, None)
 
 
-@T.set("+QMTPUBEX")
+@T_PUBEX.set("+QMTPUBEX")
 def qmtpubex_set(cmd: AtCommand, ctx: Context) -> Reply:
     # EC800E guide 001 §4.2.3: AT+QMTPUBEX=0,0,0,0,"topic/data",23 -> "> " -> 23 bytes -> OK
     client, msg_id, qos, retain, topic = _publish_args(cmd, ctx)
@@ -268,5 +269,7 @@ def qmtrecv_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 FEATURE = Feature("quectel_mqtt", T, init=_init, stimuli=dict(STIMULI))
+# AT+QMTPUBEX: EC800E / ECx00x (guide 001 §4.2.3). BG96 firmware answers ERROR (protocols.md §1.5).
+PUBEX_FEATURE = Feature("quectel_mqtt_pubex", T_PUBEX)
 
-__all__ = ["FEATURE", "QmtClient"]
+__all__ = ["FEATURE", "PUBEX_FEATURE", "QmtClient"]
