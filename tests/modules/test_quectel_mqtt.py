@@ -290,6 +290,14 @@ async def test_retransmission_notices_then_failure_on_virtual_clock(emu):
         emu.advance(5)
         await at.urc("+QMTPUBEX: 0,7,2")
         assert [p.dup_flag for p in fake.received if type(p).__name__ == "PublishPacket"] == [False, True, True]
+        fake.suback = False
+        await at.cmd('AT+QMTSUB=0,9,"s",1')
+        await until(lambda: "Subscribe" in fake.kinds())
+        emu.advance(5)
+        await at.urc("+QMTSUB: 0,9,1,1")
+        emu.advance(10)
+        await at.urc("+QMTSUB: 0,9,2")
+        assert fake.kinds().count("Subscribe") == 3
     finally:
         await fake.stop()
 

@@ -103,6 +103,8 @@ def test_pdp_not_active_gives_open_result_3():
 def test_suback_urc_forms():
     m = connected()
     run(m, b'AT+QMTSUB=0,3,"a",1,"b",2\r')
+    assert stim(m, MqttSubAck(0, 3, 1, retries=1)) == b""  # timeout_notice is 0 by default
+    run(m, b'AT+QMTCFG="timeout",0,5,3,1\r')
     assert stim(m, MqttSubAck(0, 3, 0, (1, 128))) == b"\r\n+QMTSUB: 0,3,0,1,128\r\n"
     assert stim(m, MqttSubAck(0, 3, 1, retries=2)) == b"\r\n+QMTSUB: 0,3,1,2\r\n"
     assert stim(m, MqttSubAck(0, 3, 2)) == b"\r\n+QMTSUB: 0,3,2\r\n"

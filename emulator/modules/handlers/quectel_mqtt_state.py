@@ -96,8 +96,13 @@ def on_connack(stim: MqttConnAck, ctx: Context) -> None:
     ctx.urc(f"+QMTCONN: {client.idx},{stim.result}{tail}")
 
 
+def _notice(client: QmtClient, stim: object) -> bool:
+    """Retransmission reports (result 1) appear only with timeout_notice = 1 (§1.5)."""
+    return getattr(stim, "result", None) != RESULT_RETRY or bool(client.cfg["timeout"][2])
+
+
 def on_suback(stim: MqttSubAck, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is None:
+    if (client := _mine(stim, ctx)) is None or not _notice(client, stim):
         return
     if stim.result == RESULT_OK:
         tail = "," + ",".join(str(g) for g in stim.granted) if stim.granted else ""
@@ -109,7 +114,7 @@ def on_suback(stim: MqttSubAck, ctx: Context) -> None:
 
 
 def on_unsuback(stim: MqttUnsubAck, ctx: Context) -> None:
-    if (client := _mine(stim, ctx)) is not None:
+    if (client := _mine(stim, ctx)) is not None and _notice(client, stim):
         tail = f",{stim.retries}" if stim.result == RESULT_RETRY else ""
         ctx.urc(f"+QMTUNS: {client.idx},{stim.msg_id},{stim.result}{tail}")
 
