@@ -222,7 +222,8 @@ def _prompt(ctx: Context, client: QmtClient, name: str, msg_id: int, qos: int, r
             topic: str, length: int | None) -> Reply:
     def on_data(data: bytes, c: Context) -> Reply:
         return _publish(c, client, name, msg_id, qos, retain, topic, data)
-    # ESC cancels the prompt: nothing is sent and the command ends with OK (as AT+QISEND does).
+    # ESC cancels (§1.5): nothing is sent and no +QMTPUB follows. The AN does not show the final
+    # result of a cancelled prompt; OK is our choice.
     return Reply(final=None, prompt=Prompt(on_data, length=length, limit=MAX_PAYLOAD,
                                            on_cancel=lambda c: Reply()))
 
