@@ -19,6 +19,7 @@ EXECUTORS: dict[type, Callable[..., Any]] = {}
 # Modules whose import registers executors (kept lazy so the core stays import-light).
 EXECUTOR_MODULES: list[str] = [
     "emulator.net.lwm2m_exec",
+    "emulator.net.mqtt_exec",
 ]
 
 

@@ -234,6 +234,13 @@ class Emulator:
             except asyncio.TimeoutError:
                 pass
 
+    def sync_clock(self) -> None:
+        """Bring the virtual clock up to wall time now (serve mode), so a timer an executor
+        arms is measured from the right 'now' even between two ticks of the clock loop."""
+        if self.follow_wall and self._clock_anchor is not None:
+            self.clock.advance_to(max(self.clock.now(), self._wall_target()))
+            self.drain_all()
+
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""
         fired = self.clock.advance(seconds)
