@@ -18,6 +18,7 @@ from typing import Any
 
 from ..config import Config, ModemSpec
 from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..transport.inproc import hook_ports
 from .model import ModemDecl
 from .patterns import Pattern
 
@@ -128,23 +129,18 @@ class Bench:
         self.emulator.on_activity(self.activity.set)
         for d in self.decls:
             self.links[d.name] = Link(self, d.name)
-        bench = self
 
-        class _Ports(dict):
-            """Hook each port as the Emulator adds it, so the boot URCs reach our link."""
-
-            def __setitem__(self, key: str, port: Any) -> None:
-                link = bench.links[key]
-                if pty:  # open pyserial after the pty exists, before the boot output is drained
-                    def first_drain(port: Any = port, link: Link = link) -> None:
-                        del port.drain
-                        bench._open_serial(link, port.pty.path)
-                        port.drain()
-                    port.drain = first_drain
-                else:
-                    port.sinks.append(link.on_bytes)
-                dict.__setitem__(self, key, port)
-        self.emulator.ports = _Ports()
+        def on_port(key: str, port: Any) -> None:
+            link = self.links[key]
+            if pty:  # open pyserial once the pty exists, before the boot output is drained
+                def first_drain(port: Any = port, link: Link = link) -> None:
+                    del port.drain
+                    self._open_serial(link, port.pty.path)
+                    port.drain()
+                port.drain = first_drain
+            else:
+                port.sinks.append(link.on_bytes)
+        hook_ports(self.emulator, on_port)
         await self.emulator.start()
         self.t0 = self.emulator.clock.now()
 

@@ -75,7 +75,10 @@ def parse_scenario(text: str, path: str = "<string>") -> Scenario:
         raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ScenarioError(f"YAML syntax: {exc.problem or exc}", path, mark.line + 1 if mark else None) from None
+        if exc.context_mark is not None and "end of stream" in str(exc.problem):
+            mark = exc.context_mark  # an unclosed quote/bracket: point where it was opened
+        detail = f"{exc.problem}" + (f" ({exc.context})" if exc.context else "")
+        raise ScenarioError(f"YAML syntax: {detail}", path, mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"YAML: {exc}", path) from None
     return _Builder(path).scenario(raw)
