@@ -224,6 +224,25 @@ class Bench:
             if self.now != now:  # pragma: no cover - settle never jumps past now
                 break
 
+    async def skip_boot(self, wall: float = 10.0) -> None:
+        """Read and drop each modem's power-on URCs (through the last one its profile lists)."""
+        loop = asyncio.get_running_loop()
+        for name, link in self.links.items():
+            boot = [str(u) for u in self.emulator.ports[name].profile.quirks.boot_urcs]
+            vdeadline, wall_deadline = self.now + 60.0, loop.time() + wall
+            while boot:
+                line = link.pop_line()
+                if line is None:
+                    if not await self.settle(vdeadline, wall_deadline, what="boot"):
+                        break
+                    continue
+                if line == boot[-1]:
+                    break
+        await self.quiesce()
+        for link in self.links.values():
+            self._unread(link)
+        self.transcript.clear()  # the boot is not part of the story
+
     # --- steps ----------------------------------------------------------------------------
     def _unread(self, link: Link) -> list[str]:
         lines = []

@@ -114,9 +114,7 @@ async def run_scenario(scenario: Scenario, *, transport: str = "memory", idle: f
             return result
         variables = _initial_variables(bench, scenario)
         if scenario.skip_boot:
-            await bench.quiesce()
-            for link in bench.links.values():
-                link.rx.clear()
+            await bench.skip_boot(scenario.wall_timeout)
         current: Step | None = None
         try:
             for step in scenario.steps:

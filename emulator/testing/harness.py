@@ -66,8 +66,7 @@ class ModemHarness:
             self.variables.update({k: str(getattr(ident, k)) for k in ("imei", "imsi", "iccid")
                                    if getattr(ident, k, None) is not None})
             if self.skip_boot:
-                await self.bench.quiesce()
-                self.bench.links[self.name].rx.clear()
+                await self.bench.skip_boot(self.wall)
         try:
             self._run(boot(), timeout=60)
         except BaseException:
