@@ -75,7 +75,7 @@ def print_result(result: ScenarioResult, stream: TextIO, *, color: bool = False,
     for line in failure_lines(result, paint):
         print(line, file=stream)
     print(paint(f"     {result.steps_run}/{len(sc.steps)} steps, {result.wall:.2f} s wall, "
-                f"{result.virtual:g} s virtual", "dim"), file=stream)
+                f"{round(result.virtual, 3):g} s virtual", "dim"), file=stream)
 
 
 def summary_line(results: list[ScenarioResult], load_errors: int = 0, *, color: bool = False) -> str:

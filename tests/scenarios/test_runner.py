@@ -150,3 +150,61 @@ def test_text_report_is_coloured_only_when_asked(capsys):
     print_result(r, coloured, color=True)
     assert "\x1b[" not in plain.getvalue() and "\x1b[31" in coloured.getvalue()
     assert "FAIL" in plain.getvalue() and "t.yaml:7" in plain.getvalue()
+
+
+class _FakeBackend:
+    """A stand-in platform with one sync and one async scenario action."""
+
+    name = "fake"
+
+    def __init__(self, config, ctx):
+        self.config, self.ctx, self.calls = dict(config or {}), ctx, []
+
+    async def start(self):
+        return {}
+
+    async def stop(self):
+        pass
+
+    def scenario_actions(self):
+        from emulator.backends.base import ScenarioAction
+
+        def queue(args):
+            self.calls.append(dict(args))
+            return {"id": 7, "device": args["device"]}
+
+        async def ping(args):
+            return "pong-" + str(self.config.get("suffix", ""))
+        return [ScenarioAction("queue", queue), ScenarioAction("ping", ping)]
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    import sys
+    import types
+
+    from emulator import backends
+    mod = types.ModuleType("modemu_test_fake_backend")
+    mod.FakeBackend = _FakeBackend
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setitem(backends.BACKENDS, "fake", f"{mod.__name__}:FakeBackend")
+
+
+async def test_platform_actions_capture_results(fake_backend):
+    head = HEAD.replace("backends: none", "backends: [fake]\nconfig: {backends: {fake: {suffix: x}}}")
+    r = await run("  - platform: {fake.queue: {device: '{imei}', payload: hi}}\n    as: cmd\n"
+                  "  - platform: {fake.ping: {}}\n    as: p\n"
+                  "  - send: AT+X={cmd.id},{p}\n  - expect: ERROR\n", head=head)
+    assert r.passed, failure_lines(r)
+    assert r.variables["cmd.device"] == "868543060974334" and r.variables["p"] == "pong-x"
+    assert any(e.kind == "tx" and e.text == "AT+X=7,pong-x" for e in r.transcript)
+    r = await run("  - platform: {fake.nope: {}}\n", head=head)
+    assert not r.passed and "actions: ping, queue" in r.failure.message
+
+
+async def test_timers_due_now_fire_while_waiting():
+    # AT+QPOWD with powerdown_delay 0: POWERED DOWN comes from a zero-delay timer.
+    head = HEAD.replace("steps:", "config: {modem: {powerdown_delay: 0}}\nsteps:")
+    r = await run("  - send: AT+QPOWD\n  - expect: OK\n  - expect: POWERED DOWN\n    within: 0s\n", head=head)
+    assert r.passed, failure_lines(r)
+    assert r.virtual == 0
