@@ -8,4 +8,6 @@ from importlib.metadata import entry_points
 
 _PLUGIN = "emulator.testing.pytest_plugin"
 
-pytest_plugins = [] if any(ep.value == _PLUGIN for ep in entry_points(group="pytest11")) else [_PLUGIN]
+pytest_plugins = ["pytester"]  # tests/scenarios/test_harness.py runs a pytest inside pytest
+if not any(ep.value == _PLUGIN for ep in entry_points(group="pytest11")):
+    pytest_plugins.append(_PLUGIN)

@@ -20,6 +20,10 @@ from .runner import run_scenario
 
 def run_command(args: argparse.Namespace) -> int:
     stream = sys.stdout
+    try:
+        stream.reconfigure(errors="replace")  # a scenario name with § must not crash an ASCII console
+    except (AttributeError, ValueError):
+        pass
     color = not getattr(args, "no_color", False) and stream.isatty() and "NO_COLOR" not in os.environ
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("amqtt", "transitions", "aiocoap", "coap-server"):

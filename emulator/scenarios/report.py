@@ -29,7 +29,8 @@ class Painter:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def transcript_lines(result: ScenarioResult, paint: Painter | None = None, *, echo: bool = False) -> list[str]:
+def transcript_lines(result: ScenarioResult, paint: Painter | None = None, *, echo: bool = False,
+                     ascii_only: bool = False) -> list[str]:
     paint = paint or Painter(False)
     multi = len(result.scenario.modems) > 1 or any(e.modem == "platform" for e in result.transcript)
     out = []
@@ -37,6 +38,8 @@ def transcript_lines(result: ScenarioResult, paint: Painter | None = None, *, ec
         if e.kind == "echo" and not echo:
             continue
         arrow, color = _ARROWS.get(e.kind, ("?", "dim"))
+        if ascii_only:
+            arrow = {"→": "->", "←": "<-", "·": "."}.get(arrow, arrow)
         who = f"{e.modem:>8} " if multi else ""
         note = "  (not expected, skipped)" if e.kind == "other" else ""
         out.append(f"  {paint(f'{e.t:9.3f}s', 'dim')} {who}{paint(arrow, color)} {paint(e.text, color)}{note}")
@@ -69,8 +72,13 @@ def print_result(result: ScenarioResult, stream: TextIO, *, color: bool = False,
     sc = result.scenario
     mark = paint("PASS", "green", "bold") if result.passed else paint("FAIL", "red", "bold")
     print(f"{mark} {paint(sc.name, 'bold')}  {paint(sc.path, 'dim')}", file=stream)
+    try:
+        "→←·".encode(getattr(stream, "encoding", None) or "utf-8")
+        ascii_only = False
+    except (UnicodeEncodeError, LookupError):
+        ascii_only = True
     if verbose or not result.passed:
-        for line in transcript_lines(result, paint):
+        for line in transcript_lines(result, paint, ascii_only=ascii_only):
             print(line, file=stream)
     for line in failure_lines(result, paint):
         print(line, file=stream)

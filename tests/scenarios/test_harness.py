@@ -6,7 +6,6 @@ import pytest
 
 from emulator.testing.harness import ModemHarness
 
-pytest_plugins = ["pytester"]
 
 
 @pytest.mark.modem(module="bg96")
