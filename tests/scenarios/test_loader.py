@@ -130,3 +130,11 @@ def test_patterns_capture_substitute_and_keep_json_literal():
         substitute("AT+X={nope}", {})
     with pytest.raises(PatternError, match="unknown variable"):
         Pattern("{nope}").match("x", {})
+
+
+def test_the_example_in_format_md_loads():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[2] / "emulator" / "scenarios" / "FORMAT.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    sc = load(block, "FORMAT.md")
+    assert len(sc.steps) == 16 and sc.steps[-1].kind == "expect_none"

@@ -96,3 +96,10 @@ def test_parse_url_options():
         ("bg96", "dev1", ["a", "b"], 10.0, {"imsi": "450051"})
     assert parse_url("modemu://wm-n400mse")[2] is None
     assert parse_url("modemu://wm-n400mse?backends=none")[2] == []
+
+
+def test_pyserial_line_helpers_work():
+    with serial.serial_for_url("modemu://wm-n400mse?backends=none", timeout=2) as ser:
+        assert ser.read_until(b"+CPIN: READY\r\n").endswith(b"+CPIN: READY\r\n")
+        ser.write(b"AT+CGMM\r")
+        assert [ser.readline() for _ in range(5)] == [b"AT+CGMM\r\r\n", b"WM-N400MSE\r\n", b"\r\n", b"OK\r\n", b""]
