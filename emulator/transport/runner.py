@@ -132,6 +132,8 @@ class Emulator:
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self.api_url: str | None = None
+        # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
+        self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
 
     # --- lifecycle ------------------------------------------------------------------------
