@@ -64,6 +64,7 @@ class SocketTable:
     pending: dict[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=dict)
     cancelled: set[tuple[int, int]] = field(default_factory=set)
     tokens: Any = field(default_factory=lambda: itertools.count(1))
+    loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def internet(self) -> FakeInternet:
@@ -89,7 +90,7 @@ class SocketTable:
             conn.server.close()
         if conn.added_route is not None:
             _unroute(self.internet, conn.added_route)
-        if conn.task is not None and conn.task is not asyncio.current_task():
+        if conn.task is not None and conn.task is not _current_task():
             conn.task.cancel()
 
     def close(self) -> None:
@@ -99,8 +100,20 @@ class SocketTable:
             writer.close()
         self.pending.clear()
 
-    def cut(self, host: str, port: int | None) -> int:
-        """Reset every open connection that went to ``host[:port]`` (the console's cut fault)."""
+    def cut(self, host: str, port: int | None) -> None:
+        """Reset every open connection that went to ``host[:port]`` (the console's cut fault).
+
+        FastAPI runs sync routes in a worker thread: hop onto the emulator's loop first."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self.loop is not None and running is not self.loop:
+            self.loop.call_soon_threadsafe(self._cut, host, port)
+        else:
+            self._cut(host, port)
+
+    def _cut(self, host: str, port: int | None) -> int:
         route = self.internet.route(host, port)
         hits = 0
         for key, conn in list(self.conns.items()):
@@ -118,10 +131,17 @@ class SocketTable:
         return hits
 
 
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
 def _table(port: Any) -> SocketTable:
     table = port.resources.get("tcpip")
     if table is None:
-        table = port.resources["tcpip"] = SocketTable(port)
+        table = port.resources["tcpip"] = SocketTable(port, loop=asyncio.get_running_loop())
         emulator = port.emulator
         hooks = getattr(emulator, "cut_hooks", None)
         if hooks is None:

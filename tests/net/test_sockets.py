@@ -1,0 +1,413 @@
+"""AT+QI* end to end in-process: the Emulator, real asyncio sockets on loopback, peers reached
+through FakeInternet routes. Protocol timers move only with ``emu.advance``; the short wall
+waits here are for loopback I/O to arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import struct
+
+import httpx
+import pytest
+
+from emulator.api.app import create_app
+from emulator.config import Config, ModemSpec
+from emulator.net import sockets
+from emulator.net.internet import Fault
+from emulator.transport.runner import Emulator
+
+pytestmark = pytest.mark.slow
+
+FINAL = re.compile(rb"\r\n(OK|ERROR|SEND OK|SEND FAIL|CONNECT|NO CARRIER|\+CME ERROR: [^\r]*)\r\n")
+DEVICE, PASSWORD = b"15436586863318069987727", b"ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"
+LOGIN = (b"\x01" + struct.pack(">H", len(DEVICE)) + DEVICE + struct.pack(">H", len(PASSWORD)) + PASSWORD
+         + b"\x00\x031.0")
+
+
+class Host:
+    """What a host program sees on the modem's serial line."""
+
+    def __init__(self, port) -> None:
+        self.port, self.buf, self.pos = port, bytearray(), 0
+        port.sinks.append(self.buf.extend)
+
+    async def expect(self, pattern: bytes | re.Pattern, timeout: float = 5.0) -> bytes:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            if isinstance(pattern, bytes):
+                i = self.buf.find(pattern, self.pos)
+                stop = -1 if i < 0 else i + len(pattern)
+            else:
+                m = pattern.search(self.buf, self.pos)
+                stop = -1 if m is None else m.end()
+            if stop >= 0:
+                chunk, self.pos = bytes(self.buf[self.pos:stop]), stop
+                return chunk
+            if loop.time() > end:
+                raise AssertionError(f"no {pattern!r} in {bytes(self.buf[self.pos:])!r}")
+            await asyncio.sleep(0.005)
+
+    async def at(self, line: str | bytes) -> bytes:
+        self.port.feed((line.encode() if isinstance(line, str) else line) + b"\r")
+        return await self.expect(FINAL)
+
+    def send(self, raw: bytes) -> None:
+        self.port.feed(raw)
+
+    async def quiet(self, wait: float = 0.1) -> bytes:
+        await asyncio.sleep(wait)
+        chunk, self.pos = bytes(self.buf[self.pos:]), len(self.buf)
+        return chunk
+
+
+class Peers:
+    """Loopback servers standing in for the internet: echo (QUIT closes), a CTWing-like TCP
+    platform, a resetter, a UDP echo. Everything they received is kept."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, bytearray] = {}
+        self.servers: list = []
+        self.eof = asyncio.Event()
+
+    async def start(self, emu: Emulator) -> None:
+        self.echo = await self._tcp("echo", self._echo)
+        self.ctwing = await self._tcp("ctwing", self._ctwing)
+        self.reset = await self._tcp("reset", self._reset)
+        loop = asyncio.get_running_loop()
+        received = self.received.setdefault("udp", bytearray())
+
+        class UdpEcho(asyncio.DatagramProtocol):
+            def connection_made(self, transport):
+                self.t = transport
+
+            def datagram_received(self, data, addr):
+                received.extend(data)
+                self.t.sendto(data, addr)
+        transport, _ = await loop.create_datagram_endpoint(UdpEcho, local_addr=("127.0.0.1", 0))
+        self.servers.append(transport)
+        net = emu.internet
+        net.add_route("echo.example.com", 7, ("127.0.0.1", self.echo))
+        net.add_name("tcp.ctwing.cn", "180.106.148.146")
+        net.add_route("180.106.148.146", 8996, ("127.0.0.1", self.ctwing))
+        net.add_route("reset.example.com", 9, ("127.0.0.1", self.reset))
+        net.add_route("udp.example.com", 7, ("127.0.0.1", transport.get_extra_info("sockname")[1]))
+
+    async def _tcp(self, name: str, handler) -> int:
+        self.received[name] = bytearray()
+
+        async def wrapped(reader, writer):
+            try:
+                await handler(reader, writer, self.received[name])
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                self.eof.set()
+                writer.close()
+        server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
+        self.servers.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    @staticmethod
+    async def _echo(reader, writer, seen):
+        while chunk := await reader.read(4096):
+            seen += chunk
+            if b"QUIT" in chunk:
+                return
+            writer.write(chunk)
+            await writer.drain()
+
+    @staticmethod
+    async def _ctwing(reader, writer, seen):
+        # guide 001 §4.3.3: login 0x01 -> 0x05 0x0000; an uplink 0x02 gets a downlink 0x03 back
+        while True:
+            kind = await reader.readexactly(1)
+            seen += kind
+            if kind == b"\x01":
+                for _ in range(3):
+                    n = await reader.readexactly(2)
+                    seen += n + await reader.readexactly(struct.unpack(">H", n)[0])
+                writer.write(b"\x05\x00\x00")
+            elif kind == b"\x02":
+                n = await reader.readexactly(2)
+                seen += n + await reader.readexactly(struct.unpack(">H", n)[0])
+                writer.write(b"\x03\x00\x0freceivedmessage")
+
+    @staticmethod
+    async def _reset(reader, writer, seen):
+        seen += await reader.read(4096)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST mid-conversation
+
+    def close(self) -> None:
+        for s in self.servers:
+            s.close()
+
+
+@pytest.fixture
+async def rig():
+    emu = Emulator(Config(), modems=[ModemSpec("ec800e", "ec800e"), ModemSpec("bg96", "bg96")],
+                   ephemeral=True, with_pty=False, with_tcp=False, backends=[], follow_wall=False)
+    await emu.start()
+    peers = Peers()
+    await peers.start(emu)
+    hosts = {name: Host(port) for name, port in emu.ports.items()}
+    for h in hosts.values():
+        assert (await h.at("ATE0")).endswith(b"OK\r\n")
+    yield emu, peers, hosts
+    await emu.stop()
+    peers.close()
+
+
+async def test_guide_ctwing_tcp_transcript_ec800e(rig):
+    emu, peers, hosts = rig
+    h = hosts["ec800e"]
+    assert b"+CEREG: 0,1" in await h.at("AT+CEREG?")
+    assert b'+CGPADDR: 1,"100.101.185.160"' in await h.at("AT+CGPADDR")
+    assert await h.at('AT+QICFG="dataformat",1,1') == b"\r\nOK\r\n"
+    assert await h.at('AT+QIOPEN=0,0,"TCP","tcp.ctwing.cn",8996,0,1') == b"\r\nOK\r\n"
+    assert await h.expect(b"+QIOPEN: 0,0\r\n") == b"\r\n+QIOPEN: 0,0\r\n"
+    h.send(b"AT+QISEND=0,76\r")
+    assert await h.expect(b"> ") == b"\r\n> "
+    assert len(LOGIN) == 76
+    h.send(LOGIN.hex().encode())
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"050000\r\n") == b'\r\n+QIURC: "recv",0,3,\r\n050000\r\n'
+    assert await h.at('AT+QISEND=0,14,"02000b68656c6c6f20776f726c64"') == b"\r\nOK\r\n"
+    assert await h.expect(b"SEND OK\r\n") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"6d657373616765\r\n") == (
+        b'\r\n+QIURC: "recv",0,18,\r\n03000f72656365697665646d657373616765\r\n')
+    assert await h.at("AT+QICLOSE=0") == b"\r\nOK\r\n"
+    assert await h.expect(b"CLOSE OK\r\n") == b"\r\nCLOSE OK\r\n"
+    await asyncio.wait_for(peers.eof.wait(), 5)
+    assert bytes(peers.received["ctwing"]) == LOGIN + b"\x02\x00\x0bhello world"
+    # the other way the guide shows: AT+QISENDEX with the hex unquoted
+    peers.received["ctwing"].clear()
+    assert await h.at('AT+QIOPEN=0,0,"TCP","tcp.ctwing.cn",8996,0,1') == b"\r\nOK\r\n"
+    await h.expect(b"+QIOPEN: 0,0\r\n")
+    assert await h.at(b"AT+QISENDEX=0," + LOGIN.hex().encode()) == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"050000\r\n") == b'\r\n+QIURC: "recv",0,3,\r\n050000\r\n'
+    assert bytes(peers.received["ctwing"]) == LOGIN
+    assert await h.at("AT+QICLOSE=0") == b"\r\nOK\r\n"
+
+
+async def test_buffer_mode_echo_totals_and_one_urc_per_transition(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    assert await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0') == b"\r\nOK\r\n"
+    await h.expect(b"+QIOPEN: 0,0\r\n")
+    h.send(b"AT+QISEND=0\r")
+    await h.expect(b"> ")
+    h.send(b"test1\x1a")
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    assert await h.expect(b'+QIURC: "recv",0\r\n') == b'\r\n+QIURC: "recv",0\r\n'
+    h.send(b"AT+QISEND=0,4\r")
+    await h.expect(b"> ")
+    h.send(b"test")
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    while b"+QIRD: 9,0,9" not in await h.at("AT+QIRD=0,0"):
+        await asyncio.sleep(0.01)
+    assert b'"recv"' not in await h.quiet()  # the buffer was never drained: no second URC
+    assert await h.at("AT+QIRD=0,5") == b"\r\n+QIRD: 5\r\ntest1\r\n\r\nOK\r\n"
+    assert await h.at("AT+QIRD=0") == b"\r\n+QIRD: 4\r\ntest\r\n\r\nOK\r\n"
+    assert await h.at("AT+QIRD=0") == b"\r\n+QIRD: 0\r\n\r\nOK\r\n"
+    assert await h.at("AT+QIRD=0,0") == b"\r\n+QIRD: 9,9,0\r\n\r\nOK\r\n"
+    assert await h.at("AT+QISEND=0,0") == b"\r\n+QISEND: 9,9,0\r\n\r\nOK\r\n"
+    assert await h.at("AT+QISENDEX=0,\"4142\"") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b'+QIURC: "recv",0\r\n') == b'\r\n+QIURC: "recv",0\r\n'  # a new transition
+    assert await h.at("AT+QIRD=0") == b"\r\n+QIRD: 2\r\nAB\r\n\r\nOK\r\n"
+    assert emu.ports["bg96"].modem.state.radio.rrc == 1  # traffic set RRC connected
+    assert await h.at("AT+QICLOSE=0") == b"\r\nOK\r\n"  # BG96: no CLOSE OK
+    assert await h.quiet() == b""
+
+
+async def test_push_mode_esc_and_send_on_closed_socket(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    await h.at('AT+QIOPEN=1,2,"TCP","echo.example.com",7,0,1')
+    await h.expect(b"+QIOPEN: 2,0\r\n")
+    h.send(b"AT+QISEND=2\r")
+    await h.expect(b"> ")
+    h.send(b"never\x1b")
+    assert await h.expect(FINAL) == b"\r\nOK\r\n"
+    h.send(b"AT+QISEND=2,4\r")
+    await h.expect(b"> ")
+    h.send(b"test")
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"test\r\n") == b'\r\n+QIURC: "recv",2,4\r\ntest\r\n'
+    assert bytes(peers.received["echo"]) == b"test"  # the cancelled data never left
+    assert await h.at("AT+QISENDEX=2,51554954") == b"\r\nSEND OK\r\n"  # "QUIT": the peer closes
+    assert await h.expect(b'"closed",2\r\n') == b'\r\n+QIURC: "closed",2\r\n'
+    assert await h.at("AT+QISEND=2,1") == b"\r\nERROR\r\n"
+    assert await h.at("AT+QIGETERROR") == b"\r\n+QIGETERROR: 567, socket has been closed\r\n\r\nOK\r\n"
+    assert await h.at("AT+QICLOSE=2") == b"\r\nOK\r\n"
+    assert await h.at("AT") == b"\r\nOK\r\n"
+
+
+async def test_transparent_mode_both_ways_escape_ato_no_carrier(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    h.send(b'AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,2\r')
+    assert await h.expect(FINAL) == b"\r\nCONNECT\r\n"
+    h.send(b"ping\x1a\x1bbin")
+    emu.advance(0.2)  # transwaittm 2 x 100 ms packs the bytes
+    assert await h.expect(b"ping\x1a\x1bbin") == b"ping\x1a\x1bbin"  # raw, no framing
+    emu.advance(1.0)
+    h.send(b"+++")
+    assert await h.quiet(0.05) == b""
+    emu.advance(1.0)
+    assert await h.expect(FINAL) == b"\r\nOK\r\n"
+    assert await h.at("AT+QISTATE=1,0") == b'\r\n+QISTATE: 0,"TCP","echo.example.com",7,' + \
+        str(emu.ports["bg96"].modem.state.tcpip.sockets[0].lport).encode() + b',2,1,0,2,"uart1"\r\n\r\nOK\r\n'
+    assert await h.at("ATO") == b"\r\nCONNECT\r\n"
+    h.send(b"QUIT")
+    emu.advance(0.2)
+    assert await h.expect(FINAL) == b"\r\nNO CARRIER\r\n"
+    assert await h.at("AT") == b"\r\nOK\r\n"
+    assert b"+++" not in peers.received["echo"]
+    assert await h.at("AT+QISTATE?") == b"\r\nOK\r\n"
+
+
+async def test_dns_failure_unmapped_ip_and_nothing_leaves_loopback(rig, monkeypatch):
+    emu, peers, hosts = rig
+    dialled: list[str] = []
+    real = asyncio.open_connection
+
+    async def spy(host=None, port=None, **kw):
+        dialled.append(host)
+        return await real(host, port, **kw)
+    monkeypatch.setattr(asyncio, "open_connection", spy)
+    h = hosts["ec800e"]
+    await h.at('AT+QIOPEN=1,0,"TCP","nosuch.example.org",80,0,0')
+    assert await h.expect(b"+QIOPEN: 0,565\r\n") == b"\r\n+QIOPEN: 0,565\r\n"
+    await h.at('AT+QIOPEN=1,0,"TCP","203.0.113.9",80,0,0')
+    assert await h.expect(b"+QIOPEN: 0,566\r\n") == b"\r\n+QIOPEN: 0,566\r\n"
+    assert b"566, socket connect failed" in await h.at("AT+QIGETERROR")
+    assert dialled == []
+    await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0')
+    await h.expect(b"+QIOPEN: 0,0\r\n")
+    assert dialled == ["127.0.0.1"]
+    assert await h.at('AT+QIDNSGIP=1,"tcp.ctwing.cn"') == b"\r\nOK\r\n"
+    assert await h.expect(b'"dnsgip","180.106.148.146"\r\n') == (
+        b'\r\n+QIURC: "dnsgip",0,1,600\r\n\r\n+QIURC: "dnsgip","180.106.148.146"\r\n')
+    await h.at('AT+QIDNSGIP=1,"nosuch.example.org"')
+    assert await h.expect(b'"dnsgip",565\r\n') == b'\r\n+QIURC: "dnsgip",565\r\n'
+
+
+async def test_faults_refuse_drop_delay(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    emu.internet.add_fault("echo.example.com", 7, Fault("refuse", 1))
+    await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0')
+    assert await h.expect(b"+QIOPEN: 0,") + await h.expect(b"\r\n") == b"\r\n+QIOPEN: 0,566\r\n"
+    emu.internet.add_fault("echo.example.com", 7, Fault("drop", 1))
+    await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0')
+    assert await h.quiet() == b""
+    emu.advance(149)
+    assert await h.quiet() == b""
+    emu.advance(2)
+    assert await h.expect(b"+QIOPEN: 0,566\r\n") == b"\r\n+QIOPEN: 0,566\r\n"
+    emu.internet.add_fault("echo.example.com", 7, Fault("delay", 1, seconds=5))
+    await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0')
+    assert await h.quiet() == b""
+    emu.advance(5)
+    assert await h.expect(b"+QIOPEN: 0,0\r\n") == b"\r\n+QIOPEN: 0,0\r\n"
+    assert await h.at("AT+QISENDEX=0,6869") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b'"recv",0\r\n') == b'\r\n+QIURC: "recv",0\r\n'
+
+
+async def test_cut_fault_from_the_console_api_resets_the_connection(rig):
+    emu, peers, hosts = rig
+    h = hosts["ec800e"]
+    await h.at('AT+QIOPEN=1,1,"TCP","echo.example.com",7,0,0')
+    await h.expect(b"+QIOPEN: 1,0\r\n")
+    app = create_app(emu)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        r = await client.post("/api/network/faults", json={"host": "echo.example.com", "port": 7,
+                                                           "kind": "cut", "count": 1})
+        assert r.status_code == 200
+    assert await h.expect(b'"closed",1\r\n') == b'\r\n+QIURC: "closed",1\r\n'
+    await asyncio.wait_for(peers.eof.wait(), 5)
+    assert await h.at("AT+QISEND=1,1") == b"\r\nERROR\r\n"
+    assert await h.at("AT+QICLOSE=1") == b"\r\nOK\r\n"
+    await h.expect(b"CLOSE OK\r\n")
+    await h.at('AT+QIOPEN=1,1,"TCP","echo.example.com",7,0,1')  # the cut was spent
+    assert await h.expect(b"+QIOPEN: 1,0\r\n") == b"\r\n+QIOPEN: 1,0\r\n"
+    assert await h.at("AT+QISENDEX=1,6869") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"hi\r\n") == b'\r\n+QIURC: "recv",1,2\r\nhi\r\n'
+
+
+async def test_peer_reset_mid_send(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    await h.at('AT+QIOPEN=1,3,"TCP","reset.example.com",9,0,0')
+    await h.expect(b"+QIOPEN: 3,0\r\n")
+    h.send(b"AT+QISEND=3,5\r")
+    await h.expect(b"> ")
+    h.send(b"first")
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"  # accepted into the buffer
+    assert await h.expect(b'"closed",3\r\n') == b'\r\n+QIURC: "closed",3\r\n'
+    assert await h.at("AT+QISENDEX=3,41") == b"\r\nERROR\r\n"
+    assert await h.at("AT+QICLOSE=3") == b"\r\nOK\r\n"
+    assert await h.at("AT") == b"\r\nOK\r\n"
+
+
+async def test_tcp_listener_accepts_a_local_client(rig):
+    emu, peers, hosts = rig
+    h = hosts["ec800e"]
+    assert await h.at('AT+QIOPEN=1,11,"TCP LISTENER","127.0.0.1",0,2020,0') == b"\r\nOK\r\n"
+    await h.expect(b"+QIOPEN: 11,0\r\n")
+    port = emu.ports["ec800e"]
+    real = sockets.listeners(port)[11]
+    endpoint, err, _ = emu.internet.connect_target("100.101.185.160", 2020)  # the modem's IP
+    assert (endpoint, err) == (("127.0.0.1", real), "")
+    reader, writer = await asyncio.open_connection(*endpoint)
+    cport = writer.get_extra_info("sockname")[1]
+    assert await h.expect(f"{cport}\r\n".encode()) == f'\r\n+QIURC: "incoming",0,11,"127.0.0.1",{cport}\r\n'.encode()
+    writer.write(b"hello modem")
+    await writer.drain()
+    assert await h.expect(b'"recv",0\r\n') == b'\r\n+QIURC: "recv",0\r\n'
+    assert await h.at("AT+QIRD=0") == b"\r\n+QIRD: 11\r\nhello modem\r\n\r\nOK\r\n"
+    assert await h.at("AT+QISENDEX=0,\"796f21\"") == b"\r\nSEND OK\r\n"
+    assert await asyncio.wait_for(reader.readexactly(3), 5) == b"yo!"
+    writer.close()
+    assert await h.expect(b'"closed",0\r\n') == b'\r\n+QIURC: "closed",0\r\n'
+    assert await h.at("AT+QICLOSE=11") == b"\r\nOK\r\n"
+    assert sockets.listeners(port) == {}
+    assert emu.internet.connect_target("100.101.185.160", 2020)[1] == "refused"
+
+
+async def test_udp_client_and_udp_service(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    await h.at('AT+QIOPEN=1,4,"UDP","udp.example.com",7,0,1')
+    await h.expect(b"+QIOPEN: 4,0\r\n")
+    assert await h.at("AT+QISENDEX=4,\"6461746131\"") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"data1\r\n") == b'\r\n+QIURC: "recv",4,5\r\ndata1\r\n'
+    assert await h.at('AT+QIOPEN=1,5,"UDP SERVICE","127.0.0.1",0,3030,0') == b"\r\nOK\r\n"
+    await h.expect(b"+QIOPEN: 5,0\r\n")
+    modem_ip = emu.ports["bg96"].modem.state.pdp[1].address
+    endpoint, err, _ = emu.internet.connect_target(modem_ip, 3030)
+    assert err == ""
+    loop = asyncio.get_running_loop()
+    got: asyncio.Queue = asyncio.Queue()
+
+    class Client(asyncio.DatagramProtocol):
+        def datagram_received(self, data, addr):
+            got.put_nowait(data)
+    transport, _ = await loop.create_datagram_endpoint(Client, local_addr=("127.0.0.1", 0))
+    cport = transport.get_extra_info("sockname")[1]
+    transport.sendto(b"hello", endpoint)
+    assert await h.expect(b'"recv",5\r\n') == b'\r\n+QIURC: "recv",5\r\n'
+    assert await h.at("AT+QIRD=5") == f'\r\n+QIRD: 5,"127.0.0.1",{cport}\r\nhello\r\n\r\nOK\r\n'.encode()
+    h.send(f'AT+QISEND=5,4,"127.0.0.1",{cport}\r'.encode())
+    await h.expect(b"> ")
+    h.send(b"back")
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    assert await asyncio.wait_for(got.get(), 5) == b"back"
+    transport.close()
+    assert await h.at("AT+QICLOSE=5") == b"\r\nOK\r\n"
+    assert await h.at("AT+QICLOSE=4") == b"\r\nOK\r\n"
