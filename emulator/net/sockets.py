@@ -341,7 +341,8 @@ def send_data(effect: SendData, port: Any) -> None:
         conn.transport.sendto(effect.data, _check(endpoint))
     else:
         conn.transport.sendto(effect.data)
-    table.report(SocketSent(*key, len(effect.data)))
+    # answer on the next loop turn: we are inside the port's drain of the modem's events
+    asyncio.get_running_loop().call_soon(table.report, SocketSent(*key, len(effect.data)))
 
 
 async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.StreamWriter, n: int) -> None:

@@ -1,11 +1,12 @@
 """Quectel TCP/IP AT stack (``AT+QI*``) for BG96 and EC800E: contexts, sockets, DNS, config.
 
 +QICSGP, +QIACT, +QIDEACT (protocols.md §1.3), +QIOPEN (``OK`` then ``+QIOPEN: <id>,<err>``,
-or ``CONNECT``/``ERROR`` in transparent mode), +QICLOSE, +QISTATE, +QICFG, +QIGETERROR,
-+QIDNSGIP (protocols.md §1.4; error codes 550-574 [doc: Q-TCP §4]) and the stimuli the socket
-executor (``emulator/net/sockets.py``) answers with. The data path (+QISEND, +QIRD,
-transparent mode) lives in ``quectel_tcpip_data.py``; effects and the socket model in
-``quectel_tcpip_effects.py``.
+or ``CONNECT``/``ERROR`` in transparent mode), +QICLOSE, +QISTATE (protocols.md §1.4; error
+codes 550-574 [doc: Q-TCP §4]) and the stimuli the socket executor (``emulator/net/sockets.py``)
+answers with. The feature is split over ``quectel_tcpip_data.py`` (+QISEND, +QIRD, receive
+URCs), ``quectel_tcpip_transparent.py`` (access mode 2, ATO, +QISWTMD),
+``quectel_tcpip_cfg.py`` (+QICFG, +QIGETERROR, +QIDNSGIP) and ``quectel_tcpip_effects.py``
+(effects, stimuli, the socket model); FEATURE merges their tables.
 
 Profile knobs (``defaults`` in the module yaml): ``qiopen_cid0`` (EC800E: guide 001 §4.3.3
 opens with ``AT+QIOPEN=0,...``; context 0 means the default context 1), ``qiclose_urc``
@@ -19,13 +20,16 @@ from __future__ import annotations
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
-from ...core.results import CME_TEXT, CONNECT, ERROR
+from ...core.results import CONNECT, ERROR
 from ..profile import CommandTable, Feature, Pending, Reply
+from . import quectel_tcpip_cfg as cfg
 from . import quectel_tcpip_data as data
+from . import quectel_tcpip_transparent as transparent
+from .quectel_tcpip_cfg import cid_arg
 from .quectel_tcpip_data import conn_id, fail, ok, qi, st
 from .quectel_tcpip_effects import (CLOSING, CONNECTED, INCOMING, INITIAL, LISTENING, OPENING,
                                     SERVICES, TRANSPARENT, AcceptIncoming, CloseSocket,
-                                    NameResolved, OpenSocket, ResolveName, Socket, SocketClosed,
+                                    NameResolved, OpenSocket, Socket, SocketClosed,
                                     SocketData, SocketIncoming, SocketOpened, SocketSent,
                                     TcpIpState)
 from .ts27007 import PdpContext
@@ -34,7 +38,6 @@ T = CommandTable("quectel_tcpip")
 TYPES = {1: "IP", 2: "IPV6", 3: "IPV4V6"}
 TYPE_NUM = {"IP": 1, "IPV6": 2, "IPV4V6": 3}
 MAX_ACTIVE = 3  # at most 3 contexts active at once [doc: Q-TCP §2.1.2]
-DNS_TTL = 600
 
 
 def _init(ctx: Context) -> None:
@@ -43,11 +46,6 @@ def _init(ctx: Context) -> None:
     if hooks is None:
         hooks = ctx.state.radio_hooks = []
     hooks.append(_radio_changed)
-
-
-def _cid(cmd: AtCommand, ctx: Context, index: int = 0) -> int:
-    lo = 0 if ctx.defaults.get("qiopen_cid0") else 1
-    return cmd.int(index, lo=lo, hi=16) or 1
 
 
 # --- PDP contexts (protocols.md §1.3) -------------------------------------------------------
@@ -138,7 +136,7 @@ def _drop(ctx: Context, sock: Socket) -> None:
 @qi
 def qiopen_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.max_args(7)
-    cid = _cid(cmd, ctx)
+    cid = cid_arg(cmd, ctx)
     cid_conn = conn_id(cmd, ctx, 1)
     service = cmd.str(2, choices=SERVICES)
     host = cmd.str(3, max_len=150)
@@ -213,7 +211,7 @@ def _opened(stim: SocketOpened, ctx: Context) -> None:
     sock.lport = sock.lport or stim.local_port
     sock.real_port = stim.real_port
     if sock.access == TRANSPARENT:
-        data.enter_transparent(ctx, sock)
+        transparent.enter_transparent(ctx, sock)
         ctx.finish(key, Reply(final=CONNECT))
     else:
         ctx.urc(f"+QIOPEN: {sock.conn_id},0")
@@ -240,7 +238,7 @@ def _closed(stim: SocketClosed, ctx: Context) -> None:
     sock = _live(ctx, stim.conn_id, stim.gen)
     if sock is None or sock.state not in (CONNECTED, LISTENING):
         return
-    if data.transparent_closed(ctx, sock):
+    if transparent.transparent_closed(ctx, sock):
         _drop(ctx, sock)  # NO CARRIER ends it; nothing left for AT+QICLOSE
         return
     sock.state = CLOSING  # the host must AT+QICLOSE [doc: Q-TCP §2.2]
@@ -299,88 +297,12 @@ def qistate_set(cmd: AtCommand, ctx: Context) -> Reply:
     query = cmd.int(0, lo=0, hi=1)
     socks = sorted(st(ctx).sockets.values(), key=lambda s: s.conn_id)
     if query == 0:
-        cid = _cid(cmd, ctx, 1)
+        cid = cid_arg(cmd, ctx, 1)
         chosen = [s for s in socks if s.cid == cid]
     else:
         cid_conn = conn_id(cmd, ctx, 1)
         chosen = [s for s in socks if s.conn_id == cid_conn]
     return Reply(lines=tuple(_state_line(ctx, s) for s in chosen))
-
-
-# --- AT+QICFG / AT+QIGETERROR ---------------------------------------------------------------
-_CFG = {  # name -> (attribute(s), ranges) [doc: Q-TCP §2.1.15]
-    "dataformat": (("send_hex", "recv_hex"), ((0, 1), (0, 1))),
-    "viewmode": (("viewmode",), ((0, 1),)),
-    "transpktsize": (("transpktsize",), ((1, 1460),)),
-    "transwaittm": (("transwaittm",), ((0, 20),)),
-    "tcp/retranscfg": (("retrans",), ((3, 20), (1, 6000))),
-}
-
-
-@T.set("+QICFG")
-@qi
-def qicfg_set(cmd: AtCommand, ctx: Context) -> Reply:
-    s = st(ctx)
-    name = cmd.str(0).lower()
-    if name not in _CFG:
-        return fail(ctx, 552)
-    attrs, ranges = _CFG[name]
-    if name == "tcp/retranscfg":
-        current = list(s.retrans)
-    else:
-        current = [getattr(s, a) for a in attrs]
-    if len(cmd) == 1:
-        return ok(ctx, Reply(lines=(f'+QICFG: "{name}",' + ",".join(str(v) for v in current),)))
-    cmd.max_args(1 + len(ranges))
-    values = [cmd.int(i + 1, current[i], lo=lo, hi=hi) for i, (lo, hi) in enumerate(ranges)]
-    if name == "tcp/retranscfg":
-        s.retrans = (values[0], values[1])
-    else:
-        for attr, value in zip(attrs, values):
-            setattr(s, attr, value)
-    return ok(ctx)
-
-
-@T.test("+QICFG")
-def qicfg_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=('+QICFG: "dataformat",(0,1),(0,1)', '+QICFG: "viewmode",(0,1)',
-                        '+QICFG: "transpktsize",(1-1460)', '+QICFG: "transwaittm",(0-20)',
-                        '+QICFG: "tcp/retranscfg",(3-20),(1-6000)'))
-
-
-@T.exec("+QIGETERROR")
-def qigeterror_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    code = st(ctx).last_error
-    text = "operation successful" if code == 0 else CME_TEXT.get(code, "unknown error")
-    # ", " as in the manual's example "+QIGETERROR: 552, invalid parameters" [doc: Q-TCP §2.1.4]
-    return Reply(lines=(f"+QIGETERROR: {code}, {text}",))
-
-
-# --- DNS -------------------------------------------------------------------------------------
-@T.set("+QIDNSGIP")
-@qi
-def qidnsgip_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(2)
-    cid = _cid(cmd, ctx)
-    host = cmd.str(1, max_len=255)
-    pdp = ctx.state.pdp.get(cid)
-    if pdp is None or not pdp.active or not host:
-        return fail(ctx, 561 if host else 552)
-    s = st(ctx)
-    token = s.next_token()
-    s.dns[token] = cid
-    return ok(ctx, Reply(effects=(ResolveName(token, host),)))
-
-
-def _resolved(stim: NameResolved, ctx: Context) -> None:
-    if st(ctx).dns.pop(stim.token, None) is None:
-        return
-    if not stim.addresses:
-        ctx.urc('+QIURC: "dnsgip",565')
-        return
-    ctx.urc(f'+QIURC: "dnsgip",0,{len(stim.addresses)},{DNS_TTL}')
-    for addr in stim.addresses:
-        ctx.urc(f'+QIURC: "dnsgip","{addr}"')
 
 
 # --- network loss ----------------------------------------------------------------------------
@@ -397,7 +319,7 @@ def _radio_changed(ctx: Context, event: str) -> None:
         if pdp is not None:
             pdp.active = False
         for sock in [x for x in s.sockets.values() if x.cid == cid]:
-            if data.transparent_closed(ctx, sock):
+            if transparent.transparent_closed(ctx, sock):
                 _drop(ctx, sock)
                 continue
             ctx.effect(CloseSocket(sock.conn_id, sock.gen))
@@ -406,12 +328,12 @@ def _radio_changed(ctx: Context, event: str) -> None:
 
 
 def _table() -> CommandTable:
-    return T.merged(data.T)
+    return T.merged(data.T, transparent.T, cfg.T)
 
 
 FEATURE = Feature("quectel_tcpip", _table(), init=_init, stimuli={
     SocketOpened: _opened, SocketData: _data, SocketSent: _sent, SocketClosed: _closed,
-    SocketIncoming: _incoming, NameResolved: _resolved,
+    SocketIncoming: _incoming, NameResolved: cfg.resolved,
 })
 
 __all__ = ["FEATURE"]
