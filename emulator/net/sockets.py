@@ -362,5 +362,10 @@ def close_socket(effect: CloseSocket, port: Any) -> None:
 @executor(ResolveName)
 async def resolve_name(effect: ResolveName, port: Any) -> None:
     # async: runs as a task after the command's OK is out, like the module's URCs
-    addresses = tuple(port.emulator.internet.resolve(effect.host))
-    port.stimulus(NameResolved(effect.token, addresses))
+    internet = port.emulator.internet
+    addresses = tuple(internet.resolve(effect.host))
+    reachable = False
+    if effect.ping and addresses:
+        keys = {effect.host.strip().lower().rstrip("."), *addresses}
+        reachable = any(is_loopback(a) for a in addresses) or any(r.host in keys for r in internet.routes())
+    port.stimulus(NameResolved(effect.token, addresses, reachable))

@@ -365,3 +365,22 @@ def test_detach_reports_pdpdeact_and_stops_sockets():
 def test_both_profiles_have_the_commands(module):
     b = Bench(module)
     assert b.at("AT+QIOPEN=?").startswith(b'\r\n+QIOPEN: (1-16),(0-11),')
+
+
+def test_qping_on_the_virtual_clock():
+    from emulator.modules.handlers.quectel_tcpip_effects import NameResolved
+    b = Bench("ec800e")
+    assert b.at('AT+QPING=1,"echo.example.com",4,2') == b"\r\nOK\r\n"
+    eff = b.last(ResolveName)
+    assert eff.ping and eff.host == "echo.example.com"
+    assert b.stim(NameResolved(eff.token, ("198.51.100.7",), True)) == b""
+    assert b.advance(0.5) == b'\r\n+QPING: 0,"198.51.100.7",32,30,255\r\n'
+    assert b.advance(1.0) == (b'\r\n+QPING: 0,"198.51.100.7",32,31,255\r\n'
+                              b"\r\n+QPING: 0,2,2,0,30,31,30\r\n")
+    b.at('AT+QPING=1,"203.0.113.9",3,1')
+    b.stim(NameResolved(b.last(ResolveName).token, ("203.0.113.9",), False))
+    assert b.advance(2.9) == b""
+    assert b.advance(0.2) == b"\r\n+QPING: 569\r\n\r\n+QPING: 0,1,0,1,0,0,0\r\n"
+    b.at('AT+QPING=1,"nowhere.invalid"')
+    assert b.stim(NameResolved(b.last(ResolveName).token, ())) == b"\r\n+QPING: 565\r\n"
+    assert b.at('AT+QPING=1,"x",0') == b"\r\nERROR\r\n"

@@ -273,3 +273,26 @@ async def test_udp_client_and_udp_service(rig):
     transport.close()
     assert await h.at("AT+QICLOSE=5") == b"\r\nOK\r\n"
     assert await h.at("AT+QICLOSE=4") == b"\r\nOK\r\n"
+
+
+async def _looked_up(emu, name: str) -> None:
+    """Wait for the lookup executor task to answer (loopback I/O, not a protocol timer)."""
+    state = emu.ports[name].modem.state.tcpip
+    for _ in range(500):
+        if not state.dns:
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("lookup never answered")
+
+
+async def test_qping_routed_and_unrouted(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    assert await h.at('AT+QPING=1,"echo.example.com",4,2') == b"\r\nOK\r\n"
+    await _looked_up(emu, "bg96")
+    emu.advance(2)
+    assert (await h.expect(b"+QPING: 0,2,2,0,30,31,30\r\n")).count(b"+QPING: 0,\"") == 2
+    assert await h.at('AT+QPING=1,"203.0.113.9",1,1') == b"\r\nOK\r\n"
+    await _looked_up(emu, "bg96")
+    emu.advance(1)
+    assert await h.expect(b"+QPING: 0,1,0,1,0,0,0\r\n") == b"\r\n+QPING: 569\r\n\r\n+QPING: 0,1,0,1,0,0,0\r\n"

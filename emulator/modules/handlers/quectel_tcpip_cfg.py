@@ -1,9 +1,12 @@
-"""Quectel TCP/IP stack settings and lookups: +QICFG, +QIGETERROR, +QIDNSGIP.
+"""Quectel TCP/IP stack settings and lookups: +QICFG, +QIGETERROR, +QIDNSGIP, +QPING.
 
 +QICFG "dataformat" (0 text / 1 hex, send and receive), "viewmode", "transpktsize",
 "transwaittm", "tcp/retranscfg", each with a query form [doc: Q-TCP §2.1.15];
 +QIGETERROR prints the last TCP/IP result code (550-574, [doc: Q-TCP §4]); +QIDNSGIP answers
-``OK`` and then ``+QIURC: "dnsgip",...`` from the FakeInternet through a ResolveName effect.
+``OK`` and then ``+QIURC: "dnsgip",...`` from the FakeInternet through a ResolveName effect;
++QPING answers ``OK``, one ``+QPING: 0,"<ip>",32,<ms>,255`` per echo (a second apart on the
+virtual clock; 569 per echo when no route goes there) and the summary
+``+QPING: 0,<sent>,<rcvd>,<lost>,<min>,<max>,<avg>`` [doc: Q-TCP §3.7 as in protocols.md §1.4].
 
 Must not: do I/O.
 """
@@ -19,6 +22,7 @@ from .quectel_tcpip_effects import NameResolved, ResolveName
 
 T = CommandTable("quectel_tcpip_cfg")
 DNS_TTL = 600
+RTT_MS = 30  # what a ping to a routed host takes (virtual)
 
 
 def cid_arg(cmd: AtCommand, ctx: Context, index: int = 0) -> int:
@@ -88,12 +92,59 @@ def qidnsgip_set(cmd: AtCommand, ctx: Context) -> Reply:
         return fail(ctx, 561 if host else 552)
     s = st(ctx)
     token = s.next_token()
-    s.dns[token] = cid
+    s.dns[token] = (cid, 0, 0)
     return ok(ctx, Reply(effects=(ResolveName(token, host),)))
 
 
+@T.set("+QPING")
+@qi
+def qping_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.max_args(4)
+    cid = cid_arg(cmd, ctx)
+    host = cmd.str(1, max_len=255)
+    timeout = cmd.int(2, 4, lo=1, hi=255)
+    count = cmd.int(3, 4, lo=1, hi=10)
+    pdp = ctx.state.pdp.get(cid)
+    if pdp is None or not pdp.active or not host:
+        return fail(ctx, 561 if host else 552)
+    s = st(ctx)
+    token = s.next_token()
+    s.dns[token] = (cid, count, timeout)
+    return ok(ctx, Reply(effects=(ResolveName(token, host, ping=True),)))
+
+
+def _pings(ctx: Context, addr: str, reachable: bool, count: int, timeout: int) -> None:
+    rtts: list[int] = []
+    step = 1.0 if reachable else float(timeout)
+
+    def one(i: int) -> None:
+        def fire(c: Context) -> None:
+            if reachable:
+                rtt = RTT_MS + i
+                rtts.append(rtt)
+                c.urc(f'+QPING: 0,"{addr}",32,{rtt},255')
+            else:
+                c.urc("+QPING: 569")
+            if i == count - 1:
+                got = len(rtts)
+                lo, hi = (min(rtts), max(rtts)) if rtts else (0, 0)
+                avg = sum(rtts) // got if got else 0
+                c.urc(f"+QPING: 0,{count},{got},{count - got},{lo},{hi},{avg}")
+        ctx.later(i * step + (RTT_MS / 1000.0 if reachable else step), fire, "qping")
+    for i in range(count):
+        one(i)
+
+
 def resolved(stim: NameResolved, ctx: Context) -> None:
-    if st(ctx).dns.pop(stim.token, None) is None:
+    entry = st(ctx).dns.pop(stim.token, None)
+    if entry is None:
+        return
+    _cid, pings, timeout = entry
+    if pings:
+        if not stim.addresses:
+            ctx.urc("+QPING: 565")
+        else:
+            _pings(ctx, stim.addresses[0], stim.reachable, pings, timeout)
         return
     if not stim.addresses:
         ctx.urc('+QIURC: "dnsgip",565')

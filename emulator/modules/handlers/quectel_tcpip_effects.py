@@ -72,8 +72,11 @@ class AcceptIncoming(Effect):
 
 @dataclass(frozen=True)
 class ResolveName(Effect):
+    """A DNS lookup (AT+QIDNSGIP); ``ping`` also asks whether the host is reachable (AT+QPING)."""
+
     token: int
     host: str
+    ping: bool = False
 
 
 # --- stimuli (executor -> modem) -----------------------------------------------------------
@@ -131,6 +134,7 @@ class SocketIncoming(Stimulus):
 class NameResolved(Stimulus):
     token: int
     addresses: tuple[str, ...]
+    reachable: bool = False  # some route of the FakeInternet goes there (AT+QPING)
 
 
 # --- model ---------------------------------------------------------------------------------
@@ -182,7 +186,7 @@ class TcpIpState:
     sde: int = 1
     auth: dict[int, tuple[str, str, int]] = field(default_factory=dict)
     activated: set[int] = field(default_factory=set)
-    dns: dict[int, int] = field(default_factory=dict)  # token -> cid
+    dns: dict[int, tuple] = field(default_factory=dict)  # token -> (cid, pings, timeout)
     token: int = 0
     transparent: Any = None  # the TransparentLine while in data mode
     escaped_id: int | None = None
