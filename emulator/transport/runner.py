@@ -50,6 +50,7 @@ class ModemPort:
     # host side
     def feed(self, data: bytes) -> None:
         self.rx_bytes += len(data)
+        self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
         self.drain()
 
@@ -219,6 +220,13 @@ class Emulator:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 1.0))
             except asyncio.TimeoutError:
                 pass
+
+    def sync_clock(self) -> None:
+        """Following the wall clock: bring virtual time up to now before input is handled
+        (the driver task only catches up when it wakes)."""
+        if self._clock_anchor is not None and self._wall_target() > self.clock.now():
+            if self.clock.advance_to(self._wall_target()):
+                self.drain_all()
 
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""

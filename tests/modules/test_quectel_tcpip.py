@@ -384,3 +384,21 @@ def test_qping_on_the_virtual_clock():
     b.at('AT+QPING=1,"nowhere.invalid"')
     assert b.stim(NameResolved(b.last(ResolveName).token, ())) == b"\r\n+QPING: 565\r\n"
     assert b.at('AT+QPING=1,"x",0') == b"\r\nERROR\r\n"
+
+
+def test_lone_pluses_after_a_pause_are_data_and_reboot_forgets_sockets():
+    from emulator.core.stimuli import PowerOn
+    b = Bench("bg96")
+    eff = b.open(0, access=2)
+    assert b.stim(SocketOpened(0, eff.gen, 0)) == b"\r\nCONNECT\r\n"
+    b.advance(1.5)
+    assert b.feed(b"++") == b""
+    b.advance(1.1)  # guard over with only two: they were data
+    assert b.last(SendData).data == b"++"
+    b.modem.power_off()
+    b.stim(PowerOn())
+    assert b"RDY" in b.out[-200:]
+    assert b.last(CloseSocket) == CloseSocket(0, eff.gen)
+    b.at("ATE0")
+    assert b.at("AT+QISTATE?") == b"\r\nOK\r\n"
+    assert b.stim(SocketData(0, eff.gen, b"stale")) == b""

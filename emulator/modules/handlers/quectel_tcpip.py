@@ -48,6 +48,21 @@ def _init(ctx: Context) -> None:
     hooks.append(_radio_changed)
 
 
+def _boot(ctx: Context) -> None:
+    """A (re)boot forgets every socket and setting; generations keep counting up."""
+    old = st(ctx)
+    for sock in list(old.sockets.values()):
+        if sock.timer is not None:
+            sock.timer.cancel()
+        ctx.effect(CloseSocket(sock.conn_id, sock.gen))
+    line = old.transparent
+    if line is not None:  # boot() already put a fresh line discipline in place
+        line.drop_timers()
+        if ctx.modem.framing is line:
+            ctx.modem.framing = line.saved
+    ctx.state.tcpip = TcpIpState(gen=old.gen, token=old.token)
+
+
 # --- PDP contexts (protocols.md §1.3) -------------------------------------------------------
 @T.set("+QICSGP")
 @qi
@@ -331,7 +346,7 @@ def _table() -> CommandTable:
     return T.merged(data.T, transparent.T, cfg.T)
 
 
-FEATURE = Feature("quectel_tcpip", _table(), init=_init, stimuli={
+FEATURE = Feature("quectel_tcpip", _table(), init=_init, on_boot=_boot, stimuli={
     SocketOpened: _opened, SocketData: _data, SocketSent: _sent, SocketClosed: _closed,
     SocketIncoming: _incoming, NameResolved: cfg.resolved,
 })

@@ -22,6 +22,7 @@ from .quectel_tcpip_effects import CLOSING, CONNECTED, TRANSPARENT, Socket
 T = CommandTable("quectel_tcpip_transparent")
 GUARD = 1.0  # +++ needs >= 1 s of silence before and after [doc: Q-TCP §2.2]
 
+
 class TransparentLine:
     """Stands in for the modem's line discipline while a socket is in transparent mode:
     host bytes go to the socket (packed per transpktsize / transwaittm); ``+++`` framed by
@@ -35,29 +36,44 @@ class TransparentLine:
         self.last = ctx.clock.now()
         self.plus = 0
         self.tx = bytearray()
-        self.exit_timer = None
+        self.guard_timer = None
         self.flush_timer = None
 
     def step(self, data: bytes) -> tuple[bytes, None, int]:
         now = self.ctx.clock.now()
         for byte in data:
             if byte == 0x2B and self.plus < 3 and (self.plus or now - self.last >= GUARD):
-                self.plus += 1
+                self.plus += 1  # maybe the escape: held back until the guard time tells
             else:
-                self._cancel_exit()
                 self.tx += b"+" * self.plus + bytes([byte])
                 self.plus = 0
             self.last = now
-        if self.plus == 3:
-            self._cancel_exit()
-            self.exit_timer = self.ctx.later(GUARD, lambda c: self._escape(), "transparent-escape")
+        self._cancel_guard()
+        if self.plus:
+            self.guard_timer = self.ctx.later(GUARD, lambda c: self._guard_over(), "transparent-guard")
         self._schedule_flush()
         return b"", None, len(data)
 
-    def _cancel_exit(self) -> None:
-        if self.exit_timer is not None:
-            self.exit_timer.cancel()
-            self.exit_timer = None
+    def drop_timers(self) -> None:
+        self._cancel_guard()
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+
+    def _cancel_guard(self) -> None:
+        if self.guard_timer is not None:
+            self.guard_timer.cancel()
+            self.guard_timer = None
+
+    def _guard_over(self) -> None:
+        """Silence after the pluses: three are the escape, fewer were just data."""
+        self.guard_timer = None
+        if self.plus == 3:
+            self._escape()
+        elif self.plus:
+            self.tx += b"+" * self.plus
+            self.plus = 0
+            self.flush()
 
     def _schedule_flush(self) -> None:
         s = st(self.ctx)
@@ -76,7 +92,7 @@ class TransparentLine:
             send(self.ctx, self.sock, chunk)
 
     def leave(self) -> None:
-        self._cancel_exit()
+        self._cancel_guard()
         self.flush()
         s = st(self.ctx)
         if s.transparent is self:
@@ -84,7 +100,7 @@ class TransparentLine:
             self.ctx.modem.framing = self.saved
 
     def _escape(self) -> None:
-        if self.plus != 3 or st(self.ctx).transparent is not self:
+        if st(self.ctx).transparent is not self:
             return
         self.plus = 0
         self.leave()
@@ -92,8 +108,17 @@ class TransparentLine:
         st(self.ctx).escaped_id = self.sock.conn_id
         _say(self.ctx, "OK")
 
-    def cancel_data(self) -> None:  # LineDiscipline API the core may call
+    # the rest of the LineDiscipline surface the core and V.250 handlers touch
+    def cancel_data(self) -> None:
         pass
+
+    def pending_bytes(self) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> object:  # s3/s4/s5 ... of the discipline it stands in for
+        if name == "saved":
+            raise AttributeError(name)
+        return getattr(self.saved, name)
 
 
 def _say(ctx: Context, text: str) -> None:
