@@ -296,3 +296,26 @@ async def test_qping_routed_and_unrouted(rig):
     await _looked_up(emu, "bg96")
     emu.advance(1)
     assert await h.expect(b"+QPING: 0,1,0,1,0,0,0\r\n") == b"\r\n+QPING: 569\r\n\r\n+QPING: 0,1,0,1,0,0,0\r\n"
+
+
+async def test_bad_input_gets_its_result_and_the_port_keeps_working(rig):
+    emu, peers, hosts = rig
+    h = hosts["ec800e"]
+    await h.at('AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,1')
+    await h.expect(b"+QIOPEN: 0,0\r\n")
+    assert await h.at("AT+QISENDEX=0,414") == b"\r\nERROR\r\n"  # odd hex
+    assert await h.at("AT+QISENDEX=0,4G") == b"\r\nERROR\r\n"  # not hex
+    assert await h.at("AT+QISEND=12,1") == b"\r\nERROR\r\n"  # id out of range
+    h.send(b"AT+QISEND=0,4\r")
+    await h.expect(b"> ")
+    h.send(b"testEXTRA\r")  # longer than announced: the rest is a (garbage) command line
+    assert await h.expect(FINAL) == b"\r\nSEND OK\r\n"
+    assert await h.expect(FINAL) == b"\r\nERROR\r\n"
+    assert await h.expect(b"test\r\n") == b'\r\n+QIURC: "recv",0,4\r\ntest\r\n'
+    assert await h.at("AT") == b"\r\nOK\r\n"
+    assert bytes(peers.received["echo"]) == b"test"
+    for _ in range(100):  # the ack comes from the executor once the bytes left
+        if await h.at("AT+QISEND=0,0") == b"\r\n+QISEND: 4,4,0\r\n\r\nOK\r\n":
+            break
+    else:
+        raise AssertionError("never acked")
