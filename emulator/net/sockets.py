@@ -115,19 +115,21 @@ class SocketTable:
 
     def _cut(self, host: str, port: int | None) -> int:
         route = self.internet.route(host, port)
+        fault = None
+        if route is not None:  # the cut fault just added; its count limits how many we reset
+            fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
         hits = 0
         for key, conn in list(self.conns.items()):
             if conn.kind != "TCP" or conn.writer is None:
                 continue
             if (route is not None and conn.route is route) or conn.host.lower() == host.lower():
+                if fault is not None and fault.count is not None:
+                    if fault.count <= 0:
+                        break
+                    fault.count -= 1  # spent on an open connection, not on the next connect
                 self.drop(key, reset=True)
                 self.report(SocketClosed(*key))
                 hits += 1
-                if route is not None:
-                    for fault in route.faults:
-                        if fault.kind == "cut" and fault.count:
-                            fault.count -= 1  # this cut is spent on an open connection
-                            break
         return hits
 
 

@@ -319,3 +319,17 @@ async def test_bad_input_gets_its_result_and_the_port_keeps_working(rig):
             break
     else:
         raise AssertionError("never acked")
+
+
+async def test_cut_count_limits_how_many_connections_reset(rig):
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    for conn in (0, 1):
+        await h.at(f'AT+QIOPEN=1,{conn},"TCP","echo.example.com",7,0,1')
+        await h.expect(f"+QIOPEN: {conn},0\r\n".encode())
+    emu.internet.add_fault("echo.example.com", 7, Fault("cut", 1))
+    for hook in emu.cut_hooks:
+        hook("echo.example.com", 7)
+    assert await h.expect(b'"closed",0\r\n') == b'\r\n+QIURC: "closed",0\r\n'
+    assert await h.at("AT+QISENDEX=1,6f6b") == b"\r\nSEND OK\r\n"  # the other one lives on
+    assert await h.expect(b"ok\r\n") == b'\r\n+QIURC: "recv",1,2\r\nok\r\n'
