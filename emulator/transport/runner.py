@@ -50,6 +50,7 @@ class ModemPort:
     # host side
     def feed(self, data: bytes) -> None:
         self.rx_bytes += len(data)
+        self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
         self.drain()
 
@@ -148,6 +149,8 @@ class Emulator:
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self.api_url: str | None = None
+        # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
+        self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -235,11 +238,11 @@ class Emulator:
                 pass
 
     def sync_clock(self) -> None:
-        """Bring the virtual clock up to wall time now (serve mode), so a timer an executor
-        arms is measured from the right 'now' even between two ticks of the clock loop."""
-        if self.follow_wall and self._clock_anchor is not None:
-            self.clock.advance_to(max(self.clock.now(), self._wall_target()))
-            self.drain_all()
+        """Following the wall clock: bring virtual time up to now before input is handled
+        (the driver task only catches up when it wakes)."""
+        if self._clock_anchor is not None and self._wall_target() > self.clock.now():
+            if self.clock.advance_to(self._wall_target()):
+                self.drain_all()
 
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""
