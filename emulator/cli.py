@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--transport", choices=("memory", "pty"), default="memory")
     r.add_argument("--no-color", action="store_true")
     r.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
+    r.add_argument("-q", "--quiet", action="store_true", help="print transcripts of failing scenarios only")
     return p
 
 

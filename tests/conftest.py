@@ -1,13 +1,13 @@
-"""Shared fixtures (the harness itself lives in ``emulator/testing/harness.py``)."""
+"""Load the project's pytest plugin when running from a checkout (not installed as a wheel).
 
-from __future__ import annotations
+When modemu is installed, its ``pytest11`` entry point has registered the plugin already;
+registering it again would fail, so only add it when no entry point provides it.
+"""
 
-import pytest
+from importlib.metadata import entry_points
 
-from emulator.testing.harness import make_harness
+_PLUGIN = "emulator.testing.pytest_plugin"
 
-
-@pytest.fixture
-def harness():
-    """``harness(module="ec800e", testkit=True, echo=False)`` -> Harness (echo off by default)."""
-    return make_harness
+pytest_plugins = ["pytester"]  # tests/scenarios/test_harness.py runs a pytest inside pytest
+if not any(ep.value == _PLUGIN for ep in entry_points(group="pytest11")):
+    pytest_plugins.append(_PLUGIN)

@@ -28,6 +28,8 @@ class Timer:
     name: str = field(default="", compare=False)
     cancelled: bool = field(default=False, compare=False)
 
+    __hash__ = object.__hash__  # seq makes every timer unique; sets of timers need a hash
+
     def cancel(self) -> None:
         self.cancelled = True
 

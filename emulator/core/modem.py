@@ -36,6 +36,7 @@ class Context:
     def __init__(self, modem: "Modem") -> None:
         self._modem = modem
         self.state = SimpleNamespace()
+        self.nvm: dict[str, Any] = {}  # survives reboot and power-off (the module's NV memory)
         self.profile = modem.profile
         self.identity = modem.profile.identity
         self.defaults: dict[str, Any] = dict(modem.profile.defaults)
@@ -55,10 +56,15 @@ class Context:
 
     def later(self, delay: float, fn: Callable[["Context"], None], name: str = "") -> Timer:
         """Run ``fn(ctx)`` after ``delay`` virtual seconds (then pump pending input)."""
+        timers = self._modem._timers
+
         def fire() -> None:
+            timers.discard(timer)
             fn(self)
             self._modem._pump()
-        return self.clock.call_later(delay, fire, name or getattr(fn, "__name__", ""))
+        timer = self.clock.call_later(delay, fire, name or getattr(fn, "__name__", ""))
+        timers.add(timer)
+        return timer
 
     def finish(self, key: str, reply: "Reply") -> bool:
         """Complete the running command that returned ``Pending(key)``; False if none."""
@@ -99,6 +105,7 @@ class Modem:
         self.powered = True
         self.crashes: list[tuple[str, str]] = []  # (line, exception) of handler bugs, answered ERROR
         self.commands = profile.commands.handlers
+        self._timers: set[Timer] = set()  # everything scheduled through ctx.later
         self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
         self.power_listeners: list[Callable[[bool], None]] = []
         self.ctx = Context(self)
@@ -110,7 +117,14 @@ class Modem:
             self.boot()
 
     def _init_state(self) -> None:
-        """Fresh state for every feature (power-on, reboot)."""
+        """Fresh state for every feature (power-on, reboot); pending timers die with the old."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if hasattr(self.ctx.state, "v250"):
+            for feature in self.profile.features:
+                if feature.on_shutdown:
+                    feature.on_shutdown(self.ctx)
         self.ctx.state = SimpleNamespace()
         self.v250 = SimpleNamespace(verbose=True, quiet=False, cmee=int(self.profile.defaults.get("cmee", 1)))
         self.ctx.state.v250 = self.v250
@@ -198,6 +212,9 @@ class Modem:
         self._job = None
         self._prompt = None
         self._pending_key = None
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         self._out.append(PowerOff())
         for listener in list(self.power_listeners):
             listener(False)

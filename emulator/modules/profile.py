@@ -121,6 +121,9 @@ class Feature:
     stimuli: dict[type, StimulusHandler] = field(default_factory=dict)
     init: Callable[["Context"], None] | None = None
     on_boot: Callable[["Context"], None] | None = None
+    # Called before a reboot/power-off wipes ``ctx.state``: save what the module keeps in
+    # non-volatile memory into ``ctx.nvm`` (init reads it back).
+    on_shutdown: Callable[["Context"], None] | None = None
 
 
 @dataclass(frozen=True)

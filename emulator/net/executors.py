@@ -17,7 +17,11 @@ from typing import Any, Callable
 EXECUTORS: dict[type, Callable[..., Any]] = {}
 
 # Modules whose import registers executors (kept lazy so the core stays import-light).
-EXECUTOR_MODULES: list[str] = []
+EXECUTOR_MODULES: list[str] = [
+    "emulator.net.lwm2m_exec",
+    "emulator.net.mqtt_exec",
+    "emulator.net.sockets",
+]
 
 
 def executor(effect_type: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

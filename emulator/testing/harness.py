@@ -1,131 +1,203 @@
-"""Test support: a sans-IO modem harness and the tiny ``testkit`` feature/profile.
+"""ModemHarness: drive one in-process emulated modem from a test, line by line, strictly.
 
-The ``testkit`` feature adds commands that exercise the core's machinery without any
-network: ``AT+TDELAY=<s>`` (answer after a virtual delay), ``AT+TPEND`` (pending until the
-``TFinish`` stimulus or a 30 s timeout), ``AT+TSEND`` / ``AT+TSEND=<n>`` (``> `` prompt, Ctrl+Z
-(limit 16 bytes) or fixed length, ESC cancels), ``AT+TAFTER`` (a URC raised while it runs and one
-queued after its final result), ``AT+TCRASH`` (a handler bug). The ``TUrc`` stimulus raises a
-URC at any moment. Used by tests/ and bench/; never by a real profile.
+Synchronous API (works from plain and async tests): the Emulator and its bench run on their
+own asyncio loop in a background thread, with the same virtual-time autojump as scenarios.
+``send()`` writes a command (CR appended); ``expect(*lines)`` consumes consecutive output lines
+(exact text, ``{name}`` / ``{name:regex}`` patterns, or compiled ``re.Pattern``) and returns
+the captures; ``drain()`` hands back (and forgets) unread lines. Strict: an unexpected line
+fails ``expect``, and output nobody read fails ``close(check=True)`` (the fixture's teardown).
 
-Must not: do I/O.
+Must not: know pytest (pytest_plugin.py does).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import asyncio
+import re
+import threading
+from typing import Any, Callable
 
-from emulator.at.commands import AtCommand
-from emulator.core.events import CommandHandled, ToHost
-from emulator.core.modem import Context, Modem
-from emulator.core.results import ERROR, Final
-from emulator.core.stimuli import Stimulus
-from emulator.modules import load_module
-from emulator.modules.profile import CommandTable, Feature, Pending, Prompt, Reply
-
-T = CommandTable("testkit")
+from ..scenarios.engine import Bench, StepFailure
+from ..scenarios.model import ModemDecl
+from ..scenarios.patterns import Pattern, parse_duration, substitute
 
 
-@dataclass(frozen=True)
-class TUrc(Stimulus):
-    text: str
+def _pattern(item: "str | re.Pattern[str] | Pattern") -> Pattern:
+    if isinstance(item, Pattern):
+        return item
+    if isinstance(item, re.Pattern):
+        return Pattern(item.pattern, raw_regex=True)
+    return Pattern(str(item))
 
 
-@dataclass(frozen=True)
-class TFinish(Stimulus):
-    text: str = "+TPEND: finished"
+def _explain(exc: StepFailure) -> str:
+    lines = [exc.message]
+    if exc.expected or exc.actual:
+        lines.append("expected: " + " | ".join(exc.expected))
+        lines.append("received: " + " | ".join(exc.actual))
+    return "\n".join(lines)
 
 
-@T.set("+TDELAY")
-def tdelay_set(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+TDELAY: {cmd.int(0, lo=0)}",), delay=float(cmd.int(0, lo=0)))
+class ModemHarness:
+    def __init__(self, module: str = "ec800e", *, name: str | None = None, backends: list[str] | None = (),
+                 overrides: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+                 within: float = 10.0, wall: float = 10.0, skip_boot: bool = True,
+                 transport: str = "memory") -> None:
+        self.name = name or module
+        self.decl = ModemDecl(self.name, module, dict(overrides or {}))
+        self.backends = None if backends is None else list(backends)
+        self.config, self.transport = dict(config or {}), transport
+        self.within, self.wall, self.skip_boot = within, wall, skip_boot
+        self.variables: dict[str, str] = {}
+        self.bench: Bench | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
 
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "ModemHarness":
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"harness-{self.name}", daemon=True)
+        self._thread.start()
 
-@T.exec("+TPEND")
-def tpend_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(pending=Pending("tpend", timeout=30.0))
+        async def boot() -> None:
+            self.bench = Bench([self.decl], backends=self.backends, config=self.config, transport=self.transport)
+            await self.bench.start()
+            ident = self.port.profile.identity
+            self.variables.update({k: str(getattr(ident, k)) for k in ("imei", "imsi", "iccid")
+                                   if getattr(ident, k, None) is not None})
+            if self.skip_boot:
+                await self.bench.skip_boot(self.wall)
+        try:
+            self._run(boot(), timeout=60)
+        except BaseException:
+            self._shutdown()
+            raise
+        return self
 
+    def close(self, check: bool = True) -> None:
+        """Stop everything; with ``check``, unread output is an AssertionError."""
+        if self._loop is None:
+            return
+        problem: StepFailure | None = None
+        try:
+            if check and self.bench is not None:
+                try:
+                    self._run(self.bench.finish(), raw=True)
+                except StepFailure as exc:
+                    problem = exc
+        finally:
+            self._shutdown()
+        if problem is not None:
+            raise AssertionError(_explain(problem))
 
-def _sent(data: bytes, ctx: Context) -> Reply:
-    return Reply(lines=(f"+TSEND: {len(data)},{data.hex()}",), final=Final("SEND OK"))
+    def _shutdown(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        if self.bench is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(self.bench.stop(), loop).result(15)
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                pass
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        loop.close()
 
+    def __enter__(self) -> "ModemHarness":
+        return self.start()
 
-@T.exec("+TSEND")
-def tsend_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(prompt=Prompt(_sent, limit=16, on_cancel=lambda c: Reply(lines=("+TSEND: cancelled",))))
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.close(check=exc_type is None)
 
+    def _run(self, coro: Any, timeout: float | None = None, raw: bool = False) -> Any:
+        if self._loop is None:
+            raise RuntimeError("the harness is not started (call start() or use it as a context manager)")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout if timeout is not None else self.wall + 30)
+        except StepFailure as exc:
+            if raw:
+                raise
+            raise AssertionError(_explain(exc)) from None
 
-@T.set("+TSEND")
-def tsend_set(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(prompt=Prompt(_sent, length=cmd.int(0, lo=1, hi=64)))
-
-
-@T.exec("+TAFTER")
-def tafter_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.urc("+TAFTER: during")
-    return Reply(lines=("+TAFTER: line",), after=("+TAFTER: after",))
-
-
-@T.exec("+TCRASH")
-def tcrash_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    raise RuntimeError("handler bug")
-
-
-def _on_urc(stim: TUrc, ctx: Context) -> None:
-    ctx.urc(stim.text)
-
-
-def _on_finish(stim: TFinish, ctx: Context) -> None:
-    ctx.finish("tpend", Reply(lines=(stim.text,)))
-
-
-TESTKIT = Feature("testkit", T, stimuli={TUrc: _on_urc, TFinish: _on_finish})
-
-
-def profile_with_testkit(module: str = "ec800e"):
-    base = load_module(module)
-    return replace(base, name=f"{base.name}+testkit", features=base.features + (TESTKIT,))
-
-
-class Harness:
-    """Feed bytes, collect what the host would read and which lines were handled."""
-
-    def __init__(self, profile) -> None:
-        self.modem = Modem(profile)
-        self.handled: list[CommandHandled] = []
-        self.other: list[object] = []
-        self.boot = self.take()
-
-    def take(self) -> bytes:
-        out = bytearray()
-        for event in self.modem.events():
-            if isinstance(event, ToHost):
-                out += event.data
-            elif isinstance(event, CommandHandled):
-                self.handled.append(event)
-            else:
-                self.other.append(event)
-        return bytes(out)
-
-    def send(self, data: bytes | str) -> bytes:
-        self.modem.receive_data(data.encode() if isinstance(data, str) else data)
-        return self.take()
-
-    def stim(self, stimulus: Stimulus) -> bytes:
-        self.modem.receive_stimulus(stimulus)
-        return self.take()
-
-    def advance(self, seconds: float) -> bytes:
-        self.modem.advance(seconds)
-        return self.take()
+    # --- the emulator -------------------------------------------------------------------------
+    @property
+    def emulator(self) -> Any:
+        assert self.bench is not None
+        return self.bench.emulator
 
     @property
-    def ctx(self) -> Context:
-        return self.modem.ctx
+    def port(self) -> Any:
+        return self.emulator.ports[self.name]
 
+    @property
+    def modem(self) -> Any:
+        return self.port.modem
 
-def make_harness(module: str = "ec800e", testkit: bool = True, echo: bool = False) -> Harness:
-    h = Harness(profile_with_testkit(module) if testkit else load_module(module))
-    if not echo:
-        out = h.send("ATE0\r")
-        assert out.endswith(b"OK\r\n"), out
-    return h
+    @property
+    def transcript(self) -> list[Any]:
+        return list(self.bench.transcript) if self.bench else []
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` on the emulator's loop (it may return a coroutine)."""
+        async def run() -> Any:
+            result = fn()
+            return await result if asyncio.iscoroutine(result) else result
+        return self._run(run())
+
+    # --- steps --------------------------------------------------------------------------------
+    def send(self, line: str) -> None:
+        text = substitute(line, self.variables)
+        self._run(self.bench.send(self.name, text.encode() + b"\r", echo=text))
+
+    def send_raw(self, data: bytes) -> None:
+        self._run(self.bench.send(self.name, bytes(data), echo=bytes(data).decode("latin-1")))
+
+    def expect(self, *lines: "str | re.Pattern[str]", within: float | str | None = None,
+               allow_other: bool = False) -> dict[str, str]:
+        if not lines:
+            raise ValueError("expect() needs at least one line")
+        budget = parse_duration(within) if within is not None else self.within
+        caps = self._run(self.bench.expect(self.name, [_pattern(x) for x in lines], self.variables,
+                                           within=budget, wall=self.wall, allow_other=allow_other))
+        self.variables.update(caps)
+        return caps
+
+    expect_urc = expect
+
+    def command(self, line: str, *response: "str | re.Pattern[str]", **kw: Any) -> dict[str, str]:
+        """``send(line)`` then ``expect(*response)`` (default ``OK``)."""
+        self.send(line)
+        return self.expect(*(response or ("OK",)), **kw)
+
+    def expect_prompt(self, prompt: str = "> ", within: float | str | None = None) -> None:
+        budget = parse_duration(within) if within is not None else self.within
+        self._run(self.bench.expect_prompt(self.name, prompt, within=budget, wall=self.wall))
+
+    def expect_none(self, seconds: float | str) -> None:
+        self._run(self.bench.expect_none(self.name, parse_duration(seconds), wall=self.wall))
+
+    def wait(self, seconds: float | str) -> None:
+        self._run(self.bench.wait(parse_duration(seconds), wall=self.wall))
+
+    def advance(self, seconds: float | str) -> None:
+        self._run(self.bench.advance(parse_duration(seconds)))
+
+    def drain(self) -> list[str]:
+        """Unread output lines (after letting pending I/O finish); they count as read."""
+        async def go() -> list[str]:
+            await self.bench.quiesce()
+            return self.bench._unread(self.bench.links[self.name])
+        return self._run(go())
+
+    def control(self, **action: Any) -> None:
+        """``control(network="detach")``, ``control(power="off")`` ... (see FORMAT.md)."""
+        self._run(self.bench.control(self.name, action))
+
+    def platform(self, backend: str, action: str, **args: Any) -> Any:
+        return self._run(self.bench.platform(backend, action, args, wall=self.wall))
+
+    @property
+    def now(self) -> float:
+        return self.emulator.clock.now()

@@ -1,5 +1,45 @@
-"""pytest plugin (entry point ``pytest11``): registers the emulator's markers."""
+"""pytest plugin (entry point ``pytest11``): the ``modem`` fixture and its marker.
+
+```python
+@pytest.mark.modem(module="bg96", backends=["thingplug"])
+def test_identity(modem):
+    modem.send("AT+CGSN")
+    modem.expect("{imei:\\d{15}}", "OK")
+```
+Marker keywords go to :class:`~emulator.testing.harness.ModemHarness` (module, name, backends
+(default: none), overrides, config, within, wall, skip_boot, transport). Teardown fails the
+test if the modem said something the test never read (unless the test failed already).
+Must not: import the emulator at collection time (only when the fixture is used).
+"""
+
+from __future__ import annotations
+
+import pytest
 
 
 def pytest_configure(config):  # noqa: ANN001
-    config.addinivalue_line("markers", "modem(module=..., backends=...): configure the modem fixture")
+    config.addinivalue_line("markers", "modem(module=..., backends=..., overrides=..., skip_boot=...): "
+                                       "configure the modem fixture (emulator.testing.harness.ModemHarness)")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item._modemu_call_failed = report.failed
+
+
+@pytest.fixture
+def modem(request):  # noqa: ANN001, ANN201
+    """An in-process emulated modem driven line by line (``send``/``expect``/``drain``)."""
+    from .harness import ModemHarness
+    marker = request.node.get_closest_marker("modem")
+    kwargs = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        kwargs.setdefault("module", marker.args[0])
+    harness = ModemHarness(**kwargs).start()
+    try:
+        yield harness
+    finally:
+        harness.close(check=not getattr(request.node, "_modemu_call_failed", True))

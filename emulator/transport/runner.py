@@ -50,6 +50,7 @@ class ModemPort:
     # host side
     def feed(self, data: bytes) -> None:
         self.rx_bytes += len(data)
+        self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
         self.drain()
 
@@ -148,6 +149,8 @@ class Emulator:
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self.api_url: str | None = None
+        # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
+        self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -233,6 +236,13 @@ class Emulator:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 1.0))
             except asyncio.TimeoutError:
                 pass
+
+    def sync_clock(self) -> None:
+        """Following the wall clock: bring virtual time up to now before input is handled
+        (the driver task only catches up when it wakes)."""
+        if self._clock_anchor is not None and self._wall_target() > self.clock.now():
+            if self.clock.advance_to(self._wall_target()):
+                self.drain_all()
 
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""

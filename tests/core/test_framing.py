@@ -10,7 +10,7 @@ import pytest
 
 from emulator.core.framing import (MAX_LINE, CommandLine, DataCancelled, DataComplete, DataTooLong,
                                    Garbage, LineDiscipline, Overflow, RepeatLast)
-from emulator.testing.harness import Harness, TUrc, make_harness, profile_with_testkit
+from emulator.testing.sansio import Harness, TUrc, make_harness, profile_with_testkit
 
 LINES = [
     b"AT\r",

@@ -10,7 +10,7 @@ import pytest
 
 from emulator.core.framing import MAX_LINE
 from emulator.core.stimuli import NetworkAttach, NetworkDetach, SimInserted, SimRemoved
-from emulator.testing.harness import TFinish, TUrc, make_harness
+from emulator.testing.sansio import TFinish, TUrc, make_harness
 
 OK = b"\r\nOK\r\n"
 ERR = b"\r\nERROR\r\n"

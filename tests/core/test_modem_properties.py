@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from emulator.at.grammar import SyntaxErrorInLine, parse_line
 from emulator.core.framing import MAX_LINE
-from emulator.testing.harness import Harness, make_harness, profile_with_testkit
+from emulator.testing.sansio import Harness, make_harness, profile_with_testkit
 
 MODULES = ["ec800e", "bg96", "wm-n400mse", "amm5918k"]
 GRAMMAR = {"ec800e": "ec800e", "bg96": "bg96", "wm-n400mse": "wm_n400mse", "amm5918k": "amm5918k"}

@@ -9,7 +9,7 @@ from emulator.core.state import (DENIED, HOME, NOT_REGISTERED, REGISTRATION_TRAN
                                  UNKNOWN, RadioState)
 from emulator.core.stimuli import NetworkAttach, NetworkDetach, SignalChanged
 from emulator.modules.handlers import ts27007
-from emulator.testing.harness import make_harness
+from emulator.testing.sansio import make_harness
 
 EVENTS = ["cfun_min", "cfun_full", "sim_out", "sim_in", "coverage_lost", "coverage_back", "attach_done",
           "attach_rejected"]

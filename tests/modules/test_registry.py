@@ -57,7 +57,7 @@ def test_overrides_from_config_file_reach_the_modem(tmp_path) -> None:
     cfg.write_text("modems:\n  - {name: meter, module: ec800e, imei: '866425035073255', rssi: 11}\n  - bg96\n")
     config = load_config(cfg)
     assert [(m.name, m.module) for m in config.modems] == [("meter", "ec800e"), ("bg96", "bg96")]
-    from emulator.testing.harness import Harness
+    from emulator.testing.sansio import Harness
     h = Harness(load_module("ec800e", config.modems[0].overrides))
     assert h.send(b"AT+CGSN;+CSQ\r").endswith(b"866425035073255\r\n\r\n+CSQ: 11,99\r\n\r\nOK\r\n")
 

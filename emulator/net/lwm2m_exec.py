@@ -1,0 +1,268 @@
+"""Executors for the Quectel LwM2M effects (``AT+QLW*``): effects -> a real LwM2M client.
+
+Each modem port holds at most one :class:`Lwm2mSession` in ``port.resources["lwm2m"]``, wrapping
+an ``emulator.net.lwm2m_client.Lwm2mClient`` (aiocoap, CoAP or DTLS-PSK). The server host the
+module was configured with is routed through ``port.emulator.internet.connect_target`` so the
+client only ever dials the loopback endpoint the FakeInternet returns.
+
+Everything that depends on the client's API is in the section marked ``GLUE`` below (one
+place to adapt if the client changes). Written against the client's documented surface:
+``Lwm2mClient(server_host, server_port, endpoint, lifetime, *, psk_identity, psk, objects,
+on_observe(mid, path, cancel), on_write(mid, path, payload), on_read(mid, path),
+ack_timeout, max_retransmit)``; ``await register() / update(lifetime, binding) /
+deregister()`` -> RequestResult(ok, code "2.01"/"4.03"/"timeout"/"error", mid);
+``notify(path, payload, confirmable)`` -> Notification(mid, .result future: "ack" | "sent" |
+"rst" | "timeout"); ``await close()``. Callbacks may return an awaitable of ``(Code, payload)``,
+which is how platform requests wait for the host's ``AT+QLW*RSP`` here.
+
+Ids: the modem prints its own ``<mid>`` for reports/updates (its sans-IO counter); the client's
+CoAP message ids may differ. Platform request ids (``<msgid>`` in ``+QLWURC``) are the CoAP
+message ids of the platform's requests, passed through unchanged.
+
+NOT registered in ``EXECUTOR_MODULES`` while ``emulator.net.lwm2m_client`` is not in this tree:
+the import is guarded, and without the client every registration fails with ``+QLWREG: -1``.
+
+Must not: contain AT syntax or modem state (``modules/handlers/quectel_lwm2m*.py`` do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..modules.handlers.quectel_lwm2m_effects import (
+    RESULT_DNS, RESULT_FAILED, RESULT_OK, RESULT_REJECTED, RESULT_TIMEOUT, Lwm2mClose,
+    Lwm2mDeregister, Lwm2mDeregistered, Lwm2mExecuteResponse, Lwm2mNotify, Lwm2mNotifyAcked,
+    Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest, Lwm2mReadResponse,
+    Lwm2mRegister, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
+    Lwm2mWriteResponse)
+from .executors import executor
+
+log = logging.getLogger("modemu.lwm2m")
+RESOURCE_KEY = "lwm2m"
+
+# ======================================= GLUE (client API) =======================================
+try:  # the client is built separately; keep this module importable without it
+    from .lwm2m_client import Lwm2mClient  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the tree
+    Lwm2mClient = None  # type: ignore[assignment,misc]
+
+SERVICE_UNAVAILABLE = 0xA3  # 5.03: the modem will not answer (not registered any more)
+REJECTED_CODES = ("4.00", "4.03", "4.04")  # guide 001 §7: endpoint unknown to the platform -> -9
+
+
+def request_result(result: Any) -> int:
+    """RequestResult (or an exception) -> the +QLWREG/+QLWUPDATE/+QLWDEREG <result>."""
+    if isinstance(result, BaseException):
+        return RESULT_TIMEOUT if isinstance(result, (TimeoutError, asyncio.TimeoutError)) else RESULT_FAILED
+    if getattr(result, "ok", False):
+        return RESULT_OK
+    code = str(getattr(result, "code", ""))
+    if code == "timeout":
+        return RESULT_TIMEOUT
+    if code in REJECTED_CODES:
+        return RESULT_REJECTED
+    return RESULT_FAILED
+
+
+def _coap_code(code: int) -> Any:
+    try:
+        from aiocoap import Code
+        return Code(code)
+    except Exception:  # noqa: BLE001 - a fake client in tests takes plain ints
+        return code
+
+
+def make_client(session: "Lwm2mSession", effect: Lwm2mRegister, host: str, port: int) -> Any:
+    if Lwm2mClient is None:
+        raise RuntimeError("emulator.net.lwm2m_client is not available")
+    return Lwm2mClient(
+        host, port, effect.endpoint, effect.lifetime,
+        psk_identity=effect.psk_id, psk=effect.psk,
+        objects=[(o, i, list(rs)) for o, i, rs in effect.objects],
+        on_observe=session.on_observe, on_write=session.on_write, on_read=session.on_read,
+        ack_timeout=effect.ack_timeout, max_retransmit=effect.max_retransmit)
+
+
+def notify_outcome(outcome: Any) -> tuple[bool, bool]:
+    """Notification.result value -> (ok, timeout) for Lwm2mNotifyAcked."""
+    return outcome == "ack", outcome == "timeout"
+# ===================================== end of GLUE ================================================
+
+
+class Lwm2mSession:
+    """One module's LwM2M session: the client plus the platform requests waiting for the host."""
+
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self.client: Any = None
+        self.waiting: dict[tuple[str, int], asyncio.Future] = {}
+
+    def _ask(self, kind: str, mid: int, stimulus: Any) -> asyncio.Future:
+        """Tell the modem; the answer comes as an effect (maybe synchronously, during
+        ``port.stimulus``), which resolves the future the client awaits."""
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[(kind, mid)] = fut
+        self.port.stimulus(stimulus)
+        state = getattr(self.port.modem.state, "lwm2m", None)
+        if not fut.done() and (state is None or mid not in state.pending):
+            self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it
+        return fut
+
+    def answer(self, kind: str, mid: int, code: int, payload: bytes) -> bool:
+        fut = self.waiting.pop((kind, mid), None)
+        if fut is None or fut.done():
+            return False
+        fut.set_result((_coap_code(code), payload))
+        return True
+
+    # callbacks handed to the client
+    def on_observe(self, mid: int, path: Any, cancel: bool = False) -> asyncio.Future:
+        return self._ask("observe", mid, Lwm2mObserveRequest(mid, tuple(path), bool(cancel)))
+
+    def on_read(self, mid: int, path: Any) -> asyncio.Future:
+        return self._ask("read", mid, Lwm2mReadRequest(mid, tuple(path)))
+
+    def on_write(self, mid: int, path: Any, payload: bytes) -> asyncio.Future:
+        return self._ask("write", mid, Lwm2mWriteRequest(mid, tuple(path), bytes(payload)))
+
+    async def close(self) -> None:
+        for fut in self.waiting.values():
+            if not fut.done():
+                fut.cancel()
+        self.waiting.clear()
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+
+
+def _session(port: Any) -> Lwm2mSession | None:
+    session = port.resources.get(RESOURCE_KEY)
+    return session if isinstance(session, Lwm2mSession) and session.client is not None else None
+
+
+async def _drop(port: Any, only: Lwm2mSession | None = None) -> None:
+    """Close the port's session (or only ``only``, if it is still the current one: a slow
+    register/deregister task must not close a session the host opened since)."""
+    if only is not None and port.resources.get(RESOURCE_KEY) is not only:
+        if only.client is not None:
+            await only.close()
+        return
+    session = port.resources.pop(RESOURCE_KEY, None)
+    if isinstance(session, Lwm2mSession):
+        try:
+            await session.close()
+        except Exception:  # noqa: BLE001 - closing anyway
+            log.exception("%s: closing the LwM2M client", port.name)
+
+
+@executor(Lwm2mRegister)
+async def register(effect: Lwm2mRegister, port: Any) -> None:
+    await _drop(port)
+    target, err, fault = port.emulator.internet.connect_target(effect.server, effect.port)
+    if err:
+        port.stimulus(Lwm2mRegistered(RESULT_DNS if err == "dns" else RESULT_FAILED))
+        return
+    if fault is not None and fault.kind == "drop":
+        return  # black-holed: the modem's own timer (virtual clock) reports the timeout
+    if effect.bootstrap:
+        log.warning("%s: LwM2M bootstrap is not supported", port.name)
+        port.stimulus(Lwm2mRegistered(RESULT_FAILED))
+        return
+    session = Lwm2mSession(port)
+    try:
+        session.client = make_client(session, effect, target[0], target[1])
+    except Exception:  # noqa: BLE001 - no client module, bad arguments
+        log.exception("%s: cannot create the LwM2M client", port.name)
+        port.stimulus(Lwm2mRegistered(RESULT_FAILED))
+        return
+    port.resources[RESOURCE_KEY] = session
+    try:
+        result: Any = await session.client.register()
+    except Exception as exc:  # noqa: BLE001
+        result = exc
+    code = request_result(result)
+    if port.resources.get(RESOURCE_KEY) is not session:
+        await _drop(port, only=session)  # the modem gave up (Lwm2mClose) or registered anew
+        return
+    if code != RESULT_OK:
+        await _drop(port, only=session)
+    port.stimulus(Lwm2mRegistered(code))
+
+
+@executor(Lwm2mUpdate)
+async def update(effect: Lwm2mUpdate, port: Any) -> None:
+    session = _session(port)
+    if session is None:
+        port.stimulus(Lwm2mUpdated(RESULT_FAILED))
+        return
+    try:
+        result: Any = await session.client.update(effect.lifetime, effect.binding)
+    except Exception as exc:  # noqa: BLE001
+        result = exc
+    port.stimulus(Lwm2mUpdated(request_result(result)))
+
+
+@executor(Lwm2mDeregister)
+async def deregister(effect: Lwm2mDeregister, port: Any) -> None:
+    session = _session(port)
+    if session is None:
+        port.stimulus(Lwm2mDeregistered(RESULT_OK))  # nothing registered on our side
+        return
+    try:
+        result: Any = await session.client.deregister()
+    except Exception as exc:  # noqa: BLE001
+        result = exc
+    await _drop(port, only=session)
+    port.stimulus(Lwm2mDeregistered(request_result(result)))
+
+
+@executor(Lwm2mClose)
+async def close(effect: Lwm2mClose, port: Any) -> None:
+    await _drop(port)
+
+
+@executor(Lwm2mNotify)
+async def notify(effect: Lwm2mNotify, port: Any) -> None:
+    session = _session(port)
+    try:
+        if session is None:
+            raise RuntimeError("no LwM2M session")
+        note = session.client.notify(effect.path, effect.payload, effect.confirmable)
+        if not effect.confirmable:
+            return
+        ok, timeout = notify_outcome(await note.result)
+    except Exception:  # noqa: BLE001 - not observed on the client side, socket gone ...
+        log.exception("%s: LwM2M notify %s failed", port.name, effect.mid)
+        ok, timeout = False, False
+        if not effect.confirmable:
+            return
+    port.stimulus(Lwm2mNotifyAcked(effect.mid, ok, timeout))
+
+
+def _answer(port: Any, kind: str, msgid: int, code: int, payload: bytes = b"") -> None:
+    session = port.resources.get(RESOURCE_KEY)
+    if not isinstance(session, Lwm2mSession) or not session.answer(kind, msgid, code, payload):
+        log.info("%s: no waiting platform %s with msgid %s", port.name, kind, msgid)
+
+
+@executor(Lwm2mObserveResponse)
+def observe_response(effect: Lwm2mObserveResponse, port: Any) -> None:
+    _answer(port, "observe", effect.msgid, effect.code, effect.payload)
+
+
+@executor(Lwm2mReadResponse)
+def read_response(effect: Lwm2mReadResponse, port: Any) -> None:
+    _answer(port, "read", effect.msgid, effect.code, effect.payload)
+
+
+@executor(Lwm2mWriteResponse)
+def write_response(effect: Lwm2mWriteResponse, port: Any) -> None:
+    _answer(port, "write", effect.msgid, effect.code)
+
+
+@executor(Lwm2mExecuteResponse)
+def execute_response(effect: Lwm2mExecuteResponse, port: Any) -> None:
+    # The client answers POST (execute) with 4.05 itself for now; nothing waits here.
+    _answer(port, "execute", effect.msgid, effect.code)

@@ -1,0 +1,373 @@
+"""Executors of the Quectel TCP/IP effects: real asyncio sockets, on loopback only.
+
+``OpenSocket`` asks the :class:`FakeInternet` where ``host:port`` goes (``connect_target``) and
+honours its faults: ``refuse`` -> ``+QIOPEN: <id>,566``; ``drop`` -> nothing happens and the
+modem's own (virtual-clock) timeout answers 566; ``delay`` -> the answer comes ``seconds``
+later on the virtual clock; ``cut`` -> the connection is reset right after it opens. A name
+that does not resolve is 565. TCP LISTENER / UDP SERVICE bind an ephemeral port on 127.0.0.1
+and route ``<modem ip>:<local_port>`` there, so a test or app dials the modem's listener
+through the FakeInternet (the real port is also in the ``SocketOpened`` stimulus and
+``listeners(port)``). Socket data, peer closes and accepted clients go back as stimuli.
+
+The ``cut`` fault of the console API calls ``emulator.cut_hooks``; ours resets every open
+connection that went through that route.
+
+Must not: dial or bind anything that is not loopback, hold protocol state (the modem does), or
+decide what the host sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocket, NameResolved,
+                                                      OpenSocket, ResolveName, SendData,
+                                                      SocketClosed, SocketData, SocketIncoming,
+                                                      SocketOpened, SocketSent)
+from .executors import executor
+from .internet import FakeInternet, is_loopback
+
+log = logging.getLogger("modemu.sockets")
+READ_CHUNK = 65536
+
+
+class NotLoopbackError(RuntimeError):
+    """A target outside 127.0.0.0/8 / ::1 reached the dialler: a routing bug, refused."""
+
+
+@dataclass
+class Conn:
+    conn_id: int
+    gen: int
+    kind: str
+    host: str = ""
+    route: Any = None
+    writer: asyncio.StreamWriter | None = None
+    transport: Any = None  # UDP
+    server: asyncio.AbstractServer | None = None
+    added_route: tuple[str, int] | None = None
+    real_port: int = 0
+    task: asyncio.Task | None = None
+    closed: bool = False
+
+
+@dataclass
+class SocketTable:
+    """The sockets of one modem port (kept in ``port.resources['tcpip']``)."""
+
+    port: Any
+    conns: dict[tuple[int, int], Conn] = field(default_factory=dict)
+    pending: dict[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=dict)
+    cancelled: set[tuple[int, int]] = field(default_factory=set)
+    tokens: Any = field(default_factory=lambda: itertools.count(1))
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def internet(self) -> FakeInternet:
+        return self.port.emulator.internet
+
+    def report(self, stimulus: Any) -> None:
+        self.port.stimulus(stimulus)
+
+    def drop(self, key: tuple[int, int], reset: bool = False) -> None:
+        conn = self.conns.pop(key, None)
+        if conn is None:
+            self.cancelled.add(key)
+            return
+        conn.closed = True
+        if conn.writer is not None:
+            if reset:
+                conn.writer.transport.abort()
+            else:
+                conn.writer.close()
+        if conn.transport is not None:
+            conn.transport.close()
+        if conn.server is not None:
+            conn.server.close()
+        if conn.added_route is not None:
+            _unroute(self.internet, conn.added_route)
+        if conn.task is not None and conn.task is not _current_task():
+            conn.task.cancel()
+
+    def close(self) -> None:
+        for key in list(self.conns):
+            self.drop(key)
+        for _reader, writer in self.pending.values():
+            writer.close()
+        self.pending.clear()
+
+    def cut(self, host: str, port: int | None) -> None:
+        """Reset every open connection that went to ``host[:port]`` (the console's cut fault).
+
+        FastAPI runs sync routes in a worker thread: hop onto the emulator's loop first."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self.loop is not None and running is not self.loop:
+            self.loop.call_soon_threadsafe(self._cut, host, port)
+        else:
+            self._cut(host, port)
+
+    def _cut(self, host: str, port: int | None) -> int:
+        route = self.internet.route(host, port)
+        fault = None
+        if route is not None:  # the cut fault just added; its count limits how many we reset
+            fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
+        hits = 0
+        for key, conn in list(self.conns.items()):
+            if conn.kind != "TCP" or conn.writer is None:
+                continue
+            if (route is not None and conn.route is route) or conn.host.lower() == host.lower():
+                if fault is not None and fault.count is not None:
+                    if fault.count <= 0:
+                        break
+                    fault.count -= 1  # spent on an open connection, not on the next connect
+                self.drop(key, reset=True)
+                self.report(SocketClosed(*key))
+                hits += 1
+        return hits
+
+
+def _current_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+def _table(port: Any) -> SocketTable:
+    table = port.resources.get("tcpip")
+    if table is None:
+        table = port.resources["tcpip"] = SocketTable(port, loop=asyncio.get_running_loop())
+        emulator = port.emulator
+        hooks = getattr(emulator, "cut_hooks", None)
+        if hooks is None:
+            hooks = emulator.cut_hooks = []
+        hooks.append(table.cut)
+    return table
+
+
+def _unroute(internet: FakeInternet, key: tuple[str, int]) -> None:
+    # FakeInternet has no remove_route (yet): drop our own listener route from its table.
+    routes = getattr(internet, "_routes", None)
+    if isinstance(routes, dict):
+        routes.pop(key, None)
+
+
+def _route_of(internet: FakeInternet, host: str, port: int) -> Any:
+    route = internet.route(host, port)
+    if route is None:
+        for addr in internet.resolve(host):
+            route = internet.route(addr, port)
+            if route is not None:
+                break
+    return route
+
+
+def _check(endpoint: tuple[str, int]) -> tuple[str, int]:
+    if not is_loopback(endpoint[0]):
+        raise NotLoopbackError(f"refusing to dial {endpoint[0]}:{endpoint[1]}")
+    return endpoint
+
+
+def listeners(port: Any) -> dict[int, int]:
+    """connectID -> real loopback port of this modem's TCP LISTENER / UDP SERVICE sockets."""
+    table = port.resources.get("tcpip")
+    if table is None:
+        return {}
+    return {c.conn_id: c.real_port for c in table.conns.values() if c.real_port}
+
+
+# --- open ----------------------------------------------------------------------------------
+@executor(OpenSocket)
+async def open_socket(effect: OpenSocket, port: Any) -> None:
+    table = _table(port)
+    key = (effect.conn_id, effect.gen)
+    if effect.service in ("TCP LISTENER", "UDP SERVICE"):
+        await _listen(table, effect, key)
+        return
+    endpoint, err, fault = table.internet.connect_target(effect.host, effect.port)
+    if err:
+        table.report(SocketOpened(*key, err=565 if err == "dns" else 566))
+        return
+    assert endpoint is not None
+    if fault is not None and fault.kind == "drop":
+        return  # black-holed: the modem's own timeout reports 566
+    route = _route_of(table.internet, effect.host, effect.port)
+    conn = Conn(*key, kind=effect.service, host=effect.host, route=route)
+    try:
+        if effect.service == "TCP":
+            reader, writer = await asyncio.open_connection(*_check(endpoint))
+            conn.writer = writer
+            local = writer.get_extra_info("sockname")
+        else:
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(table, key), remote_addr=_check(endpoint))
+            conn.transport = transport
+            local = transport.get_extra_info("sockname")
+    except OSError:
+        table.report(SocketOpened(*key, err=566))
+        return
+    if key in table.cancelled:  # the host closed (or the modem gave up) meanwhile
+        table.cancelled.discard(key)
+        conn.writer.close() if conn.writer else conn.transport.close()
+        return
+    table.conns[key] = conn
+    lport = local[1] if local else 0
+
+    def announce() -> None:
+        if key not in table.conns:
+            return
+        table.report(SocketOpened(*key, err=0, local_port=lport))
+        if conn.writer is not None:
+            conn.task = _spawn(port, _pump(table, key, reader))
+            if fault is not None and fault.kind == "cut":
+                table.drop(key, reset=True)
+                table.report(SocketClosed(*key))
+
+    if fault is not None and fault.kind == "delay" and fault.seconds > 0:
+        port.emulator.clock.call_later(fault.seconds, announce, "connect-delay")
+    else:
+        announce()
+
+
+def _spawn(port: Any, coro: Any) -> asyncio.Task:
+    task = asyncio.get_running_loop().create_task(coro)
+    port.tasks.add(task)
+    task.add_done_callback(port.tasks.discard)
+    return task
+
+
+async def _pump(table: SocketTable, key: tuple[int, int], reader: asyncio.StreamReader) -> None:
+    try:
+        while True:
+            chunk = await reader.read(READ_CHUNK)
+            if not chunk:
+                break
+            if key not in table.conns:
+                return
+            table.report(SocketData(*key, chunk))
+    except (ConnectionError, OSError):
+        pass
+    if key in table.conns:
+        table.drop(key)
+        table.report(SocketClosed(*key))
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, table: SocketTable, key: tuple[int, int]) -> None:
+        self.table, self.key = table, key
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if self.key in self.table.conns:
+            self.table.report(SocketData(*self.key, data, addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:  # ICMP unreachable: UDP just loses it
+        log.debug("udp %s: %s", self.key, exc)
+
+
+async def _listen(table: SocketTable, effect: OpenSocket, key: tuple[int, int]) -> None:
+    conn = Conn(*key, kind=effect.service)
+    try:
+        if effect.service == "TCP LISTENER":
+            def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                token = next(table.tokens)
+                table.pending[token] = (reader, writer)
+                peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+                table.report(SocketIncoming(effect.conn_id, effect.gen, token, peer[0], peer[1]))
+            conn.server = await asyncio.start_server(accepted, "127.0.0.1", 0)
+            conn.real_port = conn.server.sockets[0].getsockname()[1]
+        else:
+            loop = asyncio.get_running_loop()
+            conn.transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(table, key), local_addr=("127.0.0.1", 0))
+            conn.real_port = conn.transport.get_extra_info("sockname")[1]
+    except OSError:
+        table.report(SocketOpened(*key, err=556))
+        return
+    if key in table.cancelled:
+        table.cancelled.discard(key)
+        (conn.server or conn.transport).close()
+        return
+    if effect.modem_ip:
+        route = table.internet.add_route(effect.modem_ip, effect.local_port, ("127.0.0.1", conn.real_port),
+                                         f"{table.port.name} {effect.service} {effect.conn_id}")
+        conn.added_route = (route.host, route.port)
+    table.conns[key] = conn
+    table.report(SocketOpened(*key, err=0, local_port=effect.local_port, real_port=conn.real_port))
+
+
+@executor(AcceptIncoming)
+def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
+    table = _table(port)
+    pair = table.pending.pop(effect.token, None)
+    if pair is None:
+        return
+    reader, writer = pair
+    if effect.conn_id < 0:
+        writer.close()
+        return
+    key = (effect.conn_id, effect.gen)
+    peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+    conn = Conn(*key, kind="TCP", host=peer[0], writer=writer)
+    table.conns[key] = conn
+    conn.task = _spawn(port, _pump(table, key, reader))
+
+
+# --- send / close / dns ---------------------------------------------------------------------
+@executor(SendData)
+def send_data(effect: SendData, port: Any) -> None:
+    table = _table(port)
+    key = (effect.conn_id, effect.gen)
+    conn = table.conns.get(key)
+    if conn is None:
+        return
+    if conn.writer is not None:
+        if conn.writer.is_closing():
+            return
+        conn.writer.write(effect.data)  # synchronous: keeps the host's order
+        _spawn(port, _drained(table, key, conn.writer, len(effect.data)))
+        return
+    if conn.transport is None:
+        return
+    if effect.host:  # UDP SERVICE: to the peer the host named
+        endpoint, err, _fault = table.internet.connect_target(effect.host, effect.port)
+        if err or endpoint is None:
+            return  # an unroutable datagram is lost, as on the air
+        conn.transport.sendto(effect.data, _check(endpoint))
+    else:
+        conn.transport.sendto(effect.data)
+    # answer on the next loop turn: we are inside the port's drain of the modem's events
+    asyncio.get_running_loop().call_soon(table.report, SocketSent(*key, len(effect.data)))
+
+
+async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.StreamWriter, n: int) -> None:
+    try:
+        await writer.drain()
+    except (ConnectionError, OSError):
+        return  # the reader side reports the close
+    if key in table.conns:
+        table.report(SocketSent(*key, n))
+
+
+@executor(CloseSocket)
+def close_socket(effect: CloseSocket, port: Any) -> None:
+    _table(port).drop((effect.conn_id, effect.gen))
+
+
+@executor(ResolveName)
+async def resolve_name(effect: ResolveName, port: Any) -> None:
+    # async: runs as a task after the command's OK is out, like the module's URCs
+    internet = port.emulator.internet
+    addresses = tuple(internet.resolve(effect.host))
+    reachable = False
+    if effect.ping and addresses:
+        keys = {effect.host.strip().lower().rstrip("."), *addresses}
+        reachable = any(is_loopback(a) for a in addresses) or any(r.host in keys for r in internet.routes())
+    port.stimulus(NameResolved(effect.token, addresses, reachable))

@@ -1,0 +1,393 @@
+"""The test bench: an Emulator, one host link per modem, and virtual time that autojumps.
+
+Used by the scenario runner and by :class:`emulator.testing.harness.ModemHarness`. Output is
+split into lines on CR/LF (empty lines ignored); the echo of what was sent is skipped. While a
+step waits and nothing has happened for ``idle`` wall seconds, the virtual clock jumps to the
+next timer deadline (like trio's MockClock autojump) but never beyond the step's budget; real
+loopback I/O still needs wall time, so each step is also capped in wall seconds.
+
+Must not: know the YAML format (loader.py) or print (report.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config, ModemSpec
+from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..transport.inproc import hook_ports
+from .model import ModemDecl
+from .patterns import Pattern
+
+_EOL = re.compile(rb"[\r\n]")
+_CTRL = re.compile(r"[\x00-\x1f]")
+
+
+class StepFailure(AssertionError):
+    """A step did not get what it expected; carries both sides for the diff."""
+
+    def __init__(self, message: str, expected: list[str] | None = None, actual: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected or []
+        self.actual = actual or []
+
+
+@dataclass
+class Entry:
+    """One transcript line: ``kind`` is tx, rx, echo, other, note."""
+
+    t: float
+    modem: str
+    kind: str
+    text: str
+
+
+class Link:
+    """The host side of one modem: bytes in, complete lines out."""
+
+    def __init__(self, bench: "Bench", name: str) -> None:
+        self.bench, self.name = bench, name
+        self.rx = bytearray()
+        self.echoes: list[str] = []
+        self.serial: Any = None
+
+    def on_bytes(self, data: bytes) -> None:
+        self.rx += data
+        self.bench.activity.set()
+
+    def write(self, data: bytes) -> None:
+        if self.serial is not None:
+            self.serial.write(data)
+        else:
+            self.bench.emulator.ports[self.name].feed(data)
+
+    def expect_echo(self, text: str) -> None:
+        for part in re.split(r"[\r\n]+", _CTRL.sub(lambda m: m.group(0) if m.group(0) in "\r\n" else "", text)):
+            if part:
+                self.echoes.append(part)
+
+    def _is_echo(self, line: str) -> bool:
+        norm = _CTRL.sub("", line)
+        for cand in (norm, norm[2:] if norm.startswith("> ") else None):
+            if cand and cand in self.echoes:
+                del self.echoes[: self.echoes.index(cand) + 1]
+                return True
+        return False
+
+    def pop_line(self) -> str | None:
+        """The next complete non-empty, non-echo line, or None."""
+        while True:
+            m = _EOL.search(self.rx)
+            if m is None:
+                return None
+            raw = bytes(self.rx[: m.start()])
+            del self.rx[: m.end()]
+            if not raw:
+                continue
+            text = raw.decode("utf-8", "replace")
+            if self._is_echo(text):
+                self.bench.log(self.name, "echo", text)
+                continue
+            self.bench.log(self.name, "rx", text)
+            return text
+
+    def take_prefix(self, prefix: bytes) -> bool:
+        if self.rx.startswith(prefix):
+            del self.rx[: len(prefix)]
+            return True
+        return False
+
+
+class Bench:
+    def __init__(self, modems: list[ModemDecl], *, backends: list[str] | None = None,
+                 config: dict[str, Any] | None = None, transport: str = "memory",
+                 idle: float = 0.02, idle_long: float = 0.06, grace: float = 0.2) -> None:
+        if transport not in ("memory", "pty"):
+            raise ValueError(f"transport must be memory or pty, not {transport!r}")
+        self.decls, self.backend_names = modems, backends
+        self.config = dict(config or {})
+        self.transport, self.idle, self.idle_long, self.grace = transport, idle, idle_long, grace
+        self.links: dict[str, Link] = {}
+        self.transcript: list[Entry] = []
+        self.emulator: Any = None
+        self.activity = asyncio.Event()
+        self.t0 = 0.0
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        from ..transport.runner import Emulator
+        cfg = Config(backends=dict(self.config.get("backends") or {}), routes=list(self.config.get("routes") or []))
+        common = dict(self.config.get("modem") or {})
+        specs = [ModemSpec(d.name, d.module, {**common, **d.overrides}) for d in self.decls]
+        pty = self.transport == "pty"
+        self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=pty, with_pty=pty,
+                                 with_tcp=False, backends=self.backend_names)
+        self.emulator.on_activity(self.activity.set)
+        for d in self.decls:
+            self.links[d.name] = Link(self, d.name)
+
+        def on_port(key: str, port: Any) -> None:
+            link = self.links[key]
+            if pty:  # open pyserial once the pty exists, before the boot output is drained
+                def first_drain(port: Any = port, link: Link = link) -> None:
+                    del port.drain
+                    self._open_serial(link, port.pty.path)
+                    port.drain()
+                port.drain = first_drain
+            else:
+                port.sinks.append(link.on_bytes)
+        hook_ports(self.emulator, on_port)
+        await self.emulator.start()
+        self.t0 = self.emulator.clock.now()
+
+    def _open_serial(self, link: Link, path: str) -> None:
+        import os
+
+        import serial
+        ser = serial.Serial(path, 115200, timeout=0)
+        link.serial = ser
+
+        def readable() -> None:
+            try:
+                data = os.read(ser.fileno(), 65536)
+            except OSError:
+                return
+            if data:
+                link.on_bytes(data)
+        asyncio.get_running_loop().add_reader(ser.fileno(), readable)
+
+    async def stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        for link in self.links.values():
+            if link.serial is not None:
+                try:
+                    loop.remove_reader(link.serial.fileno())
+                except Exception:  # noqa: BLE001
+                    pass
+                link.serial.close()
+        if self.emulator is not None:
+            await self.emulator.stop()
+
+    async def __aenter__(self) -> "Bench":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- time -----------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.emulator.clock.now()
+
+    def log(self, modem: str, kind: str, text: str) -> None:
+        self.transcript.append(Entry(self.now - self.t0, modem, kind, text))
+
+    def _wall_check(self, wall_deadline: float | None, what: str) -> None:
+        if wall_deadline is not None and asyncio.get_running_loop().time() > wall_deadline:
+            raise StepFailure(f"{what}: wall-clock timeout (real I/O did not complete in time)")
+
+    async def settle(self, vdeadline: float, wall_deadline: float | None = None, *, grace: bool = True,
+                     what: str = "step") -> bool:
+        """Let one thing happen. False means: quiet and the virtual budget is used up."""
+        self._wall_check(wall_deadline, what)
+        self.activity.clear()
+        try:
+            await asyncio.wait_for(self.activity.wait(), self.idle)
+            return True
+        except asyncio.TimeoutError:
+            pass
+        now, nxt = self.now, self.emulator.clock.next_deadline()
+        if nxt is not None and nxt <= now:  # due already (ctx.later(0, ...)): fire it
+            self.emulator.advance(0.0)
+            return True
+        target = nxt if nxt is not None and nxt <= vdeadline else vdeadline
+        if target > now:
+            if target - now > 1.0 and self.idle_long > self.idle:
+                # A long jump may skip a network timeout: give loopback I/O (TLS handshakes
+                # on a loaded machine) a little longer to show up first.
+                try:
+                    await asyncio.wait_for(self.activity.wait(), self.idle_long - self.idle)
+                    return True
+                except asyncio.TimeoutError:
+                    pass
+            self.emulator.advance(target - now)
+            return True
+        if grace:
+            self.activity.clear()
+            try:
+                await asyncio.wait_for(self.activity.wait(), self.grace)
+                return True
+            except asyncio.TimeoutError:
+                pass
+        return False
+
+    async def quiesce(self) -> None:
+        """Let pending I/O finish without moving virtual time."""
+        now = self.now
+        while await self.settle(now, grace=False):
+            if self.now != now:  # pragma: no cover - settle never jumps past now
+                break
+
+    async def skip_boot(self, wall: float = 10.0) -> None:
+        """Read and drop each modem's power-on URCs (through the last one its profile lists)."""
+        loop = asyncio.get_running_loop()
+        for name, link in self.links.items():
+            boot = [str(u) for u in self.emulator.ports[name].profile.quirks.boot_urcs]
+            vdeadline, wall_deadline = self.now + 60.0, loop.time() + wall
+            while boot:
+                line = link.pop_line()
+                if line is None:
+                    if not await self.settle(vdeadline, wall_deadline, what="boot"):
+                        break
+                    continue
+                if line == boot[-1]:
+                    break
+        await self.quiesce()
+        for link in self.links.values():
+            self._unread(link)
+        self.transcript.clear()  # the boot is not part of the story
+
+    # --- steps ----------------------------------------------------------------------------
+    def _unread(self, link: Link) -> list[str]:
+        lines = []
+        while (line := link.pop_line()) is not None:
+            lines.append(line)
+        return lines
+
+    async def send(self, modem: str, data: bytes, *, echo: str, allow_other: bool = False) -> None:
+        link = self.links[modem]
+        stray = self._unread(link)
+        if stray and not allow_other:
+            raise StepFailure(f"unexpected output before sending {echo!r}", [], stray)
+        for line in stray:
+            self.log(modem, "other", line)
+        link.expect_echo(echo)
+        self.log(modem, "tx", echo)
+        link.write(data)
+        await asyncio.sleep(0)
+
+    async def expect(self, modem: str, patterns: list[Pattern], variables: dict[str, str], *,
+                     within: float, wall: float, allow_other: bool = False) -> dict[str, str]:
+        link = self.links[modem]
+        loop = asyncio.get_running_loop()
+        vdeadline, wall_deadline = self.now + within, loop.time() + wall
+        captures: dict[str, str] = {}
+        got: list[str] = []
+        idx = 0
+        while idx < len(patterns):
+            line = link.pop_line()
+            if line is None:
+                if not await self.settle(vdeadline, wall_deadline, what="expect"):
+                    missing = patterns[idx].render({**variables, **captures})
+                    raise StepFailure(f"no line {missing!r} within {within:g} s (virtual)",
+                                      [p.render({**variables, **captures}) for p in patterns],
+                                      got + ["<nothing more>"])
+                continue
+            got.append(line)
+            caps = patterns[idx].match(line, {**variables, **captures})
+            if caps is not None:
+                captures.update(caps)
+                idx += 1
+                continue
+            if allow_other:
+                self.transcript[-1].kind = "other"
+                continue
+            await self.quiesce()
+            got.extend(self._unread(link))
+            raise StepFailure(f"unexpected line {line!r} (wanted {patterns[idx].render({**variables, **captures})!r})",
+                              [p.render({**variables, **captures}) for p in patterns], got)
+        link.echoes.clear()
+        return captures
+
+    async def expect_prompt(self, modem: str, prompt: str, *, within: float, wall: float,
+                            allow_other: bool = False) -> None:
+        link = self.links[modem]
+        vdeadline = self.now + within
+        wall_deadline = asyncio.get_running_loop().time() + wall
+        want = prompt.encode()
+        while True:
+            line = link.pop_line()
+            if line is not None:
+                if allow_other:
+                    self.transcript[-1].kind = "other"
+                    continue
+                raise StepFailure(f"unexpected line {line!r} while waiting for prompt {prompt!r}", [prompt], [line])
+            if link.take_prefix(want):
+                self.log(modem, "rx", prompt)
+                link.echoes.clear()
+                return
+            if not await self.settle(vdeadline, wall_deadline, what="expect_prompt"):
+                raise StepFailure(f"no prompt {prompt!r} within {within:g} s (virtual)", [prompt],
+                                  [bytes(link.rx).decode("utf-8", "replace") or "<nothing>"])
+
+    async def expect_none(self, modem: str, seconds: float, *, wall: float) -> None:
+        link = self.links[modem]
+        vdeadline = self.now + seconds
+        wall_deadline = asyncio.get_running_loop().time() + wall
+        while True:
+            line = link.pop_line()
+            if line is not None:
+                await self.quiesce()
+                raise StepFailure(f"expected no output for {seconds:g} s", ["<nothing>"], [line, *self._unread(link)])
+            if not await self.settle(vdeadline, wall_deadline, what="expect_none"):
+                return
+
+    async def wait(self, seconds: float, *, wall: float) -> None:
+        vdeadline = self.now + seconds
+        wall_deadline = asyncio.get_running_loop().time() + wall
+        while await self.settle(vdeadline, wall_deadline, grace=False, what="wait"):
+            pass
+
+    async def advance(self, seconds: float) -> None:
+        self.emulator.advance(seconds)
+        await self.quiesce()
+
+    async def finish(self, *, allow_other: bool = False) -> None:
+        """End of a run: everything the modems said must have been expected."""
+        await self.quiesce()
+        for name, link in self.links.items():
+            stray = self._unread(link)
+            if stray and not allow_other:
+                raise StepFailure(f"{name}: unexpected output after the last step", ["<nothing>"], stray)
+
+    # --- control plane and platforms -----------------------------------------------------
+    async def control(self, modem: str, action: dict[str, Any]) -> None:
+        port = self.emulator.ports[modem]
+        if "network" in action:
+            kind = action["network"]
+            stim = {"detach": NetworkDetach(), "attach": NetworkAttach(), "sim_remove": SimRemoved(),
+                    "sim_insert": SimInserted()}.get(kind) or SignalChanged(int(action["rssi"]))
+            port.stimulus(stim)
+        elif "power" in action:
+            port.power_on() if action["power"] in ("on", True) else port.power_off()
+        elif "fault" in action:
+            from ..net.internet import Fault
+            f = action["fault"]
+            self.emulator.internet.add_fault(f["host"], f.get("port"),
+                                             Fault(f["kind"], f.get("count"), float(f.get("seconds", 0.0))))
+            if f["kind"] == "cut":
+                for hook in getattr(self.emulator, "cut_hooks", []):
+                    hook(f["host"], f.get("port"))
+        elif "clear_faults" in action:
+            self.emulator.internet.clear_faults()
+        self.log(modem, "note", f"control {action}")
+        await asyncio.sleep(0)
+
+    async def platform(self, backend: str, action: str, args: dict[str, Any], *, wall: float) -> Any:
+        be = self.emulator.backends.get(backend)
+        if be is None:
+            raise StepFailure(f"backend {backend!r} is not running; running: {', '.join(self.emulator.backends) or 'none'}")
+        actions = {a.name: a for a in be.scenario_actions()}
+        if action not in actions:
+            raise StepFailure(f"{backend} has no scenario action {action!r}; actions: {', '.join(sorted(actions)) or 'none'}")
+        result = actions[action].run(args)
+        if asyncio.iscoroutine(result):
+            result = await asyncio.wait_for(result, wall)
+        self.log("platform", "note", f"{backend}.{action} -> {result!r}")
+        return result
+

@@ -1,0 +1,61 @@
+"""``modemu run``: exit codes, -k, JUnit XML, load errors."""
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from emulator.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = str(ROOT / "scenarios" / "examples" / "quickstart.yaml")
+BAD = str(ROOT / "tests" / "data" / "scenarios" / "failing_on_purpose.yaml")
+
+
+def test_passing_file_exits_zero(capsys):
+    assert main(["run", "--no-color", GOOD]) == 0
+    out = capsys.readouterr().out
+    assert "PASS Quickstart" in out and "1 passed, 0 failed" in out
+    assert "→ AT+CGSN" in out  # the transcript is printed
+
+
+def test_failing_file_exits_one_with_a_diff(capsys):
+    assert main(["run", "--no-color", GOOD, BAD]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL Wrong IMEI" in out
+    assert "failing_on_purpose.yaml:10" in out
+    assert "-000000000000000" in out and "+868543060974334" in out
+    assert "1 passed, 1 failed" in out
+
+
+def test_keyword_selects_scenarios(capsys):
+    assert main(["run", "-q", "--no-color", "-k", "quickstart", str(ROOT / "scenarios" / "examples"), BAD]) == 0
+    out = capsys.readouterr().out
+    assert "Quickstart" in out and "Wrong IMEI" not in out and "→ AT" not in out  # -q: no transcript
+
+
+def test_junit_xml_is_written(tmp_path, capsys):
+    junit = tmp_path / "out" / "junit.xml"
+    assert main(["run", "--no-color", "--junit", str(junit), GOOD, BAD]) == 1
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1" and suite.get("errors") == "0"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    failure = cases["Wrong IMEI (fails on purpose)"].find("failure")
+    assert "failing_on_purpose.yaml:10" in failure.get("message")
+    assert "+868543060974334" in failure.text
+    assert cases["Quickstart - identity of an EC800E"].find("failure") is None
+    assert "AT+CGSN" in cases["Quickstart - identity of an EC800E"].find("system-out").text
+
+
+def test_broken_file_is_reported_and_fails(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nmodule: bg96\nsteps:\n  - sned: AT\n")
+    junit = tmp_path / "j.xml"
+    assert main(["run", "--no-color", "--junit", str(junit), GOOD, str(broken)]) == 1
+    assert "broken.yaml:4: unknown step key 'sned'" in capsys.readouterr().err
+    assert ET.parse(junit).getroot().find("testsuite").get("errors") == "1"
+
+
+def test_missing_path_or_nothing_selected_exits_two(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    assert main(["run", "-k", "zzz-no-such", GOOD]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["run", str(tmp_path / "empty")]) == 2

@@ -1,0 +1,24 @@
+"""Every ``scenarios/**/*.yaml`` file is a test: it must load and pass (memory transport)."""
+
+from pathlib import Path
+
+import pytest
+
+from emulator.scenarios import load_scenario, run_scenario
+from emulator.scenarios.report import failure_lines, transcript_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted((ROOT / "scenarios").rglob("*.yaml"))
+
+
+def test_the_shipped_scenarios_exist():
+    names = {str(p.relative_to(ROOT)) for p in FILES}
+    assert "scenarios/conformance/ec800e/network_checks.yaml" in names
+    for module in ("bg96", "wm-n400mse", "amm5918k"):
+        assert f"scenarios/conformance/{module}/identity.yaml" in names
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT / "scenarios")) for p in FILES])
+async def test_scenario(path):
+    result = await run_scenario(load_scenario(path))
+    assert result.passed, "\n".join(transcript_lines(result) + failure_lines(result))
