@@ -42,7 +42,7 @@ class Row:
 @dataclass
 class Bench:
     python: str = sys.executable
-    rounds: int = 300
+    rounds: int = 2000
     tmp: Path = Path(tempfile.gettempdir())
 
 
@@ -133,7 +133,7 @@ class _Line:
         os.close(self.fd)
 
 
-def _interleaved(a: _Line, b: _Line, rounds: int, block: int = 25) -> tuple[list[float], list[float]]:
+def _interleaved(a: _Line, b: _Line, rounds: int, block: int = 10) -> tuple[list[float], list[float]]:
     """Alternate blocks of round trips on ``a`` and ``b`` so both see the same machine load."""
     for _ in range(20):  # warm-up
         a.round_trip(), b.round_trip()

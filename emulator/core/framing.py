@@ -22,6 +22,8 @@ from dataclasses import dataclass
 CTRL_Z = 0x1A
 ESC = 0x1B
 MAX_LINE = 1024
+_LEADING_NOISE = bytes(range(0x21)) + b"\x7f"  # control characters and blanks before "AT"
+_SLASH = ord("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +146,13 @@ class LineDiscipline:
             self._overflow = len(self._buf)
             self._buf.clear()
             return None
-        stripped = self._buf.lstrip(bytes(range(0x21)) + b"\x7f")
-        if stripped[:2] in (b"A/", b"a/") and len(stripped) == 2:
+        if byte == _SLASH and self._buf.lstrip(_LEADING_NOISE) in (b"A/", b"a/"):
             self._buf.clear()
             return RepeatLast()
         return None
 
     def _classify(self, line: bytes) -> LineEvent | None:
-        stripped = line.lstrip(bytes(range(0x21)) + b"\x7f").rstrip(b" \t\n\x00")
+        stripped = line.lstrip(_LEADING_NOISE).rstrip(b" \t\n\x00")
         if not stripped:
             return None
         if stripped[:2].upper() == b"AT":
