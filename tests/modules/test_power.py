@@ -7,6 +7,7 @@ import pytest
 from emulator.core.modem import Modem
 from emulator.core.stimuli import WakeUp
 from emulator.modules import load_module
+from emulator.modules.handlers import ts27007
 from emulator.modules.handlers.power import T3324_UNITS, T3412_UNITS, decode_timer, psm_wake
 
 
@@ -27,6 +28,8 @@ def test_ec800e_guide_psm_sequence() -> None:
     out(m)
     m.receive_data(b'AT+QCFG="URC/PSM",1\rAT+CSCON=1\r')
     assert out(m).endswith(b"OK\r\n")
+    ts27007.rrc_activity(m.ctx)  # the guide's LwM2M traffic before this point
+    assert out(m) == b"\r\n+CSCON: 1\r\n"
     m.receive_data(b"AT+QSCLKEX=1,1,30\r")
     m.advance(3)
     assert out(m).endswith(b"\r\nOK\r\n\r\n+CSCON: 0\r\n")

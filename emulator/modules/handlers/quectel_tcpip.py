@@ -41,26 +41,27 @@ MAX_ACTIVE = 3  # at most 3 contexts active at once [doc: Q-TCP §2.1.2]
 
 
 def _init(ctx: Context) -> None:
-    ctx.state.tcpip = TcpIpState()
+    gen, token = ctx.nvm.get("tcpip_counters", (None, None))
+    ctx.state.tcpip = TcpIpState() if gen is None else TcpIpState(gen=gen, token=token)
     hooks = getattr(ctx.state, "radio_hooks", None)
     if hooks is None:
         hooks = ctx.state.radio_hooks = []
     hooks.append(_radio_changed)
 
 
-def _boot(ctx: Context) -> None:
-    """A (re)boot forgets every socket and setting; generations keep counting up."""
+def _shutdown(ctx: Context) -> None:
+    """A reboot / power-off forgets every socket and setting (the runner's Reset closes the
+    real connections); the generation counters survive so late events of old sockets are
+    recognised as stale."""
     old = st(ctx)
     for sock in list(old.sockets.values()):
         if sock.timer is not None:
             sock.timer.cancel()
         ctx.effect(CloseSocket(sock.conn_id, sock.gen))
     line = old.transparent
-    if line is not None:  # boot() already put a fresh line discipline in place
+    if line is not None:
         line.drop_timers()
-        if ctx.modem.framing is line:
-            ctx.modem.framing = line.saved
-    ctx.state.tcpip = TcpIpState(gen=old.gen, token=old.token)
+    ctx.nvm["tcpip_counters"] = (old.gen, old.token)
 
 
 # --- PDP contexts (protocols.md §1.3) -------------------------------------------------------
@@ -346,7 +347,7 @@ def _table() -> CommandTable:
     return T.merged(data.T, transparent.T, cfg.T)
 
 
-FEATURE = Feature("quectel_tcpip", _table(), init=_init, on_boot=_boot, stimuli={
+FEATURE = Feature("quectel_tcpip", _table(), init=_init, on_shutdown=_shutdown, stimuli={
     SocketOpened: _opened, SocketData: _data, SocketSent: _sent, SocketClosed: _closed,
     SocketIncoming: _incoming, NameResolved: cfg.resolved,
 })

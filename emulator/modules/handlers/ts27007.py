@@ -63,17 +63,23 @@ def radio_event(ctx: Context, event: str) -> None:
     for name, n in (("+CREG", radio.creg_n), ("+CGREG", radio.cgreg_n), ("+CEREG", radio.cereg_n)):
         if n:
             ctx.urc(f"{name}: {_reg_tail(ctx, n, urc=True)}")
-    if event == "attach_done" and radio.registered:
-        rrc_activity(ctx)  # the attach itself runs over an RRC connection
     for hook in getattr(ctx.state, "radio_hooks", []):
         hook(ctx, event)
 
 
-def rrc_activity(ctx: Context) -> None:
-    """Traffic: RRC goes connected (+CSCON: 1) and the inactivity timer restarts."""
+def rrc_activity(ctx: Context, nbytes: int = 0) -> None:
+    """Traffic: leave PSM if asleep, RRC goes connected (+CSCON: 1), the inactivity timer
+    restarts, and the energy meter books a radio burst."""
     radio: RadioState = ctx.state.radio
     if not radio.registered:
         return
+    psm = getattr(ctx.state, "psm", None)
+    if psm is not None and psm.in_psm:
+        from .power import psm_wake  # power builds on this module
+        psm_wake(ctx)
+    meter = getattr(ctx.state, "energy", None)
+    if meter is not None:
+        meter.add_tx(nbytes)
     if radio.rrc == 0:
         _set_rrc(ctx, 1)
     if ctx.state.rrc_timer is not None:
