@@ -59,12 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "run":
             from .scenarios.cli import run_command
             return run_command(args)
-        return asyncio.run(_serve(args))
+        return _run_loop(_serve(args))
     except EmulatorError as exc:
         print(f"modemu: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _run_loop(coro) -> int:  # noqa: ANN001
+    """Run ``serve`` on uvloop when it is installed (a faster event loop: the AT round trip
+    through the pty is mostly loop overhead), else on the standard asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 async def _serve(args: argparse.Namespace) -> int:
