@@ -128,16 +128,34 @@ class CtwingBackend(Backend):
 
     # --- scenario actions ----------------------------------------------------------------
     def _device(self, args: Mapping[str, Any]):  # noqa: ANN202
+        return self._devices(args)[0]
+
+    def _devices(self, args: Mapping[str, Any]) -> list[Any]:
+        """The device(s) an action means: by device ID, or by IMEI (optionally within
+        ``product``). One IMEI may be a device in two LwM2M products (guide 001 §4.1.3.1 and
+        §4.1.3.2 use the same module): the online one comes first, then the others."""
         if "device" not in args:
             raise ValueError("ctwing action needs 'device' (device ID or LwM2M IMEI)")
-        return self.registry.resolve(str(args["device"]))
+        ident = str(args["device"])
+        product = None if args.get("product") is None else str(args["product"])
+        by_id = self.registry.device_by_id(ident)
+        if by_id is not None and product in (None, by_id.product_id):
+            return [by_id]
+        found = [d for d in self.registry.all_devices()
+                 if d.imei == ident and product in (None, d.product_id)]
+        if not found:
+            if product is None:
+                return [self.registry.resolve(ident)]  # raises the usual unknown-device error
+            raise ValueError(f"ctwing: no device {ident!r} in product {product}")
+        return sorted(found, key=lambda d: not d.online)
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)
         return self.store.queue_command(device.device_id, command_payload(dict(args))).id
 
     def _expect_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        device = self._device(args)
+        devices = self._devices(args)
+        device = devices[0]
         if args.get("base64") is not None:
             try:
                 want = base64.b64decode(str(args["base64"]), validate=True)
@@ -145,13 +163,28 @@ class CtwingBackend(Backend):
                 raise ValueError(f"base64 {args['base64']!r} is not valid base64") from None
         else:
             want = command_payload(dict(args))
+        for candidate in devices:
+            for record, payload in zip(self.store.data(candidate.device_id),
+                                       self.store.payloads(candidate.device_id)):
+                if payload == want:
+                    return record
         stored = self.store.payloads(device.device_id)
-        for record, payload in zip(self.store.data(device.device_id), stored):
-            if payload == want:
-                return record
         shown = ", ".join(repr(p) for p in stored[-5:]) or "nothing"
         raise AssertionError(f"ctwing: no uplink {want!r} stored for device {device.device_id}; "
                              f"latest stored: {shown}")
+
+    def _command_status(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        if "id" not in args:
+            raise ValueError("ctwing.command_status needs 'id' (what queue_command returned)")
+        try:
+            cmd = self.store.command(int(args["id"]))
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(f"ctwing: no command {args['id']!r}") from None
+        want = args.get("status")
+        if want is not None and cmd.status != str(want):
+            raise AssertionError(f"ctwing: command {cmd.id} is {cmd.status}"
+                                 f"{' (' + cmd.reason + ')' if cmd.reason else ''}, expected {want}")
+        return cmd.to_dict()
 
     def _device_online(self, args: Mapping[str, Any]) -> bool:
         device = self._device(args)
@@ -165,9 +198,11 @@ class CtwingBackend(Backend):
     def scenario_actions(self) -> list[ScenarioAction]:
         return [
             ScenarioAction("queue_command", self._queue_command,
-                           "{device, payload|payload_hex} -> command id; queue a downlink"),
+                           "{device, product?, payload|payload_hex} -> command id; queue a downlink"),
             ScenarioAction("expect_uplink", self._expect_uplink,
-                           "{device, payload|payload_hex|base64}: assert the platform stored it"),
+                           "{device, product?, payload|payload_hex|base64}: assert the platform stored it"),
+            ScenarioAction("command_status", self._command_status,
+                           "{id, status?}: the command's record; asserts its status when given"),
             ScenarioAction("device_online", self._device_online,
                            "{device, online: bool}: assert the device's online state"),
         ]
