@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import asyncio
 import importlib.util
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
 from .api import command_payload, make_router
@@ -153,7 +154,33 @@ class CtwingBackend(Backend):
         device = self._device(args)
         return self.store.queue_command(device.device_id, command_payload(dict(args))).id
 
-    def _expect_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _eventually(check: Callable[[], Any], args: Mapping[str, Any]) -> Any:
+        """``check()`` now; if it fails, a coroutine retrying it for ``wait`` wall seconds
+        (default 2): the message may still be in flight on loopback (amqtt reports a PUBLISH
+        from its own task). Not a protocol timer; ``wait: 0`` fails at once."""
+        try:
+            return check()
+        except AssertionError:
+            wait = float(args.get("wait", 2.0))
+            if wait <= 0:
+                raise
+
+        async def retry() -> Any:
+            deadline = asyncio.get_running_loop().time() + wait
+            while True:
+                await asyncio.sleep(0.01)
+                try:
+                    return check()
+                except AssertionError:
+                    if asyncio.get_running_loop().time() >= deadline:
+                        raise
+        return retry()
+
+    def _expect_uplink(self, args: Mapping[str, Any]) -> Any:
+        return self._eventually(lambda: self._find_uplink(args), args)
+
+    def _find_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
         devices = self._devices(args)
         device = devices[0]
         if args.get("base64") is not None:
@@ -173,7 +200,10 @@ class CtwingBackend(Backend):
         raise AssertionError(f"ctwing: no uplink {want!r} stored for device {device.device_id}; "
                              f"latest stored: {shown}")
 
-    def _command_status(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    def _command_status(self, args: Mapping[str, Any]) -> Any:
+        return self._eventually(lambda: self._check_command(args), args)
+
+    def _check_command(self, args: Mapping[str, Any]) -> dict[str, Any]:
         if "id" not in args:
             raise ValueError("ctwing.command_status needs 'id' (what queue_command returned)")
         try:
@@ -186,7 +216,10 @@ class CtwingBackend(Backend):
                                  f"{' (' + cmd.reason + ')' if cmd.reason else ''}, expected {want}")
         return cmd.to_dict()
 
-    def _device_online(self, args: Mapping[str, Any]) -> bool:
+    def _device_online(self, args: Mapping[str, Any]) -> Any:
+        return self._eventually(lambda: self._check_online(args), args)
+
+    def _check_online(self, args: Mapping[str, Any]) -> bool:
         device = self._device(args)
         want = bool(args.get("online", True))
         if device.online != want:
@@ -200,9 +233,9 @@ class CtwingBackend(Backend):
             ScenarioAction("queue_command", self._queue_command,
                            "{device, product?, payload|payload_hex} -> command id; queue a downlink"),
             ScenarioAction("expect_uplink", self._expect_uplink,
-                           "{device, product?, payload|payload_hex|base64}: assert the platform stored it"),
+                           "{device, product?, payload|payload_hex|base64, wait?}: assert the platform stored it"),
             ScenarioAction("command_status", self._command_status,
-                           "{id, status?}: the command's record; asserts its status when given"),
+                           "{id, status?, wait?}: the command's record; asserts its status when given"),
             ScenarioAction("device_online", self._device_online,
-                           "{device, online: bool}: assert the device's online state"),
+                           "{device, online: bool, wait?}: assert the device's online state"),
         ]

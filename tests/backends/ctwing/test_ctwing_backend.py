@@ -93,10 +93,10 @@ async def test_no_lwm2m_names_without_an_lwm2m_server():
 async def test_scenario_actions_over_tcp(backend):
     b, internet, endpoints, extra = backend
     actions = {a.name: a.run for a in b.scenario_actions()}
-    assert set(actions) == {"queue_command", "expect_uplink", "device_online"}
+    assert set(actions) == {"queue_command", "expect_uplink", "command_status", "device_online"}
     actions["device_online"]({"device": TCP_ID, "online": False})
     with pytest.raises(AssertionError, match="offline, expected online"):
-        actions["device_online"]({"device": TCP_ID, "online": True})
+        actions["device_online"]({"device": TCP_ID, "online": True, "wait": 0})
     cmd_id = actions["queue_command"]({"device": TCP_ID, "payload_hex": "72656365697665646d657373616765"})
     assert b.store.command(cmd_id).status == "queued"
 
@@ -115,7 +115,9 @@ async def test_scenario_actions_over_tcp(backend):
     actions["expect_uplink"]({"device": TCP_ID, "base64": "aGVsbG8gd29ybGQ="})
     actions["expect_uplink"]({"device": TCP_ID, "payload_hex": "68656c6c6f20776f726c64"})
     with pytest.raises(AssertionError, match="no uplink b'bye'.*hello world"):
-        actions["expect_uplink"]({"device": TCP_ID, "payload": "bye"})
+        actions["expect_uplink"]({"device": TCP_ID, "payload": "bye", "wait": 0})
+    with pytest.raises(AssertionError, match="no uplink b'bye'"):  # waits for in-flight data first
+        await actions["expect_uplink"]({"device": TCP_ID, "payload": "bye", "wait": 0.05})
     with pytest.raises(ValueError, match="base64"):
         actions["expect_uplink"]({"device": TCP_ID, "base64": "@@"})
     writer.close()
