@@ -178,6 +178,12 @@ class CtwingBackend(Backend):
         return retry()
 
     def _expect_uplink(self, args: Mapping[str, Any]) -> Any:
+        if args.get("absent"):  # the opposite: nothing like it was stored (bad input stores nothing)
+            try:
+                record = self._find_uplink(args)
+            except AssertionError:
+                return None
+            raise AssertionError(f"ctwing: uplink stored although it should not be: {record}")
         return self._eventually(lambda: self._find_uplink(args), args)
 
     def _find_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,7 +239,7 @@ class CtwingBackend(Backend):
             ScenarioAction("queue_command", self._queue_command,
                            "{device, product?, payload|payload_hex} -> command id; queue a downlink"),
             ScenarioAction("expect_uplink", self._expect_uplink,
-                           "{device, product?, payload|payload_hex|base64, wait?}: assert the platform stored it"),
+                           "{device, product?, payload|payload_hex|base64, wait?, absent?}: assert the platform stored it (absent: did not)"),
             ScenarioAction("command_status", self._command_status,
                            "{id, status?, wait?}: the command's record; asserts its status when given"),
             ScenarioAction("device_online", self._device_online,
