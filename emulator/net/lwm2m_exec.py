@@ -98,17 +98,48 @@ class Lwm2mSession:
         self.port = port
         self.client: Any = None
         self.waiting: dict[tuple[str, int], asyncio.Future] = {}
+        self.exchanges = 0  # module requests (Register/Update) awaiting the platform's answer
+        self.held: list[tuple[str, int, Any]] = []
+
+    def _exchange_open(self) -> bool:
+        state = getattr(self.port.modem.state, "lwm2m", None)
+        return self.exchanges > 0 or (state is not None and getattr(state, "update_mid", None) is not None)
+
+    def begin_exchange(self) -> None:
+        self.exchanges += 1
+
+    def end_exchange(self) -> None:
+        """The result of Register/Update was given to the modem: now pass on what arrived meanwhile."""
+        self.exchanges = max(0, self.exchanges - 1)
+        while self.held and not self._exchange_open():
+            kind, mid, stimulus = self.held.pop(0)
+            self._tell(kind, mid, stimulus)
 
     def _ask(self, kind: str, mid: int, stimulus: Any) -> asyncio.Future:
         """Tell the modem; the answer comes as an effect (maybe synchronously, during
-        ``port.stimulus``), which resolves the future the client awaits."""
+        ``port.stimulus``), which resolves the future the client awaits.
+
+        A platform request that arrives while the module's own Register/Update waits for its
+        answer is told to the host only after that result line: the platform sends it after
+        answering (guide 001 §4.1.3.1 prints ``+QLWUPDATE: 0,<mid>`` before the "write" URC;
+        ``+QLWREG: 0`` before "observe"), but aiocoap may hand the two over in either order.
+        """
         fut = asyncio.get_running_loop().create_future()
         self.waiting[(kind, mid)] = fut
+        if self._exchange_open():
+            self.held.append((kind, mid, stimulus))
+        else:
+            self._tell(kind, mid, stimulus)
+        return fut
+
+    def _tell(self, kind: str, mid: int, stimulus: Any) -> None:
+        fut = self.waiting.get((kind, mid))
+        if fut is None or fut.done():
+            return
         self.port.stimulus(stimulus)
         state = getattr(self.port.modem.state, "lwm2m", None)
         if not fut.done() and (state is None or mid not in state.pending):
             self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it
-        return fut
 
     def answer(self, kind: str, mid: int, code: int, payload: bytes) -> bool:
         fut = self.waiting.pop((kind, mid), None)
@@ -132,6 +163,7 @@ class Lwm2mSession:
             if not fut.done():
                 fut.cancel()
         self.waiting.clear()
+        self.held.clear()
         client, self.client = self.client, None
         if client is not None:
             await client.close()
@@ -178,6 +210,7 @@ async def register(effect: Lwm2mRegister, port: Any) -> None:
         port.stimulus(Lwm2mRegistered(RESULT_FAILED))
         return
     port.resources[RESOURCE_KEY] = session
+    session.begin_exchange()
     try:
         result: Any = await session.client.register()
     except Exception as exc:  # noqa: BLE001
@@ -189,6 +222,7 @@ async def register(effect: Lwm2mRegister, port: Any) -> None:
     if code != RESULT_OK:
         await _drop(port, only=session)
     port.stimulus(Lwm2mRegistered(code))
+    session.end_exchange()
 
 
 @executor(Lwm2mUpdate)
@@ -197,11 +231,15 @@ async def update(effect: Lwm2mUpdate, port: Any) -> None:
     if session is None:
         port.stimulus(Lwm2mUpdated(RESULT_FAILED))
         return
+    session.begin_exchange()
     try:
-        result: Any = await session.client.update(effect.lifetime, effect.binding)
-    except Exception as exc:  # noqa: BLE001
-        result = exc
-    port.stimulus(Lwm2mUpdated(request_result(result)))
+        try:
+            result: Any = await session.client.update(effect.lifetime, effect.binding)
+        except Exception as exc:  # noqa: BLE001
+            result = exc
+        port.stimulus(Lwm2mUpdated(request_result(result)))
+    finally:
+        session.end_exchange()
 
 
 @executor(Lwm2mDeregister)

@@ -17,11 +17,12 @@ from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_duration
 
 SCENARIO_KEYS = {"name", "module", "modems", "modem", "config", "backends", "steps", "within",
-                 "wall_timeout", "allow_other", "skip_boot", "tags", "description"}
+                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires"}
 STEP_MODIFIERS = {"within", "modem", "allow_other", "as"}
 CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
 FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
+REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
 
 class _LineDict(dict):
@@ -116,6 +117,11 @@ class _Builder:
         if not isinstance(config, dict) or set(config) - CONFIG_KEYS:
             raise self.err(f"'config' must be a mapping with keys {', '.join(sorted(CONFIG_KEYS))}",
                            lines.get("config"))
+        requires = raw.get("requires") or []
+        if isinstance(requires, str):
+            requires = [requires]
+        if not isinstance(requires, list) or any(r not in REQUIREMENTS for r in requires):
+            raise self.err(f"'requires' must be a list of {', '.join(REQUIREMENTS)}", lines.get("requires"))
         steps_raw = raw.get("steps")
         if not isinstance(steps_raw, list) or not steps_raw:
             raise self.err("'steps' must be a non-empty list", lines.get("steps", raw.line))
@@ -125,7 +131,7 @@ class _Builder:
                         within=self.duration(raw.get("within", 10.0), lines.get("within")),
                         wall_timeout=self.duration(raw.get("wall_timeout", 10.0), lines.get("wall_timeout")),
                         allow_other=self.flag(raw, "allow_other"), skip_boot=self.flag(raw, "skip_boot"),
-                        tags=[str(t) for t in raw.get("tags") or []])
+                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires))
         for i, item in enumerate(steps_raw):
             scen.steps.append(self.step(item, i, names, lines.get("steps", raw.line)))
         return scen

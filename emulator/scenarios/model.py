@@ -63,6 +63,7 @@ class Scenario:
     allow_other: bool = False
     skip_boot: bool = False
     tags: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)  # optional features ("dtls"); missing -> skipped
     line: int = 1
 
     @property

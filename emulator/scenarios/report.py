@@ -70,6 +70,10 @@ def failure_lines(result: ScenarioResult, paint: Painter | None = None) -> list[
 def print_result(result: ScenarioResult, stream: TextIO, *, color: bool = False, verbose: bool = False) -> None:
     paint = Painter(color)
     sc = result.scenario
+    if result.skipped:
+        print(f"{paint('SKIP', 'yellow', 'bold')} {paint(sc.name, 'bold')}  {paint(sc.path, 'dim')}: "
+              f"{result.skipped}", file=stream)
+        return
     mark = paint("PASS", "green", "bold") if result.passed else paint("FAIL", "red", "bold")
     print(f"{mark} {paint(sc.name, 'bold')}  {paint(sc.path, 'dim')}", file=stream)
     try:
@@ -89,7 +93,10 @@ def print_result(result: ScenarioResult, stream: TextIO, *, color: bool = False,
 def summary_line(results: list[ScenarioResult], load_errors: int = 0, *, color: bool = False) -> str:
     paint = Painter(color)
     failed = sum(not r.passed for r in results) + load_errors
-    text = f"{len(results) - (failed - load_errors)} passed, {failed} failed"
+    skipped = sum(bool(r.skipped) for r in results)
+    text = f"{len(results) - (failed - load_errors) - skipped} passed, {failed} failed"
+    if skipped:
+        text += f", {skipped} skipped"
     return paint(text, "red" if failed else "green", "bold")
 
 
@@ -102,10 +109,14 @@ def write_junit(results: list[ScenarioResult], path: str | Path,
     suites = ET.Element("testsuites")
     suite = ET.SubElement(suites, "testsuite", name="modemu", tests=str(len(results) + len(load_errors)),
                           failures=str(failures), errors=str(errors),
+                          skipped=str(sum(bool(r.skipped) for r in results)),
                           time=f"{sum(r.wall for r in results):.3f}")
     for r in results:
         case = ET.SubElement(suite, "testcase", classname=_classname(r.scenario.path), name=r.scenario.name,
                              file=r.scenario.path, line=str(r.scenario.line), time=f"{r.wall:.3f}")
+        if r.skipped:
+            ET.SubElement(case, "skipped", message=r.skipped)
+            continue
         if r.error:
             ET.SubElement(case, "error", message=r.error).text = r.error
         elif r.failure:

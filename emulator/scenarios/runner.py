@@ -30,6 +30,7 @@ class ScenarioResult:
     scenario: Scenario
     failure: Failure | None = None
     error: str | None = None        # the bench itself broke (backend failed to start ...)
+    skipped: str | None = None      # not run: a feature in ``requires`` is missing (the reason)
     transcript: list[Entry] = field(default_factory=list)
     wall: float = 0.0
     virtual: float = 0.0
@@ -39,6 +40,16 @@ class ScenarioResult:
     @property
     def passed(self) -> bool:
         return self.failure is None and self.error is None
+
+
+def missing_requirement(scenario: Scenario) -> str | None:
+    """Why the scenario cannot run here (an optional feature it ``requires`` is missing), or None."""
+    for need in scenario.requires:
+        if need == "dtls":
+            from ..backends.lwm2m import dtls_adapter
+            if not dtls_adapter.DTLS_AVAILABLE:
+                return "needs DTLS (pip install DTLSSocket): " + dtls_adapter.DTLS_MISSING_REASON
+    return None
 
 
 def _initial_variables(bench: Bench, scenario: Scenario) -> dict[str, str]:
@@ -103,6 +114,9 @@ async def _run_step(bench: Bench, scenario: Scenario, step: Step, variables: dic
 
 async def run_scenario(scenario: Scenario, *, transport: str = "memory", idle: float = 0.02) -> ScenarioResult:
     result = ScenarioResult(scenario)
+    result.skipped = missing_requirement(scenario)
+    if result.skipped:
+        return result
     bench = Bench(scenario.modems, backends=scenario.backends, config=scenario.config,
                   transport=transport, idle=idle)
     wall0 = time.monotonic()

@@ -44,8 +44,12 @@ class FakeClient:
         code = FakeClient.register_code
         return SimpleNamespace(ok=code.startswith("2."), code=code, mid=1)
 
+    update_gate: asyncio.Event | None = None  # set: update() waits for it
+
     async def update(self, lifetime=None, binding=None):
         self.calls.append(("update", lifetime, binding))
+        if FakeClient.update_gate is not None:
+            await FakeClient.update_gate.wait()
         return SimpleNamespace(ok=True, code="2.04", mid=2)
 
     async def deregister(self):
@@ -69,6 +73,7 @@ async def rig(monkeypatch):
     FakeClient.instances.clear()
     FakeClient.register_code = "2.01"
     FakeClient.gate = None
+    FakeClient.update_gate = None
     emu = Emulator(Config(), modems=[ModemSpec("ec800e", "ec800e", {"lwm2m_mid_seed": 13859})],
                    ephemeral=True, with_pty=False, with_tcp=False, backends=[], follow_wall=False)
     emu.internet.add_name("lwm2m.ctwing.cn", "221.229.214.202")
@@ -217,3 +222,36 @@ async def test_modem_gives_up_on_a_slow_register(rig) -> None:
     rig.send("AT+QLWSTATUS?")
     out = await rig.until("OK")
     assert "+QLWSTATUS: 0" in out and "+QLWREG" not in out
+
+
+async def test_platform_requests_during_update_follow_its_result(rig) -> None:
+    """Guide 001 §4.1.3.1: "+QLWUPDATE: 0,<mid>" comes before the "write" the Update triggered,
+    even when the client hands the write over first (aiocoap does not order the two)."""
+    client = await register(rig)
+    FakeClient.update_gate = asyncio.Event()
+    rig.send("AT+QLWUPDATE=0,86400")
+    await rig.until("OK")
+    wfut = client.on_write(44299, (19, 1, 0), b"helloworld ack")
+    await asyncio.sleep(0.01)
+    assert b"write" not in rig.buf and not wfut.done()  # held while the Update is in flight
+    FakeClient.update_gate.set()
+    out = await rig.until('"write"')
+    assert out.index("+QLWUPDATE: 0,") < out.index('+QLWURC: "write",44299,19,1,0,2,14,')
+    rig.send("AT+QLWWRRSP=44299,2")
+    await rig.until("+QLWWRRSP: 44299,0")
+    assert int((await asyncio.wait_for(wfut, 1))[0]) == 0x44
+
+
+async def test_observe_during_register_follows_its_result(rig) -> None:
+    FakeClient.gate = asyncio.Event()
+    rig.send(CONFIG)
+    rig.send("AT+QLWADDOBJ=19,0,1,0")
+    rig.send("AT+QLWREG")
+    await settle(lambda: len(FakeClient.instances) == 1)
+    fut = FakeClient.instances[0].on_observe(44297, (19, 0, 0), False)
+    await asyncio.sleep(0.01)
+    assert b"observe" not in rig.buf
+    FakeClient.gate.set()
+    out = await rig.until('"observe"')
+    assert out.index("+QLWREG: 0") < out.index('+QLWURC: "observe",44297,0,19,0,0')
+    assert not fut.done()  # waiting for the host's AT+QLWOBSRSP

@@ -138,3 +138,12 @@ def test_the_example_in_format_md_loads():
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     sc = load(block, "FORMAT.md")
     assert len(sc.steps) == 16 and sc.steps[-1].kind == "expect_none"
+
+
+def test_requires_lists_known_features():
+    head = "name: t\nmodule: ec800e\n"
+    assert load(head + "requires: [dtls]\nsteps:\n  - send: AT\n").requires == ["dtls"]
+    assert load(head + "requires: dtls\nsteps:\n  - send: AT\n").requires == ["dtls"]
+    assert load(head + "steps:\n  - send: AT\n").requires == []
+    message, line = error_of(head + "requires: [gps]\nsteps:\n  - send: AT\n")
+    assert "requires" in message and "dtls" in message and line == 3

@@ -208,3 +208,28 @@ async def test_timers_due_now_fire_while_waiting():
     r = await run("  - send: AT+QPOWD\n  - expect: OK\n  - expect: POWERED DOWN\n    within: 0s\n", head=head)
     assert r.passed, failure_lines(r)
     assert r.virtual == 0
+
+
+async def test_a_missing_requirement_skips_with_the_reason(monkeypatch, capsys):
+    from emulator.backends.lwm2m import dtls_adapter
+    from emulator.scenarios.report import summary_line
+    head = "name: t\nmodule: ec800e\nbackends: none\nskip_boot: true\nrequires: [dtls]\nsteps:\n"
+    monkeypatch.setattr(dtls_adapter, "DTLS_AVAILABLE", False)
+    monkeypatch.setattr(dtls_adapter, "DTLS_MISSING_REASON", "No module named 'DTLSSocket'")
+    result = await run("  - send: AT\n  - expect: NOT-OK\n", head=head)
+    assert result.skipped and "DTLSSocket" in result.skipped and result.steps_run == 0
+    assert result.passed  # skipped is not failed
+    print_result(result, __import__("sys").stdout)
+    assert capsys.readouterr().out.startswith("SKIP t")
+    assert summary_line([result]) == "0 passed, 0 failed, 1 skipped"
+    import tempfile
+    from pathlib import Path
+
+    from emulator.scenarios.report import write_junit
+    with tempfile.TemporaryDirectory() as tmp:
+        write_junit([result], Path(tmp) / "j.xml")
+        xml = (Path(tmp) / "j.xml").read_text()
+    assert 'skipped="1"' in xml and "<skipped message=" in xml and "<failure" not in xml
+    monkeypatch.setattr(dtls_adapter, "DTLS_AVAILABLE", True)
+    result = await run("  - send: AT\n  - expect: NOT-OK\n", head=head)
+    assert not result.skipped and not result.passed  # with DTLS it runs (and this one fails)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import asyncio
 import importlib.util
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
 from .api import command_payload, make_router
@@ -128,16 +129,66 @@ class CtwingBackend(Backend):
 
     # --- scenario actions ----------------------------------------------------------------
     def _device(self, args: Mapping[str, Any]):  # noqa: ANN202
+        return self._devices(args)[0]
+
+    def _devices(self, args: Mapping[str, Any]) -> list[Any]:
+        """The device(s) an action means: by device ID, or by IMEI (optionally within
+        ``product``). One IMEI may be a device in two LwM2M products (guide 001 §4.1.3.1 and
+        §4.1.3.2 use the same module): the online one comes first, then the others."""
         if "device" not in args:
             raise ValueError("ctwing action needs 'device' (device ID or LwM2M IMEI)")
-        return self.registry.resolve(str(args["device"]))
+        ident = str(args["device"])
+        product = None if args.get("product") is None else str(args["product"])
+        by_id = self.registry.device_by_id(ident)
+        if by_id is not None and product in (None, by_id.product_id):
+            return [by_id]
+        found = [d for d in self.registry.all_devices()
+                 if d.imei == ident and product in (None, d.product_id)]
+        if not found:
+            if product is None:
+                return [self.registry.resolve(ident)]  # raises the usual unknown-device error
+            raise ValueError(f"ctwing: no device {ident!r} in product {product}")
+        return sorted(found, key=lambda d: not d.online)
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)
         return self.store.queue_command(device.device_id, command_payload(dict(args))).id
 
-    def _expect_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        device = self._device(args)
+    @staticmethod
+    def _eventually(check: Callable[[], Any], args: Mapping[str, Any]) -> Any:
+        """``check()`` now; if it fails, a coroutine retrying it for ``wait`` wall seconds
+        (default 2): the message may still be in flight on loopback (amqtt reports a PUBLISH
+        from its own task). Not a protocol timer; ``wait: 0`` fails at once."""
+        try:
+            return check()
+        except AssertionError:
+            wait = float(args.get("wait", 2.0))
+            if wait <= 0:
+                raise
+
+        async def retry() -> Any:
+            deadline = asyncio.get_running_loop().time() + wait
+            while True:
+                await asyncio.sleep(0.01)
+                try:
+                    return check()
+                except AssertionError:
+                    if asyncio.get_running_loop().time() >= deadline:
+                        raise
+        return retry()
+
+    def _expect_uplink(self, args: Mapping[str, Any]) -> Any:
+        if args.get("absent"):  # the opposite: nothing like it was stored (bad input stores nothing)
+            try:
+                record = self._find_uplink(args)
+            except AssertionError:
+                return None
+            raise AssertionError(f"ctwing: uplink stored although it should not be: {record}")
+        return self._eventually(lambda: self._find_uplink(args), args)
+
+    def _find_uplink(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        devices = self._devices(args)
+        device = devices[0]
         if args.get("base64") is not None:
             try:
                 want = base64.b64decode(str(args["base64"]), validate=True)
@@ -145,15 +196,36 @@ class CtwingBackend(Backend):
                 raise ValueError(f"base64 {args['base64']!r} is not valid base64") from None
         else:
             want = command_payload(dict(args))
+        for candidate in devices:
+            for record, payload in zip(self.store.data(candidate.device_id),
+                                       self.store.payloads(candidate.device_id)):
+                if payload == want:
+                    return record
         stored = self.store.payloads(device.device_id)
-        for record, payload in zip(self.store.data(device.device_id), stored):
-            if payload == want:
-                return record
         shown = ", ".join(repr(p) for p in stored[-5:]) or "nothing"
         raise AssertionError(f"ctwing: no uplink {want!r} stored for device {device.device_id}; "
                              f"latest stored: {shown}")
 
-    def _device_online(self, args: Mapping[str, Any]) -> bool:
+    def _command_status(self, args: Mapping[str, Any]) -> Any:
+        return self._eventually(lambda: self._check_command(args), args)
+
+    def _check_command(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        if "id" not in args:
+            raise ValueError("ctwing.command_status needs 'id' (what queue_command returned)")
+        try:
+            cmd = self.store.command(int(args["id"]))
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(f"ctwing: no command {args['id']!r}") from None
+        want = args.get("status")
+        if want is not None and cmd.status != str(want):
+            raise AssertionError(f"ctwing: command {cmd.id} is {cmd.status}"
+                                 f"{' (' + cmd.reason + ')' if cmd.reason else ''}, expected {want}")
+        return cmd.to_dict()
+
+    def _device_online(self, args: Mapping[str, Any]) -> Any:
+        return self._eventually(lambda: self._check_online(args), args)
+
+    def _check_online(self, args: Mapping[str, Any]) -> bool:
         device = self._device(args)
         want = bool(args.get("online", True))
         if device.online != want:
@@ -165,9 +237,11 @@ class CtwingBackend(Backend):
     def scenario_actions(self) -> list[ScenarioAction]:
         return [
             ScenarioAction("queue_command", self._queue_command,
-                           "{device, payload|payload_hex} -> command id; queue a downlink"),
+                           "{device, product?, payload|payload_hex} -> command id; queue a downlink"),
             ScenarioAction("expect_uplink", self._expect_uplink,
-                           "{device, payload|payload_hex|base64}: assert the platform stored it"),
+                           "{device, product?, payload|payload_hex|base64, wait?, absent?}: assert the platform stored it (absent: did not)"),
+            ScenarioAction("command_status", self._command_status,
+                           "{id, status?, wait?}: the command's record; asserts its status when given"),
             ScenarioAction("device_online", self._device_online,
-                           "{device, online: bool}: assert the device's online state"),
+                           "{device, online: bool, wait?}: assert the device's online state"),
         ]

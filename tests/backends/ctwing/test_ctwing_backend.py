@@ -93,10 +93,10 @@ async def test_no_lwm2m_names_without_an_lwm2m_server():
 async def test_scenario_actions_over_tcp(backend):
     b, internet, endpoints, extra = backend
     actions = {a.name: a.run for a in b.scenario_actions()}
-    assert set(actions) == {"queue_command", "expect_uplink", "device_online"}
+    assert set(actions) == {"queue_command", "expect_uplink", "command_status", "device_online"}
     actions["device_online"]({"device": TCP_ID, "online": False})
     with pytest.raises(AssertionError, match="offline, expected online"):
-        actions["device_online"]({"device": TCP_ID, "online": True})
+        actions["device_online"]({"device": TCP_ID, "online": True, "wait": 0})
     cmd_id = actions["queue_command"]({"device": TCP_ID, "payload_hex": "72656365697665646d657373616765"})
     assert b.store.command(cmd_id).status == "queued"
 
@@ -115,7 +115,9 @@ async def test_scenario_actions_over_tcp(backend):
     actions["expect_uplink"]({"device": TCP_ID, "base64": "aGVsbG8gd29ybGQ="})
     actions["expect_uplink"]({"device": TCP_ID, "payload_hex": "68656c6c6f20776f726c64"})
     with pytest.raises(AssertionError, match="no uplink b'bye'.*hello world"):
-        actions["expect_uplink"]({"device": TCP_ID, "payload": "bye"})
+        actions["expect_uplink"]({"device": TCP_ID, "payload": "bye", "wait": 0})
+    with pytest.raises(AssertionError, match="no uplink b'bye'"):  # waits for in-flight data first
+        await actions["expect_uplink"]({"device": TCP_ID, "payload": "bye", "wait": 0.05})
     with pytest.raises(ValueError, match="base64"):
         actions["expect_uplink"]({"device": TCP_ID, "base64": "@@"})
     writer.close()
@@ -145,3 +147,43 @@ def test_bad_config_is_a_config_error():
         cls({"products": [{"product_id": "1", "name": "x", "protocol": "nb"}]},
             BackendContext(VirtualClock(), FakeInternet(), ephemeral=True))
 
+
+
+async def test_command_status_action(backend):
+    b, *_ = backend
+    actions = {a.name: a.run for a in b.scenario_actions()}
+    cmd_id = actions["queue_command"]({"device": TCP_ID, "payload": "x"})
+    assert actions["command_status"]({"id": str(cmd_id)})["status"] == "queued"
+    assert actions["command_status"]({"id": cmd_id, "status": "queued"})["payload_hex"] == "78"
+    with pytest.raises(AssertionError, match="is queued, expected delivered"):
+        actions["command_status"]({"id": cmd_id, "status": "delivered", "wait": 0})
+    pending = actions["command_status"]({"id": cmd_id, "status": "delivered", "wait": 1})
+    b.store.mark_sent(cmd_id)
+    b.store.mark_delivered(cmd_id)  # happens while the action waits (delivery is real I/O)
+    assert (await pending)["status"] == "delivered"
+    with pytest.raises(ValueError, match="no command"):
+        actions["command_status"]({"id": 999})
+    with pytest.raises(ValueError, match="needs 'id'"):
+        actions["command_status"]({})
+
+
+async def test_one_imei_in_two_lwm2m_products(backend):
+    """Guide 001 §4.1.3.1 and §4.1.3.2 use the same module (IMEI) in a plain and a DTLS product."""
+    b, *_ = backend
+    actions = {a.name: a.run for a in b.scenario_actions()}
+    plain = b.registry.device_by_imei(IMEI, "15430077")
+    dtls = b.registry.device_by_imei(IMEI, "16899569")
+    assert plain.device_id != dtls.device_id
+    b.store.record_uplink(dtls.device_id, b"helloworld", "lwm2m")  # both offline: plain resolves first
+    assert actions["expect_uplink"]({"device": IMEI, "payload": "helloworld"})["size"] == 10
+    assert actions["expect_uplink"]({"device": IMEI, "product": "16899569", "payload": "helloworld"})
+    with pytest.raises(AssertionError, match="no uplink"):
+        actions["expect_uplink"]({"device": IMEI, "product": "15430077", "payload": "helloworld", "wait": 0})
+    assert actions["expect_uplink"]({"device": IMEI, "product": "15430077", "payload": "helloworld",
+                                     "absent": True}) is None
+    with pytest.raises(AssertionError, match="should not be"):
+        actions["expect_uplink"]({"device": IMEI, "payload": "helloworld", "absent": True})
+    cmd_id = actions["queue_command"]({"device": IMEI, "product": "16899569", "payload": "x"})
+    assert b.store.command(cmd_id).device_id == dtls.device_id
+    with pytest.raises(ValueError, match="no device .* in product 16891291"):
+        actions["queue_command"]({"device": IMEI, "product": "16891291", "payload": "x"})
