@@ -292,3 +292,11 @@ async def test_mqtts_on_8883_with_generated_ca(module: str) -> None:
         else:
             assert await send_data(h, b'{"temperature":9}') == b"\r\nOK\r\n"
         await poll(lambda: telemetry(emu), "telemetry over TLS")
+
+
+def test_bench_counts_every_message() -> None:
+    from emulator.testing.bench_thingplug import run
+
+    result = run(20)
+    assert result["ok"] == result["received"] == result["stored"] == 20
+    assert result["msgs_per_s"] > 0 and result["latency_median_ms"] > 0
