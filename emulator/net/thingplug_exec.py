@@ -45,7 +45,7 @@ SUBACK_FAILURE = 0x80
 class TpLink:
     """The modem's ThingPlug connection: the session plus whether the modem was told it is up."""
 
-    def __init__(self, port: Any, effect: TpConnect) -> None:
+    def __init__(self, port: Any) -> None:
         self.port, self.ready, self.backlog = port, False, []
         sync = getattr(port.emulator, "sync_clock", None)
         self.session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=self._message,
@@ -102,7 +102,7 @@ async def tp_connect(effect: TpConnect, port: Any) -> None:
     old = port.resources.pop(KEY, None)
     if old is not None:
         await old.close()
-    link = TpLink(port, effect)
+    link = TpLink(port)
     port.resources[KEY] = link
     outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,
                                       ca_file=_ca_file(port) if effect.tls else None)

@@ -267,16 +267,24 @@ async def test_auto_reconnect_after_broker_restart() -> None:
         await h.expect(b"+SKTPCON=0\r\n")
 
 
-async def test_detach_on_bg96_reports_loss_and_stays_down() -> None:
+async def test_console_api_detach_drops_the_link_on_bg96() -> None:
+    from emulator.api.app import create_app
+
     async with thingplug_emulator() as (emu, hosts):
-        h, port = hosts["bg96"], emu.ports["bg96"]
+        h, backend = hosts["bg96"], emu.backends["thingplug"]
         await connected(h)
-        port.stimulus(NetworkDetach())
-        assert await h.expect(b"+SKTPCON: -1\r\n")
-        assert await h.at('AT+SKTPDAT=1,"telemetry",0') == b"\r\nERROR\r\n"
-        port.stimulus(NetworkAttach())
+        transport = httpx.ASGITransport(app=create_app(emu))
+        async with httpx.AsyncClient(transport=transport, base_url="http://emu") as console:
+            resp = await console.post("/api/modems/bg96/network", json={"action": "detach"})
+            assert resp.status_code < 300, resp.text
+            assert await h.expect(b"+SKTPCON: -1\r\n")
+            await poll(lambda: not backend.broker.device_subscribed(SVC, DEV), "broker saw the drop")
+            assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -3\r\n\r\nOK\r\n"
+            assert await h.at('AT+SKTPDAT=1,"telemetry",0') == b"\r\nERROR\r\n"
+            await console.post("/api/modems/bg96/network", json={"action": "attach"})
         emu.advance(10)
         assert b"+SKTPCON" not in await h.quiet(0.2)  # BG96 has no auto-reconnect
+        await connected(h)  # the host reconnects itself
 
 
 @pytest.mark.parametrize("module", ["bg96", "wm-n400mse"])

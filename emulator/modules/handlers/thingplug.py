@@ -16,6 +16,10 @@ source documents its ThingPlug dialect.
 Data is published with QoS 1 and ``OK`` is only given once the broker acknowledged it, so
 whatever the modem acknowledged reaches the platform.
 
+Link loss (broker gone, keepalive, network detach / coverage loss via ``radio_hooks``) prints
+``+SKTPCON: -1`` and sets the error to -3 (Disconnected). With Woori-net ``AT+SKTPATC=1`` the
+modem reconnects by itself (see ``_schedule_reconnect`` for the assumed timing).
+
 Must not: do I/O (effects in ``thingplug_effects.py``, executor in ``emulator/net``).
 """
 
