@@ -308,3 +308,30 @@ def test_bench_counts_every_message() -> None:
     result = run(20)
     assert result["ok"] == result["received"] == result["stored"] == 20
     assert result["msgs_per_s"] > 0 and result["latency_median_ms"] > 0
+
+
+async def test_disconnect_while_connecting_leaves_nothing_behind() -> None:
+    async with thingplug_emulator() as (emu, hosts):
+        h, port = hosts["bg96"], emu.ports["bg96"]
+        h.send(connect_line("bg96").encode() + b"\r")
+        h.send(b"AT+SKTPCON=0\r")  # before the broker could answer
+        await h.expect(b"+SKTPCON: -1\r\n")
+        await asyncio.sleep(0.3)
+        assert b"+SKTPCON" not in await h.quiet(0.1)
+        assert "thingplug" not in port.resources
+        assert not emu.backends["thingplug"].broker.device_subscribed(SVC, DEV)
+        await connected(h)
+
+
+async def test_keepalive_runs_on_virtual_time() -> None:
+    async with thingplug_emulator() as (emu, hosts):
+        h = hosts["bg96"]
+        await connected(h)
+        link = emu.ports["bg96"].resources["thingplug"]
+        sent = link.session.sent_packets
+        for _ in range(370):  # 3 keepalive periods (120 s): PINGREQ each, PINGRESP back in time
+            emu.advance(1)
+            await asyncio.sleep(0.002)
+        assert link.session.sent_packets - sent == 3
+        assert b"+SKTPCON" not in await h.quiet(0.1)
+        assert await send_data(h, b'{"temperature":1}') == b"\r\nOK\r\n"
