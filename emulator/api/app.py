@@ -5,6 +5,11 @@ Routes: ``GET /api/modems``, ``GET /api/modems/{name}``, ``POST /api/modems/{nam
 ``GET /api/clock``, ``POST /api/clock/advance``, ``GET /api/network/routes``,
 ``POST /api/network/faults``, ``DELETE /api/network/faults``. OpenAPI docs at ``/docs``.
 
+Handlers are ``async def`` so they run on the emulator's event loop: a ``def`` handler would
+run in FastAPI's thread pool, where a stimulus that makes a modem start an async executor
+(e.g. a detach dropping its ThingPlug/MQTT link) has no event loop, and modem state is not
+thread-safe.
+
 Must not: hold state of its own (it reads the Emulator).
 """
 
@@ -67,21 +72,21 @@ def create_app(emulator: "Emulator") -> FastAPI:
                 "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
 
     @app.get("/api/modems", tags=["modems"])
-    def list_modems() -> list[dict]:
+    async def list_modems() -> list[dict]:
         return [describe(p) for p in emulator.ports.values()]
 
     @app.get("/api/modems/{name}", tags=["modems"])
-    def get_modem(name: str) -> dict:
+    async def get_modem(name: str) -> dict:
         return describe(port_or_404(name))
 
     @app.post("/api/modems/{name}/power", tags=["modems"])
-    def power(name: str, body: PowerBody) -> dict:
+    async def power(name: str, body: PowerBody) -> dict:
         port = port_or_404(name)
         port.power_on() if body.on else port.power_off()
         return describe(port)
 
     @app.post("/api/modems/{name}/network", tags=["modems"])
-    def network(name: str, body: NetworkBody) -> dict:
+    async def network(name: str, body: NetworkBody) -> dict:
         port = port_or_404(name)
         stim = {"detach": NetworkDetach(), "attach": NetworkAttach(), "sim_remove": SimRemoved(),
                 "sim_insert": SimInserted()}.get(body.action)
@@ -93,7 +98,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return describe(port)
 
     @app.get("/api/modems/{name}/energy", tags=["modems"])
-    def energy(name: str) -> dict:
+    async def energy(name: str) -> dict:
         """Time per power state (off, psm, idle, connected, transmitting) and the estimated
         charge in µAh, from the module's current table (see its data yaml for the sources)."""
         port = port_or_404(name)
@@ -103,7 +108,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return {"name": name, "module": port.profile.name, **meter.report()}
 
     @app.post("/api/modems/{name}/wake", tags=["modems"])
-    def wake(name: str) -> dict:
+    async def wake(name: str) -> dict:
         """A PWRKEY / PON_TRIG pulse: leave PSM now (or power on a powered-down modem)."""
         port = port_or_404(name)
         if not port.modem.powered:
@@ -113,30 +118,30 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return describe(port)
 
     @app.post("/api/modems/{name}/dtr", tags=["modems"])
-    def dtr(name: str, body: DtrBody) -> dict:
+    async def dtr(name: str, body: DtrBody) -> dict:
         port = port_or_404(name)
         port.stimulus(DtrChanged(body.high))
         return describe(port)
 
     @app.get("/api/clock", tags=["clock"])
-    def clock() -> dict:
+    async def clock() -> dict:
         return {"now": emulator.clock.now(), "time_scale": emulator.time_scale,
                 "pending_timers": len(emulator.clock.pending())}
 
     @app.post("/api/clock/advance", tags=["clock"])
-    def advance(body: AdvanceBody) -> dict:
+    async def advance(body: AdvanceBody) -> dict:
         fired = emulator.advance(body.seconds)
         return {"now": emulator.clock.now(), "fired": fired}
 
     @app.get("/api/network/routes", tags=["network"])
-    def routes() -> dict:
+    async def routes() -> dict:
         return {"routes": [{"host": r.host, "port": None if r.port < 0 else r.port,
                             "target": f"{r.target[0]}:{r.target[1]}", "label": r.label,
                             "faults": [f.__dict__ for f in r.faults]} for r in emulator.internet.routes()],
                 "dns": emulator.internet.names()}
 
     @app.post("/api/network/faults", tags=["network"])
-    def add_fault(body: FaultBody) -> dict:
+    async def add_fault(body: FaultBody) -> dict:
         try:
             emulator.internet.add_fault(body.host, body.port, Fault(body.kind, body.count, body.seconds))
         except ConfigError as exc:
@@ -147,7 +152,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return {"ok": True}
 
     @app.delete("/api/network/faults", tags=["network"])
-    def clear_faults() -> dict:
+    async def clear_faults() -> dict:
         emulator.internet.clear_faults()
         return {"ok": True}
 

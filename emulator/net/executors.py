@@ -21,6 +21,7 @@ EXECUTOR_MODULES: list[str] = [
     "emulator.net.lwm2m_exec",
     "emulator.net.mqtt_exec",
     "emulator.net.sockets",
+    "emulator.net.thingplug_exec",
 ]
 
 

@@ -127,10 +127,12 @@ def mosquitto_broker() -> Iterator[int]:
 class PahoPeer:
     """A paho-mqtt 2.x client on its own thread ("the application"); messages land in a queue."""
 
-    def __init__(self, port: int, client_id: str = "app") -> None:
+    def __init__(self, port: int, client_id: str = "app", username: str | None = None) -> None:
         import paho.mqtt.client as mqtt
         self.messages: queue.Queue = queue.Queue()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        if username is not None:
+            self.client.username_pw_set(username)
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload, m.qos, m.retain))
         self._subscribed: queue.Queue = queue.Queue()
         self.client.on_subscribe = lambda c, u, mid, rc, props: self._subscribed.put(mid)

@@ -131,3 +131,38 @@ def test_set_attribute_reaches_host() -> None:
     msg = {"serviceName": "smarthome", "deviceName": "smartlight001", "cmdId": 10, "cmd": "setAttribute",
            "attribute": {"LED": "on"}}
     assert tp.io(stim=TpMessage("d", json.dumps(msg).encode())) == b'\r\n+SKTPCMD: set_attr,10,3,{"LED":"on"}\r\n'
+
+
+def test_woori_auto_reconnect_retries_silently_until_it_succeeds() -> None:
+    from emulator.core.stimuli import NetworkAttach, NetworkDetach
+
+    tp = Tp("wm-n400mse")
+    tp.io(b"AT+SKTPATC=1\r")
+    tp.connect(CON_WOORI)
+    assert tp.io(stim=TpLost("peer")) == b"\r\n+SKTPCON=-1\r\n"
+    tp.m.advance(5)
+    assert tp.io() == b"" and isinstance(tp.effects[-1], TpConnect)
+    n = len(tp.effects)
+    assert tp.io(stim=TpConnected(-1)) == b""  # a failed automatic attempt prints nothing
+    tp.m.advance(5)
+    tp.io()
+    assert len(tp.effects) == n + 1 and isinstance(tp.effects[-1], TpConnect)
+    assert tp.io(stim=TpConnected(0)) == b"\r\n+SKTPCON=0\r\n"
+    # detach: the link is dropped without DISCONNECT; no attempt until the network is back
+    assert tp.io(stim=NetworkDetach()).endswith(b"+SKTPCON=-1\r\n")
+    assert tp.effects[-1] == TpDisconnect(graceful=False)
+    n = len(tp.effects)
+    tp.m.advance(60)
+    tp.io()
+    assert len(tp.effects) == n
+    tp.io(stim=NetworkAttach())
+    tp.m.advance(5)
+    tp.io()
+    assert isinstance(tp.effects[-1], TpConnect)
+    # AT+SKTPCON=0 while an automatic attempt runs: no more attempts
+    tp.io(b"AT+SKTPCON=0\r")
+    n = len(tp.effects)
+    tp.io(stim=TpConnected(-1))
+    tp.m.advance(60)
+    tp.io()
+    assert len(tp.effects) == n

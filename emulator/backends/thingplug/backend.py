@@ -13,7 +13,8 @@ Must not: hold platform rules (``models.py``) or amqtt details (``broker.py``).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import asyncio
+from typing import Any, Callable, Mapping
 
 from ...errors import ConfigError
 from ..base import Backend, BackendContext, Endpoint, ScenarioAction
@@ -25,6 +26,9 @@ from .store import Rpc
 HOSTS = {"test.sktiot.com": "198.51.100.71", "api.sktiot.com": "198.51.100.72"}  # invented addresses
 MQTT_PORT, MQTTS_PORT = 1883, 8883
 CONFIG_KEYS = {"ports", "defaults", "services", "enabled"}
+# Scenario checks wait this long (wall seconds) for the broker's fire-and-forget ingest hooks:
+# a modem's OK follows the PUBACK, which amqtt sends before its hook has stored the data.
+SETTLE = 1.0
 
 
 class ThingPlugBackend(Backend):
@@ -100,12 +104,28 @@ class ThingPlugBackend(Backend):
                            "{service, device, method, params, rpcMode?} -> rpc id (published on /down)"),
             ScenarioAction("set_attribute", self._act_set_attribute,
                            "{service, device, attributes: {LED: on}} -> cmdId (setAttribute on /down)"),
-            ScenarioAction("expect_telemetry", self._act_expect_telemetry,
+            ScenarioAction("expect_telemetry", self._settled(self._act_expect_telemetry),
                            "{service, device, data: {...}} -> the first stored point whose data contains it"),
-            ScenarioAction("expect_attribute", self._act_expect_attribute,
+            ScenarioAction("expect_attribute", self._settled(self._act_expect_attribute),
                            "{service, device, attributes|data: {...}} -> current attributes if they contain it"),
-            ScenarioAction("rpc_status", self._act_rpc_status, "{id} -> {status, result}"),
+            ScenarioAction("rpc_status", self._settled(self._act_rpc_status),
+                           "{id, status?} -> {status, result}; fails unless the status is the given one"),
         ]
+
+    @staticmethod
+    def _settled(check: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str, Any]], Any]:
+        """Retry a check that raises AssertionError for up to SETTLE wall seconds (real I/O only)."""
+        async def run(args: Mapping[str, Any]) -> Any:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + SETTLE
+            while True:
+                try:
+                    return check(args)
+                except AssertionError:
+                    if loop.time() >= end:
+                        raise
+                await asyncio.sleep(0.01)
+        return run
 
     @staticmethod
     def _target(args: Mapping[str, Any]) -> tuple[str, str]:
@@ -150,4 +170,7 @@ class ThingPlugBackend(Backend):
 
     def _act_rpc_status(self, args: Mapping[str, Any]) -> dict[str, Any]:
         rpc = self.model.store.get_rpc(int(args["id"]))
+        want = args.get("status")
+        if want is not None and rpc.status != want:
+            raise AssertionError(f"thingplug: rpc {rpc.id} is {rpc.status!r}, expected {want!r} (result {rpc.result!r})")
         return {"status": rpc.status, "result": rpc.result}

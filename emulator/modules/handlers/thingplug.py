@@ -16,6 +16,10 @@ source documents its ThingPlug dialect.
 Data is published with QoS 1 and ``OK`` is only given once the broker acknowledged it, so
 whatever the modem acknowledged reaches the platform.
 
+Link loss (broker gone, keepalive, network detach / coverage loss via ``radio_hooks``) prints
+``+SKTPCON: -1`` and sets the error to -3 (Disconnected). With Woori-net ``AT+SKTPATC=1`` the
+modem reconnects by itself (see ``_schedule_reconnect`` for the assumed timing).
+
 Must not: do I/O (effects in ``thingplug_effects.py``, executor in ``emulator/net``).
 """
 
@@ -52,6 +56,8 @@ class TpState:
     last_error: int = 0
     last_data: tuple[str, str, str] | None = None
     auto_reconnect: bool = False
+    resume: bool = False  # auto-reconnect armed: the link was lost, not closed by the host
+    auto_attempt: bool = False  # the current connect was started by auto-reconnect
     rpcs: dict[int, str] = field(default_factory=dict)
     next_tag: int = 1
     cmd_id: int = 0
@@ -63,6 +69,22 @@ def _dialect(ctx: Context) -> str:
 
 def _init(ctx: Context) -> None:
     ctx.state.thingplug = TpState()
+    hooks = getattr(ctx.state, "radio_hooks", None)
+    if hooks is None:
+        hooks = ctx.state.radio_hooks = []
+    hooks.append(_radio_changed)
+
+
+def _radio_changed(ctx: Context, event: str) -> None:
+    """Detach / coverage loss drops the link at once (``+SKTPCON: -1``, SKTPERR -3); with
+    ``AT+SKTPATC=1`` re-attaching brings it back."""
+    tp: TpState = ctx.state.thingplug
+    if not ctx.state.radio.registered:
+        if tp.status != "disconnected":
+            ctx.effect(TpDisconnect(graceful=False))
+            _on_lost(TpLost("network"), ctx)
+    elif tp.resume and tp.status == "disconnected":
+        _schedule_reconnect(ctx)
 
 
 def _fail(ctx: Context, code: int) -> Reply:
@@ -115,9 +137,9 @@ def sktpcon_set(cmd: AtCommand, ctx: Context) -> Reply:
     tp: TpState = ctx.state.thingplug
     flag = cmd.int(0, lo=0, hi=2 if _dialect(ctx) == "woori" else 1)
     if flag == 0:
-        if tp.status == "disconnected":
+        if tp.status == "disconnected" and not tp.resume:
             return _fail(ctx, -3)
-        tp.status = "disconnected"
+        tp.status, tp.resume, tp.auto_attempt = "disconnected", False, False
         return Reply(effects=(TpDisconnect(),), after=(tx.urc(_dialect(ctx), "+SKTPCON", "-1"),))
     if tp.status != "disconnected":
         return _fail(ctx, -14)
@@ -146,7 +168,7 @@ def sktpcon_set(cmd: AtCommand, ctx: Context) -> Reply:
     tp.token, tp.service, tp.device, tp.api_version = token, service, device, api
     imei = ctx.identity.imei
     tp.client_id = f"{device}_{imei[-4:]}" if _dialect(ctx) == "woori" else f"{imei}_{device}"
-    tp.status = "connecting"
+    tp.status, tp.resume, tp.auto_attempt = "connecting", False, False
     effect = TpConnect(host, port, protocol == "MQTTS", tp.client_id, token, keepalive, bool(clean),
                        _topic(tp, "down"))
     return Reply(effects=(effect,))
@@ -156,10 +178,14 @@ def _on_connected(stim: TpConnected, ctx: Context) -> None:
     tp: TpState = ctx.state.thingplug
     if tp.status != "connecting":
         return
+    auto, tp.auto_attempt = tp.auto_attempt, False
     if stim.code == 0:
-        tp.status, tp.last_error = "connected", 0
+        tp.status, tp.last_error, tp.resume = "connected", 0, False
     else:
         tp.status, tp.last_error = "disconnected", tx.connack_error(stim.code)
+        if auto:  # ASSUMPTION: failed automatic attempts are silent and retried
+            _schedule_reconnect(ctx)
+            return
     ctx.urc(tx.urc(_dialect(ctx), "+SKTPCON", str(stim.code)))
 
 
@@ -168,16 +194,29 @@ def _on_lost(stim: TpLost, ctx: Context) -> None:
     if tp.status == "disconnected":
         return
     was_connecting = tp.status == "connecting"
+    auto, tp.auto_attempt = tp.auto_attempt, False
     tp.status, tp.last_error = "disconnected", (-20 if was_connecting else -3)
+    if auto:
+        _schedule_reconnect(ctx)
+        return
     ctx.urc(tx.urc(_dialect(ctx), "+SKTPCON", "-1"))
     if tp.auto_reconnect and not was_connecting:
-        def retry(c: Context) -> None:
-            t: TpState = c.state.thingplug
-            if t.status == "disconnected" and c.state.radio.registered:
-                t.status = "connecting"
-                c.effect(TpConnect(t.host, t.port, t.protocol == "MQTTS", t.client_id, t.token,
-                                   t.keepalive, bool(t.clean), _topic(t, "down")))
-        ctx.later(float(ctx.defaults.get("thingplug_reconnect_delay", 5.0)), retry, "tp-reconnect")
+        tp.resume = True
+        _schedule_reconnect(ctx)
+
+
+def _schedule_reconnect(ctx: Context) -> None:
+    """Woori-net ``AT+SKTPATC=1`` (protocols.md §2.2; the guide gives no timing). ASSUMPTIONS:
+    a first attempt ``thingplug_reconnect_delay`` (default 5) virtual seconds after the loss,
+    then every such delay while registered; nothing is printed until one succeeds
+    (``+SKTPCON=0``); while detached it waits for the network to come back."""
+    def retry(c: Context) -> None:
+        t: TpState = c.state.thingplug
+        if t.resume and t.status == "disconnected" and t.auto_reconnect and c.state.radio.registered:
+            t.status, t.auto_attempt = "connecting", True
+            c.effect(TpConnect(t.host, t.port, t.protocol == "MQTTS", t.client_id, t.token,
+                               t.keepalive, bool(t.clean), _topic(t, "down")))
+    ctx.later(float(ctx.defaults.get("thingplug_reconnect_delay", 5.0)), retry, "tp-reconnect")
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -332,7 +371,10 @@ def sktperr_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.set("+SKTPATC")
 def sktpatc_set(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.state.thingplug.auto_reconnect = bool(cmd.int(0, lo=0, hi=1))
+    tp: TpState = ctx.state.thingplug
+    tp.auto_reconnect = bool(cmd.int(0, lo=0, hi=1))
+    if not tp.auto_reconnect:
+        tp.resume = False
     return Reply()
 
 

@@ -30,7 +30,10 @@ class TpPublish(Effect):
 
 @dataclass(frozen=True)
 class TpDisconnect(Effect):
-    pass
+    """``graceful``: MQTT DISCONNECT first (AT+SKTPCON=0); False: the radio is gone (detach),
+    the connection is just dropped."""
+
+    graceful: bool = True
 
 
 @dataclass(frozen=True)

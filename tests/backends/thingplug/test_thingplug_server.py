@@ -350,21 +350,21 @@ def test_registry_entry_and_default_ports():
 async def test_scenario_actions(backend, peers):
     actions = {a.name: a.run for a in backend.scenario_actions()}
     with pytest.raises(AssertionError, match="no telemetry of smarthome/smartlight001 contains"):
-        actions["expect_telemetry"]({"service": SVC, "device": DEV, "data": {"temperature": 30}})
+        await actions["expect_telemetry"]({"service": SVC, "device": DEV, "data": {"temperature": 30}})
     dev = await peers(subscribe=DOWN)
     await dev.publish(TEL, {"temperature": 30, "humidity": 20})
     await eventually(lambda: backend.model.store.telemetry(SVC, DEV))
-    point = actions["expect_telemetry"]({"service": SVC, "device": DEV, "data": {"temperature": 30}})
+    point = await actions["expect_telemetry"]({"service": SVC, "device": DEV, "data": {"temperature": 30}})
     assert point["data"]["humidity"] == 20
     rpc_id = await actions["send_rpc"]({"service": SVC, "device": DEV, "method": "tp_user", "params": [1]})
     assert json.loads((await dev.message())[1])["rpcReq"]["id"] == rpc_id
     cmd_id = await actions["set_attribute"]({"service": SVC, "device": DEV, "attributes": {"LED": "off"}})
     assert json.loads((await dev.message())[1])["cmdId"] == cmd_id
     with pytest.raises(AssertionError, match="expected to contain"):
-        actions["expect_attribute"]({"service": SVC, "device": DEV, "attributes": {"LED": "off"}})
+        await actions["expect_attribute"]({"service": SVC, "device": DEV, "attributes": {"LED": "off"}})
     await dev.publish(f"v1/dev/{SVC}/{DEV}/attribute", {"LED": "off"})
     await eventually(lambda: backend.model.store.attributes(SVC, DEV))
-    assert actions["expect_attribute"]({"service": SVC, "device": DEV, "attributes": {"LED": "off"}}) == {"LED": "off"}
+    assert await actions["expect_attribute"]({"service": SVC, "device": DEV, "attributes": {"LED": "off"}}) == {"LED": "off"}
     backend.reset()
     assert backend.model.store.telemetry(SVC, DEV) == []
 

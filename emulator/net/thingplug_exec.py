@@ -1,0 +1,152 @@
+"""Executors for the ThingPlug effects (``modules/handlers/thingplug_effects.py``) on :class:`MqttSession`.
+
+One ThingPlug link per modem, kept in ``port.resources["thingplug"]`` (closed by the runner on
+shutdown / reboot). What each effect does (protocols.md §2-§3):
+
+* ``TpConnect``: open TCP (TLS when ``tls``: the modem trusts the CA of the embedded ThingPlug
+  backend, ``port.emulator.backends["thingplug"].ca_file``; with no such backend the certificate
+  is not checked), CONNECT with user name = device token, no password (TP-LINUX MA.c), the
+  client id, keepalive and clean-session flag the modem chose, then SUBSCRIBE (QoS 1) its
+  ``/down`` topic. Answer ``TpConnected(code)``: 0 once the SUBACK grants the subscription;
+  1..5 = the CONNACK refusal code; -1 = the network failed (DNS, refused, TLS, timeout, reset).
+  ASSUMPTION (no public source says what an SKT module does when the platform refuses the
+  ``/down`` subscription, e.g. a service the token's device is not in): the link is closed and
+  the modem is told 5 (not authorized), the closest CONNACK meaning.
+* Messages that arrive before the modem was told 0 (a queued RPC flushed by the SUBSCRIBE) are
+  held and delivered right after ``TpConnected(0)``, so ``+SKTPCMD`` never precedes ``+SKTPCON: 0``.
+* ``TpPublish``: QoS 1 PUBLISH -> ``TpPublished(tag, ok)``; ok only once the broker's PUBACK came
+  (the modem answers ``OK`` only then, so an ``OK``'d payload reached the platform).
+* ``TpDisconnect``: DISCONNECT then close (``graceful``), or just drop the connection (network
+  detach: the radio is gone, nothing can be sent).
+* A connection that ends while up -> ``TpLost(reason)`` (``mqtt_client.LOST_*``).
+
+Must not: decide what the host may do (the feature's state machine does), dial anything the
+FakeInternet did not return, or read the wall clock (timers are the session's, virtual).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..modules.handlers.thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, TpMessage,
+                                                  TpPublish, TpPublished)
+from .executors import executor
+from .mqtt_client import MqttSession
+
+log = logging.getLogger("modemu.thingplug")
+
+KEY = "thingplug"
+NETWORK_FAILED = -1
+SUB_REFUSED_CODE = 5  # see the ASSUMPTION in the module docstring
+SUBACK_FAILURE = 0x80
+
+
+class TpLink:
+    """The modem's ThingPlug connection: the session plus whether the modem was told it is up."""
+
+    def __init__(self, port: Any) -> None:
+        self.port, self.ready, self.backlog = port, False, []
+        sync = getattr(port.emulator, "sync_clock", None)
+        self.session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=self._message,
+                                   on_lost=self._lost, name=f"{port.name}/thingplug", sync_clock=sync)
+
+    def current(self) -> bool:
+        return self.port.resources.get(KEY) is self
+
+    def _message(self, topic: str, payload: bytes, pid: int, qos: int, retain: bool) -> None:
+        if self.ready:
+            self.port.stimulus(TpMessage(topic, payload))
+        else:
+            self.backlog.append(TpMessage(topic, payload))
+
+    def _lost(self, reason: str) -> None:
+        if not self.ready:
+            return  # still connecting: tp_connect reports the outcome itself
+        self.ready = False
+        if self.current():
+            del self.port.resources[KEY]
+            self.port.stimulus(TpLost(reason))
+
+    def up(self) -> None:
+        self.ready = True
+        self.port.stimulus(TpConnected(0))
+        backlog, self.backlog = self.backlog, []
+        for message in backlog:
+            self.port.stimulus(message)
+
+    async def close(self) -> None:
+        self.ready = False
+        await self.session.close()
+
+
+def _ca_file(port: Any) -> str | None:
+    backends = getattr(port.emulator, "backends", {}) or {}
+    return getattr(backends.get("thingplug"), "ca_file", None)
+
+
+async def _give_up(port: Any, link: TpLink, code: int, graceful: bool = False) -> None:
+    if link.current():
+        del port.resources[KEY]
+        if graceful:
+            await link.session.disconnect()
+        else:
+            await link.close()
+        port.stimulus(TpConnected(code))
+    else:  # dropped by TpDisconnect / a newer TpConnect meanwhile: report nothing
+        await link.close()
+
+
+@executor(TpConnect)
+async def tp_connect(effect: TpConnect, port: Any) -> None:
+    old = port.resources.pop(KEY, None)
+    if old is not None:
+        await old.close()
+    link = TpLink(port)
+    port.resources[KEY] = link
+    outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,
+                                      ca_file=_ca_file(port) if effect.tls else None)
+    if outcome != "ok" or not link.current():
+        log.info("%s: ThingPlug open %s:%s -> %s", port.name, effect.host, effect.port, outcome)
+        await _give_up(port, link, NETWORK_FAILED)
+        return
+    result = await link.session.connect(effect.client_id, username=effect.token, password=None,
+                                        keepalive=effect.keepalive, clean_session=effect.clean)
+    if result.outcome == "refused":
+        await _give_up(port, link, int(result.code or SUB_REFUSED_CODE))
+        return
+    if result.outcome != "accepted" or not link.current():
+        await _give_up(port, link, NETWORK_FAILED)
+        return
+    ack = await link.session.subscribe([(effect.subscribe, 1)])
+    if not link.current():
+        await link.close()
+        return
+    if not ack.ok:
+        await _give_up(port, link, NETWORK_FAILED)
+    elif any(code == SUBACK_FAILURE for code in ack.codes):
+        log.info("%s: ThingPlug refused the subscription to %s", port.name, effect.subscribe)
+        await _give_up(port, link, SUB_REFUSED_CODE, graceful=True)
+    else:
+        link.up()
+
+
+@executor(TpPublish)
+async def tp_publish(effect: TpPublish, port: Any) -> None:
+    link = port.resources.get(KEY)
+    ok = False
+    if isinstance(link, TpLink) and link.ready:
+        ok = (await link.session.publish(effect.topic, effect.payload, qos=1)).ok
+    port.stimulus(TpPublished(effect.tag, ok))
+
+
+@executor(TpDisconnect)
+async def tp_disconnect(effect: TpDisconnect, port: Any) -> None:
+    link = port.resources.pop(KEY, None)
+    if link is None:
+        return
+    link.ready = False
+    if getattr(effect, "graceful", True):
+        await link.session.disconnect()
+    else:
+        await link.session.close()
