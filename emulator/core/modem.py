@@ -51,6 +51,17 @@ class Context:
         """An unsolicited result; held while a command runs, then written framed."""
         self._modem._urc(text)
 
+    def urc_lead(self, text: str | bytes) -> None:
+        """A URC that, when raised while a command runs, comes right after its final result,
+        before the command's own trailing URCs (``Reply.after``): e.g. ``+QIND: EXIT PSM``
+        raised by the uplink command that woke the module (guide 001 §6.1)."""
+        self._modem._urc(text, where="lead")
+
+    def urc_tail(self, text: str | bytes) -> None:
+        """A URC that, when raised while a command runs, comes after everything the command
+        printed (e.g. ``+CSCON: 1`` once the RRC connection of that uplink is set up)."""
+        self._modem._urc(text, where="tail")
+
     def effect(self, effect: Effect) -> None:
         self._modem._out.append(effect)
 
@@ -96,6 +107,8 @@ class Modem:
         self._out: deque[Event] = deque()
         self._inbox = bytearray()
         self._held: list[bytes] = []
+        self._held_lead: list[bytes] = []
+        self._held_tail: list[bytes] = []
         self._job: _LineJob | None = None
         self._prompt: "Prompt | None" = None
         self._pending_key: str | None = None
@@ -107,6 +120,8 @@ class Modem:
         self._timers: set[Timer] = set()  # everything scheduled through ctx.later
         self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
         self.power_listeners: list[Callable[[bool], None]] = []
+        # all True -> the network can reach the device (the power feature adds "not in PSM")
+        self.reach_gates: list[Callable[[], bool]] = []
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
@@ -166,6 +181,11 @@ class Modem:
         return out
 
     @property
+    def reachable(self) -> bool:
+        """Can network data reach the device now? (powered, and every reach gate agrees)."""
+        return self.powered and all(gate() for gate in self.reach_gates)
+
+    @property
     def state(self) -> SimpleNamespace:
         return self.ctx.state
 
@@ -197,6 +217,8 @@ class Modem:
         self._prompt = None
         self._pending_key = None
         self._held.clear()
+        self._held_lead.clear()
+        self._held_tail.clear()
         self._out.append(Reset())
         self._init_state()
         if delay:
@@ -232,9 +254,11 @@ class Modem:
             return b"\r\n" + body + b"\r\n"
         return body + b"\r\n"
 
-    def _urc(self, text: str | bytes) -> None:
+    def _urc(self, text: str | bytes, where: str = "") -> None:
         framed = b"\r\n" + (text.encode("utf-8") if isinstance(text, str) else text) + b"\r\n"
-        if self._job is not None or self.framing.in_data_mode:
+        if self._job is not None and where:
+            (self._held_lead if where == "lead" else self._held_tail).append(framed)
+        elif self._job is not None or self.framing.in_data_mode:
             self._held.append(framed)
         else:
             self._emit(framed)
@@ -376,13 +400,18 @@ class Modem:
     def _end(self, result: Result) -> None:
         job, self._job = self._job, None
         self._final(result)
+        lead, self._held_lead = self._held_lead, []
+        for data in lead:
+            self._emit(data)
         if job is not None:
             for text in job.after:
                 self._urc(text)
         self._flush_held()
 
     def _flush_held(self) -> None:
-        held, self._held = self._held, []
+        held, self._held = self._held + self._held_lead, []
+        held += self._held_tail
+        self._held_lead, self._held_tail = [], []
         for data in held:
             self._emit(data)
 

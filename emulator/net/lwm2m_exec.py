@@ -104,7 +104,8 @@ class Lwm2mSession:
         ``port.stimulus``), which resolves the future the client awaits."""
         fut = asyncio.get_running_loop().create_future()
         self.waiting[(kind, mid)] = fut
-        self.port.stimulus(stimulus)
+        if self.port.stimulus(stimulus) is False:
+            return fut  # held by the port (the modem is in PSM): it asks the modem on wake-up
         state = getattr(self.port.modem.state, "lwm2m", None)
         if not fut.done() and (state is None or mid not in state.pending):
             self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it

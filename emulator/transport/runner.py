@@ -21,7 +21,7 @@ from ..config import Config, ModemSpec
 from ..core.clock import VirtualClock
 from ..core.events import CommandHandled, Effect, PowerOff, Reset, ToHost
 from ..core.modem import Modem
-from ..core.stimuli import PowerOn, Stimulus
+from ..core.stimuli import Downlink, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
@@ -46,6 +46,10 @@ class ModemPort:
         self.resources: dict[str, Any] = {}  # executors keep their sockets/clients here
         self.rx_bytes = 0
         self.tx_bytes = 0
+        # network data for a device that cannot be reached (PSM): held here, the one place,
+        # and handed over in order once it is reachable again (after its wake-up uplink)
+        self.held: list[Stimulus] = []
+        self._releasing = False
 
     # host side
     def feed(self, data: bytes) -> None:
@@ -54,9 +58,30 @@ class ModemPort:
         self.modem.receive_data(data)
         self.drain()
 
-    def stimulus(self, stimulus: Stimulus) -> None:
+    def stimulus(self, stimulus: Stimulus) -> bool:
+        """Hand a stimulus to the modem. Network data (:class:`Downlink`) for an unreachable
+        modem is held instead (returns False) and delivered when it wakes."""
+        if isinstance(stimulus, Downlink) and (self.held or not self.modem.reachable):
+            if self.modem.powered:
+                self.held.append(stimulus)
+                return False
+            return False  # powered down: nobody receives it
         self.modem.receive_stimulus(stimulus)
         self.drain()
+        return True
+
+    def release_held(self) -> None:
+        """Deliver held network data once the modem is reachable (called after each drain)."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while self.held and self.modem.reachable:
+                stim = self.held.pop(0)
+                self.modem.receive_stimulus(stim)
+                self.drain()
+        finally:
+            self._releasing = False
 
     def drain(self) -> None:
         while (event := self.modem.next_event()) is not None:
@@ -68,9 +93,12 @@ class ModemPort:
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
+                self.held.clear()  # data for the old session dies with it
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        if self.held and self.modem.reachable:
+            self.release_held()
         self.emulator.notify_activity()
 
     def _execute(self, effect: Effect) -> None:

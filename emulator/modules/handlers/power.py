@@ -84,6 +84,7 @@ def _init(ctx: Context) -> None:
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
     if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
         ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
+        ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
     ctx.state.energy.update()
@@ -157,9 +158,11 @@ def psm_wake(ctx: Context) -> bool:
     psm.in_psm = False
     _cancel(psm, "t3412")
     ctx.state.energy.update()
+    # Guide 001 §6.1 (wake by AT+QLWNOTIFY): OK, +QIND: EXIT PSM, the command's own URCs, then
+    # +CSCON: 1 once the RRC connection for the uplink is set up.
     if _psm_urcs(ctx):
-        ctx.urc("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
-    ts27007.rrc_activity(ctx)
+        ctx.urc_lead("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
+    ts27007.rrc_activity(ctx, tail=True)
     return True
 
 
