@@ -122,6 +122,7 @@ class Modem:
         self.power_listeners: list[Callable[[bool], None]] = []
         # all True -> the network can reach the device (the power feature adds "not in PSM")
         self.reach_gates: list[Callable[[], bool]] = []
+        self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
@@ -306,6 +307,8 @@ class Modem:
             self._flush_held()
             return
         self._job = _LineJob(commands)
+        for hook in list(self.line_hooks):
+            hook()
         self._continue()
 
     def _continue(self) -> None:

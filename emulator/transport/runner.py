@@ -180,10 +180,11 @@ class Emulator:
         # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
         self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         if self.follow_wall:
             import time as _time  # the runner is the one place that reads the wall clock
             self.clock.advance_to(max(self.clock.now(), _time.time()))
@@ -280,6 +281,22 @@ class Emulator:
             self._clock_anchor = (loop_t0, virt_t0 + seconds)
         self.drain_all()
         return fired
+
+    def on_loop(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
+        """Run ``fn(*args)`` on the emulator's event loop and return its result. The console
+        API's sync routes run in worker threads; modems, executors and backends must only be
+        touched from the loop (they create tasks and write to transports)."""
+        loop = self.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop or not loop.is_running():
+            return fn(*args)
+
+        async def call() -> Any:
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout)
 
     def drain_all(self) -> None:
         for port in self.ports.values():

@@ -85,6 +85,7 @@ def _init(ctx: Context) -> None:
     if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
         ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
         ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
+        ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
     ctx.state.energy.update()
@@ -100,8 +101,24 @@ def _power_state(ctx: Context) -> str:
 
 
 def _uart_awake(ctx: Context) -> bool:
+    """Does the UART take host bytes now? Not in the BG96's PSM (UART off, quirk
+    ``psm_uart_off``), not in deep sleep (PSM with DTR held high, guide 001 §6.1: "若持续拉高 DTR
+    进入深休眠，将无法通过以下直接发送数据的方式唤醒"), not in sleep mode 1 with DTR high (BG96
+    AT+QSCLK=1: DTR high lets the module sleep, DTR low wakes it)."""
     psm = getattr(ctx.state, "psm", None)
-    return not (psm and psm.in_psm and ctx.profile.quirks.psm_uart_off)
+    if psm is None:
+        return True
+    if psm.in_psm and (ctx.profile.quirks.psm_uart_off or psm.dtr_high):
+        return False
+    return not (psm.sleep_mode == 1 and psm.dtr_high)
+
+
+def _on_command_line(ctx: Context) -> None:
+    """A command line while in PSM (UART still awake: EC800E without DTR high) wakes the module
+    (guide 001 §6.1 note 3: "通过 DTR 或 AT 唤醒 PSM"); its URCs follow the command's OK."""
+    psm = getattr(ctx.state, "psm", None)
+    if psm is not None and psm.in_psm and ctx.modem.powered:
+        psm_wake(ctx)
 
 
 def _psm_urcs(ctx: Context) -> bool:
@@ -307,7 +324,13 @@ def _on_wake(stim: WakeUp, ctx: Context) -> None:
 
 
 def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
-    ctx.state.psm.dtr_high = stim.high
+    """DTR from the console API. High: sleep allowed (QSCLK=1) / deep sleep in PSM. Low: wakes
+    from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
+    the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
+    psm: PsmState = ctx.state.psm
+    psm.dtr_high = stim.high
+    if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
+        psm_wake(ctx)
 
 
 def energy_report(ctx: Context) -> dict[str, Any]:

@@ -112,8 +112,9 @@ class SocketSent(Stimulus):
 
 
 @dataclass(frozen=True)
-class SocketClosed(Stimulus):
-    """The peer closed or reset the connection (or a ``cut`` fault did)."""
+class SocketClosed(Downlink):
+    """The peer closed or reset the connection (or a ``cut`` fault did). A Downlink: a
+    device in PSM learns of it only when it wakes."""
 
     conn_id: int
     gen: int
