@@ -255,12 +255,12 @@ def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
 @T.set("+CEDRXS")
 def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
-    psm.edrx_mode = cmd.int(0, lo=0, hi=3)
+    mode = cmd.int(0, lo=0, hi=3)
     cmd.int(1, 4, lo=0, hi=5)
     value = cmd.str(2, psm.edrx_value)
     if len(value) != 4 or set(value) - {"0", "1"}:
-        return Reply(final=ERROR)
-    psm.edrx_value = value
+        return Reply(final=ERROR)  # TS 27.007 §7.40: <Requested_eDRX_value> is 4 bits
+    psm.edrx_mode, psm.edrx_value = mode, value
     ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
     return Reply()
 
@@ -284,9 +284,10 @@ def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
 def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
     mode = cmd.int(0, lo=0, hi=3)
     psm: PsmState = ctx.state.psm
-    psm.sleep_mode = mode
     if mode == 3:
-        t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)
+        cmd.int(1, 2, lo=0, hi=255)
+        t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)  # ERROR before any change
+        psm.sleep_mode = mode
         radio = ctx.state.radio
         # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
         # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
@@ -298,6 +299,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
             _start_active_timer(c)
         ctx.later(1.0, tau, "psm-tau")
         return Reply(after=after)
+    psm.sleep_mode = mode
     if mode == 0:
         _disable_psm(ctx) if psm.requested and ctx.profile.quirks.psm_urc_style != "bg96" else None
     return Reply()
