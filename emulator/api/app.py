@@ -63,7 +63,10 @@ def create_app(emulator: "Emulator") -> FastAPI:
         radio = port.modem.state.radio
         return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
                 "stat": radio.stat, "rrc": radio.rrc,
-                "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm), "imei": port.profile.identity.imei,
+                "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm),
+                "dtr_high": bool(getattr(getattr(port.modem.state, "psm", None), "dtr_high", False)),
+                "reachable": port.modem.reachable, "held_downlinks": len(port.held),
+                "imei": port.profile.identity.imei,
                 "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
 
     @app.get("/api/modems", tags=["modems"])

@@ -52,14 +52,11 @@ class Context:
         self._modem._urc(text)
 
     def urc_lead(self, text: str | bytes) -> None:
-        """A URC that, when raised while a command runs, comes right after its final result,
-        before the command's own trailing URCs (``Reply.after``): e.g. ``+QIND: EXIT PSM``
-        raised by the uplink command that woke the module (guide 001 §6.1)."""
+        """Raised while a command runs: right after its final result, before ``Reply.after``."""
         self._modem._urc(text, where="lead")
 
     def urc_tail(self, text: str | bytes) -> None:
-        """A URC that, when raised while a command runs, comes after everything the command
-        printed (e.g. ``+CSCON: 1`` once the RRC connection of that uplink is set up)."""
+        """Raised while a command runs: after everything the command printed."""
         self._modem._urc(text, where="tail")
 
     def effect(self, effect: Effect) -> None:

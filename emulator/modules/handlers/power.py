@@ -13,6 +13,25 @@ EC800E ``+QIND: ENTER PSM`` / ``+QIND: EXIT PSM`` (guide 001 §6.1); BG96 ``+QPS
 <tau>,<active>`` when timers are granted and ``POWER DOWN`` on entry (BG96 PSM AN §3.5-3.6).
 On the BG96 the UART is off in PSM: host bytes are lost until it wakes (quirk ``psm_uart_off``).
 
+Reachability: while in PSM (or powered down, or detached) ``is_reachable`` is False; the runner
+(``ModemPort``) then holds every :class:`~emulator.core.stimuli.Downlink` (socket data and
+closes, MQTT messages, LwM2M platform requests) and hands them over, in order, once the modem
+is reachable again, i.e. after the uplink / AT command / TAU / PWRKEY that woke it.
+
+Wake-up and sleep rules (choices, each from the source named):
+* EC800E: the UART stays up in PSM; any command line wakes the module (guide 001 §6.1 note 3:
+  "通过 DTR 或 AT 唤醒 PSM") and is answered; the wake URCs follow the command's final result:
+  OK, ``+QIND: EXIT PSM``, the command's own URCs, ``+CSCON: 1`` (guide §6.1 capture).
+  DTR held high in PSM = deep sleep: host bytes are lost and do not wake it; DTR low wakes it.
+* BG96: UART off in PSM (bytes lost); only PWRKEY (console ``wake``) or T3412 wake it
+  (BG96 PSM AN). ``AT+QSCLK=1`` + DTR high = sleep, UART off until DTR goes low.
+* Sleep requests (``AT+QSCLK=3``, ``AT+QSCLKEX``, ``AT+CPSMS=1``) while a socket / MQTT / LwM2M
+  session is open are accepted (OK) and the session is kept: the guide (§6.1 note 3) only
+  *advises* closing TCP/MQTT first. The platform side then treats the silent device as it
+  would: CTWing TCP closes after 5 min without heartbeat, LwM2M goes offline when the lifetime
+  passes; the host learns of a close only after waking.
+* Bad timer strings (not exactly 8 binary digits) are ERROR and change nothing.
+
 Timer strings are the 8-bit GPRS Timer 3 (T3412, TS 24.008 §10.5.7.4a) and GPRS Timer 2
 (T3324, §10.5.7.3) encodings; anything that is not 8 binary digits is ERROR.
 
