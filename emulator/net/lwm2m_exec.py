@@ -104,12 +104,22 @@ class Lwm2mSession:
         ``port.stimulus``), which resolves the future the client awaits."""
         fut = asyncio.get_running_loop().create_future()
         self.waiting[(kind, mid)] = fut
-        if self.port.stimulus(stimulus) is False:
-            return fut  # held by the port (the modem is in PSM): it asks the modem on wake-up
+        if self.port.stimulus(stimulus) is False:  # held by the port (modem in PSM) until it wakes
+            hooks = getattr(self.port, "released_hooks", [])
+
+            def released(stim: Any) -> None:
+                if stim is stimulus:
+                    hooks.remove(released)
+                    self._dropped_check(kind, mid, fut)
+            hooks.append(released)
+            return fut
+        self._dropped_check(kind, mid, fut)
+        return fut
+
+    def _dropped_check(self, kind: str, mid: int, fut: asyncio.Future) -> None:
         state = getattr(self.port.modem.state, "lwm2m", None)
         if not fut.done() and (state is None or mid not in state.pending):
             self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it
-        return fut
 
     def answer(self, kind: str, mid: int, code: int, payload: bytes) -> bool:
         fut = self.waiting.pop((kind, mid), None)

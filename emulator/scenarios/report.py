@@ -130,7 +130,7 @@ def write_junit(results: list[ScenarioResult], path: str | Path,
         elif r.failure:
             el = ET.SubElement(case, "failure", message=f"{r.failure.where}: {r.failure.message}")
             el.text = "\n".join(failure_lines(r))
-        ET.SubElement(case, "system-out").text = "\n".join(transcript_lines(r, echo=True))
+        ET.SubElement(case, "system-out").text = "\n".join(transcript_lines(r, echo=True) + energy_lines(r))
     for path_, message in load_errors:
         case = ET.SubElement(suite, "testcase", classname=_classname(path_), name=Path(path_).name,
                              file=path_, time="0")

@@ -49,6 +49,7 @@ class ModemPort:
         # network data for a device that cannot be reached (PSM): held here, the one place,
         # and handed over in order once it is reachable again (after its wake-up uplink)
         self.held: list[Stimulus] = []
+        self.released_hooks: list[Callable[[Stimulus], None]] = []  # fn(stimulus) after its release
         self._releasing = False
 
     # host side
@@ -80,6 +81,8 @@ class ModemPort:
                 stim = self.held.pop(0)
                 self.modem.receive_stimulus(stim)
                 self.drain()
+                for hook in list(self.released_hooks):
+                    hook(stim)
         finally:
             self._releasing = False
 
