@@ -63,10 +63,9 @@ class ModemPort:
         """Hand a stimulus to the modem. Network data (:class:`Downlink`) for an unreachable
         modem is held instead (returns False) and delivered when it wakes."""
         if isinstance(stimulus, Downlink) and (self.held or not self.modem.reachable):
-            if self.modem.powered:
+            if self.modem.powered:  # powered down: nobody receives it, nothing is kept
                 self.held.append(stimulus)
-                return False
-            return False  # powered down: nobody receives it
+            return False
         self.modem.receive_stimulus(stimulus)
         self.drain()
         return True
