@@ -152,3 +152,17 @@ def test_energy_books_psm_time_on_the_virtual_clock() -> None:
     assert after["seconds"]["psm"] - before["seconds"]["psm"] == pytest.approx(86400)
     # 6 µA for a day (ec800e.yaml) = 144 µAh
     assert after["charge_uah"] - before["charge_uah"] == pytest.approx(144, rel=1e-3)
+
+
+def test_energy_meter_outlives_power_cycles() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.advance(100)
+    m.power_off()
+    m.advance(3600)
+    from emulator.core.stimuli import PowerOn
+    m.receive_stimulus(PowerOn())
+    m.advance(10)
+    r = m.state.energy.report()
+    assert r["seconds"]["off"] == pytest.approx(3600)
+    assert r["seconds"]["idle"] + r["seconds"]["connected"] == pytest.approx(110, abs=0.5)

@@ -98,8 +98,11 @@ class PsmState:
 
 def _init(ctx: Context) -> None:
     psm = ctx.state.psm = PsmState()
-    ctx.state.energy = EnergyMeter(ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")),
-                                   lambda: _power_state(ctx))
+    meter = getattr(ctx.modem, "energy_meter", None)
+    if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
+        meter = ctx.modem.energy_meter = EnergyMeter(
+            ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")), lambda: _power_state(ctx))
+    ctx.state.energy = meter
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
     if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
         ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
