@@ -68,7 +68,10 @@ def create_app(emulator: "Emulator") -> FastAPI:
         radio = port.modem.state.radio
         return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
                 "stat": radio.stat, "rrc": radio.rrc,
-                "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm), "imei": port.profile.identity.imei,
+                "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm),
+                "dtr_high": bool(getattr(getattr(port.modem.state, "psm", None), "dtr_high", False)),
+                "reachable": port.modem.reachable, "held_downlinks": len(port.held),
+                "imei": port.profile.identity.imei,
                 "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
 
     @app.get("/api/modems", tags=["modems"])
@@ -82,7 +85,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
     @app.post("/api/modems/{name}/power", tags=["modems"])
     async def power(name: str, body: PowerBody) -> dict:
         port = port_or_404(name)
-        port.power_on() if body.on else port.power_off()
+        emulator.on_loop(port.power_on if body.on else port.power_off)
         return describe(port)
 
     @app.post("/api/modems/{name}/network", tags=["modems"])
@@ -94,7 +97,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
             if body.rssi is None:
                 raise HTTPException(422, "signal needs rssi (0-31, 99)")
             stim = SignalChanged(body.rssi)
-        port.stimulus(stim)
+        emulator.on_loop(port.stimulus, stim)
         return describe(port)
 
     @app.get("/api/modems/{name}/energy", tags=["modems"])
@@ -105,22 +108,22 @@ def create_app(emulator: "Emulator") -> FastAPI:
         meter = getattr(port.modem.state, "energy", None)
         if meter is None:
             raise HTTPException(404, f"modem {name!r} has no energy meter")
-        return {"name": name, "module": port.profile.name, **meter.report()}
+        return {"name": name, "module": port.profile.name, **emulator.on_loop(meter.report)}
 
     @app.post("/api/modems/{name}/wake", tags=["modems"])
     async def wake(name: str) -> dict:
         """A PWRKEY / PON_TRIG pulse: leave PSM now (or power on a powered-down modem)."""
         port = port_or_404(name)
         if not port.modem.powered:
-            port.power_on()
+            emulator.on_loop(port.power_on)
         else:
-            port.stimulus(WakeUp())
+            emulator.on_loop(port.stimulus, WakeUp())
         return describe(port)
 
     @app.post("/api/modems/{name}/dtr", tags=["modems"])
     async def dtr(name: str, body: DtrBody) -> dict:
         port = port_or_404(name)
-        port.stimulus(DtrChanged(body.high))
+        emulator.on_loop(port.stimulus, DtrChanged(body.high))
         return describe(port)
 
     @app.get("/api/clock", tags=["clock"])
@@ -130,7 +133,9 @@ def create_app(emulator: "Emulator") -> FastAPI:
 
     @app.post("/api/clock/advance", tags=["clock"])
     async def advance(body: AdvanceBody) -> dict:
-        fired = emulator.advance(body.seconds)
+        """Move the virtual clock forward now and fire everything due on the way (lifetimes,
+        heartbeats, PSM timers ...); returns as soon as that is done (a day takes milliseconds)."""
+        fired = emulator.on_loop(emulator.advance, body.seconds)
         return {"now": emulator.clock.now(), "fired": fired}
 
     @app.get("/api/network/routes", tags=["network"])

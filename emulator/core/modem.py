@@ -51,6 +51,14 @@ class Context:
         """An unsolicited result; held while a command runs, then written framed."""
         self._modem._urc(text)
 
+    def urc_lead(self, text: str | bytes) -> None:
+        """Raised while a command runs: right after its final result, before ``Reply.after``."""
+        self._modem._urc(text, where="lead")
+
+    def urc_tail(self, text: str | bytes) -> None:
+        """Raised while a command runs: after everything the command printed."""
+        self._modem._urc(text, where="tail")
+
     def effect(self, effect: Effect) -> None:
         self._modem._out.append(effect)
 
@@ -96,6 +104,8 @@ class Modem:
         self._out: deque[Event] = deque()
         self._inbox = bytearray()
         self._held: list[bytes] = []
+        self._held_lead: list[bytes] = []
+        self._held_tail: list[bytes] = []
         self._job: _LineJob | None = None
         self._prompt: "Prompt | None" = None
         self._pending_key: str | None = None
@@ -108,6 +118,9 @@ class Modem:
         self._timers: set[Timer] = set()  # everything scheduled through ctx.later
         self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
         self.power_listeners: list[Callable[[bool], None]] = []
+        # all True -> the network can reach the device (the power feature adds "not in PSM")
+        self.reach_gates: list[Callable[[], bool]] = []
+        self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
@@ -167,6 +180,11 @@ class Modem:
         return out
 
     @property
+    def reachable(self) -> bool:
+        """Can network data reach the device now? (powered, and every reach gate agrees)."""
+        return self.powered and all(gate() for gate in self.reach_gates)
+
+    @property
     def state(self) -> SimpleNamespace:
         return self.ctx.state
 
@@ -198,6 +216,8 @@ class Modem:
         self._prompt = None
         self._pending_key = None
         self._held.clear()
+        self._held_lead.clear()
+        self._held_tail.clear()
         self._out.append(Reset())
         self._init_state()
         if delay:
@@ -233,9 +253,11 @@ class Modem:
             return b"\r\n" + body + b"\r\n"
         return body + b"\r\n"
 
-    def _urc(self, text: str | bytes) -> None:
+    def _urc(self, text: str | bytes, where: str = "") -> None:
         framed = b"\r\n" + (text.encode("utf-8") if isinstance(text, str) else text) + b"\r\n"
-        if self._job is not None or self.framing.in_data_mode:
+        if self._job is not None and where:
+            (self._held_lead if where == "lead" else self._held_tail).append(framed)
+        elif self._job is not None or self.framing.in_data_mode:
             self._held.append(framed)
         else:
             self._emit(framed)
@@ -284,6 +306,8 @@ class Modem:
             self._flush_held()
             return
         self._job = _LineJob(commands)
+        for hook in list(self.line_hooks):
+            hook()
         self._continue()
 
     def _continue(self) -> None:
@@ -382,13 +406,18 @@ class Modem:
     def _end(self, result: Result) -> None:
         job, self._job = self._job, None
         self._final(result)
+        lead, self._held_lead = self._held_lead, []
+        for data in lead:
+            self._emit(data)
         if job is not None:
             for text in job.after:
                 self._urc(text)
         self._flush_held()
 
     def _flush_held(self) -> None:
-        held, self._held = self._held, []
+        held, self._held = self._held + self._held_lead, []
+        held += self._held_tail
+        self._held_lead, self._held_tail = [], []
         for data in held:
             self._emit(data)
 

@@ -14,6 +14,15 @@ class Stimulus:
 
 
 @dataclass(frozen=True)
+class Downlink(Stimulus):
+    """Base of stimuli that are data FROM the network to the device (socket data, MQTT
+    messages, LwM2M platform requests). While the modem is unreachable (PSM, powered down,
+    detached) the runner holds them at the network edge and hands them over once it is
+    reachable again (``ModemPort``): the network buffers, the device cannot be paged in PSM
+    (3GPP TS 23.682 §4.5.4 / BG96 PSM AN §2)."""
+
+
+@dataclass(frozen=True)
 class SignalChanged(Stimulus):
     rssi: int  # 0..31, 99 unknown
 

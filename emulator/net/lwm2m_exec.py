@@ -136,7 +136,18 @@ class Lwm2mSession:
         fut = self.waiting.get((kind, mid))
         if fut is None or fut.done():
             return
-        self.port.stimulus(stimulus)
+        if self.port.stimulus(stimulus) is False:  # held by the port (modem in PSM) until it wakes
+            hooks = getattr(self.port, "released_hooks", [])
+
+            def released(stim: Any) -> None:
+                if stim is stimulus:
+                    hooks.remove(released)
+                    self._dropped_check(kind, mid, fut)
+            hooks.append(released)
+            return
+        self._dropped_check(kind, mid, fut)
+
+    def _dropped_check(self, kind: str, mid: int, fut: asyncio.Future) -> None:
         state = getattr(self.port.modem.state, "lwm2m", None)
         if not fut.done() and (state is None or mid not in state.pending):
             self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config, ModemSpec
-from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
+from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
+                             SimRemoved, WakeUp)
 from ..transport.inproc import hook_ports
 from .model import ModemDecl
 from .patterns import Pattern
@@ -373,10 +374,35 @@ class Bench:
             if f["kind"] == "cut":
                 for hook in getattr(self.emulator, "cut_hooks", []):
                     hook(f["host"], f.get("port"))
+        elif "dtr" in action:
+            port.stimulus(DtrChanged(action["dtr"] in ("high", True)))
+        elif "wake" in action:
+            port.stimulus(WakeUp()) if port.modem.powered else port.power_on()
         elif "clear_faults" in action:
             self.emulator.internet.clear_faults()
         self.log(modem, "note", f"control {action}")
         await asyncio.sleep(0)
+
+    # --- energy ---------------------------------------------------------------------------
+    def energy_reports(self) -> dict[str, dict]:
+        out = {}
+        for name, port in self.emulator.ports.items():
+            meter = getattr(port.modem.state, "energy", None)
+            if meter is not None:
+                out[name] = meter.report()
+        return out
+
+    async def energy_below(self, modem: str, limit_uah: float) -> None:
+        """The modem's charge since power-on (energy meter, virtual time) must be under the limit."""
+        await self.quiesce()
+        report = self.energy_reports().get(modem)
+        if report is None:
+            raise StepFailure(f"{modem}: no energy meter (the module has no power feature)")
+        used = report["charge_uah"]
+        self.log(modem, "note", f"energy {used:g} uAh (limit {limit_uah:g} uAh)")
+        if used >= limit_uah:
+            secs = ", ".join(f"{k} {v:g}s" for k, v in report["seconds"].items() if v)
+            raise StepFailure(f"{modem}: used {used:g} uAh, not below {limit_uah:g} uAh ({secs})")
 
     async def platform(self, backend: str, action: str, args: dict[str, Any], *, wall: float) -> Any:
         be = self.emulator.backends.get(backend)

@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import ScenarioError
 from .model import STEP_KINDS, ModemDecl, Scenario, Step
-from .patterns import Pattern, PatternError, parse_duration
+from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
 SCENARIO_KEYS = {"name", "module", "modems", "modem", "config", "backends", "steps", "within",
                  "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires"}
@@ -253,6 +253,8 @@ class _Builder:
             return (backend, action, dict(args))
         if kind == "control":
             return self.control(value, line)
+        if kind == "energy_below":
+            return parse_charge(value)
         raise AssertionError(kind)  # pragma: no cover
 
     def pattern(self, value: Any, line: int) -> Pattern:
@@ -280,6 +282,13 @@ class _Builder:
             fault = value["fault"]
             if not isinstance(fault, dict) or "host" not in fault or fault.get("kind") not in FAULT_KINDS:
                 raise self.err(f"control fault needs host and kind ({', '.join(FAULT_KINDS)})", line)
+        elif "dtr" in value:
+            if value["dtr"] not in ("high", "low", True, False):
+                raise self.err("control dtr must be high or low", line)
+        elif "wake" in value:
+            if value["wake"] is not True:
+                raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
         elif "clear_faults" not in value:
-            raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, fault, clear_faults", line)
+            raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
+                           "fault, clear_faults", line)
         return dict(value)

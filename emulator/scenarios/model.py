@@ -12,7 +12,7 @@ from .patterns import Pattern
 
 #: Step kinds, in the order FORMAT.md documents them.
 STEP_KINDS = ("send", "send_raw", "expect", "expect_urc", "expect_prompt", "expect_none",
-              "wait", "advance", "platform", "control")
+              "wait", "advance", "platform", "control", "energy_below")
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Step:
 
     send: str (CR appended) | send_raw: bytes | expect/expect_urc: list[Pattern] (consecutive
     lines) | expect_prompt: str (the prompt text) | expect_none/wait/advance: float seconds |
-    platform: (backend, action, args) | control: dict.
+    platform: (backend, action, args) | control: dict | energy_below: float µAh.
     """
 
     kind: str

@@ -23,6 +23,20 @@ class PatternError(ValueError):
     """A malformed pattern, duration or an unknown variable."""
 
 
+_CHARGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(uah|µah|mah|ah)\s*$", re.IGNORECASE)
+_CHARGE_UNITS = {"uah": 1.0, "µah": 1.0, "mah": 1000.0, "ah": 1_000_000.0}
+
+
+def parse_charge(value: object) -> float:
+    """``50uAh`` / ``50µAh`` / ``0.05mAh`` / ``1Ah`` -> µAh (a bare number is µAh)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    m = _CHARGE.match(str(value)) if isinstance(value, str) else None
+    if m is None:
+        raise PatternError(f"charge {value!r}: use e.g. 50uAh, 0.05mAh (or a number of µAh)")
+    return float(m.group(1)) * _CHARGE_UNITS[m.group(2).lower()]
+
+
 def parse_duration(value: object) -> float:
     """``2s``, ``500ms``, ``1.5m``, ``1h``, ``1d`` or a plain number of seconds."""
     if isinstance(value, bool):

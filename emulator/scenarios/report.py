@@ -88,6 +88,25 @@ def print_result(result: ScenarioResult, stream: TextIO, *, color: bool = False,
         print(line, file=stream)
     print(paint(f"     {result.steps_run}/{len(sc.steps)} steps, {result.wall:.2f} s wall, "
                 f"{round(result.virtual, 3):g} s virtual", "dim"), file=stream)
+    for line in energy_lines(result):
+        print(paint(line, "dim"), file=stream)
+
+
+def energy_lines(result: ScenarioResult) -> list[str]:
+    """One line per modem: charge and the time spent in each power state (virtual time)."""
+    out = []
+    for name, rep in result.energy.items():
+        states = " ".join(f"{k} {_dur(v)}" for k, v in rep["seconds"].items() if v > 0)
+        out.append(f"     energy {name}: {rep['charge_uah']:.3f} uAh ({states or 'no time'})")
+    return out
+
+
+def _dur(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f}h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds:.3g}s"
 
 
 def summary_line(results: list[ScenarioResult], load_errors: int = 0, *, color: bool = False) -> str:
@@ -122,7 +141,7 @@ def write_junit(results: list[ScenarioResult], path: str | Path,
         elif r.failure:
             el = ET.SubElement(case, "failure", message=f"{r.failure.where}: {r.failure.message}")
             el.text = "\n".join(failure_lines(r))
-        ET.SubElement(case, "system-out").text = "\n".join(transcript_lines(r, echo=True))
+        ET.SubElement(case, "system-out").text = "\n".join(transcript_lines(r, echo=True) + energy_lines(r))
     for path_, message in load_errors:
         case = ET.SubElement(suite, "testcase", classname=_classname(path_), name=Path(path_).name,
                              file=path_, time="0")

@@ -36,6 +36,7 @@ class ScenarioResult:
     virtual: float = 0.0
     steps_run: int = 0
     variables: dict[str, str] = field(default_factory=dict)
+    energy: dict[str, dict] = field(default_factory=dict)  # modem -> energy meter report at the end
 
     @property
     def passed(self) -> bool:
@@ -99,6 +100,8 @@ async def _run_step(bench: Bench, scenario: Scenario, step: Step, variables: dic
         await bench.advance(step.value)
     elif kind == "control":
         await bench.control(modem, step.value)
+    elif kind == "energy_below":
+        await bench.energy_below(modem, step.value)
     elif kind == "platform":
         backend, action, args = step.value
         result = await bench.platform(backend, action, _subst_args(args, variables), wall=wall)
@@ -148,6 +151,7 @@ async def run_scenario(scenario: Scenario, *, transport: str = "memory", idle: f
             result.failure = Failure(f"{type(exc).__name__}: {exc}", current, where)
         result.variables = variables
         result.virtual = bench.now - bench.t0
+        result.energy = bench.energy_reports()
     finally:
         try:
             await bench.stop()

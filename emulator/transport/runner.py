@@ -21,7 +21,7 @@ from ..config import Config, ModemSpec
 from ..core.clock import VirtualClock
 from ..core.events import CommandHandled, Effect, PowerOff, Reset, ToHost
 from ..core.modem import Modem
-from ..core.stimuli import PowerOn, Stimulus
+from ..core.stimuli import Downlink, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
@@ -46,6 +46,11 @@ class ModemPort:
         self.resources: dict[str, Any] = {}  # executors keep their sockets/clients here
         self.rx_bytes = 0
         self.tx_bytes = 0
+        # network data for a device that cannot be reached (PSM): held here, the one place,
+        # and handed over in order once it is reachable again (after its wake-up uplink)
+        self.held: list[Stimulus] = []
+        self.released_hooks: list[Callable[[Stimulus], None]] = []  # fn(stimulus) after its release
+        self._releasing = False
 
     # host side
     def feed(self, data: bytes) -> None:
@@ -54,9 +59,31 @@ class ModemPort:
         self.modem.receive_data(data)
         self.drain()
 
-    def stimulus(self, stimulus: Stimulus) -> None:
+    def stimulus(self, stimulus: Stimulus) -> bool:
+        """Hand a stimulus to the modem. Network data (:class:`Downlink`) for an unreachable
+        modem is held instead (returns False) and delivered when it wakes."""
+        if isinstance(stimulus, Downlink) and (self.held or not self.modem.reachable):
+            if self.modem.powered:  # powered down: nobody receives it, nothing is kept
+                self.held.append(stimulus)
+            return False
         self.modem.receive_stimulus(stimulus)
         self.drain()
+        return True
+
+    def release_held(self) -> None:
+        """Deliver held network data once the modem is reachable (called after each drain)."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while self.held and self.modem.reachable:
+                stim = self.held.pop(0)
+                self.modem.receive_stimulus(stim)
+                self.drain()
+                for hook in list(self.released_hooks):
+                    hook(stim)
+        finally:
+            self._releasing = False
 
     def drain(self) -> None:
         while (event := self.modem.next_event()) is not None:
@@ -68,9 +95,12 @@ class ModemPort:
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
+                self.held.clear()  # data for the old session dies with it
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        if self.held and self.modem.reachable:
+            self.release_held()
         self.emulator.notify_activity()
 
     def _execute(self, effect: Effect) -> None:
@@ -152,10 +182,11 @@ class Emulator:
         # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
         self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         if self.follow_wall:
             import time as _time  # the runner is the one place that reads the wall clock
             self.clock.advance_to(max(self.clock.now(), _time.time()))
@@ -252,6 +283,22 @@ class Emulator:
             self._clock_anchor = (loop_t0, virt_t0 + seconds)
         self.drain_all()
         return fired
+
+    def on_loop(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
+        """Run ``fn(*args)`` on the emulator's event loop and return its result. The console
+        API's sync routes run in worker threads; modems, executors and backends must only be
+        touched from the loop (they create tasks and write to transports)."""
+        loop = self.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop or not loop.is_running():
+            return fn(*args)
+
+        async def call() -> Any:
+            return fn(*args)
+        return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout)
 
     def drain_all(self) -> None:
         for port in self.ports.values():

@@ -82,3 +82,87 @@ def test_bg96_psm_urcs_and_uart_off() -> None:
     assert out(m).endswith(b"OK\r\n")
     m.receive_data(b"AT+QPSMS?\r")
     assert b'+QPSMS: 1,,,"2400","30"' in out(m)
+
+
+@pytest.mark.parametrize("line", [
+    b'AT+QSCLK=3,2,"0101111","00000001"\r',      # 7 bits
+    b'AT+QSCLK=3,2,"010111111","00000001"\r',    # 9 bits
+    b'AT+QSCLK=3,2,"01011111","0000000a"\r',     # not binary
+    b'AT+QSCLK=3,2,"01011111",""\r',
+    b'AT+CPSMS=1,,,"01011111","2"\r',
+    b'AT+QSCLK=4\r',
+])
+def test_bad_timer_strings_are_errors_and_change_nothing(line: bytes) -> None:
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(line)
+    assert out(m).endswith(b"\r\nERROR\r\n")
+    psm = m.state.psm
+    assert (psm.sleep_mode, psm.requested, psm.t3412, psm.t3324) == (0, False, "00000100", "00001111")
+    m.advance(60)
+    assert not psm.in_psm and out(m) == b""
+
+
+def test_bad_edrx_value_keeps_the_old_setting() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'AT+CEDRXS=1,5,"0101"\r')
+    assert out(m).endswith(b"OK\r\n")
+    m.receive_data(b'AT+CEDRXS=0,5,"012"\r')
+    assert out(m).endswith(b"ERROR\r\n")
+    m.receive_data(b"AT+CEDRXS?\r")
+    assert b'+CEDRXS: 4,"0101"' in out(m)
+
+
+def test_wake_urcs_follow_the_waking_command() -> None:
+    """Guide 001 §6.1: the uplink command's OK, then +QIND: EXIT PSM, the command's URCs, and
+    +CSCON: 1 last; a plain AT command wakes the EC800E too (answered, not lost)."""
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'AT+QCFG="urc/psm",1\rAT+CSCON=1\rAT+CPSMS=1,,,"00100001","00000101"\r')
+    m.advance(60)
+    assert out(m).endswith(b"+QIND: ENTER PSM\r\n")
+    m.receive_data(b"AT+CSCON?\r")
+    assert out(m) == b"AT+CSCON?\r\r\n+CSCON: 1,1\r\n\r\nOK\r\n\r\n+QIND: EXIT PSM\r\n\r\n+CSCON: 1\r\n"
+
+
+def test_bg96_commands_in_psm_are_lost_and_do_not_wake() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'AT+QCFG="psm/urc",1\rAT+CPSMS=1,,,"00100001","00000101"\r')
+    m.advance(60)
+    assert m.state.psm.in_psm
+    out(m)
+    m.receive_data(b"AT+CSQ\r")
+    m.advance(1)
+    assert out(m) == b"" and m.state.psm.in_psm
+    m.advance(3600)  # T3412 (1 h): the periodic TAU wakes it, and it goes back to sleep
+    assert out(m) == b"\r\nRDY\r\n\r\nPOWER DOWN\r\n"
+
+
+def test_energy_books_psm_time_on_the_virtual_clock() -> None:
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'AT+CPSMS=1,,,"01011111","00000001"\r')
+    m.advance(30)
+    assert m.state.psm.in_psm
+    before = m.state.energy.report()
+    m.advance(86400)
+    after = m.state.energy.report()
+    assert after["seconds"]["psm"] - before["seconds"]["psm"] == pytest.approx(86400)
+    # 6 µA for a day (ec800e.yaml) = 144 µAh
+    assert after["charge_uah"] - before["charge_uah"] == pytest.approx(144, rel=1e-3)
+
+
+def test_energy_meter_outlives_power_cycles() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.advance(100)
+    m.power_off()
+    m.advance(3600)
+    from emulator.core.stimuli import PowerOn
+    m.receive_stimulus(PowerOn())
+    m.advance(10)
+    r = m.state.energy.report()
+    assert r["seconds"]["off"] == pytest.approx(3600)
+    assert r["seconds"]["idle"] + r["seconds"]["connected"] == pytest.approx(110, abs=0.5)

@@ -137,7 +137,7 @@ def test_the_example_in_format_md_loads():
     doc = (Path(__file__).resolve().parents[2] / "emulator" / "scenarios" / "FORMAT.md").read_text()
     block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     sc = load(block, "FORMAT.md")
-    assert len(sc.steps) == 16 and sc.steps[-1].kind == "expect_none"
+    assert len(sc.steps) == 18 and sc.steps[-1].kind == "energy_below" and sc.steps[-1].value == 50.0
 
 
 def test_requires_lists_known_features():

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...core.events import Effect
-from ...core.stimuli import Stimulus
+from ...core.stimuli import Downlink, Stimulus
 
 # +QMTOPEN results (protocols.md §1.5)
 OPEN_OK, OPEN_FAILED, OPEN_BAD_PARAM, OPEN_OCCUPIED, OPEN_PDP_FAILED, OPEN_DNS_FAILED, OPEN_NET_DOWN = 0, -1, 1, 2, 3, 4, 5
@@ -154,7 +154,7 @@ class MqttPubDone(Stimulus):
 
 
 @dataclass(frozen=True)
-class MqttMessage(Stimulus):
+class MqttMessage(Downlink):
     """An application message from the broker (a PUBLISH on a subscribed topic)."""
 
     client_idx: int

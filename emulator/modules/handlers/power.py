@@ -13,6 +13,25 @@ EC800E ``+QIND: ENTER PSM`` / ``+QIND: EXIT PSM`` (guide 001 §6.1); BG96 ``+QPS
 <tau>,<active>`` when timers are granted and ``POWER DOWN`` on entry (BG96 PSM AN §3.5-3.6).
 On the BG96 the UART is off in PSM: host bytes are lost until it wakes (quirk ``psm_uart_off``).
 
+Reachability: while in PSM (or powered down, or detached) ``is_reachable`` is False; the runner
+(``ModemPort``) then holds every :class:`~emulator.core.stimuli.Downlink` (socket data and
+closes, MQTT messages, LwM2M platform requests) and hands them over, in order, once the modem
+is reachable again, i.e. after the uplink / AT command / TAU / PWRKEY that woke it.
+
+Wake-up and sleep rules (choices, each from the source named):
+* EC800E: the UART stays up in PSM; any command line wakes the module (guide 001 §6.1 note 3:
+  "通过 DTR 或 AT 唤醒 PSM") and is answered; the wake URCs follow the command's final result:
+  OK, ``+QIND: EXIT PSM``, the command's own URCs, ``+CSCON: 1`` (guide §6.1 capture).
+  DTR held high in PSM = deep sleep: host bytes are lost and do not wake it; DTR low wakes it.
+* BG96: UART off in PSM (bytes lost); only PWRKEY (console ``wake``) or T3412 wake it
+  (BG96 PSM AN). ``AT+QSCLK=1`` + DTR high = sleep, UART off until DTR goes low.
+* Sleep requests (``AT+QSCLK=3``, ``AT+QSCLKEX``, ``AT+CPSMS=1``) while a socket / MQTT / LwM2M
+  session is open are accepted (OK) and the session is kept: the guide (§6.1 note 3) only
+  *advises* closing TCP/MQTT first. The platform side then treats the silent device as it
+  would: CTWing TCP closes after 5 min without heartbeat, LwM2M goes offline when the lifetime
+  passes; the host learns of a close only after waking.
+* Bad timer strings (not exactly 8 binary digits) are ERROR and change nothing.
+
 Timer strings are the 8-bit GPRS Timer 3 (T3412, TS 24.008 §10.5.7.4a) and GPRS Timer 2
 (T3324, §10.5.7.3) encodings; anything that is not 8 binary digits is ERROR.
 
@@ -79,11 +98,16 @@ class PsmState:
 
 def _init(ctx: Context) -> None:
     psm = ctx.state.psm = PsmState()
-    ctx.state.energy = EnergyMeter(ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")),
-                                   lambda: _power_state(ctx))
+    meter = getattr(ctx.modem, "energy_meter", None)
+    if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
+        meter = ctx.modem.energy_meter = EnergyMeter(
+            ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")), lambda: _power_state(ctx))
+    ctx.state.energy = meter
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
     if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
         ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
+        ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
+        ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
     ctx.state.energy.update()
@@ -99,8 +123,24 @@ def _power_state(ctx: Context) -> str:
 
 
 def _uart_awake(ctx: Context) -> bool:
+    """Does the UART take host bytes now? Not in the BG96's PSM (UART off, quirk
+    ``psm_uart_off``), not in deep sleep (PSM with DTR held high, guide 001 §6.1: "若持续拉高 DTR
+    进入深休眠，将无法通过以下直接发送数据的方式唤醒"), not in sleep mode 1 with DTR high (BG96
+    AT+QSCLK=1: DTR high lets the module sleep, DTR low wakes it)."""
     psm = getattr(ctx.state, "psm", None)
-    return not (psm and psm.in_psm and ctx.profile.quirks.psm_uart_off)
+    if psm is None:
+        return True
+    if psm.in_psm and (ctx.profile.quirks.psm_uart_off or psm.dtr_high):
+        return False
+    return not (psm.sleep_mode == 1 and psm.dtr_high)
+
+
+def _on_command_line(ctx: Context) -> None:
+    """A command line while in PSM (UART still awake: EC800E without DTR high) wakes the module
+    (guide 001 §6.1 note 3: "通过 DTR 或 AT 唤醒 PSM"); its URCs follow the command's OK."""
+    psm = getattr(ctx.state, "psm", None)
+    if psm is not None and psm.in_psm and ctx.modem.powered:
+        psm_wake(ctx)
 
 
 def _psm_urcs(ctx: Context) -> bool:
@@ -157,9 +197,11 @@ def psm_wake(ctx: Context) -> bool:
     psm.in_psm = False
     _cancel(psm, "t3412")
     ctx.state.energy.update()
+    # Guide 001 §6.1 (wake by AT+QLWNOTIFY): OK, +QIND: EXIT PSM, the command's own URCs, then
+    # +CSCON: 1 once the RRC connection for the uplink is set up.
     if _psm_urcs(ctx):
-        ctx.urc("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
-    ts27007.rrc_activity(ctx)
+        ctx.urc_lead("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
+    ts27007.rrc_activity(ctx, tail=True)
     return True
 
 
@@ -235,12 +277,12 @@ def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
 @T.set("+CEDRXS")
 def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
-    psm.edrx_mode = cmd.int(0, lo=0, hi=3)
+    mode = cmd.int(0, lo=0, hi=3)
     cmd.int(1, 4, lo=0, hi=5)
     value = cmd.str(2, psm.edrx_value)
     if len(value) != 4 or set(value) - {"0", "1"}:
-        return Reply(final=ERROR)
-    psm.edrx_value = value
+        return Reply(final=ERROR)  # TS 27.007 §7.40: <Requested_eDRX_value> is 4 bits
+    psm.edrx_mode, psm.edrx_value = mode, value
     ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
     return Reply()
 
@@ -264,9 +306,10 @@ def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
 def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
     mode = cmd.int(0, lo=0, hi=3)
     psm: PsmState = ctx.state.psm
-    psm.sleep_mode = mode
     if mode == 3:
-        t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)
+        cmd.int(1, 2, lo=0, hi=255)
+        t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)  # ERROR before any change
+        psm.sleep_mode = mode
         radio = ctx.state.radio
         # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
         # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
@@ -278,6 +321,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
             _start_active_timer(c)
         ctx.later(1.0, tau, "psm-tau")
         return Reply(after=after)
+    psm.sleep_mode = mode
     if mode == 0:
         _disable_psm(ctx) if psm.requested and ctx.profile.quirks.psm_urc_style != "bg96" else None
     return Reply()
@@ -304,7 +348,13 @@ def _on_wake(stim: WakeUp, ctx: Context) -> None:
 
 
 def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
-    ctx.state.psm.dtr_high = stim.high
+    """DTR from the console API. High: sleep allowed (QSCLK=1) / deep sleep in PSM. Low: wakes
+    from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
+    the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
+    psm: PsmState = ctx.state.psm
+    psm.dtr_high = stim.high
+    if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
+        psm_wake(ctx)
 
 
 def energy_report(ctx: Context) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...core.events import Effect
-from ...core.stimuli import Stimulus
+from ...core.stimuli import Downlink, Stimulus
 
 Path = tuple[int, ...]
 
@@ -148,20 +148,20 @@ class Lwm2mDeregistered(Stimulus):
 
 
 @dataclass(frozen=True)
-class Lwm2mObserveRequest(Stimulus):
+class Lwm2mObserveRequest(Downlink):
     msgid: int
     path: Path
     cancel: bool = False
 
 
 @dataclass(frozen=True)
-class Lwm2mReadRequest(Stimulus):
+class Lwm2mReadRequest(Downlink):
     msgid: int
     path: Path
 
 
 @dataclass(frozen=True)
-class Lwm2mWriteRequest(Stimulus):
+class Lwm2mWriteRequest(Downlink):
     msgid: int
     path: Path
     payload: bytes

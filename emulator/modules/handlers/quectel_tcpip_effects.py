@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.events import Effect
-from ...core.stimuli import Stimulus
+from ...core.stimuli import Downlink, Stimulus
 
 INITIAL, OPENING, CONNECTED, LISTENING, CLOSING = 0, 1, 2, 3, 4
 BUFFER, PUSH, TRANSPARENT = 0, 1, 2
@@ -94,7 +94,7 @@ class SocketOpened(Stimulus):
 
 
 @dataclass(frozen=True)
-class SocketData(Stimulus):
+class SocketData(Downlink):
     conn_id: int
     gen: int
     data: bytes
@@ -112,8 +112,9 @@ class SocketSent(Stimulus):
 
 
 @dataclass(frozen=True)
-class SocketClosed(Stimulus):
-    """The peer closed or reset the connection (or a ``cut`` fault did)."""
+class SocketClosed(Downlink):
+    """The peer closed or reset the connection (or a ``cut`` fault did). A Downlink: a
+    device in PSM learns of it only when it wakes."""
 
     conn_id: int
     gen: int

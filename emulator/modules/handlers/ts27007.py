@@ -67,7 +67,7 @@ def radio_event(ctx: Context, event: str) -> None:
         hook(ctx, event)
 
 
-def rrc_activity(ctx: Context, nbytes: int = 0) -> None:
+def rrc_activity(ctx: Context, nbytes: int = 0, *, tail: bool = False) -> None:
     """Traffic: leave PSM if asleep, RRC goes connected (+CSCON: 1), the inactivity timer
     restarts, and the energy meter books a radio burst."""
     radio: RadioState = ctx.state.radio
@@ -81,7 +81,7 @@ def rrc_activity(ctx: Context, nbytes: int = 0) -> None:
     if meter is not None:
         meter.add_tx(nbytes)
     if radio.rrc == 0:
-        _set_rrc(ctx, 1)
+        _set_rrc(ctx, 1, tail=tail)
     if ctx.state.rrc_timer is not None:
         ctx.state.rrc_timer.cancel()
     ctx.state.rrc_timer = ctx.later(float(ctx.defaults.get("rrc_inactivity", 10.0)),
@@ -95,12 +95,12 @@ def rrc_release(ctx: Context) -> None:
     _set_rrc(ctx, 0)
 
 
-def _set_rrc(ctx: Context, mode: int) -> None:
+def _set_rrc(ctx: Context, mode: int, *, tail: bool = False) -> None:
     radio: RadioState = ctx.state.radio
     changed = radio.rrc != mode
     radio.rrc = mode
     if changed and radio.cscon_n:
-        ctx.urc(f"+CSCON: {mode}")
+        (ctx.urc_tail if tail else ctx.urc)(f"+CSCON: {mode}")
     if changed:
         for hook in getattr(ctx.state, "rrc_hooks", []):
             hook(ctx, mode)
