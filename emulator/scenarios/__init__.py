@@ -1,7 +1,7 @@
 """Scenario files: transcript-like YAML run against in-process (or pty) modems.
 
 ``load_scenario(path)`` -> :class:`Scenario`; ``run_scenario(scenario)`` -> :class:`ScenarioResult`;
-``modemu run`` is :func:`emulator.scenarios.cli.run_command`. See FORMAT.md.
+``modemu run`` is :func:`emulator.scenarios.cli.run_command`. The format is documented in README.md ("Scenarios").
 """
 
 from .loader import discover, load_scenario

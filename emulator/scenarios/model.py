@@ -10,7 +10,7 @@ from typing import Any
 
 from .patterns import Pattern
 
-#: Step kinds, in the order FORMAT.md documents them.
+#: Step kinds, in the order README.md ("Scenarios") documents them.
 STEP_KINDS = ("send", "send_raw", "expect", "expect_urc", "expect_prompt", "expect_none",
               "wait", "advance", "platform", "control", "energy_below")
 

@@ -192,7 +192,7 @@ class ModemHarness:
         return self._run(go())
 
     def control(self, **action: Any) -> None:
-        """``control(network="detach")``, ``control(power="off")`` ... (see FORMAT.md)."""
+        """``control(network="detach")``, ``control(power="off")`` ... (see README.md, "Scenarios")."""
         self._run(self.bench.control(self.name, action))
 
     def platform(self, backend: str, action: str, **args: Any) -> Any:

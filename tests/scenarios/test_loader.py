@@ -132,11 +132,11 @@ def test_patterns_capture_substitute_and_keep_json_literal():
         Pattern("{nope}").match("x", {})
 
 
-def test_the_example_in_format_md_loads():
+def test_the_example_in_the_readme_loads():
     from pathlib import Path
-    doc = (Path(__file__).resolve().parents[2] / "emulator" / "scenarios" / "FORMAT.md").read_text()
-    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
-    sc = load(block, "FORMAT.md")
+    doc = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = doc.split("\n## Scenarios\n", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    sc = load(block, "README.md")
     assert len(sc.steps) == 18 and sc.steps[-1].kind == "energy_below" and sc.steps[-1].value == 50.0
 
 
