@@ -7,7 +7,7 @@ Must not: validate arguments of particular commands (handlers do).
 
 from __future__ import annotations
 
-from lark import Token, Transformer, Tree
+from lark import Transformer, Tree
 
 from .commands import Arg, AtCommand, Kind
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .patterns import Pattern
 
 #: Step kinds, in the order README.md ("Scenarios") documents them.
 STEP_KINDS = ("send", "send_raw", "expect", "expect_urc", "expect_prompt", "expect_none",

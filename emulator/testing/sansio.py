@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from emulator.at.commands import AtCommand
 from emulator.core.events import CommandHandled, ToHost
 from emulator.core.modem import Context, Modem
-from emulator.core.results import ERROR, Final
+from emulator.core.results import Final
 from emulator.core.stimuli import Stimulus
 from emulator.modules import load_module
 from emulator.modules.profile import CommandTable, Feature, Pending, Prompt, Reply

@@ -1,4 +1,4 @@
-"""3GPP TS 27.007 network commands shared by every profile.
+"""3GPP TS 27.007 network commands shared by every profile (PDP contexts: ts27007_pdp.py).
 
 +CPIN, +CFUN, +CSQ, +CREG/+CGREG/+CEREG (n=0..5, URCs on change), +COPS, +CGATT,
 +CGDCONT, +CGACT, +CGPADDR, +CSCON (URC on RRC change), +CCLK. Registration follows the
@@ -10,7 +10,6 @@ Must not: print vendor commands (quectel_common.py, woorinet.py ...).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ...at.commands import AtCommand
@@ -19,17 +18,9 @@ from ...core.results import CmeError
 from ...core.state import RadioState
 from ...core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
 from ..profile import CommandTable, Feature, Reply
+from .ts27007_pdp import PDP_TABLE, PdpContext
 
 T = CommandTable("ts27007")
-
-
-@dataclass
-class PdpContext:
-    cid: int
-    pdp_type: str = "IP"
-    apn: str = ""
-    active: bool = False
-    address: str = ""
 
 
 def _init(ctx: Context) -> None:
@@ -283,73 +274,6 @@ def cgatt_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+CGATT: (0,1)",))
 
 
-# --- PDP contexts -------------------------------------------------------------------------
-@T.set("+CGDCONT")
-def cgdcont_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cid = cmd.int(0, lo=1, hi=15)
-    if len(cmd) == 1:
-        ctx.state.pdp.pop(cid, None)
-        return Reply()
-    pdp_type = cmd.str(1, "IP", choices=("IP", "IPV6", "IPV4V6", "PPP", "Non-IP"))
-    ctx.state.pdp[cid] = PdpContext(cid, pdp_type, cmd.str(2, "", max_len=99))
-    return Reply()
-
-
-@T.read("+CGDCONT")
-def cgdcont_read(cmd: AtCommand, ctx: Context) -> Reply:
-    lines = tuple(f'+CGDCONT: {p.cid},"{p.pdp_type}","{p.apn}","{p.address if p.active else "0.0.0.0"}",0,0'
-                  for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid))
-    return Reply(lines=lines)
-
-
-@T.test("+CGDCONT")
-def cgdcont_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=('+CGDCONT: (1-15),"IP",,,(0-2),(0-4)', '+CGDCONT: (1-15),"IPV6",,,(0-2),(0-4)',
-                        '+CGDCONT: (1-15),"IPV4V6",,,(0-2),(0-4)'))
-
-
-@T.read("+CGACT")
-def cgact_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=tuple(f"+CGACT: {p.cid},{int(p.active)}" for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid)))
-
-
-@T.set("+CGACT")
-def cgact_set(cmd: AtCommand, ctx: Context) -> Reply:
-    state = cmd.int(0, lo=0, hi=1)
-    cid = cmd.int(1, 1, lo=1, hi=15)
-    pdp = ctx.state.pdp.get(cid)
-    if pdp is None:
-        return Reply(final=CmeError(3))
-    if state and not ctx.state.radio.registered:
-        return Reply(final=CmeError(30))
-    pdp.active = bool(state)
-    if state and not pdp.address:
-        pdp.address = f"10.{cid}.0.2"
-    return Reply()
-
-
-@T.exec("+CGPADDR")
-def cgpaddr_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=tuple(f'+CGPADDR: {p.cid},"{p.address}"' for p in sorted(ctx.state.pdp.values(), key=lambda p: p.cid)
-                             if p.active))
-
-
-@T.set("+CGPADDR")
-def cgpaddr_set(cmd: AtCommand, ctx: Context) -> Reply:
-    lines = []
-    for i in range(len(cmd)):
-        pdp = ctx.state.pdp.get(cmd.int(i, lo=1, hi=15))
-        if pdp is not None:
-            lines.append(f'+CGPADDR: {pdp.cid},"{pdp.address if pdp.active else ""}"')
-    return Reply(lines=tuple(lines))
-
-
-@T.test("+CGPADDR")
-def cgpaddr_test(cmd: AtCommand, ctx: Context) -> Reply:
-    cids = ",".join(str(p.cid) for p in ctx.state.pdp.values() if p.active)
-    return Reply(lines=(f"+CGPADDR: ({cids})",))
-
-
 # --- RRC state ----------------------------------------------------------------------------
 @T.set("+CSCON")
 def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
@@ -417,7 +341,7 @@ def _on_sim_inserted(stim: SimInserted, ctx: Context) -> None:
         radio_event(ctx, "attach_done")
 
 
-FEATURE = Feature("ts27007", T, init=_init, on_boot=_boot, stimuli={
+FEATURE = Feature("ts27007", T.merged(PDP_TABLE), init=_init, on_boot=_boot, stimuli={
     NetworkDetach: _on_detach, NetworkAttach: _on_attach, SignalChanged: _on_signal,
     SimRemoved: _on_sim_removed, SimInserted: _on_sim_inserted,
 })

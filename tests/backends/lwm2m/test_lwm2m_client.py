@@ -102,7 +102,6 @@ async def test_dtls_client_guide_flow(server, hooks):
 
 
 async def test_unknown_endpoint_registration_refused(server, hooks):
-    at = AtLayer()
     host, port = server.endpoints["ctwing_lwm2m"]
     client = Lwm2mClient(host, port, "860000000000001", 300)
     try:
