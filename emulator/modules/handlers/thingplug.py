@@ -33,6 +33,7 @@ from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Pending, Prompt, Reply
 from . import thingplug_text as tx
+from . import ts27007
 from .thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, TpMessage, TpPublish,
                                 TpPublished)
 
@@ -169,6 +170,7 @@ def sktpcon_set(cmd: AtCommand, ctx: Context) -> Reply:
     imei = ctx.identity.imei
     tp.client_id = f"{device}_{imei[-4:]}" if _dialect(ctx) == "woori" else f"{imei}_{device}"
     tp.status, tp.resume, tp.auto_attempt = "connecting", False, False
+    ts27007.rrc_activity(ctx)
     effect = TpConnect(host, port, protocol == "MQTTS", tp.client_id, token, keepalive, bool(clean),
                        _topic(tp, "down"))
     return Reply(effects=(effect,))
@@ -224,6 +226,7 @@ def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
     tp: TpState = ctx.state.thingplug
     tag = tp.next_tag
     tp.next_tag += 1
+    ts27007.rrc_activity(ctx, len(payload))
     key = f"tp-pub-{tag}"
 
     def timeout(c: Context) -> Reply:
@@ -292,6 +295,7 @@ def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
 # --- RPC ----------------------------------------------------------------------------------
 def _on_message(stim: TpMessage, ctx: Context) -> None:
     tp: TpState = ctx.state.thingplug
+    ts27007.rrc_activity(ctx)
     try:
         msg = json.loads(stim.payload)
     except ValueError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...core.events import Effect
-from ...core.stimuli import Stimulus
+from ...core.stimuli import Downlink, Stimulus
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class TpPublished(Stimulus):
 
 
 @dataclass(frozen=True)
-class TpMessage(Stimulus):
+class TpMessage(Downlink):
     topic: str
     payload: bytes
 
