@@ -12,8 +12,8 @@ answers ``OK`` after the broker's PUBACK). Reported:
   paho callback (wall clock, ``time.perf_counter``);
 * ``ok``/``received``/``stored``: OKs seen, messages the application got, points the platform kept.
 
-Assumptions: the repository has no ``bench/`` folder, so this lives here; ``python -m
-emulator.testing.bench_thingplug [N]`` prints the dict. Wall time is measured, never used as a
+Registered as the ``thingplug`` bench of ``python -m bench``; ``python -m bench.thingplug [N]``
+prints the dict. Wall time is measured, never used as a
 protocol timer. Numbers include the paho network thread hand-off and amqtt's forwarding.
 
 Must not: bind or dial outside loopback.
@@ -29,7 +29,8 @@ import threading
 import time
 from typing import Any
 
-from .thingplug_rig import FINAL, app_client, connect_line, poll, thingplug_emulator
+from bench import Bench, Row, register
+from emulator.testing.thingplug_rig import FINAL, app_client, connect_line, poll, thingplug_emulator
 
 TOPIC = "v1/dev/smarthome/smartlight001/telemetry"
 
@@ -87,6 +88,16 @@ async def _bench(messages: int, module: str) -> dict[str, Any]:
 def run(messages: int = 200, module: str = "bg96") -> dict[str, Any]:
     """Run the benchmark in a fresh event loop (call from synchronous code)."""
     return asyncio.run(_bench(messages, module))
+
+
+@register
+def thingplug(ctx: Bench) -> list[Row]:
+    out = run(300)
+    if not out["ok"] == out["received"] == out["stored"] == out["messages"]:
+        raise RuntimeError(f"lost messages: {out}")
+    return [Row("thingplug", "AT+SKTPDAT -> paho application, bg96", out["msgs_per_s"], "msg/s"),
+            Row("thingplug", "modem -> application latency, median", out["latency_median_ms"], "ms"),
+            Row("thingplug", "modem -> application latency, p95", out["latency_p95_ms"], "ms")]
 
 
 if __name__ == "__main__":  # pragma: no cover
