@@ -191,7 +191,7 @@ def _load() -> None:
         importlib.import_module(f"bench.{name}")
 
 
-MODULES = ("thingplug", "lwm2m", "tcp", "mqtt", "psm")
+MODULES = ("thingplug", "lwm2m", "tcp", "mqtt", "connections", "psm")
 
 
 def main(argv: list[str]) -> int:

@@ -55,7 +55,9 @@ def psm(ctx: Bench) -> list[Row]:
     return [Row("psm", f"simulated hours per wall second ({out['cycles']} uplink/PSM cycles, 15 min)",
                 out["simulated_hours_per_wall_second"], "h/s"),
             Row("psm", f"wall time for {out['simulated_hours'] / 24:.0f} simulated days", out["wall_seconds"], "s"),
-            Row("psm", "average current (energy meter)", avg_ua, "uA")]
+            Row("psm", "time in PSM (energy meter)", 100.0 * out["seconds"]["psm"] / (out["simulated_hours"] * 3600),
+                "%"),
+            Row("psm", "average current over the cycles (energy meter)", avg_ua, "uA")]
 
 
 if __name__ == "__main__":  # pragma: no cover
