@@ -23,35 +23,12 @@ import termios
 import time
 import tty
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
+
+from bench import BENCHES, Bench, Row, register
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Row:
-    bench: str
-    metric: str
-    value: float
-    unit: str
-    target: str = ""
-
-
-@dataclass
-class Bench:
-    python: str = sys.executable
-    rounds: int = 2000
-    tmp: Path = Path(tempfile.gettempdir())
-
-
-BENCHES: list[Callable[[Bench], list[Row]]] = []
-
-
-def register(fn: Callable[[Bench], list[Row]]) -> Callable[[Bench], list[Row]]:
-    BENCHES.append(fn)
-    return fn
 
 
 def _env() -> dict[str, str]:
@@ -206,10 +183,22 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _load() -> None:
+    """Import the bench modules (each registers its benches, in this order)."""
+    import importlib
+
+    for name in MODULES:
+        importlib.import_module(f"bench.{name}")
+
+
+MODULES = ("thingplug", "lwm2m", "tcp", "mqtt", "connections", "psm")
+
+
 def main(argv: list[str]) -> int:
     if not sys.platform.startswith("linux"):
         print("bench: needs Linux (ptys, /proc)", file=sys.stderr)
         return 0
+    _load()
     wanted = set(argv)
     ctx = Bench()
     rows: list[Row] = []

@@ -303,7 +303,7 @@ async def test_mqtts_on_8883_with_generated_ca(module: str) -> None:
 
 
 def test_bench_counts_every_message() -> None:
-    from emulator.testing.bench_thingplug import run
+    from bench.thingplug import run
 
     result = run(20)
     assert result["ok"] == result["received"] == result["stored"] == 20

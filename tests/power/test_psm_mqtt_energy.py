@@ -8,7 +8,7 @@ from emulator.scenarios.loader import parse_scenario
 from emulator.scenarios.loader import ScenarioError
 from emulator.scenarios.patterns import PatternError, parse_charge
 from emulator.scenarios.runner import run_scenario_sync
-from emulator.testing import bench_psm
+from bench import psm as bench_psm
 from emulator.testing.harness import ModemHarness
 
 MQTT_CLIENT = "16891291868543060025186"  # guide 001 §4.2.3

@@ -4,7 +4,7 @@ One EC800E (sans-IO :class:`~emulator.core.modem.Modem`, no network) with PSM gr
 (T3412 = 1 h, T3324 = 10 s) wakes by an uplink-like command every ``period`` seconds, goes
 back to PSM after the active time, and is woken by its periodic TAU in between; the clock is
 the VirtualClock, moved with ``advance``. ``run()`` returns the figures as a dict;
-``python -m emulator.testing.bench_psm`` prints them.
+registered as the ``psm`` bench of ``python -m bench``; ``python -m bench.psm`` prints them.
 
 Must not: open sockets or read the wall clock for anything but measuring itself.
 """
@@ -15,8 +15,9 @@ import json
 import time
 from typing import Any
 
-from ..core.modem import Modem
-from ..modules import load_module
+from bench import Bench, Row, register
+from emulator.core.modem import Modem
+from emulator.modules import load_module
 
 
 def run(hours: float = 24.0 * 30, period: float = 900.0, module: str = "ec800e") -> dict[str, Any]:
@@ -43,6 +44,20 @@ def run(hours: float = 24.0 * 30, period: float = 900.0, module: str = "ec800e")
             "simulated_hours_per_wall_second": (cycles * period / 3600.0) / wall if wall > 0 else float("inf"),
             "cycles": cycles, "psm_entries": enters, "psm_exits": exits,
             "charge_uah": energy["charge_uah"], "seconds": energy["seconds"]}
+
+
+@register
+def psm(ctx: Bench) -> list[Row]:
+    out = run(hours=24.0 * 60)
+    if not out["psm_entries"] == out["psm_exits"] == out["cycles"]:
+        raise RuntimeError(f"PSM cycles missing: {out}")
+    avg_ua = out["charge_uah"] / out["simulated_hours"]
+    return [Row("psm", f"simulated hours per wall second ({out['cycles']} uplink/PSM cycles, 15 min)",
+                out["simulated_hours_per_wall_second"], "h/s"),
+            Row("psm", f"wall time for {out['simulated_hours'] / 24:.0f} simulated days", out["wall_seconds"], "s"),
+            Row("psm", "time in PSM (energy meter)", 100.0 * out["seconds"]["psm"] / (out["simulated_hours"] * 3600),
+                "%"),
+            Row("psm", "average current over the cycles (energy meter)", avg_ua, "uA")]
 
 
 if __name__ == "__main__":  # pragma: no cover
