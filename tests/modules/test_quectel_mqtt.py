@@ -243,6 +243,23 @@ async def test_broker_stopped_gives_qmtstat_1(emu):
         assert at.since().count(b"+QMTSTAT") == 1
 
 
+async def test_network_detach_drops_the_client_and_reopen_works_after_attach(emu):
+    from emulator.core.stimuli import NetworkAttach, NetworkDetach
+    async with amqtt_broker() as (_, port):
+        emu.internet.add_route(CTWING, 1883, ("127.0.0.1", port))
+        at = At(emu, "ec800e")
+        await open_connect(at)
+        start = len(at.buf)
+        emu.ports["ec800e"].stimulus(NetworkDetach())
+        await at.urc("+QMTSTAT: 0,1")
+        await at.cmd("AT+QMTCONN?")
+        assert b"+QMTCONN: 0," not in at.since(start)  # the client is idle again
+        await at.cmd('AT+QMTPUBEX=0,0,0,0,"t",1', final="ERROR")
+        emu.ports["ec800e"].stimulus(NetworkAttach())
+        await open_connect(at)
+        assert at.since(start).count(b"+QMTSTAT") == 1
+
+
 async def test_bg96_qmtpub_ctrl_z_esc_and_too_long(emu):
     async with amqtt_broker() as (_, port):
         emu.internet.add_route("broker.test", 1883, ("127.0.0.1", port))

@@ -26,7 +26,7 @@ from . import ts27007
 from .mqtt_effects import (OPEN_BAD_PARAM, OPEN_OCCUPIED, OPEN_PDP_FAILED, MqttClose, MqttConnect, MqttDisconnect,
                            MqttOpen, MqttPublish, MqttSubscribe, MqttUnsubscribe)
 from .quectel_mqtt_state import (CFG_SPEC, CFG_TEST, CONN_STATE, MAX_CLIENTS, MAX_PAYLOAD, OWNER,
-                                 RECV_SLOTS, STIMULI, QmtClient, recv_line)
+                                 RECV_SLOTS, STIMULI, QmtClient, recv_line, reset)
 
 T = CommandTable("quectel_mqtt")
 T_PUBEX = CommandTable("quectel_mqtt_pubex")  # EC800E / EC2x family only; not in BG96 MQTT AN V1.0
@@ -34,6 +34,25 @@ T_PUBEX = CommandTable("quectel_mqtt_pubex")  # EC800E / EC2x family only; not i
 
 def _init(ctx: Context) -> None:
     ctx.state.mqtt = {i: QmtClient(i) for i in range(MAX_CLIENTS)}
+    hooks = getattr(ctx.state, "radio_hooks", None)
+    if hooks is None:
+        hooks = ctx.state.radio_hooks = []
+    hooks.append(_radio_changed)
+
+
+def _radio_changed(ctx: Context, event: str) -> None:
+    """Coverage or functionality lost (detach, AT+CFUN=0/4, SIM removed): the module's own
+    TCP connections die with the PDP context, so every open client ends with
+    ``+QMTSTAT: <id>,1`` (connection closed) and goes back to idle [?: the manual lists the
+    codes, not which one a lost bearer gives; 1 is what module logs show for a dropped link]."""
+    if ctx.state.radio.registered:
+        return
+    for client in ctx.state.mqtt.values():
+        if client.state == "idle":
+            continue
+        ctx.effect(MqttClose(client.idx))
+        reset(client)
+        ctx.urc(f"+QMTSTAT: {client.idx},1")
 
 
 def _client(cmd: AtCommand, ctx: Context, index: int = 0) -> QmtClient:
