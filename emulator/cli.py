@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import logging
-import os
-import signal
 import sys
-from pathlib import Path
 
-from .config import default_modems, load_config
 from .errors import EmulatorError
 from .modules import available_modules, load_module
 
@@ -37,6 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-scale", type=float, default=None, help="virtual seconds per wall second (default 1)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
     s.add_argument("-v", "--verbose", action="store_true")
+    x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout")
+    x.add_argument("--module", default="bg96", help="module on the program's serial line (default bg96)")
+    x.add_argument("--config", help="YAML config (modems, backends, routes)")
+    x.add_argument("--route", action="append", default=[], metavar="HOST[:PORT]=IP:PORT")
+    x.add_argument("--api", default="127.0.0.1:0", help="console API address (default: any free port)")
+    x.add_argument("--time-scale", type=float, default=None)
+    x.add_argument("--no-backends", action="store_true")
+    x.add_argument("--ready-file", help="write the ready JSON here before the program starts")
+    x.add_argument("-v", "--verbose", action="store_true")
+    x.add_argument("argv", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
     sub.add_parser("modules", help="list module profiles")
     r = sub.add_parser("run", help="run scenario files or folders")
     r.add_argument("paths", nargs="+")
@@ -59,93 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "run":
             from .scenarios.cli import run_command
             return run_command(args)
-        return _run_loop(_serve(args))
+        from .serve import run_loop, serve
+        if args.cmd == "exec":
+            from .exec_child import exec_child
+            return run_loop(exec_child(args))
+        return run_loop(serve(args))
     except EmulatorError as exc:
         print(f"modemu: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
-
-
-def _run_loop(coro) -> int:  # noqa: ANN001
-    """Run ``serve`` on uvloop when it is installed (a faster event loop: the AT round trip
-    through the pty is mostly loop overhead), else on the standard asyncio loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
-async def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .api.app import create_app
-    from .transport.runner import Emulator
-
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("amqtt", "transitions", "aiocoap", "uvicorn", "uvicorn.error", "coap-server"):
-        logging.getLogger(noisy).setLevel(logging.ERROR if not args.verbose else logging.INFO)
-    config = load_config(args.config)
-    specs = [s for s in config.modems if not args.module or s.module in args.module] if config.modems \
-        else default_modems(args.module)
-    for spec in specs:
-        load_module(spec.module)  # typo -> a clear error before anything starts
-    emulator = Emulator(config, modems=specs, link_dir=Path(args.link_dir) if args.link_dir else None,
-                        ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
-                        backends=[] if args.no_backends else None)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await emulator.start()
-    host, _, port = args.api.rpartition(":")
-    server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host or "127.0.0.1",
-                                           port=0 if args.ephemeral_ports else int(port),
-                                           log_level="warning", lifespan="off"))
-    # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts everything down in order.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    api_task = loop.create_task(server.serve())
-    while not server.started:
-        if api_task.done():
-            await emulator.stop()
-            raise EmulatorError(f"console API could not listen on {args.api}")
-        await asyncio.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()
-    emulator.api_url = f"http://{bound[0]}:{bound[1]}"
-    info = emulator.ready_info()
-    _print_table(info)
-    if args.ready_file:
-        tmp = Path(args.ready_file).with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2))
-        os.replace(tmp, args.ready_file)
-    try:
-        await stop.wait()
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(api_task, 3.0)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            api_task.cancel()
-        await emulator.stop()
-        if args.ready_file:
-            try:
-                Path(args.ready_file).unlink()
-            except OSError:
-                pass
-    return 0
-
-
-def _print_table(info: dict) -> None:
-    print("modemu ready")
-    print(f"  {'modem':12} {'module':11} {'link':24} {'pty':14} tcp")
-    for m in info["modems"]:
-        print(f"  {m['name']:12} {m['module']:11} {str(m['link']):24} {str(m['pty']):14} {m['tcp']}")
-    for key, addr in info["backends"].items():
-        print(f"  backend {key:20} {addr}")
-    print(f"  console API  {info['api']}  (docs: {info['api']}/docs)")
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

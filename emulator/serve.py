@@ -1,0 +1,144 @@
+"""``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
+
+Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
+config, the console API server and the ready file. Must not: contain protocol logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config, ModemSpec, default_modems, load_config
+from .errors import EmulatorError
+from .modules import load_module
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .transport.runner import Emulator
+
+
+def run_loop(coro) -> int:  # noqa: ANN001
+    """Run ``serve`` on uvloop when it is installed (a faster event loop: the AT round trip
+    through the pty is mostly loop overhead), else on the standard asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("amqtt", "transitions", "aiocoap", "uvicorn", "uvicorn.error", "coap-server"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def modem_specs(config: Config, modules: list[str] | None) -> list[ModemSpec]:
+    """The modems to start: the config's (filtered by ``--module``) or one per module."""
+    specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
+        else default_modems(modules)
+    for spec in specs:
+        load_module(spec.module)  # typo -> a clear error before anything starts
+    return specs
+
+
+class ApiServer:
+    """The console API (uvicorn) on the emulator's loop; the emulator owns the signals."""
+
+    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool) -> None:
+        import uvicorn
+
+        from .api.app import create_app
+        host, _, port = address.rpartition(":")
+        self.address = address
+        self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host or "127.0.0.1",
+                                                    port=0 if ephemeral else int(port),
+                                                    log_level="warning", lifespan="off"))
+        # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts down in order instead.
+        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> str:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                raise EmulatorError(f"console API could not listen on {self.address}")
+            await asyncio.sleep(0.01)
+        bound = self.server.servers[0].sockets[0].getsockname()
+        return f"http://{bound[0]}:{bound[1]}"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is None:
+            return
+        try:
+            await asyncio.wait_for(self.task, 3.0)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            self.task.cancel()
+
+
+def write_ready(path: str | None, info: dict[str, Any]) -> None:
+    if path:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        os.replace(tmp, path)
+
+
+def remove_ready(path: str | None) -> None:
+    if path:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
+
+
+async def serve(args: argparse.Namespace) -> int:
+    from .transport.runner import Emulator
+
+    setup_logging(args.verbose)
+    config = load_config(args.config)
+    emulator = Emulator(config, modems=modem_specs(config, args.module),
+                        link_dir=Path(args.link_dir) if args.link_dir else None,
+                        ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
+                        backends=[] if args.no_backends else None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await emulator.start()
+    api = ApiServer(emulator, args.api, args.ephemeral_ports)
+    try:
+        emulator.api_url = await api.start()
+    except EmulatorError:
+        await emulator.stop()
+        raise
+    info = emulator.ready_info()
+    _print_table(info)
+    write_ready(args.ready_file, info)
+    try:
+        await stop.wait()
+    finally:
+        await api.stop()
+        await emulator.stop()
+        remove_ready(args.ready_file)
+    return 0
+
+
+def _print_table(info: dict) -> None:
+    print("modemu ready")
+    print(f"  {'modem':12} {'module':11} {'link':24} {'pty':14} tcp")
+    for m in info["modems"]:
+        print(f"  {m['name']:12} {m['module']:11} {str(m['link']):24} {str(m['pty']):14} {m['tcp']}")
+    for key, addr in info["backends"].items():
+        print(f"  backend {key:20} {addr}")
+    print(f"  console API  {info['api']}  (docs: {info['api']}/docs)")
+    sys.stdout.flush()
+
+

@@ -1,0 +1,60 @@
+"""A child process whose stdin/stdout is a modem's serial line (ptyprocess).
+
+Firmware built for the host (or any program that talks AT on its terminal) runs under a pty
+in raw mode: every byte it writes reaches the modem, every byte the modem writes is what it
+reads. Must not: interpret bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import termios
+import tty
+from typing import Callable
+
+from ptyprocess import PtyProcess
+
+
+class ChildPort:
+    def __init__(self, argv: list[str], on_data: Callable[[bytes], None], env: dict[str, str]) -> None:
+        self.on_data = on_data
+        self.proc = PtyProcess.spawn(argv, env=env, echo=False)
+        tty.setraw(self.proc.fd, termios.TCSANOW)  # no line editing, no tty echo: a serial line
+        os.set_blocking(self.proc.fd, False)
+        self.exited = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.proc.fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.proc.fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # EIO: the child closed its side (exited)
+            data = b""
+        if data:
+            self.on_data(data)
+            return
+        assert self._loop is not None
+        self._loop.remove_reader(self.proc.fd)
+        self.exited.set()
+
+    def write(self, data: bytes) -> None:
+        try:
+            os.write(self.proc.fd, data)
+        except (BlockingIOError, OSError):
+            pass  # the child is not reading or is gone; a real UART would drop it too
+
+    def exit_code(self) -> int:
+        self.proc.wait()
+        if self.proc.signalstatus is not None:
+            return 128 + int(self.proc.signalstatus)
+        return int(self.proc.exitstatus or 0)
+
+    def close(self) -> None:
+        if self.proc.isalive():
+            self.proc.terminate(force=True)
