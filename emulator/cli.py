@@ -1,4 +1,4 @@
-"""``modemu`` command line: ``serve``, ``modules``, ``run``.
+"""``modemu`` command line: ``serve``, ``exec``, ``modules``, ``run``.
 
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
 ``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
@@ -8,7 +8,6 @@ The flags of ``serve`` are a contract other projects' tests rely on; keep them s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from .errors import EmulatorError
