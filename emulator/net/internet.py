@@ -134,11 +134,37 @@ class FakeInternet:
         return []
 
     def _synthetic_ip(self, key: str) -> str:
-        # A stable documentation-range address (TEST-NET-2) for routed names with no record.
-        n = sum(key.encode()) % 250 + 1
-        addr = f"198.51.100.{n}"
+        # A stable documentation-range address (TEST-NET-2) for routed names with no record,
+        # never one another name already answers (connect_target maps it back to the name).
+        taken = {a for addrs in self._dns.values() for a in addrs} | {h for h, _ in self._routes}
+        start = sum(key.encode()) % 250
+        for i in range(254):
+            addr = f"198.51.100.{(start + i) % 254 + 1}"
+            if addr not in taken:
+                break
         self._dns[key] = [addr]
         return addr
+
+    def _route_by_address(self, addr: str, port: int | None) -> Route | None:
+        """A dialled IP with no route of its own: the route of a name DNS answers it for (a
+        firmware that runs AT+QIDNSGIP and then opens the address it got)."""
+        for name, addrs in self._dns.items():
+            if addr in addrs:
+                route = self.route(name, port)
+                if route is not None:
+                    return route
+        return None
+
+    def route_for(self, host: str, port: int | None) -> Route | None:
+        """The route a connection to ``host:port`` takes: by name, else by an address the
+        name resolves to, else (an IP literal) by a name that resolves to it; None if none."""
+        route = self.route(host, port)
+        if route is None:
+            for addr in self.resolve(host):
+                route = self.route(addr, port) or self._route_by_address(addr, port)
+                if route is not None:
+                    break
+        return route
 
     def connect_target(self, host: str, port: int) -> tuple[Endpoint | None, str, Fault | None]:
         """Where a connection to ``host:port`` goes: (endpoint, error, fault).
@@ -148,13 +174,9 @@ class FakeInternet:
         """
         route = self.route(host, port)
         if route is None:
-            addresses = self.resolve(host)
-            if not addresses:
+            if not self.resolve(host):
                 return None, "dns", None
-            for addr in addresses:
-                route = self.route(addr, port)
-                if route is not None:
-                    break
+            route = self.route_for(host, port)
         if route is None:
             if is_loopback(host):
                 return (host.strip("[]") if host != "localhost" else "127.0.0.1", int(port)), "", None

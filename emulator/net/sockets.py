@@ -160,13 +160,7 @@ def _unroute(internet: FakeInternet, key: tuple[str, int]) -> None:
 
 
 def _route_of(internet: FakeInternet, host: str, port: int) -> Any:
-    route = internet.route(host, port)
-    if route is None:
-        for addr in internet.resolve(host):
-            route = internet.route(addr, port)
-            if route is not None:
-                break
-    return route
+    return internet.route_for(host, port)
 
 
 def _check(endpoint: tuple[str, int]) -> tuple[str, int]:

@@ -333,3 +333,19 @@ async def test_cut_count_limits_how_many_connections_reset(rig):
     assert await h.expect(b'"closed",0\r\n') == b'\r\n+QIURC: "closed",0\r\n'
     assert await h.at("AT+QISENDEX=1,6f6b") == b"\r\nSEND OK\r\n"  # the other one lives on
     assert await h.expect(b"ok\r\n") == b'\r\n+QIURC: "recv",1,2\r\nok\r\n'
+
+
+async def test_dialling_the_address_dns_gave_for_a_routed_name(rig):
+    """Firmware that resolves first (AT+QIDNSGIP) and then opens the IP it was told must reach
+    the same server as dialling the name (a --route name has no record: a synthetic address)."""
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    assert await h.at('AT+QIDNSGIP=1,"echo.example.com"') == b"\r\nOK\r\n"
+    ip = (await h.expect(re.compile(rb'"dnsgip","([0-9.]+)"\r\n'))).split(b'"')[-2].decode()
+    await h.at(f'AT+QIOPEN=1,0,"TCP","{ip}",7,0,1')
+    assert await h.expect(b"+QIOPEN: 0,") == b"\r\n+QIOPEN: 0,"
+    assert await h.expect(b"\r\n") == b"0\r\n"
+    assert await h.at("AT+QISENDEX=0,6869") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"hi\r\n") == b'\r\n+QIURC: "recv",0,2\r\nhi\r\n'
+    await h.at(f'AT+QIOPEN=1,1,"TCP","{ip}",8,0,1')  # the route is for port 7 only
+    assert await h.expect(b"+QIOPEN: 1,566\r\n") == b"\r\n+QIOPEN: 1,566\r\n"

@@ -1,0 +1,31 @@
+"""FakeInternet as a table: names, routes and the addresses DNS hands out for routed names."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from emulator.net.internet import FakeInternet
+
+
+def test_the_address_dns_gives_for_a_routed_name_routes_like_the_name():
+    net = FakeInternet()
+    net.add_user_route("echo.test:7=127.0.0.1:47001")
+    net.add_user_route("any.test=127.0.0.1:47002")
+    for name, port, target in (("echo.test", 7, 47001), ("any.test", 1234, 47002)):
+        (ip,) = net.resolve(name)
+        assert net.connect_target(ip, port) == (("127.0.0.1", target), "", None)
+        assert net.route_for(ip, port) is net.route(name, port)
+    assert net.connect_target(net.resolve("echo.test")[0], 8)[1] == "refused"
+    assert net.connect_target("203.0.113.9", 7)[1] == "refused"
+    assert net.connect_target("nosuch.test", 7)[1] == "dns"
+
+
+@given(st.lists(st.from_regex(r"[a-z]{1,12}\.test", fullmatch=True), min_size=2, max_size=40, unique=True))
+def test_routed_names_never_share_a_synthetic_address(names):
+    net = FakeInternet()
+    for i, name in enumerate(names):
+        net.add_route(name, None, ("127.0.0.1", 40000 + i))
+    addrs = [net.resolve(name)[0] for name in names]
+    assert len(set(addrs)) == len(addrs)
+    for i, addr in enumerate(addrs):
+        assert net.connect_target(addr, 1)[0] == ("127.0.0.1", 40000 + i)
