@@ -318,6 +318,19 @@ def test_listener_incoming_and_udp_service():
     assert b.last(SendData) == SendData(1, udp.gen, b"ok", "127.0.0.1", 6000)
 
 
+def test_incoming_connection_is_in_buffer_mode_even_on_a_push_listener():
+    # "the <access_mode> will be buffer access mode" (BG96 TCP/IP AN §2.3.4)
+    b = Bench("bg96")
+    eff = b.open(2, access=1, service="TCP LISTENER", host="127.0.0.1", port=0, lport=2020)
+    b.stim(SocketOpened(2, eff.gen, 0, local_port=2020))
+    b.stim(SocketIncoming(2, eff.gen, 7, "127.0.0.1", 50000))
+    inc = b.last(AcceptIncoming)
+    assert b'+QISTATE: 0,"TCP INCOMING","127.0.0.1",50000,2020,2,1,2,0,' in b.at("AT+QISTATE=1,0")
+    assert b.stim(SocketData(0, inc.gen, b"hi")) == b'\r\n+QIURC: "recv",0\r\n'
+    assert b.at("AT+QIRD=0") == b"\r\n+QIRD: 2\r\nhi\r\n\r\nOK\r\n"
+    assert b'+QISTATE: 2,"TCP LISTENER","127.0.0.1",0,2020,3,1,2,1,' in b.at("AT+QISTATE=1,2")
+
+
 def test_incoming_full_rejects():
     b = Bench("bg96")
     eff = b.open(0, service="TCP LISTENER", host="127.0.0.1", port=0, lport=2020)

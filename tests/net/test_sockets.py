@@ -123,7 +123,11 @@ async def test_transparent_mode_both_ways_escape_ato_no_carrier(rig):
     emu.advance(1.0)
     assert await h.expect(FINAL) == b"\r\nOK\r\n"
     assert await h.at("AT+QISTATE=1,0") == b'\r\n+QISTATE: 0,"TCP","echo.example.com",7,' + \
-        str(emu.ports["bg96"].modem.state.tcpip.sockets[0].lport).encode() + b',2,1,0,2,"uart1"\r\n\r\nOK\r\n'
+        str(emu.ports["bg96"].modem.state.tcpip.sockets[0].lport).encode() + b',2,1,0,0,"uart1"\r\n\r\nOK\r\n'
+    # after +++ the socket is in buffer access mode (BG96 TCP/IP AN §1.2): data waits for QIRD
+    assert await h.at("AT+QISENDEX=0,6275") == b"\r\nSEND OK\r\n"
+    assert await h.expect(b'"recv",0\r\n') == b'\r\n+QIURC: "recv",0\r\n'
+    assert await h.at("AT+QIRD=0") == b"\r\n+QIRD: 2\r\nbu\r\n\r\nOK\r\n"
     assert await h.at("ATO") == b"\r\nCONNECT\r\n"
     h.send(b"QUIT")
     emu.advance(0.2)

@@ -27,7 +27,7 @@ from . import quectel_tcpip_data as data
 from . import quectel_tcpip_transparent as transparent
 from .quectel_tcpip_cfg import cid_arg
 from .quectel_tcpip_data import conn_id, fail, ok, qi, st
-from .quectel_tcpip_effects import (CLOSING, CONNECTED, INCOMING, INITIAL, LISTENING, OPENING,
+from .quectel_tcpip_effects import (BUFFER, CLOSING, CONNECTED, INCOMING, INITIAL, LISTENING, OPENING,
                                     SERVICES, TRANSPARENT, AcceptIncoming, CloseSocket,
                                     NameResolved, OpenSocket, Socket, SocketClosed,
                                     SocketData, SocketIncoming, SocketOpened, SocketSent,
@@ -272,7 +272,9 @@ def _incoming(stim: SocketIncoming, ctx: Context) -> None:
         ctx.effect(AcceptIncoming(stim.token, -1, 0))
         ctx.urc('+QIURC: "incoming full"')
         return
-    sock = Socket(free[0], server.cid, INCOMING, stim.ip, stim.port, server.lport, server.access,
+    # "The <service_type> of the new connection will be "TCP INCOMING", and the <access_mode>
+    # will be buffer access mode" [doc: BG96 TCP/IP AN §2.3.4], whatever the listener's mode.
+    sock = Socket(free[0], server.cid, INCOMING, stim.ip, stim.port, server.lport, BUFFER,
                   s.next_gen(), CONNECTED, server_id=server.conn_id)
     s.sockets[sock.conn_id] = sock
     ctx.effect(AcceptIncoming(stim.token, sock.conn_id, sock.gen))

@@ -3,7 +3,7 @@
 After ``CONNECT`` (``AT+QIOPEN=...,2``, ``AT+QISWTMD=<id>,2`` or ``ATO``) the serial line is the
 socket: host bytes go out packed per ``transpktsize`` / ``transwaittm`` (AT+QICFG), socket bytes
 come in raw. ``+++`` with 1 s of silence before and after (virtual clock) returns to command
-mode with ``OK`` and the socket buffers what arrives meanwhile; the peer closing ends it with
+mode with ``OK`` and the socket is in buffer access mode until ``ATO``; the peer closing ends it with
 ``NO CARRIER``.
 
 Must not: do I/O or parse command lines (the modem's line discipline is swapped out while in
@@ -17,7 +17,7 @@ from ...core.modem import Context
 from ...core.results import CONNECT, NO_CARRIER
 from ..profile import CommandTable, Reply
 from .quectel_tcpip_data import conn_id, fail, ok, qi, send, st
-from .quectel_tcpip_effects import CLOSING, CONNECTED, TRANSPARENT, Socket
+from .quectel_tcpip_effects import BUFFER, CLOSING, CONNECTED, TRANSPARENT, Socket
 
 T = CommandTable("quectel_tcpip_transparent")
 GUARD = 1.0  # +++ needs >= 1 s of silence before and after [doc: Q-TCP §2.2]
@@ -104,6 +104,9 @@ class TransparentLine:
             return
         self.plus = 0
         self.leave()
+        # "When OK is returned, the module will be switched to buffer access mode" [doc: BG96
+        # TCP/IP AN §1.2]: +QISTATE shows 0 and data waits for AT+QIRD; ATO goes back.
+        self.sock.access = BUFFER
         self.sock.escaped = True
         st(self.ctx).escaped_id = self.sock.conn_id
         _say(self.ctx, "OK")
