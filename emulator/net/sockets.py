@@ -363,5 +363,6 @@ async def resolve_name(effect: ResolveName, port: Any) -> None:
     reachable = False
     if effect.ping and addresses:
         keys = {effect.host.strip().lower().rstrip("."), *addresses}
+        keys |= {name for name, addrs in internet.names().items() if set(addrs) & set(addresses)}
         reachable = any(is_loopback(a) for a in addresses) or any(r.host in keys for r in internet.routes())
     port.stimulus(NameResolved(effect.token, addresses, reachable))

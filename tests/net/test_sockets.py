@@ -353,3 +353,8 @@ async def test_dialling_the_address_dns_gave_for_a_routed_name(rig):
     assert await h.expect(b"hi\r\n") == b'\r\n+QIURC: "recv",0,2\r\nhi\r\n'
     await h.at(f'AT+QIOPEN=1,1,"TCP","{ip}",8,0,1')  # the route is for port 7 only
     assert await h.expect(b"+QIOPEN: 1,566\r\n") == b"\r\n+QIOPEN: 1,566\r\n"
+    assert await h.at(f'AT+QPING=1,"{ip}",4,1') == b"\r\nOK\r\n"  # and it answers pings
+    await _looked_up(emu, "bg96")
+    emu.advance(1)
+    assert await h.expect(b"+QPING: 0,1,1,0,30,30,30\r\n") == (
+        f'\r\n+QPING: 0,"{ip}",32,30,255\r\n\r\n+QPING: 0,1,1,0,30,30,30\r\n'.encode())
