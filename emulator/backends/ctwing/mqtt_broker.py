@@ -7,7 +7,9 @@ from a device is stored (protocol "mqtt", topic kept; for thing-model products t
 service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
 topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
 device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
-once the device is connected and subscribed; then they are marked delivered. Optionally a
+once the device is connected and subscribed; then they are marked delivered. A second
+connection with a connected device's client ID takes over: the old one is closed first
+(MQTT-3.1.4-2), so downlinks follow the new connection. Optionally a
 second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
 
 amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
@@ -69,7 +71,9 @@ class CtwingAuthPlugin(_PluginMixin, BaseAuthPlugin):
         if verdict != "ok":
             log.info("ctwing mqtt: refused client %r (%s)", session.client_id,
                      "not registered" if verdict == "unknown" else "bad feature string")
-        return verdict == "ok"
+            return False
+        await self.server.take_over(session.client_id)
+        return True
 
 
 class CtwingTopicPlugin(_PluginMixin, BaseTopicPlugin):
@@ -102,6 +106,8 @@ class CtwingMqttServer:
         self._connections: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._delivering: set[str] = set()
+        self._live: dict[str, Any] = {}  # client ID -> amqtt handler of its open connection
+        self._gone: dict[str, asyncio.Event] = {}  # client ID -> set when that connection ended
         self.tls_cert: Path | None = None
         self.tls_endpoint: tuple[str, int] | None = None
         store.on_command_queued(self._command_queued)
@@ -157,6 +163,9 @@ class CtwingMqttServer:
     def client_connected(self, client_id: str) -> None:
         # counted, so a take-over (same client ID reconnecting) never leaves the device offline
         self._connections[client_id] = self._connections.get(client_id, 0) + 1
+        entry = self.broker.sessions.get(client_id) if self.broker is not None else None
+        if entry is not None:
+            self._live[client_id] = entry[1]
         self._set_online(client_id, True)
         self.kick(client_id)
 
@@ -164,7 +173,33 @@ class CtwingMqttServer:
         left = max(0, self._connections.get(client_id, 0) - 1)
         self._connections[client_id] = left
         if left == 0:
+            self._live.pop(client_id, None)
             self._set_online(client_id, False)
+        gone = self._gone.get(client_id)
+        if gone is not None:
+            gone.set()
+
+    async def take_over(self, client_id: str) -> None:
+        """A new connection authenticated as ``client_id``: close the one it replaces first
+        ("the Server MUST disconnect the existing Client", MQTT 3.1.1 MQTT-3.1.4-2). amqtt
+        0.12 leaves it open on a clean session, and on a kept session its late clean-up marks
+        the SHARED session disconnected under the new connection (downlinks then stall), so
+        we end the old connection and wait for amqtt to finish with it before CONNACK."""
+        old = self._live.get(client_id)
+        if old is None or getattr(old, "writer", None) is None:
+            return
+        gone = self._gone[client_id] = asyncio.Event()
+
+        async def end() -> None:
+            await old.writer.close()
+            await gone.wait()
+        try:
+            # loopback I/O settling (amqtt's reader sees EOF), not a protocol timer
+            await asyncio.wait_for(end(), 2.0)
+        except (asyncio.TimeoutError, OSError):
+            log.info("ctwing mqtt: old connection of %s did not end in time", client_id)
+        finally:
+            self._gone.pop(client_id, None)
 
     def uplink(self, client_id: str, payload: bytes, topic: str) -> None:
         if self._is_device(client_id):
