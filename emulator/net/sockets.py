@@ -89,7 +89,7 @@ class SocketTable:
         if conn.server is not None:
             conn.server.close()
         if conn.added_route is not None:
-            _unroute(self.internet, conn.added_route)
+            _unroute(self.internet, conn.added_route, conn.real_port)
         if conn.task is not None and conn.task is not _current_task():
             conn.task.cancel()
 
@@ -152,11 +152,12 @@ def _table(port: Any) -> SocketTable:
     return table
 
 
-def _unroute(internet: FakeInternet, key: tuple[str, int]) -> None:
-    # FakeInternet has no remove_route (yet): drop our own listener route from its table.
+def _unroute(internet: FakeInternet, key: tuple[str, int], real_port: int) -> None:
+    # FakeInternet has no remove_route (yet): drop our own listener route from its table,
+    # and only if it still points at our listener (not one that replaced it since).
     routes = getattr(internet, "_routes", None)
-    if isinstance(routes, dict):
-        routes.pop(key, None)
+    if isinstance(routes, dict) and key in routes and routes[key].target[1] == real_port:
+        del routes[key]
 
 
 def _route_of(internet: FakeInternet, host: str, port: int) -> Any:

@@ -331,6 +331,21 @@ def test_incoming_connection_is_in_buffer_mode_even_on_a_push_listener():
     assert b'+QISTATE: 2,"TCP LISTENER","127.0.0.1",0,2020,3,1,2,1,' in b.at("AT+QISTATE=1,2")
 
 
+def test_a_local_port_takes_one_listener():
+    b = Bench("bg96")
+    eff = b.open(1, service="TCP LISTENER", host="127.0.0.1", port=0, lport=2020)
+    b.stim(SocketOpened(1, eff.gen, 0, local_port=2020, real_port=40001))
+    n = len(b.effects)
+    for conn, service in ((2, "TCP LISTENER"), (3, "UDP SERVICE")):
+        out = b.at(f'AT+QIOPEN=1,{conn},"{service}","127.0.0.1",0,2020,0')
+        assert out == f"\r\nOK\r\n\r\n+QIOPEN: {conn},574\r\n".encode()  # port busy
+    assert len(b.effects) == n  # nothing was bound
+    assert b.at("AT+QIGETERROR") == b"\r\n+QIGETERROR: 574, port busy\r\n\r\nOK\r\n"
+    assert b.at("AT+QISTATE?").count(b"+QISTATE:") == 1
+    assert b.at("AT+QICLOSE=1") == b"\r\nOK\r\n"
+    b.open(2, service="UDP SERVICE", host="127.0.0.1", port=0, lport=2020)  # free again
+
+
 def test_incoming_full_rejects():
     b = Bench("bg96")
     eff = b.open(0, service="TCP LISTENER", host="127.0.0.1", port=0, lport=2020)

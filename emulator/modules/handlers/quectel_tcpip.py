@@ -176,6 +176,12 @@ def qiopen_set(cmd: AtCommand, ctx: Context) -> Reply:
             return fail(ctx, 561)
         s.last_error = 561
         return Reply(after=(f"+QIOPEN: {cid_conn},561",))
+    if listening and any(x.lport == lport and x.service in ("TCP LISTENER", "UDP SERVICE")
+                         for x in s.sockets.values()):
+        # one listener per local port (574 "port busy" [doc: Q-TCP §4]); the fake internet
+        # routes <modem ip>:<port> without the protocol, so TCP and UDP cannot share it either
+        s.last_error = 574
+        return Reply(after=(f"+QIOPEN: {cid_conn},574",))
     sock = Socket(cid_conn, cid, service, host, rport, lport, access, s.next_gen(), OPENING,
                   server_id=cid_conn if service == "TCP LISTENER" else 0)
     s.sockets[cid_conn] = sock
