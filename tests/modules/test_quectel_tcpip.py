@@ -331,6 +331,19 @@ def test_incoming_connection_is_in_buffer_mode_even_on_a_push_listener():
     assert b'+QISTATE: 2,"TCP LISTENER","127.0.0.1",0,2020,3,1,2,1,' in b.at("AT+QISTATE=1,2")
 
 
+def test_activation_gives_an_address_of_the_configured_type():
+    b = Bench("bg96")  # the SKT default context 1 is IPv6
+    assert b'+QIACT: 1,1,2,"2001:' in b.at("AT+QIACT?")
+    b.at("AT+QIDEACT=1")
+    b.at('AT+QICSGP=1,1,"internet","","",0')
+    b.at("AT+QIACT=1")
+    b.at('AT+QICSGP=2,2,"v6","","",0')
+    b.at("AT+QIACT=2")
+    assert b.at("AT+QIACT?") == (b'\r\n+QIACT: 1,1,1,"10.1.0.2"\r\n\r\n'
+                                 b'+QIACT: 2,1,2,"2001:DB8:0:0:0:0:2:2"\r\n\r\nOK\r\n')
+    assert b'+CGPADDR: 1,"10.1.0.2"' in b.at("AT+CGPADDR=1")
+
+
 def test_a_local_port_takes_one_listener():
     b = Bench("bg96")
     eff = b.open(1, service="TCP LISTENER", host="127.0.0.1", port=0, lport=2020)

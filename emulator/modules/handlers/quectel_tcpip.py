@@ -104,10 +104,20 @@ def qiact_set(cmd: AtCommand, ctx: Context) -> Reply:
     if not pdp.active:
         if sum(1 for p in ctx.state.pdp.values() if p.active) >= MAX_ACTIVE:
             return fail(ctx, 561)
-        pdp.address = pdp.address or f"10.{cid}.0.2"
+        pdp.address = _address_for(pdp)
         pdp.active = True
     st(ctx).activated.add(cid)  # an already active context answers OK too (drivers retry QIACT)
     return ok(ctx)
+
+
+def _address_for(pdp: PdpContext) -> str:
+    """The address an activation gives: the context's own one if its family fits the type set
+    with AT+QICSGP (``+QIACT: <cid>,1,<type>,"<ip>"`` must agree), else a made-up one."""
+    v6 = ":" in pdp.address
+    if pdp.address and (pdp.pdp_type == "IPV4V6" or v6 == (pdp.pdp_type == "IPV6")):
+        return pdp.address
+    # IPv6 in the BG96's printed form (uncompressed groups, as the SKT default context shows)
+    return f"2001:DB8:0:0:0:0:{pdp.cid:X}:2" if pdp.pdp_type == "IPV6" else f"10.{pdp.cid}.0.2"
 
 
 @T.read("+QIACT")
