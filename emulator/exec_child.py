@@ -16,7 +16,7 @@ import signal
 from .config import ModemSpec, load_config
 from .errors import ConfigError
 from .modules import load_module
-from .serve import ApiServer, remove_ready, setup_logging, write_ready
+from .serve import ApiServer, api_address, remove_ready, setup_logging, write_ready
 
 
 async def exec_child(args: argparse.Namespace) -> int:
@@ -32,6 +32,7 @@ async def exec_child(args: argparse.Namespace) -> int:
     emulator = Emulator(config, modems=[ModemSpec(args.module, args.module)], ephemeral=True, with_pty=False,
                         with_tcp=False, time_scale=args.time_scale, routes=args.route,
                         backends=[] if args.no_backends else None)
+    api_address(args.api)  # a bad --api fails before anything starts
     await emulator.start()
     api = ApiServer(emulator, args.api, ephemeral=args.api.endswith(":0"))
     child = None

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, ModemSpec, default_modems, load_config
-from .errors import EmulatorError
+from .errors import ConfigError, EmulatorError
 from .modules import load_module
+from .net.internet import is_loopback
 
 if TYPE_CHECKING:  # pragma: no cover
     from .transport.runner import Emulator
@@ -51,6 +52,17 @@ def modem_specs(config: Config, modules: list[str] | None) -> list[ModemSpec]:
     return specs
 
 
+def api_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` of ``--api``, checked. Only loopback: the console API can reset platforms and cut
+    links, so it never listens on an address another machine can reach."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not is_loopback(host) or not port.isdigit():
+        raise ConfigError(f"--api {address}: the console API listens on a loopback HOST:PORT only "
+                          "(e.g. 127.0.0.1:8765)")
+    return host, int(port)
+
+
 class ApiServer:
     """The console API (uvicorn) on the emulator's loop; the emulator owns the signals."""
 
@@ -58,10 +70,10 @@ class ApiServer:
         import uvicorn
 
         from .api.app import create_app
-        host, _, port = address.rpartition(":")
+        host, port = api_address(address)
         self.address = address
-        self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host or "127.0.0.1",
-                                                    port=0 if ephemeral else int(port),
+        self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
+                                                    port=0 if ephemeral else port,
                                                     log_level="warning", lifespan="off"))
         # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts down in order instead.
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
@@ -112,8 +124,9 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    api_address(args.api)  # a bad --api fails before anything starts
     await emulator.start()
-    api = ApiServer(emulator, args.api, args.ephemeral_ports)
+    api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
     try:
         emulator.api_url = await api.start()
     except EmulatorError:
