@@ -8,64 +8,14 @@ waits here are bounded polls for real loopback I/O).
 
 from __future__ import annotations
 
-import asyncio
-import re
 import statistics
-import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 from emulator.config import Config, ModemSpec
-from emulator.testing.thingplug_rig import FINAL, poll  # noqa: F401 - re-exported for the benches
+from emulator.testing.host import FINAL, Host  # noqa: F401 - re-exported for the benches
+from emulator.testing.thingplug_rig import poll  # noqa: F401 - re-exported for the benches
 from emulator.transport.runner import Emulator
-
-
-class Host:
-    """The host end of a modem's serial line; wakes on every chunk the modem writes (no polling
-    interval in the figures). ``arrived`` is the perf_counter time of the last chunk."""
-
-    def __init__(self, port: Any) -> None:
-        self.port, self.buf, self.pos = port, bytearray(), 0
-        self.event = asyncio.Event()
-        self.arrived = 0.0
-        port.sinks.append(self._sink)
-
-    def _sink(self, data: bytes) -> None:
-        self.arrived = time.perf_counter()
-        self.buf.extend(data)
-        self.event.set()
-
-    def _find(self, pattern: bytes | re.Pattern) -> int:
-        if isinstance(pattern, bytes):
-            i = self.buf.find(pattern, self.pos)
-            return -1 if i < 0 else i + len(pattern)
-        m = pattern.search(self.buf, self.pos)
-        return -1 if m is None else m.end()
-
-    async def expect(self, pattern: bytes | re.Pattern, timeout: float = 5.0) -> bytes:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while (stop := self._find(pattern)) < 0:
-            self.event.clear()
-            left = end - loop.time()
-            if left <= 0:
-                raise RuntimeError(f"no {pattern!r} in {bytes(self.buf[self.pos:])[-300:]!r}")
-            try:
-                await asyncio.wait_for(self.event.wait(), left)
-            except asyncio.TimeoutError:
-                pass
-        chunk, self.pos = bytes(self.buf[self.pos:stop]), stop
-        if self.pos > 1 << 20:  # keep the buffer small in long runs
-            del self.buf[:self.pos]
-            self.pos = 0
-        return chunk
-
-    async def at(self, line: str | bytes, timeout: float = 5.0) -> bytes:
-        self.port.feed((line.encode() if isinstance(line, str) else line) + b"\r")
-        return await self.expect(FINAL, timeout)
-
-    def send(self, raw: bytes) -> None:
-        self.port.feed(raw)
 
 
 @asynccontextmanager

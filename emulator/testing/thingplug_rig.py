@@ -10,14 +10,13 @@ here is only for real loopback I/O to arrive).
 from __future__ import annotations
 
 import asyncio
-import re
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from ..config import Config, ModemSpec
 from ..transport.runner import Emulator
+from .host import FINAL, Host  # noqa: F401 - FINAL re-exported for the ThingPlug tests
 
-FINAL = re.compile(rb"\r\n(OK|ERROR|\+CME ERROR: [^\r]*)\r\n")
 GUIDE_TOKEN = "a0149f60b---------"
 CON_QUOTED = ('AT+SKTPCON=1,"{proto}","test.sktiot.com",{port},120,1,"simple_v1","{token}",'
               '"{service}","{device}"')
@@ -33,43 +32,6 @@ def connect_line(module: str, *, tls: bool = False, token: str = GUIDE_TOKEN, se
     if tls and module == "wm-n400mse":
         line = line.replace("test.sktiot.com", "ssl://test.sktiot.com")
     return line
-
-
-class Host:
-    """What a host program sees on the modem's serial line (polls: data comes from real sockets)."""
-
-    def __init__(self, port: Any) -> None:
-        self.port, self.buf, self.pos = port, bytearray(), 0
-        port.sinks.append(self.buf.extend)
-
-    async def expect(self, pattern: bytes | re.Pattern, timeout: float = 5.0) -> bytes:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while True:
-            if isinstance(pattern, bytes):
-                i = self.buf.find(pattern, self.pos)
-                stop = -1 if i < 0 else i + len(pattern)
-            else:
-                m = pattern.search(self.buf, self.pos)
-                stop = -1 if m is None else m.end()
-            if stop >= 0:
-                chunk, self.pos = bytes(self.buf[self.pos:stop]), stop
-                return chunk
-            if loop.time() > end:
-                raise AssertionError(f"no {pattern!r} in {bytes(self.buf[self.pos:])!r}")
-            await asyncio.sleep(0.002)
-
-    async def at(self, line: str | bytes, timeout: float = 5.0) -> bytes:
-        self.port.feed((line.encode() if isinstance(line, str) else line) + b"\r")
-        return await self.expect(FINAL, timeout)
-
-    def send(self, raw: bytes) -> None:
-        self.port.feed(raw)
-
-    async def quiet(self, wait: float = 0.1) -> bytes:
-        await asyncio.sleep(wait)
-        chunk, self.pos = bytes(self.buf[self.pos:]), len(self.buf)
-        return chunk
 
 
 @asynccontextmanager

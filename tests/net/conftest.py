@@ -4,53 +4,14 @@ peers reached through FakeInternet routes, and a Host that reads the modem's ser
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import struct
 
 import pytest
 
 from emulator.config import Config, ModemSpec
+from emulator.testing.host import FINAL, Host  # noqa: F401 - FINAL re-exported for the socket tests
 from emulator.transport.runner import Emulator
-
-FINAL = re.compile(rb"\r\n(OK|ERROR|SEND OK|SEND FAIL|CONNECT|NO CARRIER|\+CME ERROR: [^\r]*)\r\n")
-
-class Host:
-    """What a host program sees on the modem's serial line."""
-
-    def __init__(self, port) -> None:
-        self.port, self.buf, self.pos = port, bytearray(), 0
-        port.sinks.append(self.buf.extend)
-
-    async def expect(self, pattern: bytes | re.Pattern, timeout: float = 5.0) -> bytes:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while True:
-            if isinstance(pattern, bytes):
-                i = self.buf.find(pattern, self.pos)
-                stop = -1 if i < 0 else i + len(pattern)
-            else:
-                m = pattern.search(self.buf, self.pos)
-                stop = -1 if m is None else m.end()
-            if stop >= 0:
-                chunk, self.pos = bytes(self.buf[self.pos:stop]), stop
-                return chunk
-            if loop.time() > end:
-                raise AssertionError(f"no {pattern!r} in {bytes(self.buf[self.pos:])!r}")
-            await asyncio.sleep(0.005)
-
-    async def at(self, line: str | bytes) -> bytes:
-        self.port.feed((line.encode() if isinstance(line, str) else line) + b"\r")
-        return await self.expect(FINAL)
-
-    def send(self, raw: bytes) -> None:
-        self.port.feed(raw)
-
-    async def quiet(self, wait: float = 0.1) -> bytes:
-        await asyncio.sleep(wait)
-        chunk, self.pos = bytes(self.buf[self.pos:]), len(self.buf)
-        return chunk
-
 
 class Peers:
     """Loopback servers standing in for the internet: echo (QUIT closes), a CTWing-like TCP

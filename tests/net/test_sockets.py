@@ -16,7 +16,7 @@ from emulator.net import sockets
 from emulator.net.internet import Fault
 
 # (kept here, not imported from conftest: test modules are not a package)
-FINAL = re.compile(rb"\r\n(OK|ERROR|SEND OK|SEND FAIL|CONNECT|NO CARRIER|\+CME ERROR: [^\r]*)\r\n")
+from emulator.testing.host import FINAL
 DEVICE, PASSWORD = b"15436586863318069987727", b"ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"
 LOGIN = (b"\x01" + struct.pack(">H", len(DEVICE)) + DEVICE + struct.pack(">H", len(PASSWORD)) + PASSWORD
          + b"\x00\x031.0")
