@@ -10,7 +10,7 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
 * ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
   CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4.
 * ``_TopicAclPlugin``: PUBLISH outside the token's own topics is not forwarded; SUBSCRIBE outside
-  its service gets SUBACK 0x80. amqtt's topic filter sees no payload, so it cannot drop a
+  its service, or to another device's ``/down`` by name, gets SUBACK 0x80. amqtt's topic filter sees no payload, so it cannot drop a
   well-addressed but malformed payload: such a message still reaches MQTT subscribers, it is only
   kept out of the store (with an error entry).
 * ``_IngestPlugin``: ``on_broker_message_received`` sees every client PUBLISH (before the ACL) and
@@ -72,12 +72,12 @@ class _TopicAclPlugin(BaseTopicPlugin):
         if action == Action.PUBLISH:
             return model.may_publish(token, topic or "")
         if action == Action.SUBSCRIBE:
-            allowed = model.may_subscribe(token, topic or "")
+            refusal = model.subscription_refusal(token, topic or "")
             device = model.authenticate(token)
-            if not allowed and device is not None:
+            if refusal is not None and device is not None:
                 model.store.add_error(device.service, device.name, model.now(),
-                                      f"subscription to {topic!r} refused (outside service {device.service!r})", topic or "")
-            return allowed
+                                      f"subscription to {topic!r} refused ({refusal})", topic or "")
+            return refusal is None
         return True  # RECEIVE: whatever a client subscribed to may be delivered
 
 

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from . import protocol
 from .protocol import ProtocolError, Topic
 from .registry import Device, InvalidError, Registry
-from .store import PENDING, PayloadError, Rpc, Store, decode_data
+from .store import FAILED, FINISHED, PENDING, PayloadError, Rpc, Store, decode_data
 
 MAX_PAYLOAD = 2048
 FIRST_RPC_ID = 1815296803
@@ -73,14 +73,23 @@ class ThingPlugModel:
         return device is not None and topic.startswith(protocol.topic_prefix(device.service, device.name))
 
     def may_subscribe(self, token: str | None, topic_filter: str) -> bool:
-        """Filters inside the token's own service: ``v1/dev/<svc>/<dev|+>/...`` or ``v1/dev/<svc>/#``."""
+        return self.subscription_refusal(token, topic_filter) is None
+
+    def subscription_refusal(self, token: str | None, topic_filter: str) -> str | None:
+        """Why a SUBSCRIBE is refused, or None. Allowed: filters inside the token's own service
+        (``v1/dev/<svc>/<dev|+>/...``, ``v1/dev/<svc>/#``: an application may log in with any
+        device token), except another device's own ``/down`` topic by name: that is a device
+        logging in with a token that is not its own (AT+SKTPCON with a mismatched device id),
+        which would otherwise look connected while the ACL drops everything it publishes."""
         device = self.registry.device_by_token(token)
         if device is None:
-            return False
+            return "unknown token"
         levels = topic_filter.split("/")
-        if levels[:3] != ["v1", "dev", device.service] or len(levels) < 4:
-            return False
-        return len(levels) > 4 or levels[3] == "#"
+        if levels[:3] != ["v1", "dev", device.service] or len(levels) < 4 or (len(levels) == 4 and levels[3] != "#"):
+            return f"outside service {device.service!r}"
+        if len(levels) == 5 and levels[4] == "down" and levels[3] not in ("+", device.name):
+            return f"the token belongs to device {device.name!r}, not {levels[3]!r}"
+        return None
 
     # --- uplink -------------------------------------------------------------------------------
     def publish(self, token: str | None, topic: str, payload: bytes) -> Outcome:
@@ -145,7 +154,10 @@ class ThingPlugModel:
                 "cmd": "setAttribute", "cmdId": message.cmd_id, "attribute": message.attributes, "source": "mqtt"})
             return
         if self.store.has_rpc(message.rpc_id):
-            return  # the platform's own request, or a repeat
+            old = self.store.get_rpc(message.rpc_id)
+            if old.status not in (FINISHED, FAILED):
+                return  # the platform's own request, or a repeat of one still open
+            # else: an application reusing an id whose RPC is over (its counter restarted): a new RPC
         rpc = Rpc(message.rpc_id, device.service, device.name, message.method, message.params, message.mode,
                   message.cmd_id, self.now(), source="mqtt", status=PENDING)
         self.store.add_rpc(rpc)

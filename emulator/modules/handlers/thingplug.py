@@ -312,7 +312,8 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
         tp.last_error = -8
         return
     tp.rpcs[rpc_id] = method
-    params = json.dumps(req.get("params"), separators=(",", ":")) if "params" in req else ""
+    # JSON-RPC 2.0 lets "params" be omitted; null is printed as no content, like an absent one
+    params = json.dumps(req["params"], separators=(",", ":")) if req.get("params") is not None else ""
     tail = f",{params}" if params else ""
     ctx.urc(tx.urc(dialect, "+SKTPCMD", f"{method},{rpc_id},{tx.INITIATED}{tail}"))
 
