@@ -114,3 +114,31 @@ async def test_application_reusing_a_finished_rpc_id_gets_a_new_rpc() -> None:
             assert errors(emu) == []
         finally:
             app.close()
+
+
+async def test_registry_token_change_and_delete_take_effect_on_a_live_link() -> None:
+    # Before: no API could change a token or delete a device; a registry change left the old
+    # token's link up while the ACL silently dropped its (OK'd) data.
+    async with thingplug_emulator(config=OTHER) as (emu, hosts):
+        h = hosts["bg96"]
+        await connected(h, token="TOKEN-002", device="smartlight002")
+        transport = httpx.ASGITransport(app=create_app(emu))
+        async with httpx.AsyncClient(transport=transport, base_url="http://emu") as console:
+            path = f"/api/thingplug/{SVC}/devices/smartlight002"
+            r = await console.put(path, json={"token": "TOKEN-NEW"})
+            assert r.status_code == 200 and r.json() == {"service": SVC, "name": "smartlight002", "token": "TOKEN-NEW"}
+            assert await h.expect(b"+SKTPCON: -1\r\n")
+            assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -3\r\n\r\nOK\r\n"
+            await connect(h, token="TOKEN-002", device="smartlight002")
+            assert await h.expect(b"\r\n") == b"5\r\n"  # the old token is refused
+            await connected(h, token="TOKEN-NEW", device="smartlight002")
+            assert (await console.put(path, json={"token": "a0149f60b---------"})).status_code == 409
+            assert (await console.put(f"/api/thingplug/{SVC}/devices/ghost", json={})).status_code == 404
+            assert (await console.delete(path)).status_code == 204
+            assert await h.expect(b"+SKTPCON: -1\r\n")
+            await connect(h, token="TOKEN-NEW", device="smartlight002")
+            assert await h.expect(b"\r\n") == b"5\r\n"
+            assert (await console.get(path)).status_code == 404
+            assert (await console.delete(path)).status_code == 404
+            r = await console.put(f"/api/thingplug/{SVC}/devices/{DEV}", json={})
+            assert r.status_code == 200 and len(r.json()["token"]) == 32  # issued by the platform

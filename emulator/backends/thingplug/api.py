@@ -7,7 +7,8 @@ Data:        GET  /api/thingplug/{service}/{device}/telemetry      -> [{"ts", "d
              GET  /api/thingplug/{service}/{device}/rpc/{id}       -> {"status", "result"}
              GET  /api/thingplug/{service}/{device}/errors         -> rejected input
 Registry:    GET/POST /api/thingplug/services; GET/PUT /api/thingplug/services/{service}/descriptor;
-             GET/POST /api/thingplug/{service}/devices; GET /api/thingplug/{service}/devices/{device}
+             GET/POST /api/thingplug/{service}/devices; GET/PUT (new token)/DELETE
+             /api/thingplug/{service}/devices/{device} (PUT/DELETE disconnect the old token's clients)
 
 (The real platform's REST API lives at ``https://test.sktiot.com:9443/api/v1/...`` with other shapes,
 protocols.md §3; this one is the emulator's console.) Unknown service/device -> 404, bad input -> 400,
@@ -61,6 +62,10 @@ class ServiceIn(BaseModel):
 class DeviceIn(BaseModel):
     name: str
     token: str | None = Field(None, description="issued by the platform when omitted")
+
+
+class TokenIn(BaseModel):
+    token: str | None = Field(None, description="the new token; issued by the platform when omitted")
 
 
 class DeviceOut(BaseModel):
@@ -145,6 +150,23 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
     async def get_device(service: str, device: str) -> DeviceOut:
         try:
             return DeviceOut(**reg.get_device(service, device).to_json())
+        except _ERRORS as exc:
+            raise _http(exc) from None
+
+    @router.put("/{service}/devices/{device}")
+    async def put_device(service: str, device: str, body: TokenIn) -> DeviceOut:
+        """Give the device a new token (issued when omitted). Clients logged in with the old
+        token are disconnected; the old token is refused from now on."""
+        try:
+            return DeviceOut(**(await backend.set_token(service, device, body.token)).to_json())
+        except _ERRORS as exc:
+            raise _http(exc) from None
+
+    @router.delete("/{service}/devices/{device}", status_code=204)
+    async def delete_device(service: str, device: str) -> None:
+        """Remove the device; clients logged in with its token are disconnected."""
+        try:
+            await backend.delete_device(service, device)
         except _ERRORS as exc:
             raise _http(exc) from None
 

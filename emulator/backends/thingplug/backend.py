@@ -89,6 +89,20 @@ class ThingPlugBackend(Backend):
             await self._publish(downlink)
         return downlink.message
 
+    async def set_token(self, service: str, device: str, token: str | None = None) -> Any:
+        """New token for a device; clients still logged in with the old one are disconnected."""
+        dev, old = self.registry.set_token(service, device, token)
+        if self.broker is not None and old != dev.token:
+            await self.broker.kick(old)
+        return dev
+
+    async def delete_device(self, service: str, device: str) -> None:
+        """Remove a device; clients logged in with its token are disconnected."""
+        token = self.registry.get_device(service, device).token
+        self.registry.delete_device(service, device)
+        if self.broker is not None:
+            await self.broker.kick(token)
+
     async def _publish(self, downlink: Downlink) -> None:
         await self.broker.publish(downlink.topic, downlink.payload)
 

@@ -185,6 +185,24 @@ class ThingPlugBroker:
         else:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
+    async def kick(self, token: str) -> int:
+        """Drop every connected client logged in with ``token`` (its device was deleted or given a
+        new token): the broker closes the connection, the client sees it end. Returns how many."""
+        if self._broker is None or self._loop is None:
+            return 0
+        broker = self._broker
+
+        async def drop() -> int:
+            hits = 0
+            for session, handler in list(broker._sessions.values()):  # amqtt: no public accessor
+                if session.username == token and session.transitions.is_connected() and handler is not None:
+                    await handler.handle_connection_closed()  # the broker's client loop then closes it
+                    hits += 1
+            return hits
+        if asyncio.get_running_loop() is self._loop:
+            return await drop()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(drop(), self._loop))
+
     def matches(self, topic: str, topic_filter: str) -> bool:
         return self._broker is not None and self._broker._matches(topic, topic_filter)
 

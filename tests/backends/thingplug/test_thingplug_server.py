@@ -311,7 +311,7 @@ def test_openapi_lists_exactly_the_routes(backend):
         "/api/thingplug/services": ["GET", "POST"],
         "/api/thingplug/services/{service}/descriptor": ["GET", "PUT"],
         "/api/thingplug/{service}/devices": ["GET", "POST"],
-        "/api/thingplug/{service}/devices/{device}": ["GET"],
+        "/api/thingplug/{service}/devices/{device}": ["DELETE", "GET", "PUT"],
         "/api/thingplug/{service}/{device}/telemetry": ["GET"],
         "/api/thingplug/{service}/{device}/attributes": ["GET", "PATCH"],
         "/api/thingplug/{service}/{device}/rpc": ["POST"],
