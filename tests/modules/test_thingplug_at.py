@@ -166,3 +166,19 @@ def test_woori_auto_reconnect_retries_silently_until_it_succeeds() -> None:
     tp.m.advance(60)
     tp.io()
     assert len(tp.effects) == n
+
+
+def test_woori_refusal_strings_and_inline_limit() -> None:
+    tp = Tp("wm-n400mse")
+    tp.io(b"ATE0\r")
+    tp.io(CON_WOORI)
+    assert tp.io(stim=TpConnected(5)) == b"\r\n+SKTPCON=5\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\nOK\r\n\r\n+SKTPE=-25\r\n"
+    # WM-N400MSE guide v1.1 §5: the string form spells the CONNACK refusal out
+    assert tp.io(b"AT+SKTPERR=2\r") == b"\r\nOK\r\n\r\n+SKTPE: Connection Refused (CONNECTION_REFUSED_NOT_AUTHORIZED)\r\n"
+    tp.connect(CON_WOORI)
+    big = b'{"temperature":"' + b"x" * 500 + b'"}'
+    assert tp.io(b"AT+SKTPDAT=1,telemetry,0," + big + b"\r") == b"\r\nERROR\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\nOK\r\n\r\n+SKTPE=-14\r\n"  # before: still 0
+    assert not any(isinstance(e, TpPublish) for e in tp.effects)
+    assert tp.io(b"AT+SKTPERR=2\r") == b"\r\nOK\r\n\r\n+SKTPE: Invalid Parameter\r\n"

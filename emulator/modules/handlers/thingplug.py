@@ -38,7 +38,8 @@ from .thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, Tp
                                 TpPublished)
 
 T = CommandTable("thingplug")
-MAX_DATA = 2048  # bytes of one SKTPDAT payload (Woori-net documents 500 for the inline form)
+MAX_DATA = 2048  # bytes of one SKTPDAT payload
+WOORI_MAX_DATA = 500  # the inline data parameter (WM-N400MSE guide v1.1 §5, protocols.md §2.2)
 
 
 @dataclass
@@ -285,7 +286,10 @@ def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
     if _dialect(ctx) == "woori":
         if not cmd.has(3):
             return _fail(ctx, -6)
-        return _send_data(ctx, kind, fmt, cmd.str(3, max_len=500).encode())
+        data = cmd.str(3)
+        if len(data) > WOORI_MAX_DATA:  # AT+SKTPERR says why (-14), like the prompt dialect's limit
+            return _fail(ctx, -14)
+        return _send_data(ctx, kind, fmt, data.encode())
     if ctx.state.thingplug.status != "connected":
         return _fail(ctx, -3)
     return Reply(prompt=Prompt(on_data=lambda data, c: _send_data(c, kind, fmt, data), limit=MAX_DATA,
@@ -370,6 +374,8 @@ def sktperr_set(cmd: AtCommand, ctx: Context) -> Reply:
     code = ctx.state.thingplug.last_error
     text = str(code) if form == 1 else tx.ERRORS.get(code, "User Defined Error" if -99 <= code <= -30 else "Platform Error")
     if _dialect(ctx) == "woori":
+        if form == 2 and code in tx.WOORI_CONNACK:
+            text = f"Connection Refused ({tx.WOORI_CONNACK[code]})"
         return Reply(after=(f"+SKTPE={text}" if form == 1 else f"+SKTPE: {text}",))
     return Reply(lines=(f"+SKTPE: {text}",))
 

@@ -20,6 +20,15 @@ ERRORS: dict[int, str] = {
     -23: "Server Unavailable", -24: "Bad user name or password", -25: "Not Authorized",
 }
 
+# Woori-net spells CONNACK refusals out: -25 -> "Connection Refused (CONNECTION_REFUSED_NOT_AUTHORIZED)"
+# (WM-N400MSE guide v1.1 §5, protocols.md §2.2). ASSUMPTION: -21..-24 follow the same pattern with
+# the MQTT 3.1.1 return-code names (only -25 is printed in the guide).
+WOORI_CONNACK: dict[int, str] = {
+    -21: "CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION", -22: "CONNECTION_REFUSED_IDENTIFIER_REJECTED",
+    -23: "CONNECTION_REFUSED_SERVER_UNAVAILABLE", -24: "CONNECTION_REFUSED_BAD_USER_NAME_OR_PASSWORD",
+    -25: "CONNECTION_REFUSED_NOT_AUTHORIZED",
+}
+
 CMD_TYPES = ("tp_user", "tp_remote", "tp_fwupgrade", "tp_reset", "tp_reboot", "tp_clocksync",
              "tp_sigstatusreport", "tp_upload", "tp_download", "tp_install", "tp_reinstall",
              "tp_uninstall", "tp_update")
