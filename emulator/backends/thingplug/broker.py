@@ -10,9 +10,12 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
 * ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
   CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4.
 * ``_TopicAclPlugin``: PUBLISH outside the token's own topics is not forwarded; SUBSCRIBE outside
-  its service, or to another device's ``/down`` by name, gets SUBACK 0x80. amqtt's topic filter sees no payload, so it cannot drop a
-  well-addressed but malformed payload: such a message still reaches MQTT subscribers, it is only
-  kept out of the store (with an error entry).
+  its service, or to another device's ``/down`` by name, gets SUBACK 0x80. amqtt's topic filter
+  sees no payload, so a well-addressed but malformed payload (not matching the descriptor, too
+  big, bad JSON) is stopped in ``_Broker._broadcast_message`` (amqtt's private fan-out, the one
+  place that sees session, topic and payload): applications on the broker only see what the
+  platform accepts, as the store does. The sender still gets its PUBACK (MQTT 3.1.1 has no way
+  to refuse a QoS 1 PUBLISH); the reason is listed under ``.../errors``.
 * ``_IngestPlugin``: ``on_broker_message_received`` sees every client PUBLISH (before the ACL) and
   hands it to ``model.publish``; ``on_broker_client_subscribed`` to ``/down`` flushes queued RPCs.
   amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
@@ -112,6 +115,22 @@ class _IngestPlugin(BasePlugin):
             owner.model.rpc_delivered(downlink.rpc.id)
 
 
+class _Broker(Broker):
+    """amqtt's Broker with the platform's payload check on client PUBLISHes (see module doc)."""
+
+    def __init__(self, config: Any, owner: "ThingPlugBroker") -> None:
+        super().__init__(config)
+        self._owner = owner
+
+    async def _broadcast_message(self, session: Any, topic: str | None, data: Any, force_qos: int | None = None) -> None:
+        if session is not None and topic is not None:  # None: the platform's own publish
+            refusal = self._owner.model.relay_refusal(getattr(session, "username", None), topic, bytes(data or b""))
+            if refusal is not None:
+                log.info("ThingPlug: PUBLISH on %r not relayed: %s", topic, refusal)
+                return
+        await super()._broadcast_message(session, topic, data, force_qos)
+
+
 class ThingPlugBroker:
     """Owns the amqtt Broker; ``start()`` -> ``{"thingplug_mqtt": (ip, port), "thingplug_mqtts": ...}``."""
 
@@ -144,7 +163,7 @@ class ThingPlugBroker:
             },
         }
         self._loop = asyncio.get_running_loop()
-        self._broker = Broker(config)
+        self._broker = _Broker(config, self)
         try:
             await self._broker.start()
         except Exception:

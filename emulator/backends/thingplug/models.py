@@ -1,7 +1,8 @@
 """The ThingPlug platform's business rules, on top of the registry and the store.
 
 One call per protocol operation, used by the broker adaptor and the console API alike:
-``authenticate(user name)``, ``may_publish``/``may_subscribe(token, topic)``,
+``authenticate(user name)``, ``may_publish``/``may_subscribe(token, topic)``, ``relay_refusal``
+(whether a PUBLISH may reach other subscribers),
 ``publish(token, topic, payload)`` (every PUBLISH a client sends: stored, or rejected with an
 error entry), ``send_rpc``/``set_attribute`` (build the /down message), ``rpc_delivered``.
 
@@ -118,6 +119,28 @@ class ThingPlugModel:
         except (PayloadError, ProtocolError) as exc:
             return self._reject(device, topic, payload, str(exc))
         return Outcome(True)
+
+    def relay_refusal(self, token: str | None, topic: str, payload: bytes) -> str | None:
+        """Why a client's PUBLISH (already past the topic ACL) must not reach subscribers, or None.
+        Side-effect free twin of :meth:`publish`'s checks: too big, not simple_v1, data that does
+        not match the descriptor, malformed /up or /down JSON. (Whether an /up result names a
+        known RPC depends on the store and is only judged by ``publish``.)"""
+        device = self.registry.device_by_token(token)
+        if device is None:
+            return "unknown token"
+        if len(payload) > MAX_PAYLOAD:
+            return f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD} bytes"
+        try:
+            parsed = protocol.parse_topic(topic)
+            if parsed.kind in ("telemetry", "attribute"):
+                decode_data(parsed.kind, parsed.fmt, payload, self.registry.get_service(device.service).descriptor)
+            elif parsed.kind == "up":
+                protocol.parse_up(payload)
+            else:
+                protocol.parse_down(payload)
+        except (PayloadError, ProtocolError) as exc:
+            return str(exc)
+        return None
 
     def _reject(self, device: Device, topic: str, payload: bytes, reason: str) -> Outcome:
         self.store.add_error(device.service, device.name, self.now(), reason, topic, payload)

@@ -197,6 +197,19 @@ async def test_foreign_topic_publish_is_not_forwarded(backend, peers):
     assert await app.message() == (TEL, b'{"temperature": 7}')
 
 
+async def test_payloads_the_platform_rejects_are_not_relayed(backend, peers):
+    # Before: amqtt relayed them to applications while the store rejected them.
+    app = await peers(token="TOKEN-LAMP2", client_id="app", subscribe=f"v1/dev/{SVC}/#")
+    dev = await peers()
+    await dev.publish(TEL, {"pressure": 1013})  # not in the descriptor
+    await dev.publish(TEL + "/csv", "1,2,3")  # 3 columns for 2
+    await dev.publish(TEL, "x" * 3000)  # too big
+    await dev.publish(f"v1/dev/{SVC}/{DEV}/up", "not json")
+    await dev.publish(TEL, {"temperature": 8})
+    assert await app.message() == (TEL, b'{"temperature": 8}')  # the first thing the app sees
+    await eventually(lambda: len(backend.model.store.errors(SVC, DEV)) == 4)
+
+
 async def test_subscription_outside_the_service_is_refused(backend, peers):
     dev = await peers()
     rcs = await dev.subscribe("#")
