@@ -182,3 +182,13 @@ def test_woori_refusal_strings_and_inline_limit() -> None:
     assert tp.io(b"AT+SKTPERR=1\r") == b"\r\nOK\r\n\r\n+SKTPE=-14\r\n"  # before: still 0
     assert not any(isinstance(e, TpPublish) for e in tp.effects)
     assert tp.io(b"AT+SKTPERR=2\r") == b"\r\nOK\r\n\r\n+SKTPE: Invalid Parameter\r\n"
+
+
+def test_sktpcmd_prints_params_as_utf8_not_escapes() -> None:
+    tp = Tp("bg96")
+    tp.connect(CON_BG96)
+    rpc = dict(RPC, rpcReq=dict(RPC["rpcReq"], params=[{"msg": "켜기"}]))
+    out = tp.io(stim=TpMessage("d", json.dumps(rpc).encode()))  # the platform's JSON escapes it
+    assert out == '\r\n+SKTPCMD: tp_user,1815296803,1,[{"msg":"켜기"}]\r\n'.encode()
+    msg = {"cmdId": 3, "cmd": "setAttribute", "attribute": {"LED": "켜짐"}}
+    assert tp.io(stim=TpMessage("d", json.dumps(msg).encode())) == '\r\n+SKTPCMD: set_attr,3,3,{"LED":"켜짐"}\r\n'.encode()

@@ -297,6 +297,11 @@ def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 # --- RPC ----------------------------------------------------------------------------------
+def _compact(value: object) -> str:
+    """JSON as the SDKs print it in +SKTPCMD (cJSON_PrintUnformatted: no blanks, UTF-8 kept)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _on_message(stim: TpMessage, ctx: Context) -> None:
     tp: TpState = ctx.state.thingplug
     ts27007.rrc_activity(ctx)
@@ -307,7 +312,7 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
         return
     dialect = _dialect(ctx)
     if msg.get("cmd") == "setAttribute":
-        attrs = json.dumps(msg.get("attribute", {}), separators=(",", ":"))
+        attrs = _compact(msg.get("attribute", {}))
         ctx.urc(tx.urc(dialect, "+SKTPCMD", f"set_attr,{msg.get('cmdId', 0)},{tx.FINISHED},{attrs}"))
         return
     req = msg.get("rpcReq") or {}
@@ -317,7 +322,7 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
         return
     tp.rpcs[rpc_id] = method
     # JSON-RPC 2.0 lets "params" be omitted; null is printed as no content, like an absent one
-    params = json.dumps(req["params"], separators=(",", ":")) if req.get("params") is not None else ""
+    params = _compact(req["params"]) if req.get("params") is not None else ""
     tail = f",{params}" if params else ""
     ctx.urc(tx.urc(dialect, "+SKTPCMD", f"{method},{rpc_id},{tx.INITIATED}{tail}"))
 
