@@ -5,6 +5,7 @@ RPC id."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -142,3 +143,25 @@ async def test_registry_token_change_and_delete_take_effect_on_a_live_link() -> 
             assert (await console.delete(path)).status_code == 404
             r = await console.put(f"/api/thingplug/{SVC}/devices/{DEV}", json={})
             assert r.status_code == 200 and len(r.json()["token"]) == 32  # issued by the platform
+
+
+async def test_rpc_for_an_offline_device_waits_even_if_an_application_watches_down() -> None:
+    # Before: an application subscribed to v1/dev/smarthome/# made the platform think the device
+    # was subscribed: the RPC went "pending" to the application only and never reached the modem.
+    async with thingplug_emulator() as (emu, hosts):
+        h, backend = hosts["bg96"], emu.backends["thingplug"]
+        store = backend.model.store
+        app = app_client(emu)
+        try:
+            await app.wait_connected()  # logged in with the device's own token, as the guide's app
+            queued = await backend.send_rpc(SVC, DEV, "tp_user", [0])
+            await app.subscribe(f"v1/dev/{SVC}/#", 1)  # must not flush the queue to the app
+            rpc = await backend.send_rpc(SVC, DEV, "tp_user", [1])  # must not go out to the app only
+            await asyncio.sleep(0.1)
+            assert store.get_rpc(queued.id).status == store.get_rpc(rpc.id).status == "initiated"
+            await connected(h)
+            await h.expect(b"+SKTPCMD: tp_user,%d,1,[0]\r\n" % queued.id)
+            await h.expect(b"+SKTPCMD: tp_user,%d,1,[1]\r\n" % rpc.id)
+            await poll(lambda: store.get_rpc(rpc.id).status == "pending", "pending once the device has it")
+        finally:
+            app.close()

@@ -17,7 +17,8 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   platform accepts, as the store does. The sender still gets its PUBACK (MQTT 3.1.1 has no way
   to refuse a QoS 1 PUBLISH); the reason is listed under ``.../errors``.
 * ``_IngestPlugin``: ``on_broker_message_received`` sees every client PUBLISH (before the ACL) and
-  hands it to ``model.publish``; ``on_broker_client_subscribed`` to ``/down`` flushes queued RPCs.
+  hands it to ``model.publish``; the device's own SUBSCRIBE to its ``/down`` (its token, a filter
+  naming the device) flushes queued RPCs; an application's service-wide wildcard does not.
   amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
   PUBLISH was read: observers must poll.
 * TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
@@ -46,6 +47,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from .models import ThingPlugModel
 from .protocol import down_topic
+from .registry import NotFoundError
 from .tls import make_certificates
 
 log = logging.getLogger(__name__)
@@ -108,8 +110,8 @@ class _IngestPlugin(BasePlugin):
     async def on_broker_client_subscribed(self, *, client_id: str | None = None, topic: str = "", qos: int = 0) -> None:
         owner: ThingPlugBroker = self.config.owner
         device = owner.model.authenticate(self._token(client_id))
-        if device is None or not owner.matches(down_topic(device.service, device.name), topic):
-            return
+        if device is None or not owner.is_device_filter(topic, device.service, device.name):
+            return  # only the device's own subscription (not an application's wildcard) flushes
         for downlink in owner.model.queued_rpcs(device.service, device.name):
             await owner.publish(downlink.topic, downlink.payload)
             owner.model.rpc_delivered(downlink.rpc.id)
@@ -225,14 +227,37 @@ class ThingPlugBroker:
     def matches(self, topic: str, topic_filter: str) -> bool:
         return self._broker is not None and self._broker._matches(topic, topic_filter)
 
-    def has_subscriber(self, topic: str) -> bool:
-        """True if a connected client's subscription matches ``topic``."""
+    def has_subscriber(self, topic: str, username: str | None = None) -> bool:
+        """True if a connected client's subscription matches ``topic`` (only clients logged in
+        as ``username`` count when it is given)."""
         if self._broker is None:
             return False
         for topic_filter, subscribers in self._broker.subscriptions.items():
-            if self._broker._matches(topic, topic_filter) and any(s.transitions.is_connected() for s, _ in subscribers):
+            if self._broker._matches(topic, topic_filter) and any(
+                    s.transitions.is_connected() and (username is None or s.username == username)
+                    for s, _ in subscribers):
                 return True
         return False
 
     def device_subscribed(self, service: str, device: str) -> bool:
-        return self.has_subscriber(down_topic(service, device))
+        """The device itself listens on its /down: a connected client logged in with the device's
+        token whose filter names this device (``v1/dev/<svc>/<dev>/down``, what the SDKs and
+        modules subscribe, or ``v1/dev/<svc>/<dev>/#``). An application watching
+        ``v1/dev/<svc>/#`` or ``.../+/down`` does not count, even with the device's token: an RPC
+        marked delivered to it would never reach the device."""
+        if self._broker is None:
+            return False
+        try:
+            token = self.model.registry.get_device(service, device).token
+        except NotFoundError:  # unknown device: nobody can be subscribed as it
+            return False
+        for topic_filter, subscribers in self._broker.subscriptions.items():
+            if self.is_device_filter(topic_filter, service, device) and any(
+                    s.transitions.is_connected() and s.username == token for s, _ in subscribers):
+                return True
+        return False
+
+    def is_device_filter(self, topic_filter: str, service: str, device: str) -> bool:
+        """A filter that names the device and covers its /down topic."""
+        return (topic_filter.split("/")[:4] == ["v1", "dev", service, device]
+                and self.matches(down_topic(service, device), topic_filter))
