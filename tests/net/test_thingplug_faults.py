@@ -165,3 +165,19 @@ async def test_rpc_for_an_offline_device_waits_even_if_an_application_watches_do
             await poll(lambda: store.get_rpc(rpc.id).status == "pending", "pending once the device has it")
         finally:
             app.close()
+
+
+async def test_rpc_method_must_be_a_cmd_type_the_module_can_answer() -> None:
+    # Before: POST .../rpc {"method": "turn_on"} reached the modem as +SKTPCMD: turn_on,...; no
+    # AT+SKTPRES could answer it (ERROR, AT+SKTPERR still 0) and the RPC stayed pending forever.
+    async with thingplug_emulator() as (emu, hosts):
+        h = hosts["bg96"]
+        await connected(h)
+        transport = httpx.ASGITransport(app=create_app(emu))
+        async with httpx.AsyncClient(transport=transport, base_url="http://emu") as console:
+            r = await console.post(f"/api/thingplug/{SVC}/{DEV}/rpc", json={"method": "turn_on", "params": [1]})
+            assert r.status_code == 400 and "tp_user" in r.json()["detail"]
+            assert emu.backends["thingplug"].model.store.rpcs(SVC, DEV) == []
+        assert b"+SKTPCMD" not in await h.quiet(0.1)
+        assert await h.at('AT+SKTPRES=1,"turn_on",1,0') == b"\r\nERROR\r\n"
+        assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -14\r\n\r\nOK\r\n"

@@ -188,8 +188,9 @@ class ThingPlugModel:
     # --- downlink -----------------------------------------------------------------------------
     def send_rpc(self, service: str, device: str, method: str, params: Any = None, mode: str = "twoway") -> Downlink:
         self.registry.get_device(service, device)
-        if not isinstance(method, str) or not method:
-            raise InvalidError("rpc 'method' must be a non-empty string such as 'tp_user'")
+        if method not in protocol.RPC_METHODS:  # a module can answer (AT+SKTPRES) only these
+            raise InvalidError(f"rpc 'method' must be one of the ThingPlug cmd types {', '.join(protocol.RPC_METHODS)}; "
+                               f"got {method!r}")
         if mode not in protocol.RPC_MODES:
             raise InvalidError(f"rpcMode must be one of {', '.join(protocol.RPC_MODES)}")
         rpc_id = self._next_rpc_id

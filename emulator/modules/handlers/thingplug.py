@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from ...at.commands import AtCommand
+from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Pending, Prompt, Reply
@@ -358,7 +358,10 @@ def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) 
 @T.set("+SKTPRES")
 def sktpres_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.int(0, lo=1, hi=1)
-    method = cmd.str(1, choices=tx.CMD_TYPES)
+    try:
+        method = cmd.str(1, choices=tx.CMD_TYPES)
+    except ArgError:  # not one of the guide's cmd_type values: AT+SKTPERR says -14
+        return _fail(ctx, -14)
     rpc_id = cmd.int(2, lo=0)
     ok = cmd.int(3, lo=0, hi=1) == 0
     tp: TpState = ctx.state.thingplug
