@@ -192,3 +192,39 @@ def test_sktpcmd_prints_params_as_utf8_not_escapes() -> None:
     assert out == '\r\n+SKTPCMD: tp_user,1815296803,1,[{"msg":"켜기"}]\r\n'.encode()
     msg = {"cmdId": 3, "cmd": "setAttribute", "attribute": {"LED": "켜짐"}}
     assert tp.io(stim=TpMessage("d", json.dumps(msg).encode())) == '\r\n+SKTPCMD: set_attr,3,3,{"LED":"켜짐"}\r\n'.encode()
+
+
+@pytest.mark.parametrize("module,res,urc", [
+    ("bg96", b'AT+SKTPRES=1,"tp_user",1815296803,0\r', b"+SKTPCMD: tp_user,1815296803,3"),
+    ("wm-n400mse", b"AT+SKTPRES=1,tp_user,1815296803,0,{}\r", b"+SKTPCMD=tp_user,1815296803,3"),
+])
+def test_rpc_result_lost_on_the_way_is_not_finished_and_can_be_sent_again(module: str, res: bytes, urc: bytes) -> None:
+    # Before: ERROR followed by "+SKTPCMD: ...,3" (finished) and the RPC was forgotten (-14 on retry).
+    tp = Tp(module)
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96 if module == "bg96" else CON_WOORI)
+    tp.io(stim=TpMessage("d", json.dumps(RPC).encode()))
+
+    def send_result() -> TpPublish:
+        out = tp.io(res)
+        if module == "bg96":
+            assert out == b"\r\n> "
+            tp.io(b'{"a":1}\x1a')
+        pub = tp.effects[-1]
+        assert isinstance(pub, TpPublish) and pub.topic.endswith("/up")
+        return pub
+
+    pub = send_result()
+    assert tp.io(stim=TpPublished(pub.tag, False)) == b"\r\nERROR\r\n"  # no FINISHED after it
+    pub = send_result()  # the host retries (after reconnecting, in real life)
+    out = tp.io(stim=TpPublished(pub.tag, True))
+    assert out == b"\r\nOK\r\n\r\n" + urc + b"\r\n"
+    assert tp.io(res) == b"\r\nERROR\r\n"  # now it is done: answering twice is -14
+
+
+def test_down_message_that_is_not_an_object_is_ignored() -> None:
+    tp = Tp("bg96")
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96)
+    assert tp.io(stim=TpMessage("d", b"[1,2]")) == b""  # before: AttributeError in the handler
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: -8\r\n\r\nOK\r\n"

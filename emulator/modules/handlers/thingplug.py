@@ -26,7 +26,7 @@ Must not: do I/O (effects in ``thingplug_effects.py``, executor in ``emulator/ne
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
@@ -223,7 +223,9 @@ def _schedule_reconnect(ctx: Context) -> None:
 
 
 # --- data ---------------------------------------------------------------------------------
-def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
+def _publish(ctx: Context, topic: str, payload: bytes, result_of: tuple[str, int] | None = None) -> Reply:
+    """QoS 1 PUBLISH, final result on the broker's answer. For an RPC result (``result_of``) only a
+    PUBACK prints ``+SKTPCMD: ...,3``; on failure the RPC stays open for a retry."""
     tp: TpState = ctx.state.thingplug
     tag = tp.next_tag
     tp.next_tag += 1
@@ -233,7 +235,7 @@ def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
     def timeout(c: Context) -> Reply:
         c.state.thingplug.last_error = -11
         return Reply(final=ERROR)
-    ctx.state.thingplug_pending = (tag, key)
+    ctx.state.thingplug_pending = (tag, key, result_of)
     return Reply(effects=(TpPublish(tag, topic, payload),), pending=Pending(key, 30.0, timeout))
 
 
@@ -243,7 +245,13 @@ def _on_published(stim: TpPublished, ctx: Context) -> None:
         return
     ctx.state.thingplug_pending = None
     if stim.ok:
-        ctx.finish(pending[1], Reply())
+        result_of = pending[2]
+        if result_of is None:
+            ctx.finish(pending[1], Reply())
+            return
+        method, rpc_id = result_of
+        ctx.state.thingplug.rpcs.pop(rpc_id, None)
+        ctx.finish(pending[1], Reply(after=(tx.urc(_dialect(ctx), "+SKTPCMD", f"{method},{rpc_id},{tx.FINISHED}"),)))
     else:
         ctx.state.thingplug.last_error = -3
         ctx.finish(pending[1], Reply(final=ERROR))
@@ -297,22 +305,19 @@ def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 # --- RPC ----------------------------------------------------------------------------------
-def _compact(value: object) -> str:
-    """JSON as the SDKs print it in +SKTPCMD (cJSON_PrintUnformatted: no blanks, UTF-8 kept)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _on_message(stim: TpMessage, ctx: Context) -> None:
     tp: TpState = ctx.state.thingplug
     ts27007.rrc_activity(ctx)
     try:
         msg = json.loads(stim.payload)
+        if not isinstance(msg, dict):
+            raise ValueError("not a JSON object")
     except ValueError:
         tp.last_error = -8
         return
     dialect = _dialect(ctx)
     if msg.get("cmd") == "setAttribute":
-        attrs = _compact(msg.get("attribute", {}))
+        attrs = tx.compact(msg.get("attribute", {}))
         ctx.urc(tx.urc(dialect, "+SKTPCMD", f"set_attr,{msg.get('cmdId', 0)},{tx.FINISHED},{attrs}"))
         return
     req = msg.get("rpcReq") or {}
@@ -321,27 +326,9 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
         tp.last_error = -8
         return
     tp.rpcs[rpc_id] = method
-    # JSON-RPC 2.0 lets "params" be omitted; null is printed as no content, like an absent one
-    params = _compact(req["params"]) if req.get("params") is not None else ""
+    params = tx.compact(req["params"]) if req.get("params") is not None else ""  # null: no content
     tail = f",{params}" if params else ""
     ctx.urc(tx.urc(dialect, "+SKTPCMD", f"{method},{rpc_id},{tx.INITIATED}{tail}"))
-
-
-def _result_body(tp: TpState, method: str, rpc_id: int, ok: bool, data: str) -> bytes:
-    tp.cmd_id += 1
-    value: object = {"status": "SUCCESS"} if ok else "FAIL"
-    if data.strip():
-        try:
-            value = json.loads(data)
-        except ValueError:
-            value = data
-    rsp: dict = {"jsonrpc": "2.0", "id": rpc_id}
-    if ok:
-        rsp["result"] = value
-    else:
-        rsp["error"] = {"code": 106, "message": value if isinstance(value, str) else json.dumps(value)}
-    body = {"cmd": "jsonRpc", "cmdId": tp.cmd_id, "result": "success" if ok else "fail", "rpcRsp": rsp}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) -> Reply:
@@ -350,9 +337,9 @@ def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) 
         return _fail(ctx, -3)
     if tp.rpcs.get(rpc_id) != method:
         return _fail(ctx, -14)
-    reply = _publish(ctx, _topic(tp, "up"), _result_body(tp, method, rpc_id, ok, data.decode("utf-8", "replace")))
-    del tp.rpcs[rpc_id]
-    return replace(reply, after=(tx.urc(_dialect(ctx), "+SKTPCMD", f"{method},{rpc_id},{tx.FINISHED}"),))
+    tp.cmd_id += 1
+    body = tx.result_body(tp.cmd_id, rpc_id, ok, data.decode("utf-8", "replace"))
+    return _publish(ctx, _topic(tp, "up"), body, result_of=(method, rpc_id))
 
 
 @T.set("+SKTPRES")
