@@ -181,3 +181,29 @@ async def test_rpc_method_must_be_a_cmd_type_the_module_can_answer() -> None:
         assert b"+SKTPCMD" not in await h.quiet(0.1)
         assert await h.at('AT+SKTPRES=1,"turn_on",1,0') == b"\r\nERROR\r\n"
         assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -14\r\n\r\nOK\r\n"
+
+
+@pytest.mark.parametrize("module", ["bg96", "wm-n400mse"])
+async def test_console_stops_and_restarts_the_broker(module: str) -> None:
+    # Before: "broker stopped" could only be staged from Python (backend.stop()).
+    async with thingplug_emulator((module,)) as (emu, hosts):
+        h, sep = hosts[module], (b"=" if module == "wm-n400mse" else b": ")
+        ports = dict(emu.endpoints)
+        await connected(h, module)
+        transport = httpx.ASGITransport(app=create_app(emu))
+        async with httpx.AsyncClient(transport=transport, base_url="http://emu") as console:
+            assert (await console.get("/api/thingplug/broker")).json() == {"running": True}
+            r = await console.post("/api/thingplug/broker", json={"running": False})
+            assert r.json() == {"running": False}
+            assert await h.expect(b"+SKTPCON" + sep + b"-1\r\n", 10)
+            assert b"-3\r\n" in await h.at("AT+SKTPERR=1") + await h.quiet(0.05)
+            await connect(h, module)  # nobody listens: the network attempt fails
+            assert await h.expect(b"\r\n") == b"-1\r\n"
+            r = await console.post("/api/thingplug/broker", json={"running": True})
+            assert r.json() == {"running": True} and emu.backends["thingplug"].endpoints == ports
+        await connected(h, module, tls=True)  # same ports, a fresh certificate the modem trusts
+        if module == "wm-n400mse":
+            assert await h.at('AT+SKTPDAT=1,telemetry,0,{"temperature":6}') == b"\r\nOK\r\n"
+        else:
+            assert await send_data(h, b'{"temperature":6}') == b"\r\nOK\r\n"
+        await poll(lambda: telemetry(emu), "telemetry after the restart")

@@ -6,6 +6,7 @@ Data:        GET  /api/thingplug/{service}/{device}/telemetry      -> [{"ts", "d
              POST /api/thingplug/{service}/{device}/rpc            {"method", "params"} -> {"id", "status"}
              GET  /api/thingplug/{service}/{device}/rpc/{id}       -> {"status", "result"}
              GET  /api/thingplug/{service}/{device}/errors         -> rejected input
+Broker:      GET/POST /api/thingplug/broker {"running": bool} (stop = platform outage, start again)
 Registry:    GET/POST /api/thingplug/services; GET/PUT /api/thingplug/services/{service}/descriptor;
              GET/POST /api/thingplug/{service}/devices; GET/PUT (new token)/DELETE
              /api/thingplug/{service}/devices/{device} (PUT/DELETE disconnect the old token's clients)
@@ -64,6 +65,10 @@ class DeviceIn(BaseModel):
     token: str | None = Field(None, description="issued by the platform when omitted")
 
 
+class BrokerState(BaseModel):
+    running: bool
+
+
 class TokenIn(BaseModel):
     token: str | None = Field(None, description="the new token; issued by the platform when omitted")
 
@@ -102,6 +107,17 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
             reg.get_device(service, name)
         except NotFoundError as exc:
             raise _http(exc) from None
+
+    # --- the broker -------------------------------------------------------------------------------
+    @router.get("/broker")
+    async def get_broker() -> BrokerState:
+        return BrokerState(running=backend.broker is not None)
+
+    @router.post("/broker")
+    async def set_broker(body: BrokerState) -> BrokerState:
+        """``{"running": false}``: a platform outage (connected devices lose the link, new
+        connections are refused); ``{"running": true}``: back on the same ports."""
+        return BrokerState(running=await backend.set_running(body.running))
 
     # --- registry ---------------------------------------------------------------------------------
     @router.get("/services")

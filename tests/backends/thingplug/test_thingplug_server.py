@@ -321,6 +321,7 @@ def test_openapi_lists_exactly_the_routes(backend):
     app.include_router(backend.api_router())
     paths = {p: sorted(m.upper() for m in ops) for p, ops in app.openapi()["paths"].items()}
     assert paths == {
+        "/api/thingplug/broker": ["GET", "POST"],
         "/api/thingplug/services": ["GET", "POST"],
         "/api/thingplug/services/{service}/descriptor": ["GET", "PUT"],
         "/api/thingplug/{service}/devices": ["GET", "POST"],
