@@ -228,3 +228,16 @@ def test_down_message_that_is_not_an_object_is_ignored() -> None:
     tp.connect(CON_BG96)
     assert tp.io(stim=TpMessage("d", b"[1,2]")) == b""  # before: AttributeError in the handler
     assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: -8\r\n\r\nOK\r\n"
+
+
+def test_a_successful_send_clears_the_last_error() -> None:
+    tp = Tp("bg96")
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96)
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    assert tp.io(b"{bad\x1a") == b"\r\nERROR\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: -8\r\n\r\nOK\r\n"
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    tp.io(b'{"temperature":1}\x1a')
+    assert tp.io(stim=TpPublished(tp.effects[-1].tag, True)) == b"\r\nOK\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: 0\r\n\r\nOK\r\n"  # before: still -8

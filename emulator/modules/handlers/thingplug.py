@@ -244,7 +244,8 @@ def _on_published(stim: TpPublished, ctx: Context) -> None:
     if not pending or pending[0] != stim.tag:
         return
     ctx.state.thingplug_pending = None
-    if stim.ok:
+    if stim.ok:  # each send sets the error code, 0 on success (TP-LINUX MA.c send_data: set_error(rc))
+        ctx.state.thingplug.last_error = 0
         result_of = pending[2]
         if result_of is None:
             ctx.finish(pending[1], Reply())
