@@ -124,13 +124,21 @@ class _Broker(Broker):
         super().__init__(config)
         self._owner = owner
 
+    def _refused(self, session: Any, topic: str | None, data: Any) -> bool:
+        if session is None or topic is None:  # None: the platform's own publish
+            return False
+        refusal = self._owner.model.relay_refusal(getattr(session, "username", None), topic, bytes(data or b""))
+        if refusal is not None:
+            log.info("ThingPlug: PUBLISH on %r not relayed: %s", topic, refusal)
+        return refusal is not None
+
     async def _broadcast_message(self, session: Any, topic: str | None, data: Any, force_qos: int | None = None) -> None:
-        if session is not None and topic is not None:  # None: the platform's own publish
-            refusal = self._owner.model.relay_refusal(getattr(session, "username", None), topic, bytes(data or b""))
-            if refusal is not None:
-                log.info("ThingPlug: PUBLISH on %r not relayed: %s", topic, refusal)
-                return
-        await super()._broadcast_message(session, topic, data, force_qos)
+        if not self._refused(session, topic, data):
+            await super()._broadcast_message(session, topic, data, force_qos)
+
+    async def retain_message(self, source_session: Any, topic_name: str | None, data: Any, qos: int | None = None) -> None:
+        if not self._refused(source_session, topic_name, data):  # a rejected retained PUBLISH is not kept either
+            await super().retain_message(source_session, topic_name, data, qos)
 
 
 class ThingPlugBroker:

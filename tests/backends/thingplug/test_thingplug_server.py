@@ -208,6 +208,10 @@ async def test_payloads_the_platform_rejects_are_not_relayed(backend, peers):
     await dev.publish(TEL, {"temperature": 8})
     assert await app.message() == (TEL, b'{"temperature": 8}')  # the first thing the app sees
     await eventually(lambda: len(backend.model.store.errors(SVC, DEV)) == 4)
+    dev.client.publish(TEL, '{"pressure": 1}', qos=1, retain=True).wait_for_publish(WAIT)  # nor kept as retained
+    late = await peers(token="TOKEN-LAMP2", client_id="late", subscribe=f"v1/dev/{SVC}/#")
+    await dev.publish(TEL, {"temperature": 9})
+    assert await late.message() == (TEL, b'{"temperature": 9}')
 
 
 async def test_subscription_outside_the_service_is_refused(backend, peers):
