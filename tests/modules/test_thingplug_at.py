@@ -166,3 +166,78 @@ def test_woori_auto_reconnect_retries_silently_until_it_succeeds() -> None:
     tp.m.advance(60)
     tp.io()
     assert len(tp.effects) == n
+
+
+def test_woori_refusal_strings_and_inline_limit() -> None:
+    tp = Tp("wm-n400mse")
+    tp.io(b"ATE0\r")
+    tp.io(CON_WOORI)
+    assert tp.io(stim=TpConnected(5)) == b"\r\n+SKTPCON=5\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\nOK\r\n\r\n+SKTPE=-25\r\n"
+    # WM-N400MSE guide v1.1 §5: the string form spells the CONNACK refusal out
+    assert tp.io(b"AT+SKTPERR=2\r") == b"\r\nOK\r\n\r\n+SKTPE: Connection Refused (CONNECTION_REFUSED_NOT_AUTHORIZED)\r\n"
+    tp.connect(CON_WOORI)
+    big = b'{"temperature":"' + b"x" * 500 + b'"}'
+    assert tp.io(b"AT+SKTPDAT=1,telemetry,0," + big + b"\r") == b"\r\nERROR\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\nOK\r\n\r\n+SKTPE=-14\r\n"  # before: still 0
+    assert not any(isinstance(e, TpPublish) for e in tp.effects)
+    assert tp.io(b"AT+SKTPERR=2\r") == b"\r\nOK\r\n\r\n+SKTPE: Invalid Parameter\r\n"
+
+
+def test_sktpcmd_prints_params_as_utf8_not_escapes() -> None:
+    tp = Tp("bg96")
+    tp.connect(CON_BG96)
+    rpc = dict(RPC, rpcReq=dict(RPC["rpcReq"], params=[{"msg": "켜기"}]))
+    out = tp.io(stim=TpMessage("d", json.dumps(rpc).encode()))  # the platform's JSON escapes it
+    assert out == '\r\n+SKTPCMD: tp_user,1815296803,1,[{"msg":"켜기"}]\r\n'.encode()
+    msg = {"cmdId": 3, "cmd": "setAttribute", "attribute": {"LED": "켜짐"}}
+    assert tp.io(stim=TpMessage("d", json.dumps(msg).encode())) == '\r\n+SKTPCMD: set_attr,3,3,{"LED":"켜짐"}\r\n'.encode()
+
+
+@pytest.mark.parametrize("module,res,urc", [
+    ("bg96", b'AT+SKTPRES=1,"tp_user",1815296803,0\r', b"+SKTPCMD: tp_user,1815296803,3"),
+    ("wm-n400mse", b"AT+SKTPRES=1,tp_user,1815296803,0,{}\r", b"+SKTPCMD=tp_user,1815296803,3"),
+])
+def test_rpc_result_lost_on_the_way_is_not_finished_and_can_be_sent_again(module: str, res: bytes, urc: bytes) -> None:
+    # Before: ERROR followed by "+SKTPCMD: ...,3" (finished) and the RPC was forgotten (-14 on retry).
+    tp = Tp(module)
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96 if module == "bg96" else CON_WOORI)
+    tp.io(stim=TpMessage("d", json.dumps(RPC).encode()))
+
+    def send_result() -> TpPublish:
+        out = tp.io(res)
+        if module == "bg96":
+            assert out == b"\r\n> "
+            tp.io(b'{"a":1}\x1a')
+        pub = tp.effects[-1]
+        assert isinstance(pub, TpPublish) and pub.topic.endswith("/up")
+        return pub
+
+    pub = send_result()
+    assert tp.io(stim=TpPublished(pub.tag, False)) == b"\r\nERROR\r\n"  # no FINISHED after it
+    pub = send_result()  # the host retries (after reconnecting, in real life)
+    out = tp.io(stim=TpPublished(pub.tag, True))
+    assert out == b"\r\nOK\r\n\r\n" + urc + b"\r\n"
+    assert tp.io(res) == b"\r\nERROR\r\n"  # now it is done: answering twice is -14
+
+
+def test_down_message_that_is_not_an_object_is_ignored() -> None:
+    tp = Tp("bg96")
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96)
+    assert tp.io(stim=TpMessage("d", b"[1,2]")) == b""  # before: AttributeError in the handler
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: -8\r\n\r\nOK\r\n"
+
+
+def test_a_successful_send_clears_the_last_error() -> None:
+    tp = Tp("bg96")
+    tp.io(b"ATE0\r")
+    tp.connect(CON_BG96)
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    assert tp.io(b"{bad\x1a") == b"\r\nERROR\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: -8\r\n\r\nOK\r\n"
+    tp.io(b'AT+SKTPDAT=1,"telemetry",0\r')
+    tp.io(b'{"temperature":1}\x1a')
+    assert tp.io(stim=TpPublished(tp.effects[-1].tag, True)) == b"\r\nOK\r\n"
+    assert tp.io(b"AT+SKTPERR=1\r") == b"\r\n+SKTPE: 0\r\n\r\nOK\r\n"  # before: still -8

@@ -166,7 +166,8 @@ async def test_payload_not_matching_descriptor_is_not_stored() -> None:
     async with thingplug_emulator() as (emu, hosts):
         h = hosts["bg96"]
         await connected(h)
-        # the broker acknowledges it (amqtt cannot refuse by payload), the platform keeps it out
+        # the broker acknowledges it (MQTT cannot refuse a QoS 1 PUBLISH), the platform keeps it
+        # out of the store and away from application subscribers
         assert await send_data(h, b'{"pressure":1013}') == b"\r\nOK\r\n"
         assert await send_data(h, b"1,2,3", fmt=1) == b"\r\nOK\r\n"
         resp = await poll(lambda: len(errors(emu)) == 2, "two error entries")

@@ -6,8 +6,10 @@ Data:        GET  /api/thingplug/{service}/{device}/telemetry      -> [{"ts", "d
              POST /api/thingplug/{service}/{device}/rpc            {"method", "params"} -> {"id", "status"}
              GET  /api/thingplug/{service}/{device}/rpc/{id}       -> {"status", "result"}
              GET  /api/thingplug/{service}/{device}/errors         -> rejected input
+Broker:      GET/POST /api/thingplug/broker {"running": bool} (stop = platform outage, start again)
 Registry:    GET/POST /api/thingplug/services; GET/PUT /api/thingplug/services/{service}/descriptor;
-             GET/POST /api/thingplug/{service}/devices; GET /api/thingplug/{service}/devices/{device}
+             GET/POST /api/thingplug/{service}/devices; GET/PUT (new token)/DELETE
+             /api/thingplug/{service}/devices/{device} (PUT/DELETE disconnect the old token's clients)
 
 (The real platform's REST API lives at ``https://test.sktiot.com:9443/api/v1/...`` with other shapes,
 protocols.md §3; this one is the emulator's console.) Unknown service/device -> 404, bad input -> 400,
@@ -63,6 +65,14 @@ class DeviceIn(BaseModel):
     token: str | None = Field(None, description="issued by the platform when omitted")
 
 
+class BrokerState(BaseModel):
+    running: bool
+
+
+class TokenIn(BaseModel):
+    token: str | None = Field(None, description="the new token; issued by the platform when omitted")
+
+
 class DeviceOut(BaseModel):
     service: str
     name: str
@@ -97,6 +107,17 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
             reg.get_device(service, name)
         except NotFoundError as exc:
             raise _http(exc) from None
+
+    # --- the broker -------------------------------------------------------------------------------
+    @router.get("/broker")
+    async def get_broker() -> BrokerState:
+        return BrokerState(running=backend.broker is not None)
+
+    @router.post("/broker")
+    async def set_broker(body: BrokerState) -> BrokerState:
+        """``{"running": false}``: a platform outage (connected devices lose the link, new
+        connections are refused); ``{"running": true}``: back on the same ports."""
+        return BrokerState(running=await backend.set_running(body.running))
 
     # --- registry ---------------------------------------------------------------------------------
     @router.get("/services")
@@ -145,6 +166,23 @@ def build_router(backend: "ThingPlugBackend") -> APIRouter:
     async def get_device(service: str, device: str) -> DeviceOut:
         try:
             return DeviceOut(**reg.get_device(service, device).to_json())
+        except _ERRORS as exc:
+            raise _http(exc) from None
+
+    @router.put("/{service}/devices/{device}")
+    async def put_device(service: str, device: str, body: TokenIn) -> DeviceOut:
+        """Give the device a new token (issued when omitted). Clients logged in with the old
+        token are disconnected; the old token is refused from now on."""
+        try:
+            return DeviceOut(**(await backend.set_token(service, device, body.token)).to_json())
+        except _ERRORS as exc:
+            raise _http(exc) from None
+
+    @router.delete("/{service}/devices/{device}", status_code=204)
+    async def delete_device(service: str, device: str) -> None:
+        """Remove the device; clients logged in with its token are disconnected."""
+        try:
+            await backend.delete_device(service, device)
         except _ERRORS as exc:
             raise _http(exc) from None
 

@@ -50,11 +50,21 @@ class ThingPlugBackend(Backend):
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> dict[str, Endpoint]:
-        self.broker = ThingPlugBroker(
-            self.model,
-            mqtt_port=self.port_for("thingplug_mqtt", 21883),
-            mqtts_port=self.port_for("thingplug_mqtts", 28883),
-        )
+        return await self._start(self.port_for("thingplug_mqtt", 21883), self.port_for("thingplug_mqtts", 28883))
+
+    async def set_running(self, running: bool) -> bool:
+        """Console: stop the broker (a platform outage: connected clients lose their connection,
+        new ones are refused) or start it again on the same ports (ready file and routes stay
+        valid; a new self-signed certificate, which the emulated modems trust)."""
+        if running and self.broker is None:
+            ports = {key: port for key, (_, port) in self.endpoints.items()}
+            await self._start(ports.get("thingplug_mqtt", 0), ports.get("thingplug_mqtts", 0))
+        elif not running and self.broker is not None:
+            await self.stop()
+        return self.broker is not None
+
+    async def _start(self, mqtt_port: int, mqtts_port: int) -> dict[str, Endpoint]:
+        self.broker = ThingPlugBroker(self.model, mqtt_port=mqtt_port, mqtts_port=mqtts_port)
         self.endpoints = await self.broker.start()
         self.ca_file = self.broker.ca_file
         internet = self.ctx.internet
@@ -88,6 +98,20 @@ class ThingPlugBackend(Backend):
         if self.broker is not None:
             await self._publish(downlink)
         return downlink.message
+
+    async def set_token(self, service: str, device: str, token: str | None = None) -> Any:
+        """New token for a device; clients still logged in with the old one are disconnected."""
+        dev, old = self.registry.set_token(service, device, token)
+        if self.broker is not None and old != dev.token:
+            await self.broker.kick(old)
+        return dev
+
+    async def delete_device(self, service: str, device: str) -> None:
+        """Remove a device; clients logged in with its token are disconnected."""
+        token = self.registry.get_device(service, device).token
+        self.registry.delete_device(service, device)
+        if self.broker is not None:
+            await self.broker.kick(token)
 
     async def _publish(self, downlink: Downlink) -> None:
         await self.broker.publish(downlink.topic, downlink.payload)

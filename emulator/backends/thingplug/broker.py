@@ -10,11 +10,15 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
 * ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
   CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4.
 * ``_TopicAclPlugin``: PUBLISH outside the token's own topics is not forwarded; SUBSCRIBE outside
-  its service gets SUBACK 0x80. amqtt's topic filter sees no payload, so it cannot drop a
-  well-addressed but malformed payload: such a message still reaches MQTT subscribers, it is only
-  kept out of the store (with an error entry).
+  its service, or to another device's ``/down`` by name, gets SUBACK 0x80. amqtt's topic filter
+  sees no payload, so a well-addressed but malformed payload (not matching the descriptor, too
+  big, bad JSON) is stopped in ``_Broker._broadcast_message`` (amqtt's private fan-out, the one
+  place that sees session, topic and payload): applications on the broker only see what the
+  platform accepts, as the store does. The sender still gets its PUBACK (MQTT 3.1.1 has no way
+  to refuse a QoS 1 PUBLISH); the reason is listed under ``.../errors``.
 * ``_IngestPlugin``: ``on_broker_message_received`` sees every client PUBLISH (before the ACL) and
-  hands it to ``model.publish``; ``on_broker_client_subscribed`` to ``/down`` flushes queued RPCs.
+  hands it to ``model.publish``; the device's own SUBSCRIBE to its ``/down`` (its token, a filter
+  naming the device) flushes queued RPCs; an application's service-wide wildcard does not.
   amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
   PUBLISH was read: observers must poll.
 * TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
@@ -43,6 +47,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from .models import ThingPlugModel
 from .protocol import down_topic
+from .registry import NotFoundError
 from .tls import make_certificates
 
 log = logging.getLogger(__name__)
@@ -72,12 +77,12 @@ class _TopicAclPlugin(BaseTopicPlugin):
         if action == Action.PUBLISH:
             return model.may_publish(token, topic or "")
         if action == Action.SUBSCRIBE:
-            allowed = model.may_subscribe(token, topic or "")
+            refusal = model.subscription_refusal(token, topic or "")
             device = model.authenticate(token)
-            if not allowed and device is not None:
+            if refusal is not None and device is not None:
                 model.store.add_error(device.service, device.name, model.now(),
-                                      f"subscription to {topic!r} refused (outside service {device.service!r})", topic or "")
-            return allowed
+                                      f"subscription to {topic!r} refused ({refusal})", topic or "")
+            return refusal is None
         return True  # RECEIVE: whatever a client subscribed to may be delivered
 
 
@@ -105,11 +110,35 @@ class _IngestPlugin(BasePlugin):
     async def on_broker_client_subscribed(self, *, client_id: str | None = None, topic: str = "", qos: int = 0) -> None:
         owner: ThingPlugBroker = self.config.owner
         device = owner.model.authenticate(self._token(client_id))
-        if device is None or not owner.matches(down_topic(device.service, device.name), topic):
-            return
+        if device is None or not owner.is_device_filter(topic, device.service, device.name):
+            return  # only the device's own subscription (not an application's wildcard) flushes
         for downlink in owner.model.queued_rpcs(device.service, device.name):
             await owner.publish(downlink.topic, downlink.payload)
             owner.model.rpc_delivered(downlink.rpc.id)
+
+
+class _Broker(Broker):
+    """amqtt's Broker with the platform's payload check on client PUBLISHes (see module doc)."""
+
+    def __init__(self, config: Any, owner: "ThingPlugBroker") -> None:
+        super().__init__(config)
+        self._owner = owner
+
+    def _refused(self, session: Any, topic: str | None, data: Any) -> bool:
+        if session is None or topic is None:  # None: the platform's own publish
+            return False
+        refusal = self._owner.model.relay_refusal(getattr(session, "username", None), topic, bytes(data or b""))
+        if refusal is not None:
+            log.info("ThingPlug: PUBLISH on %r not relayed: %s", topic, refusal)
+        return refusal is not None
+
+    async def _broadcast_message(self, session: Any, topic: str | None, data: Any, force_qos: int | None = None) -> None:
+        if not self._refused(session, topic, data):
+            await super()._broadcast_message(session, topic, data, force_qos)
+
+    async def retain_message(self, source_session: Any, topic_name: str | None, data: Any, qos: int | None = None) -> None:
+        if not self._refused(source_session, topic_name, data):  # a rejected retained PUBLISH is not kept either
+            await super().retain_message(source_session, topic_name, data, qos)
 
 
 class ThingPlugBroker:
@@ -144,7 +173,7 @@ class ThingPlugBroker:
             },
         }
         self._loop = asyncio.get_running_loop()
-        self._broker = Broker(config)
+        self._broker = _Broker(config, self)
         try:
             await self._broker.start()
         except Exception:
@@ -185,17 +214,58 @@ class ThingPlugBroker:
         else:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
+    async def kick(self, token: str) -> int:
+        """Drop every connected client logged in with ``token`` (its device was deleted or given a
+        new token): the broker closes the connection, the client sees it end. Returns how many."""
+        if self._broker is None or self._loop is None:
+            return 0
+        broker = self._broker
+
+        async def drop() -> int:
+            hits = 0
+            for session, handler in list(broker._sessions.values()):  # amqtt: no public accessor
+                if session.username == token and session.transitions.is_connected() and handler is not None:
+                    await handler.handle_connection_closed()  # the broker's client loop then closes it
+                    hits += 1
+            return hits
+        if asyncio.get_running_loop() is self._loop:
+            return await drop()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(drop(), self._loop))
+
     def matches(self, topic: str, topic_filter: str) -> bool:
         return self._broker is not None and self._broker._matches(topic, topic_filter)
 
-    def has_subscriber(self, topic: str) -> bool:
-        """True if a connected client's subscription matches ``topic``."""
+    def has_subscriber(self, topic: str, username: str | None = None) -> bool:
+        """True if a connected client's subscription matches ``topic`` (only clients logged in
+        as ``username`` count when it is given)."""
         if self._broker is None:
             return False
         for topic_filter, subscribers in self._broker.subscriptions.items():
-            if self._broker._matches(topic, topic_filter) and any(s.transitions.is_connected() for s, _ in subscribers):
+            if self._broker._matches(topic, topic_filter) and any(
+                    s.transitions.is_connected() and (username is None or s.username == username)
+                    for s, _ in subscribers):
                 return True
         return False
 
     def device_subscribed(self, service: str, device: str) -> bool:
-        return self.has_subscriber(down_topic(service, device))
+        """The device itself listens on its /down: a connected client logged in with the device's
+        token whose filter names this device (``v1/dev/<svc>/<dev>/down``, what the SDKs and
+        modules subscribe, or ``v1/dev/<svc>/<dev>/#``). An application watching
+        ``v1/dev/<svc>/#`` or ``.../+/down`` does not count, even with the device's token: an RPC
+        marked delivered to it would never reach the device."""
+        if self._broker is None:
+            return False
+        try:
+            token = self.model.registry.get_device(service, device).token
+        except NotFoundError:  # unknown device: nobody can be subscribed as it
+            return False
+        for topic_filter, subscribers in self._broker.subscriptions.items():
+            if self.is_device_filter(topic_filter, service, device) and any(
+                    s.transitions.is_connected() and s.username == token for s, _ in subscribers):
+                return True
+        return False
+
+    def is_device_filter(self, topic_filter: str, service: str, device: str) -> bool:
+        """A filter that names the device and covers its /down topic."""
+        return (topic_filter.split("/")[:4] == ["v1", "dev", service, device]
+                and self.matches(down_topic(service, device), topic_filter))

@@ -1,7 +1,8 @@
 """The ThingPlug platform's business rules, on top of the registry and the store.
 
 One call per protocol operation, used by the broker adaptor and the console API alike:
-``authenticate(user name)``, ``may_publish``/``may_subscribe(token, topic)``,
+``authenticate(user name)``, ``may_publish``/``may_subscribe(token, topic)``, ``relay_refusal``
+(whether a PUBLISH may reach other subscribers),
 ``publish(token, topic, payload)`` (every PUBLISH a client sends: stored, or rejected with an
 error entry), ``send_rpc``/``set_attribute`` (build the /down message), ``rpc_delivered``.
 
@@ -26,7 +27,7 @@ from typing import Any, Callable
 from . import protocol
 from .protocol import ProtocolError, Topic
 from .registry import Device, InvalidError, Registry
-from .store import PENDING, PayloadError, Rpc, Store, decode_data
+from .store import FAILED, FINISHED, PENDING, PayloadError, Rpc, Store, decode_data
 
 MAX_PAYLOAD = 2048
 FIRST_RPC_ID = 1815296803
@@ -73,14 +74,23 @@ class ThingPlugModel:
         return device is not None and topic.startswith(protocol.topic_prefix(device.service, device.name))
 
     def may_subscribe(self, token: str | None, topic_filter: str) -> bool:
-        """Filters inside the token's own service: ``v1/dev/<svc>/<dev|+>/...`` or ``v1/dev/<svc>/#``."""
+        return self.subscription_refusal(token, topic_filter) is None
+
+    def subscription_refusal(self, token: str | None, topic_filter: str) -> str | None:
+        """Why a SUBSCRIBE is refused, or None. Allowed: filters inside the token's own service
+        (``v1/dev/<svc>/<dev|+>/...``, ``v1/dev/<svc>/#``: an application may log in with any
+        device token), except another device's own ``/down`` topic by name: that is a device
+        logging in with a token that is not its own (AT+SKTPCON with a mismatched device id),
+        which would otherwise look connected while the ACL drops everything it publishes."""
         device = self.registry.device_by_token(token)
         if device is None:
-            return False
+            return "unknown token"
         levels = topic_filter.split("/")
-        if levels[:3] != ["v1", "dev", device.service] or len(levels) < 4:
-            return False
-        return len(levels) > 4 or levels[3] == "#"
+        if levels[:3] != ["v1", "dev", device.service] or len(levels) < 4 or (len(levels) == 4 and levels[3] != "#"):
+            return f"outside service {device.service!r}"
+        if len(levels) == 5 and levels[4] == "down" and levels[3] not in ("+", device.name):
+            return f"the token belongs to device {device.name!r}, not {levels[3]!r}"
+        return None
 
     # --- uplink -------------------------------------------------------------------------------
     def publish(self, token: str | None, topic: str, payload: bytes) -> Outcome:
@@ -109,6 +119,28 @@ class ThingPlugModel:
         except (PayloadError, ProtocolError) as exc:
             return self._reject(device, topic, payload, str(exc))
         return Outcome(True)
+
+    def relay_refusal(self, token: str | None, topic: str, payload: bytes) -> str | None:
+        """Why a client's PUBLISH (already past the topic ACL) must not reach subscribers, or None.
+        Side-effect free twin of :meth:`publish`'s checks: too big, not simple_v1, data that does
+        not match the descriptor, malformed /up or /down JSON. (Whether an /up result names a
+        known RPC depends on the store and is only judged by ``publish``.)"""
+        device = self.registry.device_by_token(token)
+        if device is None:
+            return "unknown token"
+        if len(payload) > MAX_PAYLOAD:
+            return f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD} bytes"
+        try:
+            parsed = protocol.parse_topic(topic)
+            if parsed.kind in ("telemetry", "attribute"):
+                decode_data(parsed.kind, parsed.fmt, payload, self.registry.get_service(device.service).descriptor)
+            elif parsed.kind == "up":
+                protocol.parse_up(payload)
+            else:
+                protocol.parse_down(payload)
+        except (PayloadError, ProtocolError) as exc:
+            return str(exc)
+        return None
 
     def _reject(self, device: Device, topic: str, payload: bytes, reason: str) -> Outcome:
         self.store.add_error(device.service, device.name, self.now(), reason, topic, payload)
@@ -145,7 +177,10 @@ class ThingPlugModel:
                 "cmd": "setAttribute", "cmdId": message.cmd_id, "attribute": message.attributes, "source": "mqtt"})
             return
         if self.store.has_rpc(message.rpc_id):
-            return  # the platform's own request, or a repeat
+            old = self.store.get_rpc(message.rpc_id)
+            if old.status not in (FINISHED, FAILED):
+                return  # the platform's own request, or a repeat of one still open
+            # else: an application reusing an id whose RPC is over (its counter restarted): a new RPC
         rpc = Rpc(message.rpc_id, device.service, device.name, message.method, message.params, message.mode,
                   message.cmd_id, self.now(), source="mqtt", status=PENDING)
         self.store.add_rpc(rpc)
@@ -153,8 +188,9 @@ class ThingPlugModel:
     # --- downlink -----------------------------------------------------------------------------
     def send_rpc(self, service: str, device: str, method: str, params: Any = None, mode: str = "twoway") -> Downlink:
         self.registry.get_device(service, device)
-        if not isinstance(method, str) or not method:
-            raise InvalidError("rpc 'method' must be a non-empty string such as 'tp_user'")
+        if method not in protocol.RPC_METHODS:  # a module can answer (AT+SKTPRES) only these
+            raise InvalidError(f"rpc 'method' must be one of the ThingPlug cmd types {', '.join(protocol.RPC_METHODS)}; "
+                               f"got {method!r}")
         if mode not in protocol.RPC_MODES:
             raise InvalidError(f"rpcMode must be one of {', '.join(protocol.RPC_MODES)}")
         rpc_id = self._next_rpc_id

@@ -250,6 +250,22 @@ class Registry:
         self._tokens[token] = device
         return device
 
+    def set_token(self, service: str, name: str, token: str | None = None) -> tuple[Device, str]:
+        """Give a device a new token (issued when None); returns (device, old token). The old
+        token stops authenticating at once."""
+        device = self.get_device(service, name)
+        if token is None:
+            token = self._issue_token(service, name)
+        if not isinstance(token, str) or not token or any(c.isspace() for c in token):
+            raise InvalidError(f"bad token {token!r}: a non-empty string without blanks")
+        owner = self._tokens.get(token)
+        if owner is not None and owner is not device:
+            raise ConflictError("token already belongs to another device")
+        old, device.token = device.token, token
+        self._tokens.pop(old, None)
+        self._tokens[token] = device
+        return device, old
+
     def delete_device(self, service: str, name: str) -> None:
         device = self.get_device(service, name)
         del self._services[service].devices[name]

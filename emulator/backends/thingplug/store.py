@@ -13,7 +13,8 @@ JSON=0, CSV=1, OFFSET=2):
   values are scalars (number, string, bool). Telemetry may add ``"ts"`` (epoch seconds; a value
   above 1e11 is taken as milliseconds).
 * CSV: comma-separated values in descriptor order, exactly one cell per column; an empty cell
-  means "no value"; cells that look like numbers become numbers.
+  means "no value"; cells that look like numbers become numbers. Telemetry may carry one more
+  value first: the epoch ``ts``, as SKT's SDK samples send it (TP-LINUX MA.c, TP-JAVAME).
 * OFFSET: there is no public spec of SKT's "offset" format. ASSUMPTION made here: the payload is a
   hex string, each column a big-endian signed 32-bit integer (8 hex digits) in descriptor order.
 
@@ -36,6 +37,7 @@ from .registry import Descriptor, NotFoundError
 INITIATED, PENDING, FINISHED, FAILED = "initiated", "pending", "finished", "failed"
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _INT = re.compile(r"^[+-]?\d+$")
+_CSV_TS_MIN = 1_000_000_000  # a leading CSV telemetry value at least this big is the epoch "ts"
 _PAYLOAD_SHOWN = 200  # characters of a rejected payload kept in the error entry
 
 
@@ -89,6 +91,13 @@ def decode_data(kind: str, fmt: str, payload: bytes, descriptor: Descriptor) -> 
         data = {k: _scalar(k, v) for k, v in obj.items()}
     elif fmt == "csv":
         cells = text.strip().split(",")
+        first = _cell(cells[0]) if kind == "telemetry" and len(cells) == len(columns) + 1 else None
+        if isinstance(first, (int, float)) and first >= _CSV_TS_MIN:
+            # SKT's own samples send CSV telemetry as "<ts>,<values...>" (the JSON "ts", first):
+            # TP-LINUX MA.c make_telemetry, TP-JAVAME SampleApp telemetry(). Only a plausible epoch
+            # (seconds or ms since 2001) is taken as one; anything else is a column count error.
+            ts = _timestamp(first)
+            cells = cells[1:]
         if len(cells) != len(columns):
             raise PayloadError(f"CSV has {len(cells)} values but the descriptor has {len(columns)} {kind} columns {columns}")
         data = {name: _cell(c) for name, c in zip(columns, cells) if c.strip()}

@@ -26,9 +26,9 @@ Must not: do I/O (effects in ``thingplug_effects.py``, executor in ``emulator/ne
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from ...at.commands import AtCommand
+from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Pending, Prompt, Reply
@@ -38,7 +38,8 @@ from .thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, Tp
                                 TpPublished)
 
 T = CommandTable("thingplug")
-MAX_DATA = 2048  # bytes of one SKTPDAT payload (Woori-net documents 500 for the inline form)
+MAX_DATA = 2048  # bytes of one SKTPDAT payload
+WOORI_MAX_DATA = 500  # the inline data parameter (WM-N400MSE guide v1.1 §5, protocols.md §2.2)
 
 
 @dataclass
@@ -222,7 +223,9 @@ def _schedule_reconnect(ctx: Context) -> None:
 
 
 # --- data ---------------------------------------------------------------------------------
-def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
+def _publish(ctx: Context, topic: str, payload: bytes, result_of: tuple[str, int] | None = None) -> Reply:
+    """QoS 1 PUBLISH, final result on the broker's answer. For an RPC result (``result_of``) only a
+    PUBACK prints ``+SKTPCMD: ...,3``; on failure the RPC stays open for a retry."""
     tp: TpState = ctx.state.thingplug
     tag = tp.next_tag
     tp.next_tag += 1
@@ -232,7 +235,7 @@ def _publish(ctx: Context, topic: str, payload: bytes) -> Reply:
     def timeout(c: Context) -> Reply:
         c.state.thingplug.last_error = -11
         return Reply(final=ERROR)
-    ctx.state.thingplug_pending = (tag, key)
+    ctx.state.thingplug_pending = (tag, key, result_of)
     return Reply(effects=(TpPublish(tag, topic, payload),), pending=Pending(key, 30.0, timeout))
 
 
@@ -241,8 +244,15 @@ def _on_published(stim: TpPublished, ctx: Context) -> None:
     if not pending or pending[0] != stim.tag:
         return
     ctx.state.thingplug_pending = None
-    if stim.ok:
-        ctx.finish(pending[1], Reply())
+    if stim.ok:  # each send sets the error code, 0 on success (TP-LINUX MA.c send_data: set_error(rc))
+        ctx.state.thingplug.last_error = 0
+        result_of = pending[2]
+        if result_of is None:
+            ctx.finish(pending[1], Reply())
+            return
+        method, rpc_id = result_of
+        ctx.state.thingplug.rpcs.pop(rpc_id, None)
+        ctx.finish(pending[1], Reply(after=(tx.urc(_dialect(ctx), "+SKTPCMD", f"{method},{rpc_id},{tx.FINISHED}"),)))
     else:
         ctx.state.thingplug.last_error = -3
         ctx.finish(pending[1], Reply(final=ERROR))
@@ -285,7 +295,10 @@ def sktpdat_set(cmd: AtCommand, ctx: Context) -> Reply:
     if _dialect(ctx) == "woori":
         if not cmd.has(3):
             return _fail(ctx, -6)
-        return _send_data(ctx, kind, fmt, cmd.str(3, max_len=500).encode())
+        data = cmd.str(3)
+        if len(data) > WOORI_MAX_DATA:  # AT+SKTPERR says why (-14), like the prompt dialect's limit
+            return _fail(ctx, -14)
+        return _send_data(ctx, kind, fmt, data.encode())
     if ctx.state.thingplug.status != "connected":
         return _fail(ctx, -3)
     return Reply(prompt=Prompt(on_data=lambda data, c: _send_data(c, kind, fmt, data), limit=MAX_DATA,
@@ -298,12 +311,14 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
     ts27007.rrc_activity(ctx)
     try:
         msg = json.loads(stim.payload)
+        if not isinstance(msg, dict):
+            raise ValueError("not a JSON object")
     except ValueError:
         tp.last_error = -8
         return
     dialect = _dialect(ctx)
     if msg.get("cmd") == "setAttribute":
-        attrs = json.dumps(msg.get("attribute", {}), separators=(",", ":"))
+        attrs = tx.compact(msg.get("attribute", {}))
         ctx.urc(tx.urc(dialect, "+SKTPCMD", f"set_attr,{msg.get('cmdId', 0)},{tx.FINISHED},{attrs}"))
         return
     req = msg.get("rpcReq") or {}
@@ -312,26 +327,9 @@ def _on_message(stim: TpMessage, ctx: Context) -> None:
         tp.last_error = -8
         return
     tp.rpcs[rpc_id] = method
-    params = json.dumps(req.get("params"), separators=(",", ":")) if "params" in req else ""
+    params = tx.compact(req["params"]) if req.get("params") is not None else ""  # null: no content
     tail = f",{params}" if params else ""
     ctx.urc(tx.urc(dialect, "+SKTPCMD", f"{method},{rpc_id},{tx.INITIATED}{tail}"))
-
-
-def _result_body(tp: TpState, method: str, rpc_id: int, ok: bool, data: str) -> bytes:
-    tp.cmd_id += 1
-    value: object = {"status": "SUCCESS"} if ok else "FAIL"
-    if data.strip():
-        try:
-            value = json.loads(data)
-        except ValueError:
-            value = data
-    rsp: dict = {"jsonrpc": "2.0", "id": rpc_id}
-    if ok:
-        rsp["result"] = value
-    else:
-        rsp["error"] = {"code": 106, "message": value if isinstance(value, str) else json.dumps(value)}
-    body = {"cmd": "jsonRpc", "cmdId": tp.cmd_id, "result": "success" if ok else "fail", "rpcRsp": rsp}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) -> Reply:
@@ -340,15 +338,18 @@ def _send_result(ctx: Context, method: str, rpc_id: int, ok: bool, data: bytes) 
         return _fail(ctx, -3)
     if tp.rpcs.get(rpc_id) != method:
         return _fail(ctx, -14)
-    reply = _publish(ctx, _topic(tp, "up"), _result_body(tp, method, rpc_id, ok, data.decode("utf-8", "replace")))
-    del tp.rpcs[rpc_id]
-    return replace(reply, after=(tx.urc(_dialect(ctx), "+SKTPCMD", f"{method},{rpc_id},{tx.FINISHED}"),))
+    tp.cmd_id += 1
+    body = tx.result_body(tp.cmd_id, rpc_id, ok, data.decode("utf-8", "replace"))
+    return _publish(ctx, _topic(tp, "up"), body, result_of=(method, rpc_id))
 
 
 @T.set("+SKTPRES")
 def sktpres_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.int(0, lo=1, hi=1)
-    method = cmd.str(1, choices=tx.CMD_TYPES)
+    try:
+        method = cmd.str(1, choices=tx.CMD_TYPES)
+    except ArgError:  # not one of the guide's cmd_type values: AT+SKTPERR says -14
+        return _fail(ctx, -14)
     rpc_id = cmd.int(2, lo=0)
     ok = cmd.int(3, lo=0, hi=1) == 0
     tp: TpState = ctx.state.thingplug
@@ -369,6 +370,8 @@ def sktperr_set(cmd: AtCommand, ctx: Context) -> Reply:
     code = ctx.state.thingplug.last_error
     text = str(code) if form == 1 else tx.ERRORS.get(code, "User Defined Error" if -99 <= code <= -30 else "Platform Error")
     if _dialect(ctx) == "woori":
+        if form == 2 and code in tx.WOORI_CONNACK:
+            text = f"Connection Refused ({tx.WOORI_CONNACK[code]})"
         return Reply(after=(f"+SKTPE={text}" if form == 1 else f"+SKTPE: {text}",))
     return Reply(lines=(f"+SKTPE: {text}",))
 

@@ -108,6 +108,10 @@ def test_decode_json_and_ts():
 
 def test_decode_csv_in_descriptor_order():
     assert decode_data("telemetry", "csv", b"30,42.5", DESC)[0] == {"temperature": 30, "humidity": 42.5}
+    # the SDK samples' "<ts>,<values>" (TP-LINUX MA.c, TP-JAVAME SampleApp): the first value is the time
+    assert decode_data("telemetry", "csv", b"1510000000,30,42.5", DESC) == ({"temperature": 30, "humidity": 42.5},
+                                                                           1510000000)
+    assert decode_data("telemetry", "csv", b"1510000000123,30,42.5", DESC)[1] == 1510000000.123
     assert decode_data("attribute", "csv", b"1.0.3,on", DESC)[0] == {"ver": "1.0.3", "LED": "on"}
     assert decode_data("attribute", "csv", b",off\r\n", DESC)[0] == {"LED": "off"}  # empty cell = no value
 

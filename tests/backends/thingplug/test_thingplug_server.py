@@ -197,6 +197,23 @@ async def test_foreign_topic_publish_is_not_forwarded(backend, peers):
     assert await app.message() == (TEL, b'{"temperature": 7}')
 
 
+async def test_payloads_the_platform_rejects_are_not_relayed(backend, peers):
+    # Before: amqtt relayed them to applications while the store rejected them.
+    app = await peers(token="TOKEN-LAMP2", client_id="app", subscribe=f"v1/dev/{SVC}/#")
+    dev = await peers()
+    await dev.publish(TEL, {"pressure": 1013})  # not in the descriptor
+    await dev.publish(TEL + "/csv", "1,2,3")  # 3 columns for 2
+    await dev.publish(TEL, "x" * 3000)  # too big
+    await dev.publish(f"v1/dev/{SVC}/{DEV}/up", "not json")
+    await dev.publish(TEL, {"temperature": 8})
+    assert await app.message() == (TEL, b'{"temperature": 8}')  # the first thing the app sees
+    await eventually(lambda: len(backend.model.store.errors(SVC, DEV)) == 4)
+    dev.client.publish(TEL, '{"pressure": 1}', qos=1, retain=True).wait_for_publish(WAIT)  # nor kept as retained
+    late = await peers(token="TOKEN-LAMP2", client_id="late", subscribe=f"v1/dev/{SVC}/#")
+    await dev.publish(TEL, {"temperature": 9})
+    assert await late.message() == (TEL, b'{"temperature": 9}')
+
+
 async def test_subscription_outside_the_service_is_refused(backend, peers):
     dev = await peers()
     rcs = await dev.subscribe("#")
@@ -308,10 +325,11 @@ def test_openapi_lists_exactly_the_routes(backend):
     app.include_router(backend.api_router())
     paths = {p: sorted(m.upper() for m in ops) for p, ops in app.openapi()["paths"].items()}
     assert paths == {
+        "/api/thingplug/broker": ["GET", "POST"],
         "/api/thingplug/services": ["GET", "POST"],
         "/api/thingplug/services/{service}/descriptor": ["GET", "PUT"],
         "/api/thingplug/{service}/devices": ["GET", "POST"],
-        "/api/thingplug/{service}/devices/{device}": ["GET"],
+        "/api/thingplug/{service}/devices/{device}": ["DELETE", "GET", "PUT"],
         "/api/thingplug/{service}/{device}/telemetry": ["GET"],
         "/api/thingplug/{service}/{device}/attributes": ["GET", "PATCH"],
         "/api/thingplug/{service}/{device}/rpc": ["POST"],
