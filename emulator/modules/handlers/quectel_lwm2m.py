@@ -238,7 +238,8 @@ def qlwdereg_exec(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=NOT_ALLOWED)
     state.status = DEREGISTERING
     start_exchange(ctx, dereg_timeout)
-    return Reply(effects=(Lwm2mDeregister(),))
+    # without network the De-register is lost: +QLWDEREG: -2 when the exchange times out
+    return Reply(effects=(Lwm2mDeregister(),) if ctx.state.radio.registered else ())
 
 
 @T.read("+QLWSTATUS")
@@ -336,11 +337,12 @@ def qlwnotify_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=NOT_ALLOWED)
     mid = state.take_mid()
     ts27007.rrc_activity(ctx)
-    effect = Lwm2mNotify(mid, payload, bool(ack), path, vtype)
+    # without network the datagram is lost: a CON one ends in "report_ack",1 by its timer
+    effects = (Lwm2mNotify(mid, payload, bool(ack), path, vtype),) if ctx.state.radio.registered else ()
     if not ack:
-        return Reply(effects=(effect,), after=("+QLWNOTIFY: 0",))
+        return Reply(effects=effects, after=("+QLWNOTIFY: 0",))
     start_report(ctx, mid)
-    return Reply(effects=(effect,), after=(f'+QLWURC: "report",{mid}', "+QLWNOTIFY: 0"))
+    return Reply(effects=effects, after=(f'+QLWURC: "report",{mid}', "+QLWNOTIFY: 0"))
 
 
 @T.exec("+QLWRD")
