@@ -149,3 +149,28 @@ async def test_unknown_endpoint_is_refused_with_minus_9() -> None:
     finally:
         await emu.stop()
         await srv.stop()
+
+
+async def test_wrong_psk_fails_registration_and_stores_nothing() -> None:
+    """A PSK the platform does not have: the DTLS handshake never completes, the module gives
+    up when its register exchange times out (virtual clock: "retransmit",2,4 -> 62 s) with
+    +QLWREG: -2, and the platform holds no registration."""
+    emu, srv, hooks, send, until = await _start(True)
+    try:
+        wrong = PSK_HEX[:-2] + "4f"
+        send(f'AT+QLWCONFIG=0,"lwm2m.ctwing.cn",5684,"urn:imei:{IMEI}",86400,0,"{IMEI}","{wrong}"')
+        send("AT+QLWREG")
+        await until("OK")
+        await asyncio.sleep(0.3)  # the handshake attempt on loopback
+        send("AT+QLWSTATUS?")
+        assert "+QLWSTATUS: 1" in await until("OK")
+        emu.advance(62)
+        assert "+QLWREG: -2" in await until("+QLWREG")
+        await asyncio.sleep(0.05)  # the module dropped its client (Lwm2mClose) on loopback
+        assert "lwm2m" not in emu.ports["ec800e"].resources
+        assert len(srv.registrations) == 0 and hooks.uplinks == []
+        send("AT+QLWSTATUS?")
+        assert "+QLWSTATUS: 0" in await until("OK")
+    finally:
+        await emu.stop()
+        await srv.stop()
