@@ -54,6 +54,8 @@ class Lwm2mPlatformHooks(Protocol):
     def on_uplink(self, device_id: str, payload: bytes, confirmable: bool) -> None: ...
     def next_downlink(self, device_id: str) -> tuple[int, bytes] | None: ...
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str) -> None: ...
+    # optional: False = the platform does not observe 19/0/0 by itself (auto-subscribe "no")
+    def auto_observe(self, device_id: str) -> bool: ...
 
 
 class _RdSite(Resource):
@@ -154,7 +156,8 @@ class Lwm2mServer:
             self._stop_observing(old.location)
             self._remotes.pop(old.location, None)
         self._remotes[reg.location] = request.remote
-        self._after_contact(reg, observe=True)  # Observe first, then queued downlinks (seed 001 §4.1.3.1)
+        # Observe first, then queued downlinks (seed 001 §4.1.3.1), if the device auto-subscribes
+        self._after_contact(reg, observe=self._auto_observe(device_id))
         self.hooks.on_registered(device_id, reg)
         return aiocoap.Message(code=Code.CREATED, location_path=tuple(reg.location.strip("/").split("/")))
 
@@ -166,8 +169,13 @@ class Lwm2mServer:
         self.registrations.update(location, params, self._address(request.remote), objects)
         self._remotes[location] = request.remote
         # re-observe only if the device moved (new source port) or no observation is running
-        self._after_contact(reg, observe=moved or location not in self._observers)
+        self._after_contact(reg, observe=(moved or location not in self._observers)
+                            and self._auto_observe(reg.device_id))
         return aiocoap.Message(code=Code.CHANGED)
+
+    def _auto_observe(self, device_id: str) -> bool:
+        ask = getattr(self.hooks, "auto_observe", None)
+        return True if ask is None else bool(ask(device_id))
 
     def _deregister(self, location: str, request: aiocoap.Message) -> aiocoap.Message:
         self._check_owner(location, request)

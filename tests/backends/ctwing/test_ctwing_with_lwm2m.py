@@ -129,3 +129,30 @@ async def test_dtls_product_registers_with_guide_psk():
         assert "4.03" in out, out
     finally:
         await backend.stop()
+
+
+async def test_auto_subscribe_off_means_no_platform_observe():
+    """Auto-subscribe (自动订阅, guide 001 §4.1.2) "no": the device registers and is online, but
+    the platform does not observe 19/0/0 by itself (the flag used to be stored and ignored)."""
+    internet = FakeInternet()
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [
+        {"product_id": "15430099", "name": "manual", "protocol": "lwm2m", "auto_subscribe": False}],
+        "devices": [{"product_id": "15430099", "name": "d", "imei": "868543060970000"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
+    endpoints = await backend.start()
+    up = Up()
+    site = Site()
+    site.add_resource(["19", "0", "0"], up)
+    ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", 0),
+                                                      transports=["simplesocketserver"])
+    try:
+        host, port = endpoints["ctwing_lwm2m"]
+        for imei, observed in (("868543060970000", False), (IMEI, True)):  # manual, then the guide's
+            msg = aiocoap.Message(code=Code.POST, uri=f"coap://{host}:{port}/rd", payload=b"</19/0>,</19/1>")
+            msg.opt.uri_query = ("lt=300", f"ep={imei}")
+            assert (await ctx.request(msg).response).code == Code.CREATED
+            assert backend.registry.device_by_imei(imei).online
+            assert await until(up.observed.is_set, 0.5) is observed, imei
+    finally:
+        await ctx.shutdown()
+        await backend.stop()
