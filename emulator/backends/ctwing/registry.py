@@ -283,6 +283,11 @@ class Registry:
         device_id = str(data["device_id"])
         if device_id in self.devices and not replace:
             raise RegistryError(f"device {device_id} already exists")
+        if product.dtls:  # the PSK is looked up by identity alone, before the endpoint is known
+            twin = self.psk_for_identity(str(data["psk_identity"]))
+            if twin is not None and twin[0].device_id != device_id:
+                raise RegistryError(f"DTLS PSK identity {data['psk_identity']!r} is in use by device "
+                                    f"{twin[0].device_id} (product {twin[0].product_id}); identities must be unique")
         device = Device(**data)
         self.devices[device_id] = device
         return device
