@@ -102,6 +102,10 @@ def test_platform_lifetime_expiry_ends_the_module_session(serve) -> None:
     register(ser)
     api(base, "POST", "/api/clock/advance", {"seconds": 301})
     assert api(base, "GET", f"/api/ctwing/devices/{IMEI}")["online"] is False
+    # the platform stopped observing: a CON uplink is reset (report_ack 2), not ACKed and lost
+    lines = at(ser, 'AT+QLWNOTIFY=19,0,0,2,3,"414243",0,1', r'\+QLWURC: "report_ack",\d+,\d+')
+    assert lines[-1].startswith('+QLWURC: "report_ack",2,'), lines
+    assert api(base, "GET", f"/api/ctwing/devices/{IMEI}/data") == []
     assert at(ser, "AT+QLWUPDATE=0,300")[-1] == "OK"
     # the platform answers 4.04 (registration gone): -9, and the module is no longer registered
     lines = until(ser, r'\+QLWURC: "lwstatus",0')

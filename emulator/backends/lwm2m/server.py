@@ -243,8 +243,7 @@ class Lwm2mServer:
         except Exception:  # a bug in the hooks must not vanish silently
             log.exception("observation of %s 19/0/0 failed", device_id)
         finally:
-            if not req.observation.cancelled:
-                req.observation.cancel()
+            coap_adapter.end_observation(req)  # later notifications are answered RST, not ACKed
             if self._observers.get(location) is asyncio.current_task():
                 del self._observers[location]
                 self.registrations.forget_observation(location, UPLINK_PATH)

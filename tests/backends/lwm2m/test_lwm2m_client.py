@@ -201,3 +201,27 @@ async def test_dtls_client_wrong_psk_fails(server, hooks):
         assert len(server.registrations) == 0 and hooks.events == []
     finally:
         await client.close()
+
+
+async def test_notification_after_lifetime_expiry_is_reset_not_acked(server, hooks, clock):
+    """Once the platform's lifetime for the registration ran out (virtual clock) it stopped
+    observing: the device's next CON notification must get RST (RFC 7641 §3.6: a client no
+    longer interested rejects a notification), not an ACK that makes the module print
+    "report_ack",0 for data the platform threw away."""
+    at = AtLayer()
+    client = make_client(server, at)
+    try:
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        for _ in range(100):
+            if (19, 0, 0) in server.registrations.get("/rd/0").observations:
+                break
+            await asyncio.sleep(0.01)
+        clock.advance(86400 + 1)
+        assert len(server.registrations) == 0
+        note = client.notify((19, 0, 0), b"too late", confirmable=True)
+        assert await asyncio.wait_for(note.result, 5) == "rst"
+        assert [e for e in hooks.events if e[0] == "uplink"] == []
+    finally:
+        await client.close()
