@@ -154,6 +154,7 @@ class Lwm2mServer:
         reg, old = self.registrations.register(params, objects, device_id, self._address(request.remote), identity)
         if old is not None:
             self._stop_observing(old.location)
+            self._stop_delivering(old.device_id)
             self._remotes.pop(old.location, None)
         self._remotes[reg.location] = request.remote
         # Observe first, then queued downlinks (seed 001 §4.1.3.1), if the device auto-subscribes
@@ -181,6 +182,7 @@ class Lwm2mServer:
         self._check_owner(location, request)
         reg = self.registrations.deregister(location)
         self._stop_observing(location)
+        self._stop_delivering(reg.device_id)
         self._remotes.pop(location, None)
         self.hooks.on_deregistered(reg.device_id, "deregistered")
         return aiocoap.Message(code=Code.DELETED)
@@ -193,6 +195,7 @@ class Lwm2mServer:
 
     def _expired(self, reg: Registration, reason: str) -> None:
         self._stop_observing(reg.location)
+        self._stop_delivering(reg.device_id)
         self._remotes.pop(reg.location, None)
         self.hooks.on_deregistered(reg.device_id, reason)
 
@@ -248,6 +251,13 @@ class Lwm2mServer:
                 del self._observers[location]
                 self.registrations.forget_observation(location, UPLINK_PATH)
 
+    def _stop_delivering(self, device_id: str) -> None:
+        """The registration ended: a write still waiting for the device's answer is failed
+        (in ``_deliver``) and no longer holds back the device's later commands."""
+        task = self._delivering.pop(device_id, None)
+        if task is not None:
+            task.cancel()
+
     def _schedule_delivery(self, device_id: str) -> None:
         if device_id in self._delivering:
             return  # the running loop asks next_downlink again after each write
@@ -265,6 +275,10 @@ class Lwm2mServer:
                 try:
                     resp = await self._request(reg.location, code=Code.PUT, uri_path=_segments(DOWNLINK_PATH),
                                                payload=bytes(payload), content_format=OCTET_STREAM).response
+                except asyncio.CancelledError:
+                    self.hooks.downlink_result(device_id, command_id, False,
+                                               "no answer: the registration ended (or the platform stopped)")
+                    raise
                 except Exception as exc:  # ConRetransmitsExceeded, RST, shutdown
                     self.hooks.downlink_result(device_id, command_id, False, f"no response: {exc}")
                     return  # the device is unreachable: keep the rest queued for the next contact

@@ -225,3 +225,32 @@ async def test_notification_after_lifetime_expiry_is_reset_not_acked(server, hoo
         assert [e for e in hooks.events if e[0] == "uplink"] == []
     finally:
         await client.close()
+
+
+async def test_unanswered_write_fails_when_the_registration_ends_and_does_not_block_the_queue(server, hooks):
+    """A downlink write the host never answered (no AT+QLWWRRSP) must not stay "sent" forever
+    nor hold back every later command of the device: when the registration ends it is failed,
+    and after the next registration the next command is delivered."""
+    at = AtLayer()
+    client = make_client(server, at)
+    try:
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        hooks.queue(DEV, 1, b"one")
+        server.kick(DEV)
+        await at.next("write")  # +QLWURC: "write",... and the host stays silent
+        assert (await client.deregister()).ok
+        event = await hooks.wait_for(lambda e: e[0] == "result")
+        assert event == ("result", DEV, 1, False)
+        assert "registration ended" in hooks.results[0][3]
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        hooks.queue(DEV, 2, b"two")
+        server.kick(DEV)
+        _, wmid, _, payload = await at.next("write")
+        assert payload == b"two" and client.write_response(wmid, Code.CHANGED)
+        assert await hooks.wait_for(lambda e: e[0] == "result" and e[2] == 2) == ("result", DEV, 2, True)
+    finally:
+        await client.close()
