@@ -2,8 +2,8 @@
 
 Products carry the access protocol (lwm2m | mqtt | tcp), the authentication kind (IMEI or
 feature string, 特征串), the security type (one secret per device 一机一密 / per product 一型一密),
-the passthrough (透传) flag and, for LwM2M, the endpoint-name format and DTLS flag
-(guide 001 §4.1.1, §4.2.1, §4.3.1; protocols.md §5).
+the passthrough (透传) flag and, for LwM2M, the endpoint-name format, DTLS flag, auto-subscribe
+and power-saving mode (guide 001 §4.1.1, §4.2.1, §4.3.1; protocols.md §5).
 
 Device IDs: MQTT and TCP devices are ``<productId><deviceNumber>`` (protocols.md §5.2/§5.3,
 guide 001 §4.2.2: 16891291 + 868543060025186). LwM2M device IDs on the real platform are
@@ -27,6 +27,7 @@ PROTOCOLS = ("lwm2m", "mqtt", "tcp")
 AUTH_KINDS = ("imei", "feature_string")
 SECURITY_KINDS = ("one-per-device", "one-per-product")
 ENDPOINT_FORMATS = ("IMEI", "urn:imei:", "urn:imei-imsi:")
+POWER_SAVING = ("PSM", "DRX", "eDRX")  # 省电模式 of an LwM2M product (guide 001 §4.1.1)
 
 _IMEI_RE = re.compile(r"^\d{15}$")
 _IMSI_RE = re.compile(r"^\d{6,15}$")
@@ -107,6 +108,7 @@ class Product:
     endpoint_format: str = "IMEI"
     dtls: bool = False
     auto_subscribe: bool = True
+    power_saving: str = "DRX"  # the guide's advice for trying downlinks (§4.1.1)
     feature_string: str | None = None  # the shared secret of a one-per-product product
 
     def __post_init__(self) -> None:
@@ -122,6 +124,8 @@ class Product:
             raise RegistryError(f"security {self.security!r} not one of {', '.join(SECURITY_KINDS)}")
         if self.endpoint_format not in ENDPOINT_FORMATS:
             raise RegistryError(f"endpoint_format {self.endpoint_format!r} not one of {', '.join(ENDPOINT_FORMATS)}")
+        if self.power_saving not in POWER_SAVING:
+            raise RegistryError(f"power_saving {self.power_saving!r} not one of {', '.join(POWER_SAVING)}")
         if self.protocol == "lwm2m" and self.auth != "imei":
             raise RegistryError("LwM2M products only support IMEI authentication (guide 001 §4.1.1)")
         if self.protocol != "lwm2m" and self.auth != "feature_string":

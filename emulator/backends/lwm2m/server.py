@@ -56,6 +56,8 @@ class Lwm2mPlatformHooks(Protocol):
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str) -> None: ...
     # optional: False = the platform does not observe 19/0/0 by itself (auto-subscribe "no")
     def auto_observe(self, device_id: str) -> bool: ...
+    # optional: False = hold a queued downlink until the device's next contact (a PSM product)
+    def deliver_at_once(self, device_id: str) -> bool: ...
 
 
 class _RdSite(Resource):
@@ -135,6 +137,9 @@ class Lwm2mServer:
 
     def kick(self, device_id: str) -> None:
         """A downlink was queued: deliver now if the device is reachable, else on next contact."""
+        at_once = getattr(self.hooks, "deliver_at_once", None)
+        if at_once is not None and not at_once(device_id):
+            return  # delivered after the next Register / Update / notification (_after_contact)
         if self.registrations.reachable(device_id, self.reachable_for):
             self._schedule_delivery(device_id)
 

@@ -156,3 +156,36 @@ async def test_auto_subscribe_off_means_no_platform_observe():
     finally:
         await ctx.shutdown()
         await backend.stop()
+
+
+async def test_psm_product_holds_downlinks_until_the_device_talks():
+    """Power-saving mode PSM (省电模式, guide 001 §4.1.1): a queued command waits for the
+    device's next uplink (or Update), as §4.1.3.1 / §4.1.5.2 describe; DRX writes at once."""
+    internet = FakeInternet()
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [
+        {"product_id": "15430098", "name": "psm", "protocol": "lwm2m", "power_saving": "PSM"}],
+        "devices": [{"product_id": "15430098", "name": "d", "imei": "868543060970002"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
+    endpoints = await backend.start()
+    up, down = Up(), Down()
+    site = Site()
+    site.add_resource(["19", "0", "0"], up)
+    site.add_resource(["19", "1", "0"], down)
+    ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", 0),
+                                                      transports=["simplesocketserver"])
+    try:
+        host, port = endpoints["ctwing_lwm2m"]
+        msg = aiocoap.Message(code=Code.POST, uri=f"coap://{host}:{port}/rd", payload=b"</19/0>,</19/1>")
+        msg.opt.uri_query = ("lt=300", "ep=868543060970002")
+        assert (await ctx.request(msg).response).code == Code.CREATED
+        await asyncio.wait_for(up.observed.wait(), 5)
+        device = backend.registry.device_by_imei("868543060970002")
+        cmd = backend.store.queue_command(device.device_id, b"later")
+        await asyncio.sleep(0.3)
+        assert down.writes.empty() and cmd.status == "queued"
+        up.updated_state(aiocoap.Message(code=Code.CONTENT, payload=b"wake", content_format=42))
+        assert await asyncio.wait_for(down.writes.get(), 5) == b"later"
+        assert await until(lambda: cmd.status == "delivered")
+    finally:
+        await ctx.shutdown()
+        await backend.stop()
