@@ -168,11 +168,14 @@ def _only_known(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]
 
 
 DEFAULT_PRODUCTS: list[dict[str, Any]] = [
-    # guide 001 §4.1.1: LwM2M, plain text, IMEI auth, endpoint = IMEI.
-    {"product_id": "15430077", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei"},
+    # guide 001 §4.1.1: LwM2M, plain text, IMEI auth, endpoint = IMEI. Power saving PSM: the
+    # guide's transcripts (§4.1.3.1, §4.1.3.2, §4.1.4.2) get each downlink right after the
+    # AT+QLWUPDATE that "triggers" it, i.e. the platform held it until the device talked.
+    {"product_id": "15430077", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei",
+     "power_saving": "PSM"},
     # guide 001 §4.1.3.2: DTLS-PSK product, endpoint urn:imei:<IMEI>.
     {"product_id": "16899569", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei",
-     "endpoint_format": "urn:imei:", "dtls": True},
+     "endpoint_format": "urn:imei:", "dtls": True, "power_saving": "PSM"},
     # guide 001 §4.2.1: MQTT, feature string, one secret per device, passthrough.
     {"product_id": "16891291", "name": "smart_device", "protocol": "mqtt", "auth": "feature_string"},
     # guide 001 §4.3: the guide shows only the TCP device 15436586863318069987727; product ID

@@ -56,8 +56,9 @@ async def until(pred, timeout=5.0):
 
 async def test_lwm2m_device_through_the_shared_store():
     internet = FakeInternet()
-    backend = load_backend("ctwing")({"lwm2m_options": {"dtls_port": None}},
-                                     BackendContext(VirtualClock(), internet, ephemeral=True))
+    # the guide's product with power saving DRX: a queued command is written at once
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [{"product_id": "15430077", "power_saving": "DRX"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
     endpoints = await backend.start()
     up, down = Up(), Down()
     site = Site()
