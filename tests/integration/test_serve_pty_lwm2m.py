@@ -131,3 +131,29 @@ def test_no_network_con_uplink_fails_by_the_retransmission_timer(serve) -> None:
     lines = at(ser, 'AT+QLWNOTIFY=19,0,0,2,3,"444546",0,1', r'\+QLWURC: "report_ack",\d+,\d+')
     assert lines[-1].startswith('+QLWURC: "report_ack",0,')
     assert [r["base64"] for r in api(base, "GET", f"/api/ctwing/devices/{IMEI}/data")] == ["REVG"]
+
+
+def test_guide_downlink_waits_for_the_update_that_triggers_it(serve) -> None:
+    """Guide 001 §4.1.3.1: the command sent from the console arrives after AT+QLWUPDATE
+    ("发送更新请求，可以以此触发下行数据的接收"), however long the host takes to send it."""
+    ser, base = serve
+    for line in ('AT+QLWCFG="lifetime_enable",0', f'AT+QLWCONFIG=0,"221.229.214.202",5683,"{IMEI}",86400,3,0',
+                 "AT+QLWADDOBJ=19,0,1,0", "AT+QLWADDOBJ=19,1,1,0"):
+        assert at(ser, line)[-1] == "OK", line
+    register(ser)
+    cmd = api(base, "POST", f"/api/ctwing/devices/{IMEI}/commands", {"payload": "helloworld ack"})
+    assert cmd["status"] == "queued"
+    time.sleep(0.5)
+    assert ser.read(ser.in_waiting or 1) == b""  # nothing yet: the platform waits for contact
+    lines = at(ser, "AT+QLWUPDATE=0,86400", r'\+QLWURC: "write",\d+,.*')
+    assert lines[:2] == ["AT+QLWUPDATE=0,86400", "OK"] and re.fullmatch(r"\+QLWUPDATE: 0,\d+", lines[2]), lines
+    assert re.fullmatch(r'\+QLWURC: "write",\d+,19,1,0,2,14,68656C6C6F776F726C642061636B,0', lines[3]), lines
+    wid = lines[3].split(",")[1]
+    assert at(ser, f"AT+QLWWRRSP={wid},2")[-1] == "OK"
+    until(ser, rf"\+QLWWRRSP: {wid},0")
+    for _ in range(100):
+        status = api(base, "GET", f"/api/ctwing/devices/{IMEI}/commands")[0]["status"]
+        if status == "delivered":
+            break
+        time.sleep(0.02)
+    assert status == "delivered"
