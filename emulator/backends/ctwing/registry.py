@@ -321,10 +321,13 @@ class Registry:
         return self.devices.get(str(device_id))
 
     def device_by_imei(self, imei: str, product_id: str | None = None) -> Device | None:
-        """An LwM2M device by IMEI; with several (one IMEI in two products) the online one, else the first."""
+        """An LwM2M device by IMEI; with several (one IMEI in two products) the online one, else
+        the one online most recently (the product the module last used), else the first."""
         found = [d for d in self.devices.values()
                  if d.imei == imei and (product_id is None or d.product_id == str(product_id))]
         online = [d for d in found if d.online]
+        if not online and found:
+            return max(found, key=lambda d: -1.0 if d.last_online is None else d.last_online)
         return (online or found or [None])[0]
 
     def resolve(self, ident: str) -> Device:
