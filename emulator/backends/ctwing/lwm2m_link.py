@@ -2,8 +2,8 @@
 
 :class:`CtwingLwm2mHooks` implements the LwM2M server's platform-hook protocol
 (``emulator.backends.lwm2m.server.Lwm2mPlatformHooks``: authorize, psk_for, on_registered,
-on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, deliver_at_once) on top of the shared registry and
-store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
+on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, deliver_at_once) on
+top of the shared registry and store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
 :class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
 lazily, so this package works without the LwM2M component) and kicks it when a command is
 queued for one of its devices.

@@ -294,7 +294,8 @@ class Registry:
             twin = self.psk_for_identity(str(data["psk_identity"]))
             if twin is not None and twin[0].device_id != device_id:
                 raise RegistryError(f"DTLS PSK identity {data['psk_identity']!r} is in use by device "
-                                    f"{twin[0].device_id} (product {twin[0].product_id}); identities must be unique")
+                                    f"{twin[0].device_id} (product {twin[0].product_id}); "
+                                    "identities must be unique")
         device = Device(**data)
         self.devices[device_id] = device
         return device

@@ -42,8 +42,8 @@ from ...core.modem import Context
 from . import ts27007
 from .quectel_lwm2m_effects import (
     COAP_CONTENT, COAP_NOT_FOUND, REPORT_ACKED, REPORT_FAILED, REPORT_TIMEOUT, RESULT_OK,
-    RESULT_REJECTED, RESULT_TIMEOUT, Lwm2mClose, Lwm2mDeregistered, Lwm2mExecuteRequest, Lwm2mExecuteResponse,
-    Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest,
+    RESULT_REJECTED, RESULT_TIMEOUT, Lwm2mClose, Lwm2mDeregistered, Lwm2mExecuteRequest,
+    Lwm2mExecuteResponse, Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest,
     Lwm2mReadResponse, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse, Path)
 
