@@ -97,6 +97,7 @@ class Lwm2mState:
     update_auto: bool = False
     auto_update: Timer | None = None
     buffer: deque[str] = field(default_factory=deque)
+    rai_after_ack: set[int] = field(default_factory=set)  # CON mids sent with <rai_flag> 2
 
     def take_mid(self) -> int:
         """One 16-bit counter for the module's own messages (guide: report 13859, update 13860)."""
@@ -259,6 +260,7 @@ def reset_session(ctx: Context) -> None:
         timer.cancel()
         ctx.urc(f'+QLWURC: "report_ack",{REPORT_FAILED},{mid}')
     state.reports.clear()
+    state.rai_after_ack.clear()
     state.observed.clear()
     state.pending.clear()
     state.update_mid = None
@@ -306,6 +308,9 @@ def on_notify_acked(stim: Lwm2mNotifyAcked, ctx: Context) -> None:
     timer.cancel()
     code = REPORT_ACKED if stim.ok else REPORT_TIMEOUT if stim.timeout else REPORT_FAILED
     ctx.urc(f'+QLWURC: "report_ack",{code},{stim.mid}')
+    if stim.mid in lw(ctx).rai_after_ack:  # <rai_flag> 2: the ACK was the one downlink
+        lw(ctx).rai_after_ack.discard(stim.mid)
+        ts27007.rrc_release(ctx)
 
 
 def _known(ctx: Context, path: Path) -> bool:
