@@ -1,17 +1,18 @@
 """A real LwM2M client over CoAP / DTLS-PSK (aiocoap) for the emulated modems' AT+QLW* commands.
 
 One :class:`Lwm2mClient` is one module-side LwM2M session: it registers from a socket that is
-also a CoAP server, so the platform's Observe (GET Observe=0), Read (GET) and Write (PUT) on the
-announced object instances reach it (LwM2M 1.0 §5.3/§5.4; CTWing 19/0/0 uplink, 19/1/0
-downlink, protocols.md §5.1). Plain CoAP uses one UDP socket bound on loopback; with
+also a CoAP server, so the platform's Observe (GET Observe=0), Read (GET), Write (PUT) and
+Execute (POST) on the announced object instances reach it (LwM2M 1.0 §5.3/§5.4; CTWing 19/0/0
+uplink, 19/1/0 downlink, protocols.md §5.1). Plain CoAP uses one UDP socket bound on loopback; with
 ``psk_identity``/``psk`` it uses aiocoap's tinydtls client transport and serves the platform's
 requests that arrive over that DTLS session.
 
 The AT layer answers platform requests asynchronously (``+QLWURC: "observe",<msgid>,...`` then
 ``AT+QLWOBSRSP=<msgid>,...``; seed 001 §4.1.3.1), so each callback ``on_observe(mid, path,
-cancel)``, ``on_read(mid, path)``, ``on_write(mid, path, payload)`` may return the answer
-(bytes for observe/read, a CoAP code for write; or an awaitable of it) or None, in which case the
-request waits for :meth:`observe_response` / :meth:`read_response` / :meth:`write_response` with
+cancel)``, ``on_read(mid, path)``, ``on_write(mid, path, payload)``, ``on_execute(mid, path,
+args)`` may return the answer (bytes for observe/read, a CoAP code for write/execute; or an
+awaitable of it) or None, in which case the request waits for :meth:`observe_response` /
+:meth:`read_response` / :meth:`write_response` / :meth:`execute_response` with
 that ``mid`` (the CoAP message ID the module prints as ``<msgid>``).
 
 Timing, honestly: CON retransmission (``ack_timeout``/``max_retransmit``, the module's
@@ -122,7 +123,8 @@ class Lwm2mClient:
                  psk: bytes | None = None,
                  objects: Iterable[tuple[int, int, Iterable[int]]] = ((19, 0, [0]), (19, 1, [0])),
                  on_observe: Callable[..., Any] | None = None, on_write: Callable[..., Any] | None = None,
-                 on_read: Callable[..., Any] | None = None, ack_timeout: float = 2.0,
+                 on_read: Callable[..., Any] | None = None, on_execute: Callable[..., Any] | None = None,
+                 ack_timeout: float = 2.0,
                  max_retransmit: int = 4, local_host: str = "127.0.0.1") -> None:
         if (psk_identity is None) != (psk is None):
             raise ValueError("DTLS needs both psk_identity and psk")
@@ -131,6 +133,7 @@ class Lwm2mClient:
         self.psk_identity, self.psk = psk_identity, psk
         self.objects = [(o, i, tuple(rs)) for o, i, rs in objects]
         self.on_observe, self.on_write, self.on_read = on_observe, on_write, on_read
+        self.on_execute = on_execute
         self.local_host = local_host
         self.location: str | None = None
         self.set_retransmit(ack_timeout, max_retransmit)
@@ -297,6 +300,9 @@ class Lwm2mClient:
     def write_response(self, mid: int, code: Code = Code.CHANGED) -> bool:
         return self._answer("write", mid, (code, b""))
 
+    def execute_response(self, mid: int, code: Code = Code.CHANGED) -> bool:
+        return self._answer("execute", mid, (code, b""))
+
     def _answer(self, kind: str, mid: int, value: tuple[Code, bytes]) -> bool:
         fut = self._pending.get((kind, mid))
         if fut is None or fut.done():
@@ -317,7 +323,7 @@ class Lwm2mClient:
                 self._pending.pop((kind, mid), None)
         if isinstance(answer, tuple):
             return answer
-        if kind == "write":
+        if kind in ("write", "execute"):
             return Code(answer), b""
         return Code.CONTENT, bytes(answer)
 
@@ -356,6 +362,10 @@ class Lwm2mClient:
             pipe.add_response(aiocoap.Message(code=code, payload=payload), is_last=True)
         elif req.code == Code.PUT:
             code, _ = await self._ask("write", req.mid, self.on_write, (path, req.payload), (Code.CHANGED, b""))
+            pipe.add_response(aiocoap.Message(code=code), is_last=True)
+        elif req.code == Code.POST:  # Execute (LwM2M 1.0 §5.4.5): +QLWURC: "execute", AT+QLWEXERSP
+            code, _ = await self._ask("execute", req.mid, self.on_execute, (path, req.payload),
+                                      (Code.METHOD_NOT_ALLOWED, b""))
             pipe.add_response(aiocoap.Message(code=code), is_last=True)
         else:
             pipe.add_response(aiocoap.Message(code=Code.METHOD_NOT_ALLOWED), is_last=True)

@@ -9,7 +9,7 @@ Everything that depends on the client's API is in the section marked ``GLUE`` be
 place to adapt if the client changes). Written against the client's documented surface:
 ``Lwm2mClient(server_host, server_port, endpoint, lifetime, *, psk_identity, psk, objects,
 on_observe(mid, path, cancel), on_write(mid, path, payload), on_read(mid, path),
-ack_timeout, max_retransmit)``; ``await register() / update(lifetime, binding) /
+on_execute(mid, path, args), ack_timeout, max_retransmit)``; ``await register() / update(lifetime, binding) /
 deregister()`` -> RequestResult(ok, code "2.01"/"4.03"/"timeout"/"error", mid);
 ``notify(path, payload, confirmable)`` -> Notification(mid, .result future: "ack" | "sent" |
 "rst" | "timeout"); ``await close()``. Callbacks may return an awaitable of ``(Code, payload)``,
@@ -33,8 +33,8 @@ from typing import Any
 
 from ..modules.handlers.quectel_lwm2m_effects import (
     RESULT_DNS, RESULT_FAILED, RESULT_OK, RESULT_REJECTED, RESULT_TIMEOUT, Lwm2mClose,
-    Lwm2mDeregister, Lwm2mDeregistered, Lwm2mExecuteResponse, Lwm2mNotify, Lwm2mNotifyAcked,
-    Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest, Lwm2mReadResponse,
+    Lwm2mDeregister, Lwm2mDeregistered, Lwm2mExecuteRequest, Lwm2mExecuteResponse, Lwm2mNotify,
+    Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest, Lwm2mReadResponse,
     Lwm2mRegister, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse)
 from .executors import executor
@@ -82,7 +82,7 @@ def make_client(session: "Lwm2mSession", effect: Lwm2mRegister, host: str, port:
         psk_identity=effect.psk_id, psk=effect.psk,
         objects=[(o, i, list(rs)) for o, i, rs in effect.objects],
         on_observe=session.on_observe, on_write=session.on_write, on_read=session.on_read,
-        ack_timeout=effect.ack_timeout, max_retransmit=effect.max_retransmit)
+        on_execute=session.on_execute, ack_timeout=effect.ack_timeout, max_retransmit=effect.max_retransmit)
 
 
 def notify_outcome(outcome: Any) -> tuple[bool, bool]:
@@ -168,6 +168,9 @@ class Lwm2mSession:
 
     def on_write(self, mid: int, path: Any, payload: bytes) -> asyncio.Future:
         return self._ask("write", mid, Lwm2mWriteRequest(mid, tuple(path), bytes(payload)))
+
+    def on_execute(self, mid: int, path: Any, args: bytes = b"") -> asyncio.Future:
+        return self._ask("execute", mid, Lwm2mExecuteRequest(mid, tuple(path), bytes(args)))
 
     async def close(self) -> None:
         for fut in self.waiting.values():
@@ -313,5 +316,4 @@ def write_response(effect: Lwm2mWriteResponse, port: Any) -> None:
 
 @executor(Lwm2mExecuteResponse)
 def execute_response(effect: Lwm2mExecuteResponse, port: Any) -> None:
-    # The client answers POST (execute) with 4.05 itself for now; nothing waits here.
     _answer(port, "execute", effect.msgid, effect.code)

@@ -40,6 +40,7 @@ class FakePlatform:
         self.observe_ids = deque(observe_ids)
         self.downlinks: deque[tuple[int, bytes]] = deque()
         self.register_result = register_result
+        self.update_result = 0
         self.ack = True
         self.silent = False
         self.effects: list[Effect] = []
@@ -61,7 +62,7 @@ class FakePlatform:
             if self.register_result == 0 and self.observe_ids:
                 self._send(Lwm2mObserveRequest(self.observe_ids.popleft(), (19, 0, 0)))
         elif isinstance(effect, Lwm2mUpdate):
-            self._send(Lwm2mUpdated(0))
+            self._send(Lwm2mUpdated(self.update_result))
             self._push_downlink()
         elif isinstance(effect, Lwm2mWriteResponse):
             self._push_downlink()

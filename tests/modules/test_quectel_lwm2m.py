@@ -213,3 +213,20 @@ def test_reboot_drops_the_session_silently() -> None:
     rig.at("ATE0")
     rig.check("AT+QLWSTATUS?", "+QLWSTATUS: 0", "OK")
     rig.check("AT+QLWREG", "OK", "+QLWREG: 0")  # configuration and objects survive
+
+
+def test_rai_flag_releases_the_rrc_connection() -> None:
+    """<rai_flag> (3GPP TS 24.301 §9.9.4.25 release assistance): 1 = idle right after the
+    uplink, 2 = after the one downlink (the CON's ACK), 0 = the inactivity timer (was ignored)."""
+    rig = Rig(mid_seed=900)
+    rig.registered()
+    rig.check("AT+CSCON=1", "OK")
+    idle = float(rig.modem.ctx.defaults.get("rrc_inactivity", 10.0))  # the module's inactivity timer
+    assert rig.advance(idle) == framed("+CSCON: 0")
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,0,1', "OK", "+QLWNOTIFY: 0", "+CSCON: 1", "+CSCON: 0")
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1,2', "OK", '+QLWURC: "report",901', "+QLWNOTIFY: 0",
+              "+CSCON: 1", '+QLWURC: "report_ack",0,901', "+CSCON: 0")
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1,0', "OK", '+QLWURC: "report",902', "+QLWNOTIFY: 0",
+              "+CSCON: 1", '+QLWURC: "report_ack",0,902')
+    assert rig.advance(idle - 1) == ""
+    assert rig.advance(1) == framed("+CSCON: 0")

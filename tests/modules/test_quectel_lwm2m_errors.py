@@ -82,11 +82,57 @@ def test_lifetime_enable_sends_updates_itself() -> None:
     rig.check('AT+QLWCONFIG=0,"221.229.214.202",5683,"868543060974334",1000,3,0', "OK")
     rig.check("AT+QLWREG", "OK", "+QLWREG: 0")
     assert rig.advance(899) == ""
-    assert rig.advance(1) == ""  # a successful automatic update prints nothing
+    # the module's own update reports as the periodic "ping" URC (BC66 ril.h URC_LWM2M_PING)
+    assert rig.advance(1) == framed('+QLWURC: "ping",0')
     upd = rig.platform.last(Lwm2mUpdate)
     assert (upd.auto, upd.lifetime, upd.mid) == (True, 1000, 1000)
-    rig.advance(900)
+    assert rig.advance(900) == framed('+QLWURC: "ping",0')
     assert rig.platform.last(Lwm2mUpdate).mid == 1001
+
+
+def test_update_refused_by_platform_ends_the_session() -> None:
+    """The platform forgot the registration (lifetime expired): Update -> 4.04 -> -9. The module
+    must not stay "registered" with nobody listening; it says so and may register again."""
+    rig = Rig(mid_seed=600)
+    rig.registered()
+    rig.platform.update_result = -9
+    rig.check("AT+QLWUPDATE=0,86400", "OK", "+QLWUPDATE: -9,600", '+QLWURC: "lwstatus",0')
+    assert isinstance(rig.platform.effects[-1], Lwm2mClose)
+    rig.check("AT+QLWSTATUS?", "+QLWSTATUS: 0", "OK")
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1', "+CME ERROR: 3")
+    rig.platform.update_result = 0
+    rig.platform.observe_ids.append(7)
+    rig.check("AT+QLWREG", "OK", "+QLWREG: 0", '+QLWURC: "observe",7,0,19,0,0')
+
+
+def test_automatic_update_refused_ends_the_session() -> None:
+    rig = Rig(mid_seed=700)
+    rig.check('AT+QLWCONFIG=0,"221.229.214.202",5683,"868543060974334",1000,3,0', "OK")
+    rig.check("AT+QLWREG", "OK", "+QLWREG: 0")
+    rig.platform.update_result = -9
+    assert rig.advance(900) == framed('+QLWURC: "ping",-9', '+QLWURC: "lwstatus",0')
+    rig.check("AT+QLWSTATUS?", "+QLWSTATUS: 0", "OK")
+    assert rig.advance(86400) == ""  # no more automatic updates
+
+
+def test_no_network_nothing_is_sent_and_con_fails_by_timer() -> None:
+    """Detached (coverage lost): uplinks must not reach the platform; a CON notify ends in the
+    failure URC after the retransmissions (virtual clock), an Update in -2."""
+    from emulator.core.stimuli import NetworkAttach, NetworkDetach
+    rig = Rig(mid_seed=800)
+    rig.registered()
+    assert "QLW" not in rig.stim(NetworkDetach())
+    sent = len(rig.platform.effects)
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1', "OK", '+QLWURC: "report",800', "+QLWNOTIFY: 0")
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,0', "OK", "+QLWNOTIFY: 0")
+    assert rig.advance(61.9) == ""
+    assert rig.advance(0.1) == framed('+QLWURC: "report_ack",1,800')
+    rig.check("AT+QLWUPDATE=0,86400", "OK")
+    assert rig.advance(62) == framed("+QLWUPDATE: -2,802")
+    assert rig.platform.effects[sent:] == []  # nothing left the module
+    assert "QLW" not in rig.stim(NetworkAttach())
+    rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1', "OK", '+QLWURC: "report",803', "+QLWNOTIFY: 0",
+              '+QLWURC: "report_ack",0,803')
 
 
 def test_lifetime_disabled_sends_no_update() -> None:

@@ -25,11 +25,13 @@ class FakeClient:
     register_code = "2.01"
 
     def __init__(self, host, port, endpoint, lifetime, *, psk_identity=None, psk=None, objects=(),
-                 on_observe=None, on_write=None, on_read=None, ack_timeout=2.0, max_retransmit=4):
+                 on_observe=None, on_write=None, on_read=None, on_execute=None, ack_timeout=2.0,
+                 max_retransmit=4):
         self.args = dict(host=host, port=port, endpoint=endpoint, lifetime=lifetime,
                          psk_identity=psk_identity, psk=psk, objects=objects,
                          ack_timeout=ack_timeout, max_retransmit=max_retransmit)
         self.on_observe, self.on_write, self.on_read = on_observe, on_write, on_read
+        self.on_execute = on_execute
         self.notes: list[tuple] = []
         self.calls: list[tuple] = []
         self.closed = False

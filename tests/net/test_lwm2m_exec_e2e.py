@@ -149,3 +149,54 @@ async def test_unknown_endpoint_is_refused_with_minus_9() -> None:
     finally:
         await emu.stop()
         await srv.stop()
+
+
+async def test_wrong_psk_fails_registration_and_stores_nothing() -> None:
+    """A PSK the platform does not have: the DTLS handshake never completes, the module gives
+    up when its register exchange times out (virtual clock: "retransmit",2,4 -> 62 s) with
+    +QLWREG: -2, and the platform holds no registration."""
+    emu, srv, hooks, send, until = await _start(True)
+    try:
+        wrong = PSK_HEX[:-2] + "4f"
+        send(f'AT+QLWCONFIG=0,"lwm2m.ctwing.cn",5684,"urn:imei:{IMEI}",86400,0,"{IMEI}","{wrong}"')
+        send("AT+QLWREG")
+        await until("OK")
+        await asyncio.sleep(0.3)  # the handshake attempt on loopback
+        send("AT+QLWSTATUS?")
+        assert "+QLWSTATUS: 1" in await until("OK")
+        emu.advance(62)
+        assert "+QLWREG: -2" in await until("+QLWREG")
+        await asyncio.sleep(0.05)  # the module dropped its client (Lwm2mClose) on loopback
+        assert "lwm2m" not in emu.ports["ec800e"].resources
+        assert len(srv.registrations) == 0 and hooks.uplinks == []
+        send("AT+QLWSTATUS?")
+        assert "+QLWSTATUS: 0" in await until("OK")
+    finally:
+        await emu.stop()
+        await srv.stop()
+
+
+async def test_platform_execute_reaches_the_host() -> None:
+    """A server's Execute (POST on an announced resource, LwM2M 1.0 §5.4.5) is the host's to
+    answer: +QLWURC: "execute",<msgid>,19,1,0 then AT+QLWEXERSP=<msgid>,2 -> 2.04 on the wire
+    (the client used to answer 4.05 by itself, so the URC and AT+QLWEXERSP were unreachable)."""
+    from aiocoap import Code
+    emu, srv, hooks, send, until = await _start(False)
+    try:
+        send('AT+QLWCFG="lifetime_enable",0')
+        send(f'AT+QLWCONFIG=0,"lwm2m.ctwing.cn",5683,"{IMEI}",86400,3,0')
+        send("AT+QLWADDOBJ=19,0,1,0")
+        send("AT+QLWADDOBJ=19,1,1,0")
+        send("AT+QLWREG")
+        await until('"observe"')
+        resp = asyncio.ensure_future(srv._request("/rd/0", code=Code.POST, uri_path=("19", "1", "0")).response)
+        out = await until('"execute"')
+        msgid = int(out.split('"execute",')[1].split(",")[0])
+        assert out.endswith(f'+QLWURC: "execute",{msgid},19,1,0\r\n')
+        assert not resp.done()
+        send(f"AT+QLWEXERSP={msgid},2")
+        await until(f"+QLWEXERSP: {msgid},0")
+        assert (await asyncio.wait_for(resp, 2)).code == Code.CHANGED
+    finally:
+        await emu.stop()
+        await srv.stop()

@@ -134,7 +134,8 @@ class CtwingBackend(Backend):
     def _devices(self, args: Mapping[str, Any]) -> list[Any]:
         """The device(s) an action means: by device ID, or by IMEI (optionally within
         ``product``). One IMEI may be a device in two LwM2M products (guide 001 §4.1.3.1 and
-        §4.1.3.2 use the same module): the online one comes first, then the others."""
+        §4.1.3.2 use the same module): the online one comes first, then the one online most
+        recently, then the others (as the console API resolves an IMEI)."""
         if "device" not in args:
             raise ValueError("ctwing action needs 'device' (device ID or LwM2M IMEI)")
         ident = str(args["device"])
@@ -148,7 +149,7 @@ class CtwingBackend(Backend):
             if product is None:
                 return [self.registry.resolve(ident)]  # raises the usual unknown-device error
             raise ValueError(f"ctwing: no device {ident!r} in product {product}")
-        return sorted(found, key=lambda d: not d.online)
+        return sorted(found, key=lambda d: (not d.online, -(d.last_online or -1.0)))
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)

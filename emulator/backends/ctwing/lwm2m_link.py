@@ -2,8 +2,8 @@
 
 :class:`CtwingLwm2mHooks` implements the LwM2M server's platform-hook protocol
 (``emulator.backends.lwm2m.server.Lwm2mPlatformHooks``: authorize, psk_for, on_registered,
-on_deregistered, on_uplink, next_downlink, downlink_result) on top of the shared registry and
-store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
+on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, deliver_at_once) on
+top of the shared registry and store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
 :class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
 lazily, so this package works without the LwM2M component) and kicks it when a command is
 queued for one of its devices.
@@ -66,6 +66,19 @@ class CtwingLwm2mHooks:
             self.store.mark_delivered(command_id)
         else:
             self.store.mark_failed(command_id, reason or "device did not accept the write")
+
+    def auto_observe(self, device_id: str) -> bool:
+        """The product's auto-subscribe (自动订阅) flag: "yes" = the platform observes the
+        device's objects after registration itself, "no" = it does not (guide 001 §4.1.2)."""
+        device = self.registry.device_by_id(device_id)
+        return device is None or self.registry.product_of(device).auto_subscribe
+
+    def deliver_at_once(self, device_id: str) -> bool:
+        """The product's power-saving mode (省电模式, guide 001 §4.1.1): with DRX/eDRX a queued
+        command is written at once; with PSM the platform keeps it until the device next talks
+        to it (an uplink or an Update "triggers" the downlink, §4.1.3.1 / §4.1.5.2)."""
+        device = self.registry.device_by_id(device_id)
+        return device is None or self.registry.product_of(device).power_saving != "PSM"
 
     def is_lwm2m_device(self, device_id: str) -> bool:
         device = self.registry.device_by_id(device_id)

@@ -2,8 +2,8 @@
 
 Products carry the access protocol (lwm2m | mqtt | tcp), the authentication kind (IMEI or
 feature string, 特征串), the security type (one secret per device 一机一密 / per product 一型一密),
-the passthrough (透传) flag and, for LwM2M, the endpoint-name format and DTLS flag
-(guide 001 §4.1.1, §4.2.1, §4.3.1; protocols.md §5).
+the passthrough (透传) flag and, for LwM2M, the endpoint-name format, DTLS flag, auto-subscribe
+and power-saving mode (guide 001 §4.1.1, §4.2.1, §4.3.1; protocols.md §5).
 
 Device IDs: MQTT and TCP devices are ``<productId><deviceNumber>`` (protocols.md §5.2/§5.3,
 guide 001 §4.2.2: 16891291 + 868543060025186). LwM2M device IDs on the real platform are
@@ -27,6 +27,7 @@ PROTOCOLS = ("lwm2m", "mqtt", "tcp")
 AUTH_KINDS = ("imei", "feature_string")
 SECURITY_KINDS = ("one-per-device", "one-per-product")
 ENDPOINT_FORMATS = ("IMEI", "urn:imei:", "urn:imei-imsi:")
+POWER_SAVING = ("PSM", "DRX", "eDRX")  # 省电模式 of an LwM2M product (guide 001 §4.1.1)
 
 _IMEI_RE = re.compile(r"^\d{15}$")
 _IMSI_RE = re.compile(r"^\d{6,15}$")
@@ -107,6 +108,7 @@ class Product:
     endpoint_format: str = "IMEI"
     dtls: bool = False
     auto_subscribe: bool = True
+    power_saving: str = "DRX"  # the guide's advice for trying downlinks (§4.1.1)
     feature_string: str | None = None  # the shared secret of a one-per-product product
 
     def __post_init__(self) -> None:
@@ -122,6 +124,8 @@ class Product:
             raise RegistryError(f"security {self.security!r} not one of {', '.join(SECURITY_KINDS)}")
         if self.endpoint_format not in ENDPOINT_FORMATS:
             raise RegistryError(f"endpoint_format {self.endpoint_format!r} not one of {', '.join(ENDPOINT_FORMATS)}")
+        if self.power_saving not in POWER_SAVING:
+            raise RegistryError(f"power_saving {self.power_saving!r} not one of {', '.join(POWER_SAVING)}")
         if self.protocol == "lwm2m" and self.auth != "imei":
             raise RegistryError("LwM2M products only support IMEI authentication (guide 001 §4.1.1)")
         if self.protocol != "lwm2m" and self.auth != "feature_string":
@@ -164,11 +168,14 @@ def _only_known(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]
 
 
 DEFAULT_PRODUCTS: list[dict[str, Any]] = [
-    # guide 001 §4.1.1: LwM2M, plain text, IMEI auth, endpoint = IMEI.
-    {"product_id": "15430077", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei"},
+    # guide 001 §4.1.1: LwM2M, plain text, IMEI auth, endpoint = IMEI. Power saving PSM: the
+    # guide's transcripts (§4.1.3.1, §4.1.3.2, §4.1.4.2) get each downlink right after the
+    # AT+QLWUPDATE that "triggers" it, i.e. the platform held it until the device talked.
+    {"product_id": "15430077", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei",
+     "power_saving": "PSM"},
     # guide 001 §4.1.3.2: DTLS-PSK product, endpoint urn:imei:<IMEI>.
     {"product_id": "16899569", "name": "smart_meter", "protocol": "lwm2m", "auth": "imei",
-     "endpoint_format": "urn:imei:", "dtls": True},
+     "endpoint_format": "urn:imei:", "dtls": True, "power_saving": "PSM"},
     # guide 001 §4.2.1: MQTT, feature string, one secret per device, passthrough.
     {"product_id": "16891291", "name": "smart_device", "protocol": "mqtt", "auth": "feature_string"},
     # guide 001 §4.3: the guide shows only the TCP device 15436586863318069987727; product ID
@@ -283,6 +290,12 @@ class Registry:
         device_id = str(data["device_id"])
         if device_id in self.devices and not replace:
             raise RegistryError(f"device {device_id} already exists")
+        if product.dtls:  # the PSK is looked up by identity alone, before the endpoint is known
+            twin = self.psk_for_identity(str(data["psk_identity"]))
+            if twin is not None and twin[0].device_id != device_id:
+                raise RegistryError(f"DTLS PSK identity {data['psk_identity']!r} is in use by device "
+                                    f"{twin[0].device_id} (product {twin[0].product_id}); "
+                                    "identities must be unique")
         device = Device(**data)
         self.devices[device_id] = device
         return device
@@ -309,10 +322,13 @@ class Registry:
         return self.devices.get(str(device_id))
 
     def device_by_imei(self, imei: str, product_id: str | None = None) -> Device | None:
-        """An LwM2M device by IMEI; with several (one IMEI in two products) the online one, else the first."""
+        """An LwM2M device by IMEI; with several (one IMEI in two products) the online one, else
+        the one online most recently (the product the module last used), else the first."""
         found = [d for d in self.devices.values()
                  if d.imei == imei and (product_id is None or d.product_id == str(product_id))]
         online = [d for d in found if d.online]
+        if not online and found:
+            return max(found, key=lambda d: -1.0 if d.last_online is None else d.last_online)
         return (online or found or [None])[0]
 
     def resolve(self, ident: str) -> Device:

@@ -53,3 +53,18 @@ def plain_remote_address(remote: Any) -> tuple[str, int] | None:
     if isinstance(remote, _Address):
         return remote.address[0], remote.address[1]
     return None
+
+
+def end_observation(request: Any) -> None:
+    """Stop a server-initiated Observe *now*, so the device's next notification is answered RST
+    (RFC 7641 §3.6: a client no longer interested rejects a notification with RST).
+
+    aiocoap 0.4.17 ``ClientObservation.cancel()`` only marks the observation; the token stays
+    with the token manager until the *next* notification, which is still matched and ACKed
+    (see ``protocol.Request._run``). Dropping the request's interest in its pipe (the private
+    ``Request._stop_interest``) releases the token at once."""
+    if not request.observation.cancelled:
+        request.observation.cancel()
+    stop = getattr(request, "_stop_interest", None)
+    if stop is not None:
+        stop()

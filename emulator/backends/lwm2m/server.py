@@ -54,6 +54,10 @@ class Lwm2mPlatformHooks(Protocol):
     def on_uplink(self, device_id: str, payload: bytes, confirmable: bool) -> None: ...
     def next_downlink(self, device_id: str) -> tuple[int, bytes] | None: ...
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str) -> None: ...
+    # optional: False = the platform does not observe 19/0/0 by itself (auto-subscribe "no")
+    def auto_observe(self, device_id: str) -> bool: ...
+    # optional: False = hold a queued downlink until the device's next contact (a PSM product)
+    def deliver_at_once(self, device_id: str) -> bool: ...
 
 
 class _RdSite(Resource):
@@ -133,6 +137,9 @@ class Lwm2mServer:
 
     def kick(self, device_id: str) -> None:
         """A downlink was queued: deliver now if the device is reachable, else on next contact."""
+        at_once = getattr(self.hooks, "deliver_at_once", None)
+        if at_once is not None and not at_once(device_id):
+            return  # delivered after the next Register / Update / notification (_after_contact)
         if self.registrations.reachable(device_id, self.reachable_for):
             self._schedule_delivery(device_id)
 
@@ -152,9 +159,11 @@ class Lwm2mServer:
         reg, old = self.registrations.register(params, objects, device_id, self._address(request.remote), identity)
         if old is not None:
             self._stop_observing(old.location)
+            self._stop_delivering(old.device_id)
             self._remotes.pop(old.location, None)
         self._remotes[reg.location] = request.remote
-        self._after_contact(reg, observe=True)  # Observe first, then queued downlinks (seed 001 §4.1.3.1)
+        # Observe first, then queued downlinks (seed 001 §4.1.3.1), if the device auto-subscribes
+        self._after_contact(reg, observe=self._auto_observe(device_id))
         self.hooks.on_registered(device_id, reg)
         return aiocoap.Message(code=Code.CREATED, location_path=tuple(reg.location.strip("/").split("/")))
 
@@ -166,13 +175,19 @@ class Lwm2mServer:
         self.registrations.update(location, params, self._address(request.remote), objects)
         self._remotes[location] = request.remote
         # re-observe only if the device moved (new source port) or no observation is running
-        self._after_contact(reg, observe=moved or location not in self._observers)
+        self._after_contact(reg, observe=(moved or location not in self._observers)
+                            and self._auto_observe(reg.device_id))
         return aiocoap.Message(code=Code.CHANGED)
+
+    def _auto_observe(self, device_id: str) -> bool:
+        ask = getattr(self.hooks, "auto_observe", None)
+        return True if ask is None else bool(ask(device_id))
 
     def _deregister(self, location: str, request: aiocoap.Message) -> aiocoap.Message:
         self._check_owner(location, request)
         reg = self.registrations.deregister(location)
         self._stop_observing(location)
+        self._stop_delivering(reg.device_id)
         self._remotes.pop(location, None)
         self.hooks.on_deregistered(reg.device_id, "deregistered")
         return aiocoap.Message(code=Code.DELETED)
@@ -185,6 +200,7 @@ class Lwm2mServer:
 
     def _expired(self, reg: Registration, reason: str) -> None:
         self._stop_observing(reg.location)
+        self._stop_delivering(reg.device_id)
         self._remotes.pop(reg.location, None)
         self.hooks.on_deregistered(reg.device_id, reason)
 
@@ -235,11 +251,17 @@ class Lwm2mServer:
         except Exception:  # a bug in the hooks must not vanish silently
             log.exception("observation of %s 19/0/0 failed", device_id)
         finally:
-            if not req.observation.cancelled:
-                req.observation.cancel()
+            coap_adapter.end_observation(req)  # later notifications are answered RST, not ACKed
             if self._observers.get(location) is asyncio.current_task():
                 del self._observers[location]
                 self.registrations.forget_observation(location, UPLINK_PATH)
+
+    def _stop_delivering(self, device_id: str) -> None:
+        """The registration ended: a write still waiting for the device's answer is failed
+        (in ``_deliver``) and no longer holds back the device's later commands."""
+        task = self._delivering.pop(device_id, None)
+        if task is not None:
+            task.cancel()
 
     def _schedule_delivery(self, device_id: str) -> None:
         if device_id in self._delivering:
@@ -258,6 +280,10 @@ class Lwm2mServer:
                 try:
                     resp = await self._request(reg.location, code=Code.PUT, uri_path=_segments(DOWNLINK_PATH),
                                                payload=bytes(payload), content_format=OCTET_STREAM).response
+                except asyncio.CancelledError:
+                    self.hooks.downlink_result(device_id, command_id, False,
+                                               "no answer: the registration ended (or the platform stopped)")
+                    raise
                 except Exception as exc:  # ConRetransmitsExceeded, RST, shutdown
                     self.hooks.downlink_result(device_id, command_id, False, f"no response: {exc}")
                     return  # the device is unreachable: keep the rest queued for the next contact

@@ -238,7 +238,8 @@ def qlwdereg_exec(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=NOT_ALLOWED)
     state.status = DEREGISTERING
     start_exchange(ctx, dereg_timeout)
-    return Reply(effects=(Lwm2mDeregister(),))
+    # without network the De-register is lost: +QLWDEREG: -2 when the exchange times out
+    return Reply(effects=(Lwm2mDeregister(),) if ctx.state.radio.registered else ())
 
 
 @T.read("+QLWSTATUS")
@@ -319,7 +320,7 @@ T.set("+QLWEXERSP")(_simple_rsp("execute", "+QLWEXERSP", Lwm2mExecuteResponse))
 # --- uplink ------------------------------------------------------------------------------------
 @T.set("+QLWNOTIFY")
 def qlwnotify_set(cmd: AtCommand, ctx: Context) -> Reply:
-    """<obj>,<inst>,<res>,<type>,<len>,<value>,<index>[,<ack>[,<rai>]] (guide 001 §4.1.4.1).
+    """<obj>,<inst>,<res>,<type>,<len>,<value>,<index>[,<ack>[,<rai_flag>]] (guide 001 §4.1.4.1).
 
     NON (ack 0): OK, ``+QLWNOTIFY: 0``. CON (ack 1): OK, ``+QLWURC: "report",<mid>``,
     ``+QLWNOTIFY: 0``, then ``+QLWURC: "report_ack",0,<mid>`` on the ACK, or a non-zero result
@@ -331,16 +332,23 @@ def qlwnotify_set(cmd: AtCommand, ctx: Context) -> Reply:
     vtype, payload = parse_value(cmd, ctx, 3)
     cmd.int(6, lo=0, hi=65535)
     ack = cmd.int(7, 0, lo=0, hi=1)
-    cmd.int(8, 0, lo=0, hi=2)
+    rai = cmd.int(8, 0, lo=0, hi=2)
     if state.status != REGISTERED or path not in state.observed:
         return Reply(final=NOT_ALLOWED)
     mid = state.take_mid()
     ts27007.rrc_activity(ctx)
-    effect = Lwm2mNotify(mid, payload, bool(ack), path, vtype)
+    # without network the datagram is lost: a CON one ends in "report_ack",1 by its timer
+    effects = (Lwm2mNotify(mid, payload, bool(ack), path, vtype),) if ctx.state.radio.registered else ()
+    # RAI (3GPP TS 24.301 §9.9.4.25): 1 = nothing follows the uplink, the RRC connection is
+    # released at once; 2 = only one downlink follows: released after the CON's ACK
+    if rai == 1 or (rai == 2 and not ack):
+        ts27007.rrc_release(ctx, tail=True)
+    elif rai == 2:
+        state.rai_after_ack.add(mid)
     if not ack:
-        return Reply(effects=(effect,), after=("+QLWNOTIFY: 0",))
+        return Reply(effects=effects, after=("+QLWNOTIFY: 0",))
     start_report(ctx, mid)
-    return Reply(effects=(effect,), after=(f'+QLWURC: "report",{mid}', "+QLWNOTIFY: 0"))
+    return Reply(effects=effects, after=(f'+QLWURC: "report",{mid}', "+QLWNOTIFY: 0"))
 
 
 @T.exec("+QLWRD")

@@ -168,7 +168,7 @@ class Lwm2mWriteRequest(Downlink):
 
 
 @dataclass(frozen=True)
-class Lwm2mExecuteRequest(Stimulus):
+class Lwm2mExecuteRequest(Downlink):
     msgid: int
     path: Path
     args: bytes = b""

@@ -15,7 +15,14 @@ seed-notes.md (typos). Decisions where no source says:
 * A platform request on an object the host never added is answered 4.04 by the module itself;
   an observe *cancel* is acknowledged by the module itself (URC with flag 1, no AT answer).
 * ``"lifetime_enable",1``: the module sends an Update at 90 % of the lifetime by itself and
-  prints ``+QLWUPDATE: <result>,<mid>`` only when that fails.
+  prints its result as ``+QLWURC: "ping",<result>`` (Quectel BC66 OpenCPU ``ril.h``:
+  URC_LWM2M_PING "notify periodic ping result"; ``ril_urc.c`` parses ``+QLWURC: "ping",<n>``).
+* An Update the platform refuses (4.04/4.03/4.00 -> ``-9``: it no longer knows the registration,
+  e.g. the lifetime expired) ends the session on the module too: it prints
+  ``+QLWURC: "lwstatus",0`` (``ril_urc.c`` parses ``"lwstatus",<n>``; the values are
+  AT+QLWSTATUS's [?]) and the host may AT+QLWREG again instead of being stuck "registered".
+* Without network (detached, no coverage) nothing is sent: a CON notify, Update or De-register
+  gets no answer and ends by its timer like any lost datagram (``"report_ack",1``, ``-2``).
 * Every confirmable exchange (register, update, deregister, CON notify) gives up after
   MAX_TRANSMIT_WAIT = ack_timeout * (2 ** (max_retx + 1) - 1) virtual seconds (RFC 7252 §4.8.2
   with ACK_RANDOM_FACTOR taken as 1 for determinism): 62 s with the default ``2,4``.
@@ -35,8 +42,8 @@ from ...core.modem import Context
 from . import ts27007
 from .quectel_lwm2m_effects import (
     COAP_CONTENT, COAP_NOT_FOUND, REPORT_ACKED, REPORT_FAILED, REPORT_TIMEOUT, RESULT_OK,
-    RESULT_TIMEOUT, Lwm2mClose, Lwm2mDeregistered, Lwm2mExecuteRequest, Lwm2mExecuteResponse,
-    Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest,
+    RESULT_REJECTED, RESULT_TIMEOUT, Lwm2mClose, Lwm2mDeregistered, Lwm2mExecuteRequest,
+    Lwm2mExecuteResponse, Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest,
     Lwm2mReadResponse, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse, Path)
 
@@ -90,6 +97,7 @@ class Lwm2mState:
     update_auto: bool = False
     auto_update: Timer | None = None
     buffer: deque[str] = field(default_factory=deque)
+    rai_after_ack: set[int] = field(default_factory=set)  # CON mids sent with <rai_flag> 2
 
     def take_mid(self) -> int:
         """One 16-bit counter for the module's own messages (guide: report 13859, update 13860)."""
@@ -204,7 +212,8 @@ def send_update(ctx: Context, lifetime: int | None, binding: str | None = None,
     if lifetime:
         state.lifetime = lifetime
     ts27007.rrc_activity(ctx)
-    ctx.effect(Lwm2mUpdate(lifetime=lifetime, mid=mid, binding=binding, auto=auto))
+    if ctx.state.radio.registered:  # no network: the datagram is lost, the timer reports -2
+        ctx.effect(Lwm2mUpdate(lifetime=lifetime, mid=mid, binding=binding, auto=auto))
 
     def timeout(c: Context) -> None:
         _update_done(c, RESULT_TIMEOUT)
@@ -218,8 +227,12 @@ def _update_done(ctx: Context, result: int) -> None:
     if mid is None:
         return
     state.update_mid = None
-    if not auto or result != RESULT_OK:
-        ctx.urc(f"+QLWUPDATE: {result},{mid}")
+    ctx.urc(f'+QLWURC: "ping",{result}' if auto else f"+QLWUPDATE: {result},{mid}")
+    if result == RESULT_REJECTED:  # the platform dropped the registration (lifetime expired ...)
+        reset_session(ctx)
+        ctx.effect(Lwm2mClose("registration lost"))
+        ctx.urc(f'+QLWURC: "lwstatus",{IDLE}')
+        return
     schedule_auto_update(ctx)
 
 
@@ -247,6 +260,7 @@ def reset_session(ctx: Context) -> None:
         timer.cancel()
         ctx.urc(f'+QLWURC: "report_ack",{REPORT_FAILED},{mid}')
     state.reports.clear()
+    state.rai_after_ack.clear()
     state.observed.clear()
     state.pending.clear()
     state.update_mid = None
@@ -294,6 +308,9 @@ def on_notify_acked(stim: Lwm2mNotifyAcked, ctx: Context) -> None:
     timer.cancel()
     code = REPORT_ACKED if stim.ok else REPORT_TIMEOUT if stim.timeout else REPORT_FAILED
     ctx.urc(f'+QLWURC: "report_ack",{code},{stim.mid}')
+    if stim.mid in lw(ctx).rai_after_ack:  # <rai_flag> 2: the ACK was the one downlink
+        lw(ctx).rai_after_ack.discard(stim.mid)
+        ts27007.rrc_release(ctx)
 
 
 def _known(ctx: Context, path: Path) -> bool:

@@ -79,11 +79,12 @@ def rrc_activity(ctx: Context, nbytes: int = 0, *, tail: bool = False) -> None:
                                     lambda c: _set_rrc(c, 0), "rrc-release")
 
 
-def rrc_release(ctx: Context) -> None:
+def rrc_release(ctx: Context, *, tail: bool = False) -> None:
+    """RRC goes idle now (coverage lost; a release assistance indication, RAI)."""
     if ctx.state.rrc_timer is not None:
         ctx.state.rrc_timer.cancel()
         ctx.state.rrc_timer = None
-    _set_rrc(ctx, 0)
+    _set_rrc(ctx, 0, tail=tail)
 
 
 def _set_rrc(ctx: Context, mode: int, *, tail: bool = False) -> None:

@@ -116,3 +116,22 @@ async def test_api_command_reaches_tcp_device():
         writer.close()
     finally:
         await server.stop()
+
+
+def test_dtls_psk_identity_must_be_unique(parts):
+    """The DTLS server finds the PSK by identity alone (the endpoint comes after the handshake):
+    a second DTLS device with the guide's IMEI as identity would never complete a handshake
+    with its own PSK, so adding it is refused with a reason; nothing is stored."""
+    clock, registry, store, client = parts
+    assert client.post("/api/ctwing/products", json={"product_id": "17000002", "name": "imsi_dtls",
+                                                     "protocol": "lwm2m", "endpoint_format": "urn:imei-imsi:",
+                                                     "dtls": True}).status_code == 201
+    before = len(registry.devices)
+    resp = client.post("/api/ctwing/devices", json={"product_id": "17000002", "name": "twin", "imei": IMEI,
+                                                    "imsi": "460115472446714", "psk": "hex:0102030405060708"})
+    assert resp.status_code == 400 and "identit" in resp.json()["detail"], resp.text
+    assert len(registry.devices) == before
+    assert registry.psk_for_identity(IMEI)[1] == b"TYvoiTk34D3NZ6GN"
+    resp = client.post("/api/ctwing/devices", json={"product_id": "17000002", "name": "own", "imei": "868543060970001",
+                                                    "imsi": "460115472440001", "psk": "hex:0102030405060708"})
+    assert resp.status_code == 201 and resp.json()["psk_identity"] == "868543060970001"

@@ -124,6 +124,10 @@ def test_device_by_imei_prefers_online(reg):
     assert reg.device_by_imei(IMEI).product_id == "15430077"
     dtls.online = True
     assert reg.device_by_imei(IMEI) is dtls
+    # after the DTLS session ended, the IMEI still names the device the module last used (its
+    # data and commands), not the never-used plain one
+    dtls.online, dtls.last_online = False, 1000.0
+    assert reg.device_by_imei(IMEI) is dtls
 
 
 def test_parse_psk():

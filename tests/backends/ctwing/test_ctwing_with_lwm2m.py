@@ -56,8 +56,9 @@ async def until(pred, timeout=5.0):
 
 async def test_lwm2m_device_through_the_shared_store():
     internet = FakeInternet()
-    backend = load_backend("ctwing")({"lwm2m_options": {"dtls_port": None}},
-                                     BackendContext(VirtualClock(), internet, ephemeral=True))
+    # the guide's product with power saving DRX: a queued command is written at once
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [{"product_id": "15430077", "power_saving": "DRX"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
     endpoints = await backend.start()
     up, down = Up(), Down()
     site = Site()
@@ -128,4 +129,64 @@ async def test_dtls_product_registers_with_guide_psk():
                                          f"rd?ep={IMEI}&lt=300&b=U")
         assert "4.03" in out, out
     finally:
+        await backend.stop()
+
+
+async def test_auto_subscribe_off_means_no_platform_observe():
+    """Auto-subscribe (自动订阅, guide 001 §4.1.2) "no": the device registers and is online, but
+    the platform does not observe 19/0/0 by itself (the flag used to be stored and ignored)."""
+    internet = FakeInternet()
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [
+        {"product_id": "15430099", "name": "manual", "protocol": "lwm2m", "auto_subscribe": False}],
+        "devices": [{"product_id": "15430099", "name": "d", "imei": "868543060970000"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
+    endpoints = await backend.start()
+    up = Up()
+    site = Site()
+    site.add_resource(["19", "0", "0"], up)
+    ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", 0),
+                                                      transports=["simplesocketserver"])
+    try:
+        host, port = endpoints["ctwing_lwm2m"]
+        for imei, observed in (("868543060970000", False), (IMEI, True)):  # manual, then the guide's
+            msg = aiocoap.Message(code=Code.POST, uri=f"coap://{host}:{port}/rd", payload=b"</19/0>,</19/1>")
+            msg.opt.uri_query = ("lt=300", f"ep={imei}")
+            assert (await ctx.request(msg).response).code == Code.CREATED
+            assert backend.registry.device_by_imei(imei).online
+            assert await until(up.observed.is_set, 0.5) is observed, imei
+    finally:
+        await ctx.shutdown()
+        await backend.stop()
+
+
+async def test_psm_product_holds_downlinks_until_the_device_talks():
+    """Power-saving mode PSM (省电模式, guide 001 §4.1.1): a queued command waits for the
+    device's next uplink (or Update), as §4.1.3.1 / §4.1.5.2 describe; DRX writes at once."""
+    internet = FakeInternet()
+    config = {"lwm2m_options": {"dtls_port": None}, "products": [
+        {"product_id": "15430098", "name": "psm", "protocol": "lwm2m", "power_saving": "PSM"}],
+        "devices": [{"product_id": "15430098", "name": "d", "imei": "868543060970002"}]}
+    backend = load_backend("ctwing")(config, BackendContext(VirtualClock(), internet, ephemeral=True))
+    endpoints = await backend.start()
+    up, down = Up(), Down()
+    site = Site()
+    site.add_resource(["19", "0", "0"], up)
+    site.add_resource(["19", "1", "0"], down)
+    ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", 0),
+                                                      transports=["simplesocketserver"])
+    try:
+        host, port = endpoints["ctwing_lwm2m"]
+        msg = aiocoap.Message(code=Code.POST, uri=f"coap://{host}:{port}/rd", payload=b"</19/0>,</19/1>")
+        msg.opt.uri_query = ("lt=300", "ep=868543060970002")
+        assert (await ctx.request(msg).response).code == Code.CREATED
+        await asyncio.wait_for(up.observed.wait(), 5)
+        device = backend.registry.device_by_imei("868543060970002")
+        cmd = backend.store.queue_command(device.device_id, b"later")
+        await asyncio.sleep(0.3)
+        assert down.writes.empty() and cmd.status == "queued"
+        up.updated_state(aiocoap.Message(code=Code.CONTENT, payload=b"wake", content_format=42))
+        assert await asyncio.wait_for(down.writes.get(), 5) == b"later"
+        assert await until(lambda: cmd.status == "delivered")
+    finally:
+        await ctx.shutdown()
         await backend.stop()

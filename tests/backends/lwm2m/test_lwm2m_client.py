@@ -201,3 +201,56 @@ async def test_dtls_client_wrong_psk_fails(server, hooks):
         assert len(server.registrations) == 0 and hooks.events == []
     finally:
         await client.close()
+
+
+async def test_notification_after_lifetime_expiry_is_reset_not_acked(server, hooks, clock):
+    """Once the platform's lifetime for the registration ran out (virtual clock) it stopped
+    observing: the device's next CON notification must get RST (RFC 7641 §3.6: a client no
+    longer interested rejects a notification), not an ACK that makes the module print
+    "report_ack",0 for data the platform threw away."""
+    at = AtLayer()
+    client = make_client(server, at)
+    try:
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        for _ in range(100):
+            if (19, 0, 0) in server.registrations.get("/rd/0").observations:
+                break
+            await asyncio.sleep(0.01)
+        clock.advance(86400 + 1)
+        assert len(server.registrations) == 0
+        note = client.notify((19, 0, 0), b"too late", confirmable=True)
+        assert await asyncio.wait_for(note.result, 5) == "rst"
+        assert [e for e in hooks.events if e[0] == "uplink"] == []
+    finally:
+        await client.close()
+
+
+async def test_unanswered_write_fails_when_the_registration_ends_and_does_not_block_the_queue(server, hooks):
+    """A downlink write the host never answered (no AT+QLWWRRSP) must not stay "sent" forever
+    nor hold back every later command of the device: when the registration ends it is failed,
+    and after the next registration the next command is delivered."""
+    at = AtLayer()
+    client = make_client(server, at)
+    try:
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        hooks.queue(DEV, 1, b"one")
+        server.kick(DEV)
+        await at.next("write")  # +QLWURC: "write",... and the host stays silent
+        assert (await client.deregister()).ok
+        event = await hooks.wait_for(lambda e: e[0] == "result")
+        assert event == ("result", DEV, 1, False)
+        assert "registration ended" in hooks.results[0][3]
+        assert (await client.register()).ok
+        _, mid, _, _ = await at.next("observe")
+        assert client.observe_response(mid, b"")
+        hooks.queue(DEV, 2, b"two")
+        server.kick(DEV)
+        _, wmid, _, payload = await at.next("write")
+        assert payload == b"two" and client.write_response(wmid, Code.CHANGED)
+        assert await hooks.wait_for(lambda e: e[0] == "result" and e[2] == 2) == ("result", DEV, 2, True)
+    finally:
+        await client.close()
