@@ -24,3 +24,18 @@ async def test_scenario(path):
     if result.skipped:
         pytest.skip(result.skipped)
     assert result.passed, "\n".join(transcript_lines(result) + failure_lines(result))
+
+
+async def test_guide_lwm2m_sections_run_back_to_back_on_one_modem():
+    """Guide 001 §4.1.3.1 then §4.1.3.2 on the same module, as a reader typing the guide top to
+    bottom does: the second section re-adds the objects the first one added (kept over DEREG)."""
+    import dataclasses
+
+    plain = load_scenario(ROOT / "scenarios/conformance/ec800e/lwm2m_plain.yaml")
+    dtls = load_scenario(ROOT / "scenarios/conformance/ec800e/lwm2m_dtls.yaml")
+    both = dataclasses.replace(plain, steps=plain.steps + dtls.steps, requires=dtls.requires,
+                               within=max(plain.within, dtls.within))
+    result = await run_scenario(both)
+    if result.skipped:
+        pytest.skip(result.skipped)
+    assert result.passed, "\n".join(transcript_lines(result) + failure_lines(result))

@@ -266,7 +266,9 @@ def test_qlwcfg_validation() -> None:
 def test_objects_add_and_delete() -> None:
     rig = Rig()
     rig.check("AT+QLWADDOBJ=19,0,1,0", "OK")
-    rig.check("AT+QLWADDOBJ=19,0,1,0", "ERROR")  # duplicate instance
+    rig.check("AT+QLWADDOBJ=19,0,1,0", "OK")  # the same instance again (firmware adding at every start)
+    rig.check("AT+QLWADDOBJ=19,0,2,0,1", "ERROR")  # the same instance with other resources
+    rig.check("AT+QLWADDOBJ=19,1,2,0,0", "ERROR")  # a resource listed twice
     rig.check("AT+QLWADDOBJ=19,2,2,0", "ERROR")  # res_num says 2, one given
     rig.check("AT+QLWADDOBJ=3303,0,2,5700,5701", "OK")
     rig.check("AT+QLWDELOBJ=3303", "OK")

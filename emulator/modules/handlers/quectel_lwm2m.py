@@ -162,8 +162,13 @@ def qlwaddobj_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=ERROR)
     res = tuple(cmd.int(3 + i, lo=0, hi=65535) for i in range(count))
     objects = lw(ctx).objects
-    if (obj, inst) in objects or len(set(res)) != len(res):
+    if len(set(res)) != len(res):
         return Reply(final=ERROR)
+    if (obj, inst) in objects:
+        # The instance is kept in NV memory over DEREG and reboots [?], so firmware that adds its
+        # objects at every start, and guide 001 §4.1.3.2 run after §4.1.3.1 on the same module,
+        # re-add the same instance: the same resource list is accepted, a different one is refused.
+        return Reply() if objects[(obj, inst)] == res else Reply(final=ERROR)
     objects[(obj, inst)] = res
     return Reply()
 
