@@ -23,6 +23,39 @@ def test_timer_decoding_follows_ts24008() -> None:
     assert decode_timer("11100000", T3324_UNITS) is None  # deactivated
 
 
+# TS 24.008 §10.5.7.4a (GPRS Timer 3, T3412) and §10.5.7.3 (GPRS Timer / Timer 2, T3324), unit
+# bits 8-6 -> seconds per step; None = 111, deactivated. Timer 2: "Other values shall be
+# interpreted as multiples of 1 minute in this version of the protocol".
+SPEC_T3412 = [600, 3600, 36000, 2, 30, 60, 320 * 3600, None]
+SPEC_T3324 = [2, 60, 360, 60, 60, 60, 60, None]
+
+
+def test_every_8_bit_timer_string_decodes_per_ts24008() -> None:
+    for code in range(256):
+        bits, unit, value = f"{code:08b}", code >> 5, code & 0x1F
+        for units, spec in ((T3412_UNITS, SPEC_T3412), (T3324_UNITS, SPEC_T3324)):
+            step = spec[unit]
+            assert decode_timer(bits, units) == (None if step is None else step * value), bits
+
+
+@pytest.mark.parametrize("bits", ["", "0", "0000000", "000000000", "0000001x", "0000 001", "00000012"])
+def test_timer_strings_that_are_not_8_bits_are_rejected(bits: str) -> None:
+    from emulator.at.commands import ArgError
+    with pytest.raises(ArgError):
+        decode_timer(bits, T3324_UNITS)
+
+
+def test_reserved_t3324_unit_is_minutes_not_deactivated() -> None:
+    """T3324 unit 011 (reserved) is 1 minute per TS 24.008, so PSM is granted with 3 min."""
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'AT+QCFG="psm/urc",1\rAT+CPSMS=1,,,"00100001","01100011"\rAT+QPSMS?\r')
+    text = out(m)
+    assert b"+QPSMTIMER: 3600,180\r\n" in text and b'+QPSMS: 1,,,"3600","180"\r\n' in text
+    m.advance(181)
+    assert m.state.psm.in_psm
+
+
 def test_ec800e_guide_psm_sequence() -> None:
     m = Modem(load_module("ec800e"))
     out(m)

@@ -56,7 +56,10 @@ from . import ts27007
 T = CommandTable("power")
 
 T3412_UNITS = {0b000: 600, 0b001: 3600, 0b010: 36000, 0b011: 2, 0b100: 30, 0b101: 60, 0b110: 1_152_000}
-T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360}
+# GPRS Timer 2 (TS 24.008 §10.5.7.4, coded as GPRS Timer §10.5.7.3): 2 s, 1 min, decihours, 111 =
+# deactivated; "Other values shall be interpreted as multiples of 1 minute in this version of the
+# protocol", so units 011-110 are minutes, not a deactivated timer.
+T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360, 0b011: 60, 0b100: 60, 0b101: 60, 0b110: 60}
 
 
 def decode_timer(bits: str, units: dict[int, int]) -> int | None:
