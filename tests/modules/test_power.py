@@ -199,3 +199,33 @@ def test_energy_meter_outlives_power_cycles() -> None:
     r = m.state.energy.report()
     assert r["seconds"]["off"] == pytest.approx(3600)
     assert r["seconds"]["idle"] + r["seconds"]["connected"] == pytest.approx(110, abs=0.5)
+
+
+def _events(m: Modem) -> list:
+    return list(m.events())
+
+
+def test_uplink_bytes_drive_the_transmit_estimate() -> None:
+    """The meter books air time from the uplink's size: 100 kB over TCP costs more transmit
+    time than 10 bytes (it used to book a fixed burst per command and report tx_bytes 0)."""
+    from emulator.modules.handlers.quectel_tcpip_effects import OpenSocket, SocketOpened
+    m = Modem(load_module("ec800e"))
+    _events(m)
+    m.receive_data(b'ATE0\rAT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0\r')
+    eff = [e for e in _events(m) if isinstance(e, OpenSocket)][-1]
+    m.receive_stimulus(SocketOpened(0, eff.gen, 0))
+    _events(m)
+    meter = m.state.energy
+    before = meter.report()
+    m.receive_data(b"AT+QISEND=0,10\r")
+    m.receive_data(b"0123456789")
+    small = meter.report()
+    assert small["tx_bytes"] - before["tx_bytes"] == 10
+    for _ in range(100):
+        m.receive_data(b"AT+QISEND=0,1000\r")
+        m.receive_data(b"x" * 1000)
+    big = meter.report()
+    assert big["tx_bytes"] - small["tx_bytes"] == 100_000
+    table = load_module("ec800e").defaults["energy"]
+    air = 100 * 0.05 + 100_000 * 8 / table["tx_bps"]  # per-burst overhead + bits at the table's rate
+    assert big["seconds"]["transmitting"] - small["seconds"]["transmitting"] == pytest.approx(air)

@@ -335,7 +335,7 @@ def qlwnotify_set(cmd: AtCommand, ctx: Context) -> Reply:
     if state.status != REGISTERED or path not in state.observed:
         return Reply(final=NOT_ALLOWED)
     mid = state.take_mid()
-    ts27007.rrc_activity(ctx)
+    ts27007.rrc_activity(ctx, len(payload))  # air time on the energy meter
     effect = Lwm2mNotify(mid, payload, bool(ack), path, vtype)
     if not ack:
         return Reply(effects=(effect,), after=("+QLWNOTIFY: 0",))
