@@ -229,3 +229,23 @@ def test_uplink_bytes_drive_the_transmit_estimate() -> None:
     table = load_module("ec800e").defaults["energy"]
     air = 100 * 0.05 + 100_000 * 8 / table["tx_bps"]  # per-burst overhead + bits at the table's rate
     assert big["seconds"]["transmitting"] - small["seconds"]["transmitting"] == pytest.approx(air)
+
+
+def test_cereg_4_reports_granted_psm_timers_when_they_change() -> None:
+    """+CEREG=4 (TS 27.007 §10.1.22): read form and URC carry Active-Time and Periodic-TAU; a
+    change of the granted timers is reported, disabling PSM drops them, nothing else repeats."""
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b"ATE0\rAT+CEREG=4\r")
+    assert out(m).endswith(b"\r\nOK\r\n")
+    m.receive_data(b'AT+CPSMS=1,,,"00100001","00000101"\r')
+    urc = b'\r\n+CEREG: 1,"2B67","013BD0B",8,,,"00000101","00100001"\r\n'
+    assert out(m) == b"\r\nOK\r\n" + urc
+    m.receive_data(b"AT+CEREG?\r")
+    assert out(m) == b'\r\n+CEREG: 4,1,"2B67","013BD0B",8,,,"00000101","00100001"\r\n\r\nOK\r\n'
+    m.receive_data(b'AT+CPSMS=1,,,"00100001","00000101"\r')  # same timers: no new report
+    assert out(m) == b"\r\nOK\r\n"
+    m.receive_data(b"AT+CPSMS=0\r")
+    assert out(m) == b'\r\nOK\r\n\r\n+CEREG: 1,"2B67","013BD0B",8\r\n'
+    m.receive_data(b'AT+CEREG=2\rAT+CPSMS=1,,,"00100001","00000101"\r')  # n < 4: no timers, no URC
+    assert out(m) == b"\r\nOK\r\n\r\nOK\r\n"

@@ -218,12 +218,26 @@ def record_uplink(ctx: Context, nbytes: int) -> None:
     ctx.state.energy.add_tx(nbytes)
 
 
+def _cereg_tail(ctx: Context) -> str:
+    return ts27007._reg_tail(ctx, ctx.state.radio.cereg_n, urc=True)  # noqa: SLF001
+
+
+def _report_cereg_timers(ctx: Context, before: str) -> None:
+    """+CEREG=4/5 report the granted Active-Time / Periodic-TAU (TS 27.007 §10.1.22); the URC
+    follows when they change (the TAU that negotiates PSM), as for any reported parameter."""
+    radio = ctx.state.radio
+    if radio.cereg_n >= 4 and radio.registered and _cereg_tail(ctx) != before:
+        ctx.urc(f"+CEREG: {_cereg_tail(ctx)}")
+
+
 def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
     psm: PsmState = ctx.state.psm
+    before = _cereg_tail(ctx)
     psm.requested, psm.t3412, psm.t3324 = True, t3412, t3324
     grant = ctx.defaults.get("psm_grant") or {}
     psm.tau_s = int(grant["tau"]) if "tau" in grant else decode_timer(t3412, T3412_UNITS)
     psm.active_s = int(grant["active"]) if "active" in grant else decode_timer(t3324, T3324_UNITS)
+    _report_cereg_timers(ctx, before)
     if psm.enabled and _psm_urcs(ctx) and ctx.profile.quirks.psm_urc_style == "bg96":
         ctx.urc(f"+QPSMTIMER: {psm.tau_s},{psm.active_s}")
     if psm.enabled and ctx.state.radio.rrc == 0:
@@ -232,7 +246,9 @@ def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
 
 def _disable_psm(ctx: Context) -> None:
     psm: PsmState = ctx.state.psm
+    before = _cereg_tail(ctx)
     psm.requested = False
+    _report_cereg_timers(ctx, before)
     _cancel(psm, "t3324")
     if psm.in_psm:
         psm_wake(ctx)
