@@ -144,7 +144,7 @@ def test_bad_edrx_value_keeps_the_old_setting() -> None:
     m.receive_data(b'AT+CEDRXS=0,5,"012"\r')
     assert out(m).endswith(b"ERROR\r\n")
     m.receive_data(b"AT+CEDRXS?\r")
-    assert b'+CEDRXS: 4,"0101"' in out(m)
+    assert b'+CEDRXS: 5,"0101"' in out(m)  # the AcT-type that was set
 
 
 def test_wake_urcs_follow_the_waking_command() -> None:
@@ -249,3 +249,32 @@ def test_cereg_4_reports_granted_psm_timers_when_they_change() -> None:
     assert out(m) == b'\r\nOK\r\n\r\n+CEREG: 1,"2B67","013BD0B",8\r\n'
     m.receive_data(b'AT+CEREG=2\rAT+CPSMS=1,,,"00100001","00000101"\r')  # n < 4: no timers, no URC
     assert out(m) == b"\r\nOK\r\n\r\nOK\r\n"
+
+
+def test_cedrxs_mode_3_disables_and_resets_and_act_type_is_kept() -> None:
+    """TS 27.007 §7.40: mode 3 disables eDRX and resets its parameters (read and CEDRXRDP
+    used to still report it on); the AcT-type given is the one read back."""
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'ATE0\rAT+CEDRXS=1,5,"0011"\rAT+CEDRXS?\r')
+    assert out(m).endswith(b'\r\n+CEDRXS: 5,"0011"\r\n\r\nOK\r\n')
+    assert m.state.energy.report()["edrx"] is True
+    m.receive_data(b"AT+CEDRXS=3\rAT+CEDRXS?\rAT+CEDRXRDP\r")
+    assert out(m) == b"\r\nOK\r\n\r\nOK\r\n\r\n+CEDRXRDP: 0\r\n\r\nOK\r\n"
+    assert m.state.energy.report()["edrx"] is False
+    m.receive_data(b"AT+CEDRXS=1\rAT+CEDRXS?\rAT+CEDRXS=?\r")
+    assert out(m) == (b'\r\nOK\r\n\r\n+CEDRXS: 4,"0010"\r\n\r\nOK\r\n'
+                      b'\r\n+CEDRXS: (0-3),(0,4,5),("0000"-"1111")\r\n\r\nOK\r\n')
+
+
+def test_cpsms_2_resets_psm_but_not_the_dtr_line() -> None:
+    m = Modem(load_module("bg96"))
+    out(m)
+    from emulator.core.stimuli import DtrChanged
+    m.receive_data(b'AT+QSCLK=1\rAT+CPSMS=1,,,"00100001","00000101"\r')
+    m.receive_stimulus(DtrChanged(False))
+    m.receive_data(b"AT+CPSMS=2\rAT+CPSMS?\r")
+    assert out(m).endswith(b'\r\n+CPSMS: 0,,,"00000100","00001111"\r\n\r\nOK\r\n')
+    m.receive_stimulus(DtrChanged(True))  # QSCLK=1 kept: DTR high lets it sleep, UART off
+    m.receive_data(b"AT\r")
+    assert out(m) == b""

@@ -83,6 +83,7 @@ class PsmState:
     sleep_mode: int = 0
     dtr_high: bool = False
     edrx_mode: int = 0
+    edrx_act: int = 4
     edrx_value: str = "0010"
     timers: dict[str, Timer] = field(default_factory=dict)
 
@@ -269,8 +270,8 @@ def cpsms_set(cmd: AtCommand, ctx: Context) -> Reply:
         _request_psm(ctx, _timer_arg(cmd, 3, psm.t3412), _timer_arg(cmd, 4, psm.t3324))
     else:
         _disable_psm(ctx)
-        if mode == 2:
-            ctx.state.psm = PsmState(edrx_mode=psm.edrx_mode, edrx_value=psm.edrx_value)
+        if mode == 2:  # reset the PSM parameters only (DTR, sleep mode and eDRX are not PSM)
+            psm.t3412, psm.t3324, psm.tau_s, psm.active_s = PsmState.t3412, PsmState.t3324, None, None
     return Reply()
 
 
@@ -295,13 +296,17 @@ def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.set("+CEDRXS")
 def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
+    """TS 27.007 §7.40: mode 0 disable, 1 enable, 2 enable + URC, 3 disable and reset the
+    parameters to their defaults; AcT-type 4 E-UTRAN (WB-S1), 5 NB-S1; value is 4 bits."""
     psm: PsmState = ctx.state.psm
     mode = cmd.int(0, lo=0, hi=3)
-    cmd.int(1, 4, lo=0, hi=5)
+    act = cmd.int(1, psm.edrx_act, lo=0, hi=5)
     value = cmd.str(2, psm.edrx_value)
     if len(value) != 4 or set(value) - {"0", "1"}:
         return Reply(final=ERROR)  # TS 27.007 §7.40: <Requested_eDRX_value> is 4 bits
-    psm.edrx_mode, psm.edrx_value = mode, value
+    if mode == 3:
+        mode, act, value = 0, PsmState.edrx_act, PsmState.edrx_value
+    psm.edrx_mode, psm.edrx_act, psm.edrx_value = mode, act, value
     ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
     return Reply()
 
@@ -309,8 +314,12 @@ def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
 @T.read("+CEDRXS")
 def cedrxs_read(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
-    act = 4 if ctx.defaults.get("act", 7) == 7 else 4
-    return Reply(lines=(f'+CEDRXS: {act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
+    return Reply(lines=(f'+CEDRXS: {psm.edrx_act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
+
+
+@T.test("+CEDRXS")
+def cedrxs_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=('+CEDRXS: (0-3),(0,4,5),("0000"-"1111")',))
 
 
 @T.exec("+CEDRXRDP")
@@ -318,7 +327,7 @@ def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
     if not psm.edrx_mode:
         return Reply(lines=("+CEDRXRDP: 0",))
-    return Reply(lines=(f'+CEDRXRDP: 4,"{psm.edrx_value}","{psm.edrx_value}","0000"',))
+    return Reply(lines=(f'+CEDRXRDP: {psm.edrx_act},"{psm.edrx_value}","{psm.edrx_value}","0000"',))
 
 
 @T.set("+QSCLK")
