@@ -72,8 +72,13 @@ class EnergyMeter:
 
     def report(self) -> dict:
         self.update()
-        seconds = {s: round(max(0.0, v), 6) for s, v in self.seconds.items()}
-        # a burst booked before its connected period has elapsed is borrowed from later time
+        raw = dict(self.seconds)
+        if raw["connected"] < 0:  # bursts are booked at once, their connected time accrues
+            # afterwards: until it has, the radio counts as transmitting for all of it, so the
+            # states always add up to the elapsed time
+            raw["transmitting"] = max(0.0, raw["transmitting"] + raw["connected"])
+            raw["connected"] = 0.0
+        seconds = {s: round(max(0.0, v), 6) for s, v in raw.items()}
         charge = sum(self.current_ma(s) * v for s, v in seconds.items()) / 3.6  # mA*s -> µAh
         return {"seconds": seconds, "charge_uah": round(charge, 3), "tx_bytes": self.tx_bytes,
                 "state": self._last_state, "edrx": self._edrx,

@@ -210,6 +210,7 @@ def test_uplink_bytes_drive_the_transmit_estimate() -> None:
     time than 10 bytes (it used to book a fixed burst per command and report tx_bytes 0)."""
     from emulator.modules.handlers.quectel_tcpip_effects import OpenSocket, SocketOpened
     m = Modem(load_module("ec800e"))
+    start = m.clock.now()
     _events(m)
     m.receive_data(b'ATE0\rAT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0\r')
     eff = [e for e in _events(m) if isinstance(e, OpenSocket)][-1]
@@ -226,9 +227,14 @@ def test_uplink_bytes_drive_the_transmit_estimate() -> None:
         m.receive_data(b"x" * 1000)
     big = meter.report()
     assert big["tx_bytes"] - small["tx_bytes"] == 100_000
+    # the bursts are booked at once; the states still add up to the elapsed time
+    assert sum(big["seconds"].values()) == pytest.approx(m.clock.now() - start)
+    m.advance(60)  # the RRC connection stays up 20 s after the last send: the bursts fit in it
+    big = meter.report()
+    assert sum(big["seconds"].values()) == pytest.approx(m.clock.now() - start)
     table = load_module("ec800e").defaults["energy"]
-    air = 100 * 0.05 + 100_000 * 8 / table["tx_bps"]  # per-burst overhead + bits at the table's rate
-    assert big["seconds"]["transmitting"] - small["seconds"]["transmitting"] == pytest.approx(air)
+    air = 101 * 0.05 + 100_010 * 8 / table["tx_bps"]  # per-burst overhead + bits at the table's rate
+    assert big["seconds"]["transmitting"] - before["seconds"]["transmitting"] == pytest.approx(air)
 
 
 def test_cereg_4_reports_granted_psm_timers_when_they_change() -> None:
