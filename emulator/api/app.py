@@ -67,9 +67,9 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return port
 
     def describe(port) -> dict:
-        radio = port.modem.state.radio
-        return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
-                "stat": radio.stat, "rrc": radio.rrc,
+        radio, on = port.modem.state.radio, port.modem.powered  # powered down: no radio at all
+        return {**port.info(), "powered": on, "registered": on and radio.registered,
+                "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
                 "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm),
                 "dtr_high": bool(getattr(getattr(port.modem.state, "psm", None), "dtr_high", False)),
                 "reachable": port.modem.reachable, "held_downlinks": len(port.held),
