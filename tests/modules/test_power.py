@@ -284,3 +284,21 @@ def test_cpsms_2_resets_psm_but_not_the_dtr_line() -> None:
     m.receive_stimulus(DtrChanged(True))  # QSCLK=1 kept: DTR high lets it sleep, UART off
     m.receive_data(b"AT\r")
     assert out(m) == b""
+
+
+@pytest.mark.parametrize("module,answers", [
+    # Quectel's own sleep commands exist only where the module's manual/guide has them: BG96
+    # AT+QSCLK=0/1 (DTR sleep) and AT+QPSMS; AT+QSCLK=3 and AT+QSCLKEX are the ECx00x guide's
+    ("bg96", {"AT+QSCLK=1": "OK", "AT+QSCLK=3": "ERROR", "AT+QSCLKEX=1,1,30": "ERROR", "AT+QPSMS?": "OK"}),
+    ("ec800e", {"AT+QSCLK=1": "OK", "AT+QSCLK=3": "OK", "AT+QSCLKEX=1,1,30": "OK", "AT+QPSMS?": "OK"}),
+    ("wm-n400mse", {"AT+QSCLK=1": "ERROR", "AT+QSCLKEX=1,1,30": "ERROR", "AT+QPSMS?": "ERROR",
+                    'AT+CPSMS=1,,,"00100001","00000101"': "OK"}),
+    ("amm5918k", {"AT+QSCLK=1": "ERROR", "AT+QSCLKEX=1,1,30": "ERROR", "AT+QPSMS?": "ERROR",
+                  'AT+CPSMS=1,,,"00100001","00000101"': "OK"}),
+])
+def test_sleep_commands_exist_only_on_the_modules_that_have_them(module: str, answers: dict) -> None:
+    m = Modem(load_module(module))
+    out(m)
+    for line, final in answers.items():
+        m.receive_data(line.encode() + b"\r")
+        assert out(m).rstrip().endswith(final.encode()), (module, line)

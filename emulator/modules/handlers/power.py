@@ -53,7 +53,9 @@ from ...core.stimuli import DtrChanged, WakeUp
 from ..profile import CommandTable, Feature, Reply
 from . import ts27007
 
-T = CommandTable("power")
+T = CommandTable("power")  # 3GPP TS 27.007: every module
+QT = CommandTable("power_quectel")  # Quectel: +QPSMS, +QSCLK (BG96 0/1; EC800E also 3)
+ET = CommandTable("power_ec800e")  # +QSCLKEX: only in the ECx00x guide (001 §6.1)
 
 T3412_UNITS = {0b000: 600, 0b001: 3600, 0b010: 36000, 0b011: 2, 0b100: 30, 0b101: 60, 0b110: 1_152_000}
 # GPRS Timer 2 (TS 24.008 §10.5.7.4, coded as GPRS Timer §10.5.7.3): 2 s, 1 min, decihours, 111 =
@@ -286,7 +288,7 @@ def cpsms_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=('+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")',))
 
 
-@T.read("+QPSMS")
+@QT.read("+QPSMS")
 def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
     if not psm.enabled:
@@ -330,9 +332,9 @@ def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f'+CEDRXRDP: {psm.edrx_act},"{psm.edrx_value}","{psm.edrx_value}","0000"',))
 
 
-@T.set("+QSCLK")
+@QT.set("+QSCLK")
 def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
-    mode = cmd.int(0, lo=0, hi=3)
+    mode = cmd.int(0, lo=0, hi=int(ctx.defaults.get("qsclk_max", 1)))  # BG96 AT manual: 0/1
     psm: PsmState = ctx.state.psm
     if mode == 3:
         cmd.int(1, 2, lo=0, hi=255)
@@ -355,12 +357,12 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.read("+QSCLK")
+@QT.read("+QSCLK")
 def qsclk_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+QSCLK: {ctx.state.psm.sleep_mode}",))
 
 
-@T.set("+QSCLKEX")
+@ET.set("+QSCLKEX")
 def qsclkex_set(cmd: AtCommand, ctx: Context) -> Reply:
     enable = cmd.int(0, lo=0, hi=1)
     cmd.int(1, 1, lo=0, hi=255)
@@ -390,3 +392,6 @@ def energy_report(ctx: Context) -> dict[str, Any]:
 
 
 FEATURE = Feature("power", T, init=_init, stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr})
+# Quectel's own commands, on top of FEATURE (the Woori-net and AM Telecom modules answer ERROR)
+QUECTEL_FEATURE = Feature("power_quectel", QT)
+EC800E_FEATURE = Feature("power_ec800e", ET)
