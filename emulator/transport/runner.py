@@ -302,9 +302,10 @@ class Emulator:
             target, fired = start + max(0.0, float(seconds)), 0
             while (nxt := self.clock.next_deadline()) is not None and nxt <= target \
                     and loop.time() < wall_end:
+                running = self._tasks()
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
-                await self._let_io_run()
+                await self._let_io_run(running)
             fired += self.clock.advance_to(target)
             if self._clock_anchor is not None:
                 loop_t0, virt_t0 = self._clock_anchor
@@ -312,18 +313,21 @@ class Emulator:
             self.drain_all()
             return fired
 
-    async def _let_io_run(self) -> None:
-        """Yield to the loop until it has been quiet for a few rounds (loopback data is in the
-        peer's buffer as soon as it is written; each hop needs a round or two)."""
+    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+        """Yield to the loop until the executor tasks the fired timers started are done and it
+        has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
+        written; each hop needs a round or two). Tasks that were already running (a socket's
+        pump) do not count."""
         quiet = rounds = 0
         while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
             seen = self._activity_seq
             await asyncio.sleep(0)
             rounds += 1
-            quiet = 0 if self._activity_seq != seen or self._busy() else quiet + 1
+            busy = any(not t.done() for t in self._tasks() - running)
+            quiet = 0 if self._activity_seq != seen or busy else quiet + 1
 
-    def _busy(self) -> bool:
-        return any(not t.done() for p in self.ports.values() for t in p.tasks)
+    def _tasks(self) -> set[asyncio.Task]:
+        return {t for p in self.ports.values() for t in p.tasks}
 
     def on_loop(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
         """Run ``fn(*args)`` on the emulator's event loop and return its result. The console
