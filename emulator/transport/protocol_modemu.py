@@ -216,9 +216,10 @@ class Serial(SerialBase):
         return self._emu.emulator
 
     def advance(self, seconds: float) -> int:
-        """Push the virtual clock forward (timers fire now); returns how many fired."""
+        """Push the virtual clock forward (timers fire now, deadline by deadline, with loopback
+        I/O in between like the console API's advance); returns how many fired."""
         self._check_open()
-        return self._emu.call(lambda: self._emu.emulator.advance(seconds))
+        return self._emu.call(lambda: self._emu.emulator.advance_live(seconds))
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 10.0) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop (may return a coroutine) and return its result."""
