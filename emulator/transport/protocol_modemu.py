@@ -191,7 +191,13 @@ class Serial(SerialBase):
         pass
 
     def _update_dtr_state(self) -> None:
-        pass
+        """``ser.dtr`` is the RS-232 signal: asserted (True) = the module's DTR pin *low*
+        (awake; Quectel: pin high lets it sleep, deep sleep in PSM). Same as the console API's
+        ``POST /api/modems/{name}/dtr``."""
+        if self.is_open:
+            from ..core.stimuli import DtrChanged
+            stim, name = DtrChanged(not self._dtr_state), self._emu.name
+            self._emu.call(lambda: self._emu.emulator.ports[name].stimulus(stim))
 
     @property
     def cts(self) -> bool:

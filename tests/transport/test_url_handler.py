@@ -124,3 +124,22 @@ def test_advance_lets_the_modules_own_traffic_be_answered():
         assert b"+QLWSTATUS: 2" in out and b"+QLWUPDATE: -" not in out, out
     finally:
         ser.close()
+
+
+def test_dtr_line_reaches_the_modem():
+    """BG96 AT+QSCLK=1: with DTR deasserted (pin high) the module sleeps and host bytes are
+    lost; asserting DTR (pin low) wakes it (the attribute used to be ignored)."""
+    ser = serial.serial_for_url("modemu://bg96?backends=none", timeout=2)
+    try:
+        read_until(ser, b"+QIND: SMS DONE\r\n")
+        ser.write(b"AT+QSCLK=1\r")
+        assert b"OK\r\n" in read_until(ser, b"OK\r\n")
+        ser.dtr = False
+        assert ser.call(lambda emu: emu.ports["bg96"].modem.state.psm.dtr_high) is True
+        ser.write(b"AT\r")
+        assert read_until(ser, b"OK", 0.5) == b""
+        ser.dtr = True
+        ser.write(b"AT\r")
+        assert read_until(ser, b"OK\r\n") == b"AT\r\r\nOK\r\n"
+    finally:
+        ser.close()
