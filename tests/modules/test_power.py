@@ -302,3 +302,23 @@ def test_sleep_commands_exist_only_on_the_modules_that_have_them(module: str, an
     for line, final in answers.items():
         m.receive_data(line.encode() + b"\r")
         assert out(m).rstrip().endswith(final.encode()), (module, line)
+
+
+def test_guide_second_psm_request_while_active_time_runs() -> None:
+    """Guide 001 §6.1, second cycle: PSM is still granted from the first AT+QSCLK=3, so T3324
+    runs after the QSCLKEX release; AT+QSCLK=3 typed 1.5 s later (before it runs out) gives the
+    guide's OK, +CSCON: 0, +CSCON: 1, +QIND: ENTER PSM, not an extra ENTER/EXIT pair."""
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'ATE0\rAT+QCFG="urc/psm",1\rAT+CSCON=1\rAT+QSCLK=3,2,"01011111","00000001"\r')
+    m.advance(5)
+    assert out(m).endswith(b"\r\n+QIND: ENTER PSM\r\n")
+    psm_wake(m.ctx)  # the wake-up uplink
+    out(m)
+    m.receive_data(b"AT+QSCLKEX=1,1,30\r")
+    m.advance(2)
+    assert out(m) == b"\r\nOK\r\n\r\n+CSCON: 0\r\n"
+    m.advance(1.5)
+    m.receive_data(b'AT+QSCLK=3,2,"01011111","00000001"\r')
+    m.advance(5)
+    assert out(m) == b"\r\nOK\r\n\r\n+CSCON: 0\r\n\r\n+CSCON: 1\r\n\r\n+QIND: ENTER PSM\r\n"

@@ -340,6 +340,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
         cmd.int(1, 2, lo=0, hi=255)
         t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)  # ERROR before any change
         psm.sleep_mode = mode
+        _cancel(psm, "t3324")  # the TAU negotiating the new timers restarts the active time
         radio = ctx.state.radio
         # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
         # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
