@@ -322,3 +322,13 @@ def test_guide_second_psm_request_while_active_time_runs() -> None:
     m.receive_data(b'AT+QSCLK=3,2,"01011111","00000001"\r')
     m.advance(5)
     assert out(m) == b"\r\nOK\r\n\r\n+CSCON: 0\r\n\r\n+CSCON: 1\r\n\r\n+QIND: ENTER PSM\r\n"
+
+
+def test_cpsms_with_all_parameters_omitted_disables_and_resets() -> None:
+    """TS 27.007 §7.38 special form "AT+CPSMS=": PSM off, parameters back to defaults (it used
+    to be ERROR, so a host turning PSM off that way kept the module sleeping)."""
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_data(b'ATE0\rAT+CPSMS=1,,,"00100001","00000101"\rAT+CPSMS=\rAT+CPSMS?\r')
+    assert out(m).endswith(b'\r\nOK\r\n\r\nOK\r\n\r\n+CPSMS: 0,,,"00000100","00001111"\r\n\r\nOK\r\n')
+    assert not m.state.psm.enabled

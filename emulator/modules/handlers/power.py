@@ -266,7 +266,8 @@ def _timer_arg(cmd: AtCommand, index: int, default: str) -> str:
 
 @T.set("+CPSMS")
 def cpsms_set(cmd: AtCommand, ctx: Context) -> Reply:
-    mode = cmd.int(0, lo=0, hi=2)
+    # TS 27.007 §7.38: "AT+CPSMS=" (all parameters omitted) disables PSM and resets its data
+    mode = cmd.int(0, lo=0, hi=2) if any(cmd.has(i) for i in range(len(cmd))) else 2
     psm: PsmState = ctx.state.psm
     if mode == 1:
         _request_psm(ctx, _timer_arg(cmd, 3, psm.t3412), _timer_arg(cmd, 4, psm.t3324))
