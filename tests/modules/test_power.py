@@ -332,3 +332,65 @@ def test_cpsms_with_all_parameters_omitted_disables_and_resets() -> None:
     m.receive_data(b'ATE0\rAT+CPSMS=1,,,"00100001","00000101"\rAT+CPSMS=\rAT+CPSMS?\r')
     assert out(m).endswith(b'\r\nOK\r\n\r\nOK\r\n\r\n+CPSMS: 0,,,"00000100","00001111"\r\n\r\nOK\r\n')
     assert not m.state.psm.enabled
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_ACTIONS = st.lists(st.one_of(
+    st.tuples(st.just("advance"), st.floats(0, 5000)),
+    st.tuples(st.just("at"), st.sampled_from([b"AT+CSQ", b'AT+CPSMS=1,,,"00100001","00000101"', b"AT+CPSMS=0",
+                                               b'AT+CEDRXS=1,4,"0101"', b"AT+CEDRXS=0", b"AT+QSCLK=1"])),
+    st.tuples(st.just("wake"), st.none()), st.tuples(st.just("power"), st.none()),
+    st.tuples(st.just("dtr"), st.booleans()), st.tuples(st.just("traffic"), st.integers(0, 5000))),
+    max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(module=st.sampled_from(["bg96", "ec800e"]), actions=_ACTIONS)
+def test_energy_states_add_up_to_the_elapsed_time(module: str, actions: list) -> None:
+    """Whatever happens, the time per power state sums to the virtual time elapsed and the
+    charge is the sum of current x time (µAh = mA·s / 3.6)."""
+    from emulator.core.stimuli import DtrChanged, PowerOn
+    m = Modem(load_module(module))
+    start = m.clock.now()
+    for kind, arg in actions:
+        if kind == "advance":
+            m.advance(arg)
+        elif kind == "at":
+            m.receive_data(arg + b"\r")
+        elif kind == "wake":
+            m.receive_stimulus(WakeUp())
+        elif kind == "power":
+            m.power_off() if m.powered else m.receive_stimulus(PowerOn())
+        elif kind == "dtr":
+            m.receive_stimulus(DtrChanged(arg))
+        elif m.powered:
+            ts27007.rrc_activity(m.ctx, arg)
+        list(m.events())
+    m.advance(120)  # let a last burst's connected time accrue
+    r = m.state.energy.report()
+    assert sum(r["seconds"].values()) == pytest.approx(m.clock.now() - start, abs=1e-3)
+    table = load_module(module).defaults["energy"]
+    idle = r["seconds"]["idle"] - r["idle_edrx_seconds"]
+    charge = (sum(r["currents_ma"][s] * v for s, v in r["seconds"].items() if s != "idle")
+              + table["idle_drx_ma"] * idle + table["idle_edrx_ma"] * r["idle_edrx_seconds"]) / 3.6
+    assert r["charge_uah"] == pytest.approx(charge, abs=1e-2)
+
+
+def test_idle_time_is_charged_at_the_paging_current_it_was_spent_with() -> None:
+    """An hour idle with DRX, then eDRX switched on: the hour stays at the DRX current (the
+    whole idle time used to be charged at whatever eDRX setting held when the report ran)."""
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.advance(3600)
+    before = m.state.energy.report()
+    m.receive_data(b'AT+CEDRXS=1,4,"0101"\r')
+    after = m.state.energy.report()
+    assert after["charge_uah"] == pytest.approx(before["charge_uah"], abs=1e-3)
+    m.advance(3600)
+    r = m.state.energy.report()
+    assert r["idle_edrx_seconds"] == pytest.approx(3600)
+    assert r["charge_uah"] - after["charge_uah"] == pytest.approx(0.6 * 3600 / 3.6)  # bg96.yaml eDRX 0.6 mA
+    m.receive_data(b"AT+CFUN=1,1\r")  # reboot: eDRX is off again, and so is its current
+    m.advance(3600 + 60)
+    assert m.state.energy.report()["idle_edrx_seconds"] == pytest.approx(3600, abs=1)

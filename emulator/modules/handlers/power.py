@@ -116,7 +116,7 @@ def _init(ctx: Context) -> None:
         ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
-    ctx.state.energy.update()
+    ctx.state.energy.update(edrx=False)  # a fresh state: eDRX off (the meter outlives reboots)
     del psm
 
 
