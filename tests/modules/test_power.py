@@ -394,3 +394,20 @@ def test_idle_time_is_charged_at_the_paging_current_it_was_spent_with() -> None:
     m.receive_data(b"AT+CFUN=1,1\r")  # reboot: eDRX is off again, and so is its current
     m.advance(3600 + 60)
     assert m.state.energy.report()["idle_edrx_seconds"] == pytest.approx(3600, abs=1)
+
+
+def test_cscon_2_and_3_report_state_and_access() -> None:
+    """TS 27.007 §10.1.32: n=2 adds <state> (7, E-UTRAN connected), n=3 also <access> (4,
+    E-UTRA FDD), while connected; the test form lists 0-3 (it said (0,1) yet took 2 and 3)."""
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b"ATE0\rAT+CSCON=?\rAT+CSCON=3\r")
+    assert out(m) == b"ATE0\r\r\nOK\r\n\r\n+CSCON: (0-3)\r\n\r\nOK\r\n\r\nOK\r\n"
+    ts27007.rrc_activity(m.ctx)
+    assert out(m) == b"\r\n+CSCON: 1,7,4\r\n"
+    m.receive_data(b"AT+CSCON?\rAT+CSCON=2\rAT+CSCON?\r")
+    assert out(m) == b"\r\n+CSCON: 3,1,7,4\r\n\r\nOK\r\n\r\nOK\r\n\r\n+CSCON: 2,1,7\r\n\r\nOK\r\n"
+    m.advance(30)
+    assert out(m) == b"\r\n+CSCON: 0\r\n"
+    m.receive_data(b"AT+CSCON?\r")
+    assert out(m) == b"\r\n+CSCON: 2,0\r\n\r\nOK\r\n"

@@ -345,7 +345,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
         radio = ctx.state.radio
         # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
         # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
-        after = (f"+CSCON: {radio.rrc}",) if radio.cscon_n else ()
+        after = (f"+CSCON: {ts27007.cscon_tail(radio)}",) if radio.cscon_n else ()
 
         def tau(c: Context) -> None:
             ts27007.rrc_activity(c)
