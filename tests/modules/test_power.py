@@ -411,3 +411,20 @@ def test_cscon_2_and_3_report_state_and_access() -> None:
     assert out(m) == b"\r\n+CSCON: 0\r\n"
     m.receive_data(b"AT+CSCON?\r")
     assert out(m) == b"\r\n+CSCON: 2,0\r\n\r\nOK\r\n"
+
+
+def test_dtr_level_outlives_a_reboot() -> None:
+    """DTR is driven by the host: held high across AT+CFUN=1,1 it is still high afterwards, so
+    BG96 AT+QSCLK=1 lets the module sleep at once (the reboot used to reset it to low)."""
+    from emulator.core.stimuli import DtrChanged
+    m = Modem(load_module("bg96"))
+    out(m)
+    m.receive_stimulus(DtrChanged(True))
+    m.receive_data(b"AT+CFUN=1,1\r")
+    m.advance(30)
+    out(m)
+    assert m.state.psm.dtr_high
+    m.receive_data(b"AT+QSCLK=1\r")
+    assert out(m).endswith(b"OK\r\n")
+    m.receive_data(b"AT\r")
+    assert out(m) == b""  # asleep: DTR is high

@@ -103,7 +103,8 @@ class PsmState:
 
 
 def _init(ctx: Context) -> None:
-    psm = ctx.state.psm = PsmState()
+    # the DTR line is the host's: its level outlives a reboot of the module
+    psm = ctx.state.psm = PsmState(dtr_high=bool(getattr(ctx.modem, "dtr_line_high", False)))
     meter = getattr(ctx.modem, "energy_meter", None)
     if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
         meter = ctx.modem.energy_meter = EnergyMeter(
@@ -384,7 +385,7 @@ def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
     from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
     the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
     psm: PsmState = ctx.state.psm
-    psm.dtr_high = stim.high
+    psm.dtr_high = ctx.modem.dtr_line_high = stim.high
     if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
         psm_wake(ctx)
 
