@@ -428,3 +428,16 @@ def test_dtr_level_outlives_a_reboot() -> None:
     assert out(m).endswith(b"OK\r\n")
     m.receive_data(b"AT\r")
     assert out(m) == b""  # asleep: DTR is high
+
+
+def test_qsclk_3_typed_in_psm_reports_the_connection_once() -> None:
+    """AT+QSCLK=3 sent while in PSM: the line wakes the module (+QIND: EXIT PSM, +CSCON: 1);
+    no second +CSCON: 1 follows, then it goes back to PSM."""
+    m = Modem(load_module("ec800e"))
+    out(m)
+    m.receive_data(b'ATE0\rAT+QCFG="urc/psm",1\rAT+CSCON=1\rAT+QSCLK=3,2,"01011111","00000001"\r')
+    m.advance(5)
+    assert out(m).endswith(b"\r\n+QIND: ENTER PSM\r\n")
+    m.receive_data(b'AT+QSCLK=3,2,"01011111","00000001"\r')
+    m.advance(5)
+    assert out(m) == b"\r\nOK\r\n\r\n+QIND: EXIT PSM\r\n\r\n+CSCON: 1\r\n\r\n+QIND: ENTER PSM\r\n"

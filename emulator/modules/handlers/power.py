@@ -344,9 +344,9 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
         psm.sleep_mode = mode
         _cancel(psm, "t3324")  # the TAU negotiating the new timers restarts the active time
         radio = ctx.state.radio
-        # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
-        # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
-        after = (f"+CSCON: {ts27007.cscon_tail(radio)}",) if radio.cscon_n else ()
+        # Guide 001 §6.1: re-reports the idle RRC state (not when connected: just printed), opens
+        # a connection for the TAU negotiating PSM (+CSCON: 1), enters PSM after the active time.
+        after = ("+CSCON: 0",) if radio.cscon_n and not radio.rrc else ()
 
         def tau(c: Context) -> None:
             ts27007.rrc_activity(c)
