@@ -1,9 +1,10 @@
 """Benchmark: simulated hours per wall second for a modem cycling PSM and uplinks.
 
 One EC800E (sans-IO :class:`~emulator.core.modem.Modem`, no network) with PSM granted
-(T3412 = 1 h, T3324 = 10 s) wakes by an uplink-like command every ``period`` seconds, goes
-back to PSM after the active time, and is woken by its periodic TAU in between; the clock is
-the VirtualClock, moved with ``advance``. ``run()`` returns the figures as a dict;
+(T3412 = 1 h, T3324 = 10 s) is woken by a host command every ``period`` seconds (on the
+EC800E any command line wakes it; it stands in for the uplink), goes back to PSM after the
+RRC release and the active time; with a ``period`` over an hour the periodic TAU wakes it in
+between too. The clock is the VirtualClock, moved with ``advance``. ``run()`` returns the figures as a dict;
 registered as the ``psm`` bench of ``python -m bench``; ``python -m bench.psm`` prints them.
 
 Must not: open sockets or read the wall clock for anything but measuring itself.

@@ -15,6 +15,8 @@ Must not: hold state of its own (it reads the Emulator).
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import TYPE_CHECKING, Literal
 
 from fastapi import FastAPI, HTTPException
@@ -65,9 +67,9 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return port
 
     def describe(port) -> dict:
-        radio = port.modem.state.radio
-        return {**port.info(), "powered": port.modem.powered, "registered": radio.registered,
-                "stat": radio.stat, "rrc": radio.rrc,
+        radio, on = port.modem.state.radio, port.modem.powered  # powered down: no radio at all
+        return {**port.info(), "powered": on, "registered": on and radio.registered,
+                "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
                 "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm),
                 "dtr_high": bool(getattr(getattr(port.modem.state, "psm", None), "dtr_high", False)),
                 "reachable": port.modem.reachable, "held_downlinks": len(port.held),
@@ -134,8 +136,16 @@ def create_app(emulator: "Emulator") -> FastAPI:
     @app.post("/api/clock/advance", tags=["clock"])
     async def advance(body: AdvanceBody) -> dict:
         """Move the virtual clock forward now and fire everything due on the way (lifetimes,
-        heartbeats, PSM timers ...); returns as soon as that is done (a day takes milliseconds)."""
-        fired = emulator.on_loop(emulator.advance, body.seconds)
+        heartbeats, PSM timers ...) in order, letting loopback I/O run between deadlines (an
+        automatic Update or MQTT ping is answered); returns when done (a day: milliseconds)."""
+        loop = emulator.loop
+        if loop is None or not loop.is_running():
+            fired = emulator.advance(body.seconds)
+        elif asyncio.get_running_loop() is loop:
+            fired = await emulator.advance_live(body.seconds)
+        else:
+            fired = await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(emulator.advance_live(body.seconds), loop))
         return {"now": emulator.clock.now(), "fired": fired}
 
     @app.get("/api/network/routes", tags=["network"])

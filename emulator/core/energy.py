@@ -46,11 +46,15 @@ class EnergyMeter:
     _last_t: float | None = None
     _last_state: str = "idle"
     _edrx: bool = False
+    idle_edrx_s: float = 0.0  # the part of "idle" spent with eDRX on (its own current)
 
     def update(self, edrx: bool | None = None) -> None:
         t = self.now()
         if self._last_t is not None:
-            self.seconds[self._last_state] += max(0.0, t - self._last_t)
+            dt = max(0.0, t - self._last_t)
+            self.seconds[self._last_state] += dt
+            if self._last_state == "idle" and self._edrx:
+                self.idle_edrx_s += dt
         self._last_t = t
         self._last_state = self.state_of()
         if edrx is not None:
@@ -64,17 +68,27 @@ class EnergyMeter:
         self.seconds["transmitting"] += air
         self.seconds["connected"] -= air  # the burst happens inside the connected period
 
-    def current_ma(self, state: str) -> float:
+    def current_ma(self, state: str, edrx: bool | None = None) -> float:
         t = self.table
+        edrx = self._edrx if edrx is None else edrx
         return {"off": t.off_ua / 1000, "psm": t.psm_ua / 1000,
-                "idle": t.idle_edrx_ma if self._edrx else t.idle_drx_ma,
+                "idle": t.idle_edrx_ma if edrx else t.idle_drx_ma,
                 "connected": t.connected_ma, "transmitting": t.tx_ma}[state]
 
     def report(self) -> dict:
         self.update()
-        seconds = {s: round(max(0.0, v), 6) for s, v in self.seconds.items()}
-        # a burst booked before its connected period has elapsed is borrowed from later time
-        charge = sum(self.current_ma(s) * v for s, v in seconds.items()) / 3.6  # mA*s -> µAh
+        raw = dict(self.seconds)
+        if raw["connected"] < 0:  # bursts are booked at once, their connected time accrues
+            # afterwards: until it has, the radio counts as transmitting for all of it, so the
+            # states always add up to the elapsed time
+            raw["transmitting"] = max(0.0, raw["transmitting"] + raw["connected"])
+            raw["connected"] = 0.0
+        seconds = {s: round(max(0.0, v), 6) for s, v in raw.items()}
+        # idle time is charged at the current of the paging cycle it was spent in (DRX / eDRX)
+        edrx_s = min(self.idle_edrx_s, seconds["idle"])
+        charge = (sum(self.current_ma(s) * v for s, v in seconds.items() if s != "idle")
+                  + self.current_ma("idle", False) * (seconds["idle"] - edrx_s)
+                  + self.current_ma("idle", True) * edrx_s) / 3.6  # mA*s -> µAh
         return {"seconds": seconds, "charge_uah": round(charge, 3), "tx_bytes": self.tx_bytes,
-                "state": self._last_state, "edrx": self._edrx,
+                "state": self._last_state, "edrx": self._edrx, "idle_edrx_seconds": round(edrx_s, 6),
                 "currents_ma": {s: self.current_ma(s) for s in STATES}}

@@ -4,5 +4,6 @@ common commands, TCP/IP (AT+QI*), MQTT (AT+QMT*) and SKT ThingPlug (AT+SKTP*).""
 from .data_loader import build_profile
 from .handlers import power, quectel_common, quectel_mqtt, quectel_tcpip, thingplug, ts27007, v250
 
-PROFILE = build_profile("bg96", "bg96", (v250.FEATURE, ts27007.FEATURE, power.FEATURE, quectel_common.FEATURE,
+PROFILE = build_profile("bg96", "bg96", (v250.FEATURE, ts27007.FEATURE, power.FEATURE, power.QUECTEL_FEATURE,
+                                         quectel_common.FEATURE,
                                          quectel_tcpip.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE))

@@ -88,6 +88,7 @@ class MqttSession:
         self.clock, self.internet, self.name = clock, internet, name
         self._sync = sync_clock or (lambda: None)
         self.on_message, self.on_lost, self.on_retry = on_message, on_lost, on_retry
+        self.on_ping: Callable[[], None] | None = None  # the keepalive sent a PINGREQ
         self.state = "closed"  # closed | opening | open | connecting | connected
         self.pkt_timeout, self.retry_times, self.keepalive = 5.0, 3, 0
         self._reader: asyncio.StreamReader | None = None
@@ -356,6 +357,8 @@ class MqttSession:
             return
         if self.clock.now() - self._last_send >= self.keepalive:
             self._send(PingReqPacket())
+            if self.on_ping:
+                self.on_ping()
             if self._pingresp_timer is None:
                 self._pingresp_timer = self.clock.call_later(self.pkt_timeout, self._ping_timeout, "mqtt-pingresp")
         self._arm_keepalive()

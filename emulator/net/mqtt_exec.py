@@ -17,7 +17,7 @@ from ..modules.handlers.mqtt_effects import (
     OPEN_DNS_FAILED, OPEN_FAILED, OPEN_OCCUPIED, OPEN_OK, RESULT_FAILED, RESULT_OK, RESULT_RETRY,
     STAT_CONNACK_FAILED, STAT_PEER_CLOSED, STAT_PING_TIMEOUT, STAT_SEND_FAILED, MqttClose, MqttCloseDone,
     MqttClosed, MqttConnAck, MqttConnect, MqttDisconnect, MqttDisconnected, MqttMessage, MqttOpen,
-    MqttOpened, MqttPubDone, MqttPublish, MqttSubAck, MqttSubscribe, MqttUnsubAck, MqttUnsubscribe)
+    MqttOpened, MqttPinged, MqttPubDone, MqttPublish, MqttSubAck, MqttSubscribe, MqttUnsubAck, MqttUnsubscribe)
 from .executors import executor
 from .mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, LOST_SEND, MqttSession
 
@@ -64,6 +64,7 @@ def _new_session(port: Any, effect: MqttOpen) -> MqttSession:
     sync = getattr(port.emulator, "sync_clock", None)
     session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=on_message,
                           on_lost=on_lost, on_retry=on_retry, name=f"{port.name}/{owner}{idx}", sync_clock=sync)
+    session.on_ping = lambda: port.stimulus(MqttPinged(idx, owner=owner))
     return session
 
 

@@ -191,7 +191,13 @@ class Serial(SerialBase):
         pass
 
     def _update_dtr_state(self) -> None:
-        pass
+        """``ser.dtr`` is the RS-232 signal: asserted (True) = the module's DTR pin *low*
+        (awake; Quectel: pin high lets it sleep, deep sleep in PSM). Same as the console API's
+        ``POST /api/modems/{name}/dtr``."""
+        if self.is_open:
+            from ..core.stimuli import DtrChanged
+            stim, name = DtrChanged(not self._dtr_state), self._emu.name
+            self._emu.call(lambda: self._emu.emulator.ports[name].stimulus(stim))
 
     @property
     def cts(self) -> bool:
@@ -216,9 +222,10 @@ class Serial(SerialBase):
         return self._emu.emulator
 
     def advance(self, seconds: float) -> int:
-        """Push the virtual clock forward (timers fire now); returns how many fired."""
+        """Push the virtual clock forward (timers fire now, deadline by deadline, with loopback
+        I/O in between like the console API's advance); returns how many fired."""
         self._check_open()
-        return self._emu.call(lambda: self._emu.emulator.advance(seconds))
+        return self._emu.call(lambda: self._emu.emulator.advance_live(seconds))
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 10.0) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop (may return a coroutine) and return its result."""

@@ -28,6 +28,9 @@ from ..net.internet import FakeInternet
 
 log = logging.getLogger("modemu")
 
+LIVE_ADVANCE_WALL = 5.0  # advance_live: wall seconds of I/O interleaving before firing back to back
+IO_QUIET_ROUNDS, IO_MAX_ROUNDS = 8, 400  # loop rounds without activity = quiet; cap per deadline
+
 
 class ModemPort:
     """A modem plus where its bytes go: pty, TCP, in-process listeners."""
@@ -183,6 +186,8 @@ class Emulator:
         self.cut_hooks: list[Callable[[str, int | None], Any]] = []
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._activity_seq = 0  # bumped on every modem drain (advance_live watches it)
+        self._advance_lock = asyncio.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -284,6 +289,46 @@ class Emulator:
         self.drain_all()
         return fired
 
+    async def advance_live(self, seconds: float) -> int:
+        """``advance`` for a live emulator (console API): fire what is due deadline by deadline
+        and let loopback I/O run in between, so what modems and platforms say to each other on
+        the way (an automatic LwM2M Update and its answer, MQTT PINGREQ/PINGRESP) happens before
+        the next timer (a retransmission, a response timeout) is due. Otherwise a healthy
+        device would time out against its own platform. Bounded: after ``LIVE_ADVANCE_WALL``
+        wall seconds the rest fires back to back."""
+        async with self._advance_lock:
+            loop = asyncio.get_running_loop()
+            start, wall_end = self.clock.now(), loop.time() + LIVE_ADVANCE_WALL
+            target, fired = start + max(0.0, float(seconds)), 0
+            while (nxt := self.clock.next_deadline()) is not None and nxt <= target \
+                    and loop.time() < wall_end:
+                running = self._tasks()
+                fired += self.clock.advance_to(nxt)
+                self.drain_all()
+                await self._let_io_run(running)
+            fired += self.clock.advance_to(target)
+            if self._clock_anchor is not None:
+                loop_t0, virt_t0 = self._clock_anchor
+                self._clock_anchor = (loop_t0, virt_t0 + (self.clock.now() - start))
+            self.drain_all()
+            return fired
+
+    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+        """Yield to the loop until the executor tasks the fired timers started are done and it
+        has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
+        written; each hop needs a round or two). Tasks that were already running (a socket's
+        pump) do not count."""
+        quiet = rounds = 0
+        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
+            seen = self._activity_seq
+            await asyncio.sleep(0)
+            rounds += 1
+            busy = any(not t.done() for t in self._tasks() - running)
+            quiet = 0 if self._activity_seq != seen or busy else quiet + 1
+
+    def _tasks(self) -> set[asyncio.Task]:
+        return {t for p in self.ports.values() for t in p.tasks}
+
     def on_loop(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
         """Run ``fn(*args)`` on the emulator's event loop and return its result. The console
         API's sync routes run in worker threads; modems, executors and backends must only be
@@ -306,6 +351,7 @@ class Emulator:
             port.drain()
 
     def notify_activity(self) -> None:
+        self._activity_seq += 1
         for listener in list(self._activity_listeners):
             listener()
 

@@ -36,6 +36,28 @@ def test_ctwing_mqtt_command_waits_for_the_wake_up_publish() -> None:
         assert "+QMTPUBEX: 0,0,0" in lines
 
 
+def test_mqtt_keepalive_wakes_the_module_from_psm() -> None:
+    """The module's MQTT stack keeps its connection alive: each PINGREQ is uplink traffic, so a
+    device left connected leaves PSM every keepalive (+QIND: EXIT PSM, RRC up, energy booked)
+    instead of sleeping while pings go out unseen (guide 001 §6.1 note 3: close MQTT first)."""
+    with ModemHarness("ec800e", backends=["ctwing"]) as h:
+        h.command('AT+QCFG="urc/psm",1')
+        h.command('AT+QMTCFG="keepalive",0,60')
+        h.command('AT+QMTOPEN=0,"mqtt.ctwing.cn",1883', "OK", "+QMTOPEN: 0,0")
+        h.command(f'AT+QMTCONN=0,"{MQTT_CLIENT}","device001","{MQTT_PASSWORD}"', "OK", "+QMTCONN: 0,0,0")
+        h.command('AT+QSCLK=3,2,"01011111","00000001"')
+        h.expect("+QIND: ENTER PSM", within="5s")
+        before = h.modem.state.energy.report()
+        h.expect("+QIND: EXIT PSM", within="61s")  # the keepalive PINGREQ, not the 310 h TAU
+        h.expect("+QIND: ENTER PSM", within="30s")  # RRC released, T3324: asleep again
+        after = h.modem.state.energy.report()
+        assert after["tx_bytes"] - before["tx_bytes"] == 2
+        assert after["seconds"]["connected"] > before["seconds"]["connected"]
+        h.command("AT+QMTCONN?", "+QMTCONN: 0,3", "OK")  # still connected (and awake again)
+        h.expect("+QIND: EXIT PSM")
+        h.drain()
+
+
 def test_parse_charge() -> None:
     assert parse_charge("50uAh") == 50
     assert parse_charge("50µAh") == 50

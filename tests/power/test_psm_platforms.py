@@ -171,7 +171,9 @@ def test_bg96_qpowd_silences_the_port_until_powered_on() -> None:
         h.send_raw(b"AT\r")
         h.expect_none("1h")
         with TestClient(create_app(h.emulator)) as api:
-            assert api.get("/api/modems/bg96").json()["powered"] is False
+            off = api.get("/api/modems/bg96").json()
+            assert off["powered"] is False and off["reachable"] is False
+            assert (off["registered"], off["stat"], off["rrc"]) == (False, 0, 0)  # no radio when off
             assert api.post("/api/modems/bg96/power", json={"on": True}).json()["powered"] is True
         h.expect("RDY", within="15s", allow_other=True)
         h.drain()

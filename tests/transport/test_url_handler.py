@@ -103,3 +103,43 @@ def test_pyserial_line_helpers_work():
         assert ser.read_until(b"+CPIN: READY\r\n").endswith(b"+CPIN: READY\r\n")
         ser.write(b"AT+CGMM\r")
         assert [ser.readline() for _ in range(5)] == [b"AT+CGMM\r\r\n", b"WM-N400MSE\r\n", b"\r\n", b"OK\r\n", b""]
+
+
+def test_advance_lets_the_modules_own_traffic_be_answered():
+    """ser.advance() on a live emulator: an hour with automatic LwM2M Updates (lifetime 300 s,
+    lifetime_enable=1 by default) keeps the registration; the Updates are answered in between."""
+    ser = serial.serial_for_url("modemu://ec800e?backends=ctwing", timeout=2)
+    try:
+        read_until(ser, b"+QIND: PB DONE\r\n")
+        for line, want in ((b'AT+QLWCONFIG=0,"221.229.214.202",5683,"868543060974334",300,3,0', b"OK\r\n"),
+                           (b"AT+QLWADDOBJ=19,0,1,0", b"OK\r\n"), (b"AT+QLWADDOBJ=19,1,1,0", b"OK\r\n"),
+                           (b"AT+QLWREG", b'"observe"')):
+            ser.write(line + b"\r")
+            assert want in read_until(ser, want)
+        read_until(ser, b"\r\n", 0.3)
+        assert ser.advance(3600) >= 12
+        time.sleep(0.2)
+        ser.write(b"AT+QLWSTATUS?\r")
+        out = read_until(ser, b"OK\r\n")
+        assert b"+QLWSTATUS: 2" in out and b"+QLWUPDATE: -" not in out, out
+    finally:
+        ser.close()
+
+
+def test_dtr_line_reaches_the_modem():
+    """BG96 AT+QSCLK=1: with DTR deasserted (pin high) the module sleeps and host bytes are
+    lost; asserting DTR (pin low) wakes it (the attribute used to be ignored)."""
+    ser = serial.serial_for_url("modemu://bg96?backends=none", timeout=2)
+    try:
+        read_until(ser, b"+QIND: SMS DONE\r\n")
+        ser.write(b"AT+QSCLK=1\r")
+        assert b"OK\r\n" in read_until(ser, b"OK\r\n")
+        ser.dtr = False
+        assert ser.call(lambda emu: emu.ports["bg96"].modem.state.psm.dtr_high) is True
+        ser.write(b"AT\r")
+        assert read_until(ser, b"OK", 0.5) == b""
+        ser.dtr = True
+        ser.write(b"AT\r")
+        assert read_until(ser, b"OK\r\n") == b"AT\r\r\nOK\r\n"
+    finally:
+        ser.close()

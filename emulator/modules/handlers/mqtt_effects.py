@@ -185,6 +185,14 @@ class MqttCloseDone(Stimulus):
 
 
 @dataclass(frozen=True)
+class MqttPinged(Stimulus):
+    """The module's own MQTT stack sent a PINGREQ (keepalive): radio traffic nobody typed."""
+
+    client_idx: int
+    owner: str = "qmt"
+
+
+@dataclass(frozen=True)
 class MqttClosed(Stimulus):
     """The connection went away without being asked to (+QMTSTAT <err_code>, STAT_*)."""
 

@@ -53,10 +53,15 @@ from ...core.stimuli import DtrChanged, WakeUp
 from ..profile import CommandTable, Feature, Reply
 from . import ts27007
 
-T = CommandTable("power")
+T = CommandTable("power")  # 3GPP TS 27.007: every module
+QT = CommandTable("power_quectel")  # Quectel: +QPSMS, +QSCLK (BG96 0/1; EC800E also 3)
+ET = CommandTable("power_ec800e")  # +QSCLKEX: only in the ECx00x guide (001 §6.1)
 
 T3412_UNITS = {0b000: 600, 0b001: 3600, 0b010: 36000, 0b011: 2, 0b100: 30, 0b101: 60, 0b110: 1_152_000}
-T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360}
+# GPRS Timer 2 (TS 24.008 §10.5.7.4, coded as GPRS Timer §10.5.7.3): 2 s, 1 min, decihours, 111 =
+# deactivated; "Other values shall be interpreted as multiples of 1 minute in this version of the
+# protocol", so units 011-110 are minutes, not a deactivated timer.
+T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360, 0b011: 60, 0b100: 60, 0b101: 60, 0b110: 60}
 
 
 def decode_timer(bits: str, units: dict[int, int]) -> int | None:
@@ -80,6 +85,7 @@ class PsmState:
     sleep_mode: int = 0
     dtr_high: bool = False
     edrx_mode: int = 0
+    edrx_act: int = 4
     edrx_value: str = "0010"
     timers: dict[str, Timer] = field(default_factory=dict)
 
@@ -97,7 +103,8 @@ class PsmState:
 
 
 def _init(ctx: Context) -> None:
-    psm = ctx.state.psm = PsmState()
+    # the DTR line is the host's: its level outlives a reboot of the module
+    psm = ctx.state.psm = PsmState(dtr_high=bool(getattr(ctx.modem, "dtr_line_high", False)))
     meter = getattr(ctx.modem, "energy_meter", None)
     if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
         meter = ctx.modem.energy_meter = EnergyMeter(
@@ -110,7 +117,7 @@ def _init(ctx: Context) -> None:
         ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
-    ctx.state.energy.update()
+    ctx.state.energy.update(edrx=False)  # a fresh state: eDRX off (the meter outlives reboots)
     del psm
 
 
@@ -215,12 +222,26 @@ def record_uplink(ctx: Context, nbytes: int) -> None:
     ctx.state.energy.add_tx(nbytes)
 
 
+def _cereg_tail(ctx: Context) -> str:
+    return ts27007._reg_tail(ctx, ctx.state.radio.cereg_n, urc=True)  # noqa: SLF001
+
+
+def _report_cereg_timers(ctx: Context, before: str) -> None:
+    """+CEREG=4/5 report the granted Active-Time / Periodic-TAU (TS 27.007 §10.1.22); the URC
+    follows when they change (the TAU that negotiates PSM), as for any reported parameter."""
+    radio = ctx.state.radio
+    if radio.cereg_n >= 4 and radio.registered and _cereg_tail(ctx) != before:
+        ctx.urc(f"+CEREG: {_cereg_tail(ctx)}")
+
+
 def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
     psm: PsmState = ctx.state.psm
+    before = _cereg_tail(ctx)
     psm.requested, psm.t3412, psm.t3324 = True, t3412, t3324
     grant = ctx.defaults.get("psm_grant") or {}
     psm.tau_s = int(grant["tau"]) if "tau" in grant else decode_timer(t3412, T3412_UNITS)
     psm.active_s = int(grant["active"]) if "active" in grant else decode_timer(t3324, T3324_UNITS)
+    _report_cereg_timers(ctx, before)
     if psm.enabled and _psm_urcs(ctx) and ctx.profile.quirks.psm_urc_style == "bg96":
         ctx.urc(f"+QPSMTIMER: {psm.tau_s},{psm.active_s}")
     if psm.enabled and ctx.state.radio.rrc == 0:
@@ -229,7 +250,9 @@ def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
 
 def _disable_psm(ctx: Context) -> None:
     psm: PsmState = ctx.state.psm
+    before = _cereg_tail(ctx)
     psm.requested = False
+    _report_cereg_timers(ctx, before)
     _cancel(psm, "t3324")
     if psm.in_psm:
         psm_wake(ctx)
@@ -244,14 +267,15 @@ def _timer_arg(cmd: AtCommand, index: int, default: str) -> str:
 
 @T.set("+CPSMS")
 def cpsms_set(cmd: AtCommand, ctx: Context) -> Reply:
-    mode = cmd.int(0, lo=0, hi=2)
+    # TS 27.007 §7.38: "AT+CPSMS=" (all parameters omitted) disables PSM and resets its data
+    mode = cmd.int(0, lo=0, hi=2) if any(cmd.has(i) for i in range(len(cmd))) else 2
     psm: PsmState = ctx.state.psm
     if mode == 1:
         _request_psm(ctx, _timer_arg(cmd, 3, psm.t3412), _timer_arg(cmd, 4, psm.t3324))
     else:
         _disable_psm(ctx)
-        if mode == 2:
-            ctx.state.psm = PsmState(edrx_mode=psm.edrx_mode, edrx_value=psm.edrx_value)
+        if mode == 2:  # reset the PSM parameters only (DTR, sleep mode and eDRX are not PSM)
+            psm.t3412, psm.t3324, psm.tau_s, psm.active_s = PsmState.t3412, PsmState.t3324, None, None
     return Reply()
 
 
@@ -266,7 +290,7 @@ def cpsms_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=('+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")',))
 
 
-@T.read("+QPSMS")
+@QT.read("+QPSMS")
 def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
     if not psm.enabled:
@@ -276,13 +300,17 @@ def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.set("+CEDRXS")
 def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
+    """TS 27.007 §7.40: mode 0 disable, 1 enable, 2 enable + URC, 3 disable and reset the
+    parameters to their defaults; AcT-type 4 E-UTRAN (WB-S1), 5 NB-S1; value is 4 bits."""
     psm: PsmState = ctx.state.psm
     mode = cmd.int(0, lo=0, hi=3)
-    cmd.int(1, 4, lo=0, hi=5)
+    act = cmd.int(1, psm.edrx_act, lo=0, hi=5)
     value = cmd.str(2, psm.edrx_value)
     if len(value) != 4 or set(value) - {"0", "1"}:
         return Reply(final=ERROR)  # TS 27.007 §7.40: <Requested_eDRX_value> is 4 bits
-    psm.edrx_mode, psm.edrx_value = mode, value
+    if mode == 3:
+        mode, act, value = 0, PsmState.edrx_act, PsmState.edrx_value
+    psm.edrx_mode, psm.edrx_act, psm.edrx_value = mode, act, value
     ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
     return Reply()
 
@@ -290,8 +318,12 @@ def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
 @T.read("+CEDRXS")
 def cedrxs_read(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
-    act = 4 if ctx.defaults.get("act", 7) == 7 else 4
-    return Reply(lines=(f'+CEDRXS: {act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
+    return Reply(lines=(f'+CEDRXS: {psm.edrx_act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
+
+
+@T.test("+CEDRXS")
+def cedrxs_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=('+CEDRXS: (0-3),(0,4,5),("0000"-"1111")',))
 
 
 @T.exec("+CEDRXRDP")
@@ -299,21 +331,22 @@ def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
     psm: PsmState = ctx.state.psm
     if not psm.edrx_mode:
         return Reply(lines=("+CEDRXRDP: 0",))
-    return Reply(lines=(f'+CEDRXRDP: 4,"{psm.edrx_value}","{psm.edrx_value}","0000"',))
+    return Reply(lines=(f'+CEDRXRDP: {psm.edrx_act},"{psm.edrx_value}","{psm.edrx_value}","0000"',))
 
 
-@T.set("+QSCLK")
+@QT.set("+QSCLK")
 def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
-    mode = cmd.int(0, lo=0, hi=3)
+    mode = cmd.int(0, lo=0, hi=int(ctx.defaults.get("qsclk_max", 1)))  # BG96 AT manual: 0/1
     psm: PsmState = ctx.state.psm
     if mode == 3:
         cmd.int(1, 2, lo=0, hi=255)
         t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)  # ERROR before any change
         psm.sleep_mode = mode
+        _cancel(psm, "t3324")  # the TAU negotiating the new timers restarts the active time
         radio = ctx.state.radio
-        # Guide 001 §6.1: the module re-reports the RRC state, opens a connection for the TAU that
-        # negotiates PSM (+CSCON: 1) and enters PSM when the granted active time has run out.
-        after = (f"+CSCON: {radio.rrc}",) if radio.cscon_n else ()
+        # Guide 001 §6.1: re-reports the idle RRC state (not when connected: just printed), opens
+        # a connection for the TAU negotiating PSM (+CSCON: 1), enters PSM after the active time.
+        after = ("+CSCON: 0",) if radio.cscon_n and not radio.rrc else ()
 
         def tau(c: Context) -> None:
             ts27007.rrc_activity(c)
@@ -327,12 +360,12 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.read("+QSCLK")
+@QT.read("+QSCLK")
 def qsclk_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+QSCLK: {ctx.state.psm.sleep_mode}",))
 
 
-@T.set("+QSCLKEX")
+@ET.set("+QSCLKEX")
 def qsclkex_set(cmd: AtCommand, ctx: Context) -> Reply:
     enable = cmd.int(0, lo=0, hi=1)
     cmd.int(1, 1, lo=0, hi=255)
@@ -352,7 +385,7 @@ def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
     from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
     the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
     psm: PsmState = ctx.state.psm
-    psm.dtr_high = stim.high
+    psm.dtr_high = ctx.modem.dtr_line_high = stim.high
     if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
         psm_wake(ctx)
 
@@ -362,3 +395,6 @@ def energy_report(ctx: Context) -> dict[str, Any]:
 
 
 FEATURE = Feature("power", T, init=_init, stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr})
+# Quectel's own commands, on top of FEATURE (the Woori-net and AM Telecom modules answer ERROR)
+QUECTEL_FEATURE = Feature("power_quectel", QT)
+EC800E_FEATURE = Feature("power_ec800e", ET)

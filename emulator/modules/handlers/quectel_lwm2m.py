@@ -341,7 +341,7 @@ def qlwnotify_set(cmd: AtCommand, ctx: Context) -> Reply:
     if state.status != REGISTERED or path not in state.observed:
         return Reply(final=NOT_ALLOWED)
     mid = state.take_mid()
-    ts27007.rrc_activity(ctx)
+    ts27007.rrc_activity(ctx, len(payload))  # air time on the energy meter
     # without network the datagram is lost: a CON one ends in "report_ack",1 by its timer
     effects = (Lwm2mNotify(mid, payload, bool(ack), path, vtype),) if ctx.state.radio.registered else ()
     # RAI (3GPP TS 24.301 §9.9.4.25): 1 = nothing follows the uplink, the RRC connection is

@@ -233,7 +233,7 @@ def _publish(ctx: Context, client: QmtClient, name: str, msg_id: int, qos: int, 
     if qos:
         client.inflight.add(msg_id)
     client.pub_names.setdefault(msg_id, deque()).append(name)
-    ts27007.rrc_activity(ctx)
+    ts27007.rrc_activity(ctx, len(topic) + len(data))  # air time on the energy meter
     return Reply(effects=(MqttPublish(client.idx, msg_id, topic, data, qos, retain, owner=OWNER),))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ...core.modem import Context
 from . import ts27007
 from .mqtt_effects import (RESULT_OK, RESULT_RETRY, MqttCloseDone, MqttClosed, MqttConnAck, MqttDisconnected,
-                           MqttMessage, MqttOpened, MqttPubDone, MqttSubAck, MqttUnsubAck)
+                           MqttMessage, MqttOpened, MqttPinged, MqttPubDone, MqttSubAck, MqttUnsubAck)
 
 OWNER = "qmt"
 MAX_CLIENTS = 6  # client_idx 0-5
@@ -177,8 +177,16 @@ def on_closed(stim: MqttClosed, ctx: Context) -> None:
     ctx.urc(f"+QMTSTAT: {client.idx},{stim.err_code}")
 
 
+def on_pinged(stim: MqttPinged, ctx: Context) -> None:
+    """A keepalive PINGREQ is uplink traffic: RRC connects, the energy meter books it, and a
+    module in PSM leaves it to send (an open MQTT connection keeps waking a sleeping device;
+    guide 001 §6.1 note 3 advises closing MQTT before sleeping for that reason)."""
+    if _mine(stim, ctx) is not None:
+        ts27007.rrc_activity(ctx, 2)  # PINGREQ: 2 bytes
+
+
 STIMULI = {
     MqttOpened: on_opened, MqttConnAck: on_connack, MqttSubAck: on_suback, MqttUnsubAck: on_unsuback,
     MqttPubDone: on_pubdone, MqttMessage: on_message, MqttDisconnected: on_disconnected,
-    MqttCloseDone: on_close_done, MqttClosed: on_closed,
+    MqttCloseDone: on_close_done, MqttClosed: on_closed, MqttPinged: on_pinged,
 }

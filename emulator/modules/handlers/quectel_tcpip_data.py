@@ -73,7 +73,7 @@ def send(ctx: Context, sock: Socket, data: bytes, host: str = "", port: int = 0)
     sock.total_sent += len(data)
     if data:
         ctx.effect(SendData(sock.conn_id, sock.gen, data, host, port))
-        ts27007.rrc_activity(ctx)
+        ts27007.rrc_activity(ctx, len(data))  # air time on the energy meter
 
 
 def _sendable(ctx: Context, cid: int) -> tuple[Socket | None, Reply | None]:

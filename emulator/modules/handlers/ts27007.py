@@ -92,7 +92,7 @@ def _set_rrc(ctx: Context, mode: int, *, tail: bool = False) -> None:
     changed = radio.rrc != mode
     radio.rrc = mode
     if changed and radio.cscon_n:
-        (ctx.urc_tail if tail else ctx.urc)(f"+CSCON: {mode}")
+        (ctx.urc_tail if tail else ctx.urc)(f"+CSCON: {cscon_tail(radio)}")
     if changed:
         for hook in getattr(ctx.state, "rrc_hooks", []):
             hook(ctx, mode)
@@ -283,15 +283,22 @@ def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
+def cscon_tail(radio: RadioState) -> str:
+    """TS 27.007 §10.1.32: <mode>[,<state>[,<access>]]; n=2 adds <state> 7 (E-UTRAN
+    connected), n=3 also <access> 4 (E-UTRA FDD); both only while connected."""
+    extra = (",7", ",7,4")[radio.cscon_n - 2] if radio.cscon_n >= 2 and radio.rrc else ""
+    return f"{radio.rrc}{extra}"
+
+
 @T.read("+CSCON")
 def cscon_read(cmd: AtCommand, ctx: Context) -> Reply:
     r = ctx.state.radio
-    return Reply(lines=(f"+CSCON: {r.cscon_n},{r.rrc}",))
+    return Reply(lines=(f"+CSCON: {r.cscon_n},{cscon_tail(r)}",))
 
 
 @T.test("+CSCON")
 def cscon_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CSCON: (0,1)",))
+    return Reply(lines=("+CSCON: (0-3)",))
 
 
 @T.exec("+CCID", "+ICCID")
