@@ -12,98 +12,20 @@ Must not: know the YAML format (loader.py) or print (report.py).
 from __future__ import annotations
 
 import asyncio
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config, ModemSpec
 from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
                              SimRemoved, WakeUp)
 from ..transport.inproc import hook_ports
+from .link import Entry, Link, StepFailure  # noqa: F401 - re-exported (runner, harness, tests)
 from .model import ModemDecl
 from .patterns import Pattern
 
-_EOL = re.compile(rb"[\r\n]")
-_CTRL = re.compile(r"[\x00-\x1f]")
-
-
-class StepFailure(AssertionError):
-    """A step did not get what it expected; carries both sides for the diff."""
-
-    def __init__(self, message: str, expected: list[str] | None = None, actual: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expected = expected or []
-        self.actual = actual or []
-
-
-@dataclass
-class Entry:
-    """One transcript line: ``kind`` is tx, rx, echo, other, note."""
-
-    t: float
-    modem: str
-    kind: str
-    text: str
-
-
-class Link:
-    """The host side of one modem: bytes in, complete lines out."""
-
-    def __init__(self, bench: "Bench", name: str) -> None:
-        self.bench, self.name = bench, name
-        self.rx = bytearray()
-        self.echoes: list[str] = []
-        self.serial: Any = None
-
-    def on_bytes(self, data: bytes) -> None:
-        self.rx += data
-        self.bench.activity.set()
-
-    def write(self, data: bytes) -> None:
-        if self.serial is not None:
-            self.serial.write(data)
-        else:
-            self.bench.emulator.ports[self.name].feed(data)
-
-    def expect_echo(self, text: str) -> None:
-        for part in re.split(r"[\r\n]+", _CTRL.sub(lambda m: m.group(0) if m.group(0) in "\r\n" else "", text)):
-            if part:
-                self.echoes.append(part)
-
-    def _is_echo(self, line: str) -> bool:
-        norm = _CTRL.sub("", line)
-        for cand in (norm, norm[2:] if norm.startswith("> ") else None):
-            if cand and cand in self.echoes:
-                del self.echoes[: self.echoes.index(cand) + 1]
-                return True
-        return False
-
-    def pop_line(self) -> str | None:
-        """The next complete non-empty, non-echo line, or None."""
-        while True:
-            m = _EOL.search(self.rx)
-            if m is None:
-                return None
-            raw = bytes(self.rx[: m.start()])
-            del self.rx[: m.end()]
-            if not raw:
-                continue
-            text = raw.decode("utf-8", "replace")
-            if self._is_echo(text):
-                self.bench.log(self.name, "echo", text)
-                continue
-            self.bench.log(self.name, "rx", text)
-            return text
-
-    def take_prefix(self, prefix: bytes) -> bool:
-        if self.rx.startswith(prefix):
-            del self.rx[: len(prefix)]
-            return True
-        return False
-
 
 class Bench:
+    """An Emulator with one host :class:`Link` per modem; the scenario steps' primitives."""
+
     def __init__(self, modems: list[ModemDecl], *, backends: list[str] | None = None,
                  config: dict[str, Any] | None = None, transport: str = "memory",
                  idle: float = 0.02, idle_long: float = 0.06, grace: float = 0.2) -> None:
