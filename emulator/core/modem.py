@@ -191,6 +191,13 @@ class Modem:
             return b"\r\n" + body + b"\r\n"
         return body + b"\r\n"
 
+    def _frame_block(self, lines: "tuple[str | bytes, ...]") -> bytes:
+        """One command's information response: its lines are one block, ``\\r\\n`` between
+        them and around it (``ATI`` -> ``\\r\\nQuectel\\r\\nBG96\\r\\nRevision: ...\\r\\n``, as a
+        real BG96 prints it and guide 001 §6.1 shows for ``AT+QLWCFG``), not one block per line."""
+        body = b"\r\n".join(ln.encode("utf-8") if isinstance(ln, str) else ln for ln in lines)
+        return self._frame(body)
+
     def _urc(self, text: str | bytes, where: str = "") -> None:
         framed = b"\r\n" + (text.encode("utf-8") if isinstance(text, str) else text) + b"\r\n"
         if self._job is not None and where:
@@ -279,8 +286,8 @@ class Modem:
             delayed = _without_delay(reply)
             job.timer = self.clock.call_later(reply.delay, lambda: self._resume(delayed), "reply-delay")
             return False
-        for line in reply.lines:
-            self._emit(self._frame(line))
+        if reply.lines:
+            self._emit(self._frame_block(reply.lines))
         if reply.raw:
             self._emit(reply.raw)
         for effect in reply.effects:

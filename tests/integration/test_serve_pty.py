@@ -89,6 +89,15 @@ def command(ser: "serial.Serial", line: str | bytes, timeout: float = 5.0) -> li
     raise AssertionError(f"no final result for {line!r}; got {buf!r}")
 
 
+def raw_command(ser: "serial.Serial", data: bytes, final: bytes = b"\r\nOK\r\n", timeout: float = 5.0) -> bytes:
+    """Write ``data``; return every byte the port sent up to and including ``final``."""
+    ser.write(data)
+    buf, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and not buf.endswith(final):
+        buf += ser.read(ser.in_waiting or 1)
+    return buf
+
+
 def _link(links: Path, name: str) -> str:
     path = links / name
     assert path.is_symlink(), f"no link {path}"
@@ -114,6 +123,25 @@ def test_each_module_through_its_pty(server, module: str) -> None:
         assert command(ser, "ATE0") == ["ATE0", "OK"]
         assert command(ser, "AT") == ["OK"]
         assert command(ser, "ATE1") == ["OK"]
+
+
+ATI_BYTES = {  # one information block: lines joined by one CRLF (real BG96: ATI\r\r\nQuectel\r\nBG96\r\n...)
+    "bg96": b"ATI\r\r\nQuectel\r\nBG96\r\nRevision: BG96MAR02A07M1G\r\n\r\nOK\r\n",
+    "ec800e": b"ATI\r\r\nQuectel\r\nEC800E\r\nRevision: EC800ECNLCR01A21M08\r\n\r\nOK\r\n",
+    "wm-n400mse": b"ATI\r\r\nManufacturer: WOORINET\r\nModel: WM-N400MSE\r\nRevision: S1A0N400MSE.000\r\n\r\nOK\r\n",
+    "amm5918k": b"ATI\r\r\nAM Telecom\r\nAMM5918K\r\nRevision: AMM5918K_V1.0.3\r\n\r\nOK\r\n",
+}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_multi_line_answers_are_one_block_byte_exact(server, module: str) -> None:
+    info, links = server
+    with open_port(_link(links, module)) as ser:
+        assert raw_command(ser, b"ATI\r") == ATI_BYTES[module]
+        if module == "ec800e":  # guide 001 §6.1 prints the four +QLWCFG lines with no blank lines between
+            assert raw_command(ser, b"AT+QLWCFG\r") == (
+                b'AT+QLWCFG\r\r\n+QLWCFG: "retransmit",2,4\r\n+QLWCFG: "auto_ack",0\r\n'
+                b'+QLWCFG: "lifetime_enable",1\r\n+QLWCFG: "dtls_mode",0\r\n\r\nOK\r\n')
 
 
 GUIDE_001_6_1 = [  # guide 001 §6.1, as the guide prints it (echo on)
