@@ -33,6 +33,7 @@ from .quectel_tcpip_effects import (CLOSING, CONNECTED, INCOMING, INITIAL, LISTE
                                     SocketData, SocketIncoming, SocketOpened, SocketSent,
                                     TcpIpState)
 from .ts27007 import PdpContext
+from .ts27007_pdp import dynamic_address
 
 T = CommandTable("quectel_tcpip")
 TYPES = {1: "IP", 2: "IPV6", 3: "IPV4V6"}
@@ -104,7 +105,7 @@ def qiact_set(cmd: AtCommand, ctx: Context) -> Reply:
     if not pdp.active:
         if sum(1 for p in ctx.state.pdp.values() if p.active) >= MAX_ACTIVE:
             return fail(ctx, 561)
-        pdp.address = pdp.address or f"10.{cid}.0.2"
+        pdp.address = pdp.address or dynamic_address(cid, pdp.pdp_type)
         pdp.active = True
     st(ctx).activated.add(cid)  # an already active context answers OK too (drivers retry QIACT)
     return ok(ctx)
