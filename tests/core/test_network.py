@@ -170,3 +170,11 @@ def test_cgdcont_cgact_cgpaddr_agree_on_type() -> None:
     assert h.send(b"AT+CGPADDR=2\r") == b'\r\n+CGPADDR: 2,"2001:DB8:0:2:0:0:0:2"\r\n\r\nOK\r\n'
     assert (h.send(b"AT+CGDCONT?\r") == b'\r\n+CGDCONT: 1,"IP","ctnet","100.101.185.160",0,0\r\n'
             b'+CGDCONT: 2,"IPV6","v6","2001:DB8:0:2:0:0:0:2",0,0\r\n\r\nOK\r\n')
+
+
+def test_cereg_set_accepts_what_the_test_form_lists() -> None:
+    h = make_harness("amm5918k", testkit=False)
+    assert h.send(b"AT+CEREG=?\r") == b"\r\n+CEREG: (0-2,4)\r\n\r\nOK\r\n"
+    for n, ok in ((0, True), (2, True), (3, False), (4, True), (5, False)):
+        assert h.send(f"AT+CEREG={n}\r".encode()) == (b"\r\nOK\r\n" if ok else b"\r\nERROR\r\n")
+    assert make_harness("ec800e", testkit=False).send(b"AT+CEREG=5\r") == b"\r\nOK\r\n"

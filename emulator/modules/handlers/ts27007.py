@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
-from ...core.results import CmeError
+from ...core.results import ERROR, CmeError
 from ...core.state import RadioState
 from ...core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
 from ..profile import CommandTable, Feature, Reply
@@ -193,10 +193,22 @@ def csq_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+CSQ: (0-31,99),(0-7,99)",))
 
 
+def _listed(spec: str) -> set[int]:
+    """The values of a test-command list such as ``(0-2,4)``."""
+    out: set[int] = set()
+    for part in spec.strip("()").split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def _reg_set(attr: str):
     def handler(cmd: AtCommand, ctx: Context) -> Reply:
         cmd.max_args(1)
-        setattr(ctx.state.radio, attr, cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2))
+        n = cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2)
+        if attr == "cereg_n" and n not in _listed(str(ctx.defaults.get("cereg_test", "(0-5)"))):
+            return Reply(final=ERROR)  # what AT+CEREG=? does not offer (AMM5918K: no 3 or 5)
+        setattr(ctx.state.radio, attr, n)
         return Reply()
     return handler
 
