@@ -178,3 +178,24 @@ def test_cereg_set_accepts_what_the_test_form_lists() -> None:
     for n, ok in ((0, True), (2, True), (3, False), (4, True), (5, False)):
         assert h.send(f"AT+CEREG={n}\r".encode()) == (b"\r\nOK\r\n" if ok else b"\r\nERROR\r\n")
     assert make_harness("ec800e", testkit=False).send(b"AT+CEREG=5\r") == b"\r\nOK\r\n"
+
+
+@pytest.mark.parametrize("module", ["ec800e", "bg96"])
+def test_csq_qcsq_qeng_report_one_signal(module: str) -> None:
+    """+CSQ <rssi>, +QCSQ <rssi> and the RSSI of +QENG: "servingcell" are one measurement
+    (-113 + 2*rssi dBm), before and after the signal changes; RSRP moves with it."""
+    h = make_harness(module, testkit=False)
+
+    def fields() -> tuple[int, list[str], list[str]]:
+        csq = int(h.send(b"AT+CSQ\r").split(b": ")[1].split(b",")[0])
+        qcsq = h.send(b"AT+QCSQ\r").split(b"\r\n")[1].decode().split(",")
+        qeng = h.send(b'AT+QENG="servingcell"\r').split(b"\r\n")[1].decode().split(",")
+        return csq, qcsq, qeng
+
+    csq, qcsq, qeng = fields()
+    assert int(qcsq[1]) == int(qeng[15]) == -113 + 2 * csq
+    rsrp = int(qeng[13])
+    h.stim(SignalChanged(10))
+    csq, qcsq, qeng = fields()
+    assert csq == 10 and int(qcsq[1]) == int(qeng[15]) == -93
+    assert int(qeng[13]) == int(qcsq[2]) == rsrp - 2 * (20 - 10)
