@@ -25,8 +25,12 @@ CASES: dict[str, list[tuple[object, bytes]]] = {
     "quiet ATQ1": [(b"ATQ1\r", b""), (b"AT\r", b""), (b"AT+FOO\r", b""),
                    (b"AT+CSQ\r", b"\r\n+CSQ: 20,99\r\n"), (b"ATQ0\r", OK)],
     "backspace S5": [(b"AT+CSX\x08Q\r", b"\r\n+CSQ: 20,99\r\n" + OK)],
-    "custom S3 and S5": [(b"ATS3=33\r", OK), (b"ATS5=35!", OK), (b"AT+CSX#Q!", b"\r\n+CSQ: 20,99\r\n" + OK),
-                         (b"ATS3?!", b"\r\n033\r\n" + OK), (b"ATZ!", OK), (b"AT\r", b"AT\r" + OK)],  # Z: S3 and echo back to defaults
+    # V.250 §6.2.1: the result of the line that changes S3 already uses the new S3; S3/S4 frame every
+    # response and result code (<S3><S4>text<S3><S4>); Z puts S3 and echo back to their defaults
+    "custom S3 and S5": [(b"ATS3=33\r", b"!\nOK!\n"), (b"ATS5=35!", b"!\nOK!\n"),
+                         (b"AT+CSX#Q!", b"!\n+CSQ: 20,99!\n!\nOK!\n"), (b"ATS3?!", b"!\n033!\n!\nOK!\n"),
+                         (b"ATS4=64!", b"!@OK!@"), (b"ATV0!", b"0!"), (b"AT+CSQ!", b"+CSQ: 20,99!@0!"),
+                         (b"ATZ!", OK), (b"AT\r", b"AT\r" + OK)],
     "A/ repeats the last line": [(b"AT+CGSN\r", b"\r\n868543060974334\r\n" + OK),
                                  (b"A/", b"\r\n868543060974334\r\n" + OK), (b"a/", b"\r\n868543060974334\r\n" + OK)],
     "A/ with echo": [(b"ATE1\r", OK), (b"AT+CGSN\r", b"AT+CGSN\r\r\n868543060974334\r\n" + OK),
