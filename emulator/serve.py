@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, ModemSpec, default_modems, load_config
-from .errors import EmulatorError
+from .errors import ConfigError, EmulatorError
 from .modules import load_module
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,6 +59,10 @@ class ApiServer:
 
         from .api.app import create_app
         host, _, port = address.rpartition(":")
+        from .net.internet import is_loopback
+        if not is_loopback(host or "127.0.0.1") or not port.isdigit():
+            # the project binds nothing outside 127.0.0.1/::1 (the API can power modems off)
+            raise ConfigError(f"--api {address}: give a loopback HOST:PORT, e.g. 127.0.0.1:8765")
         self.address = address
         self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host or "127.0.0.1",
                                                     port=0 if ephemeral else int(port),
@@ -68,13 +72,19 @@ class ApiServer:
         self.task: asyncio.Task | None = None
 
     async def start(self) -> str:
-        self.task = asyncio.get_running_loop().create_task(self.server.serve())
+        self.task = asyncio.get_running_loop().create_task(self._serve())
         while not self.server.started:
             if self.task.done():
                 raise EmulatorError(f"console API could not listen on {self.address}")
             await asyncio.sleep(0.01)
         bound = self.server.servers[0].sockets[0].getsockname()
         return f"http://{bound[0]}:{bound[1]}"
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits the process when it cannot bind; we clean up instead
+            pass
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -89,6 +99,7 @@ class ApiServer:
 def write_ready(path: str | None, info: dict[str, Any]) -> None:
     if path:
         tmp = Path(path).with_suffix(".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(info, indent=2))
         os.replace(tmp, path)
 
@@ -112,17 +123,16 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    api = ApiServer(emulator, args.api, args.ephemeral_ports)  # a bad --api fails before anything starts
     await emulator.start()
-    api = ApiServer(emulator, args.api, args.ephemeral_ports)
-    try:
+    try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         emulator.api_url = await api.start()
-    except EmulatorError:
-        await emulator.stop()
-        raise
-    info = emulator.ready_info()
-    _print_table(info)
-    write_ready(args.ready_file, info)
-    try:
+        info = emulator.ready_info()
+        try:
+            write_ready(args.ready_file, info)
+        except OSError as exc:
+            raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
+        _print_table(info)
         await stop.wait()
     finally:
         await api.stop()

@@ -225,3 +225,47 @@ def test_wheel_ships_grammars_and_module_data(tmp_path: Path) -> None:
     assert "emulator/grammars/v250.lark" in names
     assert "emulator/grammars/wm_n400mse.lark" in names
     assert "emulator/modules/data/bg96.yaml" in names
+
+
+def _serve_fails(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                           "--link-dir", str(tmp_path / "links"), *args], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_api_must_be_loopback(tmp_path: Path) -> None:
+    res = _serve_fails(tmp_path, "--api", "0.0.0.0:0")
+    assert res.returncode == 2 and "--api 0.0.0.0:0" in res.stderr and "loopback" in res.stderr
+    assert not any((tmp_path / "links").glob("*"))
+
+
+def test_api_port_in_use_exits_2_and_cleans_up(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = _serve_fails(tmp_path, "--api", f"127.0.0.1:{port}", "--ready-file", str(tmp_path / "r.json"))
+    assert res.returncode == 2 and f"console API could not listen on 127.0.0.1:{port}" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not any((tmp_path / "links").glob("*")) and not (tmp_path / "r.json").exists()
+
+
+def test_ready_file_directory_is_created_and_bad_path_is_reported(tmp_path: Path) -> None:
+    proc, info, links = start_server(tmp_path, "--module", "bg96")  # ready file at tmp/ready.json
+    assert stop_server(proc) == 0
+    nested = tmp_path / "new" / "dir" / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(links),
+                             "--ready-file", str(nested)], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not nested.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert nested.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no ready file"
+    assert stop_server(proc) == 0
+    (tmp_path / "afile").write_text("")
+    res = _serve_fails(tmp_path, "--ephemeral-ports", "--api", "127.0.0.1:0",
+                       "--ready-file", str(tmp_path / "afile" / "r.json"))
+    assert res.returncode == 2 and "--ready-file" in res.stderr and "Traceback" not in res.stderr
+    assert not any((tmp_path / "links").glob("*"))
