@@ -199,3 +199,11 @@ def test_csq_qcsq_qeng_report_one_signal(module: str) -> None:
     csq, qcsq, qeng = fields()
     assert csq == 10 and int(qcsq[1]) == int(qeng[15]) == -93
     assert int(qeng[13]) == int(qcsq[2]) == rsrp - 2 * (20 - 10)
+
+
+def test_cscon_set_accepts_what_the_test_form_lists() -> None:
+    h = make_harness("ec800e", testkit=False)
+    assert h.send(b"AT+CSCON=?\r") == b"\r\n+CSCON: (0,1)\r\n\r\nOK\r\n"
+    assert h.send(b"AT+CSCON=1\r") == b"\r\nOK\r\n"
+    assert h.send(b"AT+CSCON=2\r") == b"\r\nERROR\r\n"
+    assert h.send(b"AT+CSCON?\r").startswith(b"\r\n+CSCON: 1,")

@@ -318,7 +318,7 @@ def cgatt_test(cmd: AtCommand, ctx: Context) -> Reply:
 @T.set("+CSCON")
 def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.max_args(1)
-    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=3)
+    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=1)  # as AT+CSCON=? lists: n=2/3 (<state>,<access>) not modelled
     return Reply()
 
 
