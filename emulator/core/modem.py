@@ -239,7 +239,7 @@ class Modem:
             self._run_line(event.text)
         elif isinstance(event, RepeatLast):
             if self.framing.echo:
-                self._emit(b"\r")
+                self._emit(self._eol[:1])  # A/ has no S3 of its own: end the echoed line
             self._run_line(self._last_line or "AT")
         elif isinstance(event, (Garbage, Overflow)):
             self._current_line = "<garbage>" if isinstance(event, Garbage) else "<overlong line>"
