@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
+from ...core.state import HOME, ROAMING
 from ...core.results import CONNECT, ERROR
 from ..profile import CommandTable, Feature, Pending, Reply
 from . import quectel_tcpip_cfg as cfg
@@ -326,8 +327,9 @@ def qistate_set(cmd: AtCommand, ctx: Context) -> Reply:
 def _radio_changed(ctx: Context, event: str) -> None:
     """Coverage or functionality lost: ``+QIURC: "pdpdeact",<cid>`` for every context in use;
     its sockets stop (state closing) until the host runs AT+QIDEACT [doc: Q-TCP §2.2]."""
-    if ctx.state.radio.registered:
-        return
+    radio = ctx.state.radio
+    if radio.registered or not radio.history or radio.history[-1][0] not in (HOME, ROAMING):
+        return  # only the step out of registration deactivates (CFUN=0 then CFUN=1: one URC)
     s = st(ctx)
     cids = sorted({sock.cid for sock in s.sockets.values()} | s.activated)
     for cid in cids:
