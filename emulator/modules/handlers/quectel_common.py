@@ -76,7 +76,7 @@ def qeng_set(cmd: AtCommand, ctx: Context) -> Reply:
     state = "CONNECT" if radio.rrc else "NOCONN"
     template = ctx.defaults.get("servingcell", '"LTE","FDD",001,01,1,1,1,1,1,1,1,-90,-9,-60,10,20')
     fields = template.split(",")
-    if len(fields) == 16:  # <RSRP>,<RSRQ>,<RSSI>,<SINR>,<srxlev> follow the signal (+CSQ) as it changes
+    if len(fields) == 16:  # <RSRP>, <RSSI> and <srxlev> follow the signal (+CSQ) as it changes
         rssi_dbm, shift = _signal(ctx)
         fields[11], fields[13] = str(int(fields[11]) + shift), str(rssi_dbm)
         fields[15] = str(int(fields[15]) + shift)
@@ -86,8 +86,9 @@ def qeng_set(cmd: AtCommand, ctx: Context) -> Reply:
 def _signal(ctx: Context) -> tuple[int, int]:
     """RSSI in dBm behind +CSQ's <rssi> (-113 + 2*rssi, TS 27.007 §8.5; Quectel derives CSQ from
     the LTE RSSI) and how far RSRP moved from the data file's value since the signal changed."""
-    rssi = ctx.state.radio.rssi
-    return -113 + 2 * rssi, 2 * (rssi - int(ctx.defaults.get("rssi", rssi)))
+    base = int(ctx.defaults.get("rssi", 20))
+    rssi = ctx.state.radio.rssi if 0 <= ctx.state.radio.rssi <= 31 else base  # 99 = unknown
+    return -113 + 2 * rssi, 2 * (rssi - base)
 
 
 @T.exec("+QNWINFO")

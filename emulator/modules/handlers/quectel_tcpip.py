@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
-from ...core.state import HOME, ROAMING
 from ...core.results import CONNECT, ERROR
+from ...core.state import HOME, ROAMING
 from ..profile import CommandTable, Feature, Pending, Reply
 from . import quectel_tcpip_cfg as cfg
 from . import quectel_tcpip_data as data
