@@ -207,3 +207,16 @@ def test_cscon_set_accepts_what_the_test_form_lists() -> None:
     assert h.send(b"AT+CSCON=1\r") == b"\r\nOK\r\n"
     assert h.send(b"AT+CSCON=2\r") == b"\r\nERROR\r\n"
     assert h.send(b"AT+CSCON?\r").startswith(b"\r\n+CSCON: 1,")
+
+
+def test_cfun_cycle_reports_pdpdeact_once() -> None:
+    """CFUN=0 deactivates the context of an open socket (one +QIURC: "pdpdeact"); CFUN=1
+    registers again and must not repeat it while the socket waits for AT+QICLOSE."""
+    from emulator.modules.handlers.quectel_tcpip_effects import OpenSocket, SocketOpened
+    h = make_harness("ec800e", testkit=False)
+    assert h.send(b'AT+QIOPEN=1,0,"TCP","tcp.ctwing.cn",8996,0,0\r') == b"\r\nOK\r\n"
+    opened = next(e for e in h.other if isinstance(e, OpenSocket))
+    assert h.stim(SocketOpened(0, opened.gen, 0, local_port=5000)) == b"\r\n+QIOPEN: 0,0\r\n"
+    assert h.send(b"AT+CFUN=0\r").count(b'+QIURC: "pdpdeact"') == 1
+    assert h.send(b"AT+CFUN=1\r") + h.advance(0.0) == b"\r\nOK\r\n\r\n+CPIN: READY\r\n"
+    assert h.send(b"AT+CFUN=4\r").count(b'+QIURC: "pdpdeact"') == 1

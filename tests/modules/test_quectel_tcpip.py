@@ -361,16 +361,6 @@ def test_detach_reports_pdpdeact_and_stops_sockets():
     assert b.at("AT+QIDEACT=1") == b"\r\nOK\r\n"
 
 
-def test_cfun_cycle_reports_pdpdeact_once():
-    """CFUN=0 deactivates the context (one URC); CFUN=1 registers again and must not repeat it
-    for the socket still waiting for AT+QICLOSE."""
-    b = Bench("ec800e")
-    _connected(b)
-    assert b.at("AT+CFUN=0").count(b'+QIURC: "pdpdeact"') == 1
-    assert b.at("AT+CFUN=1") + b.advance(0.0) == b"\r\nOK\r\n\r\n+CPIN: READY\r\n"
-    assert b.at("AT+CFUN=4").count(b'+QIURC: "pdpdeact"') == 1
-
-
 @pytest.mark.parametrize("module", ["bg96", "ec800e"])
 def test_both_profiles_have_the_commands(module):
     b = Bench(module)
