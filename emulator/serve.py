@@ -80,13 +80,19 @@ class ApiServer:
         self.task: asyncio.Task | None = None
 
     async def start(self) -> str:
-        self.task = asyncio.get_running_loop().create_task(self.server.serve())
+        self.task = asyncio.get_running_loop().create_task(self._serve())
         while not self.server.started:
             if self.task.done():
                 raise EmulatorError(f"console API could not listen on {self.address}")
             await asyncio.sleep(0.01)
         bound = self.server.servers[0].sockets[0].getsockname()
         return f"http://{bound[0]}:{bound[1]}"
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit:  # uvicorn exits the process when it cannot bind; we clean up instead
+            pass
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -101,6 +107,7 @@ class ApiServer:
 def write_ready(path: str | None, info: dict[str, Any]) -> None:
     if path:
         tmp = Path(path).with_suffix(".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(info, indent=2))
         os.replace(tmp, path)
 
@@ -127,15 +134,14 @@ async def serve(args: argparse.Namespace) -> int:
     api_address(args.api)  # a bad --api fails before anything starts
     await emulator.start()
     api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
-    try:
+    try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         emulator.api_url = await api.start()
-    except EmulatorError:
-        await emulator.stop()
-        raise
-    info = emulator.ready_info()
-    _print_table(info)
-    write_ready(args.ready_file, info)
-    try:
+        info = emulator.ready_info()
+        try:
+            write_ready(args.ready_file, info)
+        except OSError as exc:
+            raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
+        _print_table(info)
         await stop.wait()
     finally:
         await api.stop()

@@ -185,14 +185,27 @@ class Modem:
             else:
                 self._out.append(ToHost(data))
 
+    @property
+    def _eol(self) -> bytes:
+        """<S3><S4> (CR LF unless changed): V.250 §5.7.1 frames responses and result codes with
+        them ("also generated for result codes and information text", BG96 AT manual ATS3/ATS4)."""
+        return bytes((self.framing.s3 & 0x7F, self.framing.s4 & 0x7F))
+
     def _frame(self, text: str | bytes) -> bytes:
         body = text.encode("utf-8") if isinstance(text, str) else text
         if self.v250.verbose:
-            return b"\r\n" + body + b"\r\n"
-        return body + b"\r\n"
+            return self._eol + body + self._eol
+        return body + self._eol
+
+    def _frame_block(self, lines: "tuple[str | bytes, ...]") -> bytes:
+        """One command's information response: its lines are one block, ``\\r\\n`` between
+        them and around it (``ATI`` -> ``\\r\\nQuectel\\r\\nBG96\\r\\nRevision: ...\\r\\n``, as a
+        real BG96 prints it and guide 001 §6.1 shows for ``AT+QLWCFG``), not one block per line."""
+        body = self._eol.join(ln.encode("utf-8") if isinstance(ln, str) else ln for ln in lines)
+        return self._frame(body)
 
     def _urc(self, text: str | bytes, where: str = "") -> None:
-        framed = b"\r\n" + (text.encode("utf-8") if isinstance(text, str) else text) + b"\r\n"
+        framed = self._eol + (text.encode("utf-8") if isinstance(text, str) else text) + self._eol
         if self._job is not None and where:
             (self._held_lead if where == "lead" else self._held_tail).append(framed)
         elif self._job is not None or self.framing.in_data_mode:
@@ -204,11 +217,11 @@ class Modem:
         final = result.render(self.v250.cmee) if isinstance(result, CmeError) else result
         if not self.v250.quiet:
             if self.v250.verbose:
-                self._emit(b"\r\n" + final.text.encode() + b"\r\n")
+                self._emit(self._eol + final.text.encode() + self._eol)
             elif final.numeric is not None:
-                self._emit(str(final.numeric).encode() + b"\r")
+                self._emit(str(final.numeric).encode() + self._eol[:1])
             else:
-                self._emit(final.text.encode() + b"\r\n")
+                self._emit(final.text.encode() + self._eol)
         self._out.append(CommandHandled(self._current_line, final.text))
 
     # --- input loop -----------------------------------------------------------------------
@@ -226,7 +239,7 @@ class Modem:
             self._run_line(event.text)
         elif isinstance(event, RepeatLast):
             if self.framing.echo:
-                self._emit(b"\r")
+                self._emit(self._eol[:1])  # A/ has no S3 of its own: end the echoed line
             self._run_line(self._last_line or "AT")
         elif isinstance(event, (Garbage, Overflow)):
             self._current_line = "<garbage>" if isinstance(event, Garbage) else "<overlong line>"
@@ -279,8 +292,8 @@ class Modem:
             delayed = _without_delay(reply)
             job.timer = self.clock.call_later(reply.delay, lambda: self._resume(delayed), "reply-delay")
             return False
-        for line in reply.lines:
-            self._emit(self._frame(line))
+        if reply.lines:
+            self._emit(self._frame_block(reply.lines))
         if reply.raw:
             self._emit(reply.raw)
         for effect in reply.effects:

@@ -52,10 +52,13 @@ class CmeError:
     is_error = True
 
     def render(self, cmee: int) -> Final:
+        # TS 27.007 §9.1: with CMEE=1/2 "+CME ERROR: <err>" is used *instead of* the regular
+        # ERROR result code, so ATV0 does not turn it back into "4" (it is sent as text, framed
+        # like V0 information text); with CMEE=0 it is the plain ERROR (4 under ATV0).
         if cmee == 1:
-            return Final(f"+CME ERROR: {self.code}", 4)
+            return Final(f"+CME ERROR: {self.code}")
         if cmee == 2:
-            return Final(f"+CME ERROR: {CME_TEXT.get(self.code, 'unknown')}", 4)
+            return Final(f"+CME ERROR: {CME_TEXT.get(self.code, 'unknown')}")
         return ERROR
 
 

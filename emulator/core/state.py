@@ -45,6 +45,8 @@ class RadioState:
     cereg_n: int = 0
     cgreg_n: int = 0
     cscon_n: int = 0
+    cops_mode: int = 0  # AT+COPS <mode>: 0 automatic, 1 manual, 2 deregistered, 4 manual/automatic
+    cops_format: int = 0  # AT+COPS <format>: 0 long alphanumeric, 1 short, 2 numeric
     history: list[tuple[int, str, int]] = field(default_factory=list)
 
     def apply(self, event: str) -> bool:

@@ -6,6 +6,7 @@ Must not: run anything.
 from __future__ import annotations
 
 import difflib
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TextIO
@@ -146,9 +147,20 @@ def write_junit(results: list[ScenarioResult], path: str | Path,
         case = ET.SubElement(suite, "testcase", classname=_classname(path_), name=Path(path_).name,
                              file=path_, time="0")
         ET.SubElement(case, "error", message=message).text = message
+    for el in suites.iter():  # modem output may hold control bytes (echoed ESC, Ctrl+Z, binary)
+        el.text = _xml_safe(el.text) if el.text else el.text
+        el.attrib = {k: _xml_safe(v) for k, v in el.attrib.items()}
     ET.indent(suites)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+# characters XML 1.0 forbids (§2.2): CI tools reject the whole report if one slips in
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _classname(path: str) -> str:

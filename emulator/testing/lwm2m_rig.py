@@ -137,5 +137,6 @@ def framed(*lines: str) -> str:
     return "".join(f"\r\n{line}\r\n" for line in lines)
 
 
-CFG_QUERY = ('+QLWCFG: "retransmit",2,4', '+QLWCFG: "auto_ack",0', '+QLWCFG: "lifetime_enable",1',
+# one information block (lines joined by a single CRLF, as guide 001 §6.1 prints it), then OK
+CFG_QUERY = ('+QLWCFG: "retransmit",2,4\r\n+QLWCFG: "auto_ack",0\r\n+QLWCFG: "lifetime_enable",1\r\n'
              '+QLWCFG: "dtls_mode",0', "OK")

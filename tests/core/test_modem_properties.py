@@ -59,7 +59,9 @@ def _finals(response: bytes, verbose: bool) -> int:
     if verbose:
         parts = response.split(b"\r\n")
         return sum(p in (b"OK", b"ERROR", b"SEND OK", b"NO CARRIER") or p.startswith(b"+CME ERROR:") for p in parts)
-    return len(re.findall(rb"(?:^|\n)(\d+)\r(?!\n)", response))
+    # ATV0: numeric codes "<n>\r"; +CME ERROR (CMEE=1/2) stays text, framed like V0 information text
+    return (len(re.findall(rb"(?:^|\n)(\d+)\r(?!\n)", response))
+            + len(re.findall(rb"(?:^|\n)\+CME ERROR: [^\r]*\r\n", response)))
 
 
 def _setup(module: str, echo: bool, verbose: bool) -> Harness:

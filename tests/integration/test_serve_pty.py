@@ -89,6 +89,15 @@ def command(ser: "serial.Serial", line: str | bytes, timeout: float = 5.0) -> li
     raise AssertionError(f"no final result for {line!r}; got {buf!r}")
 
 
+def raw_command(ser: "serial.Serial", data: bytes, final: bytes = b"\r\nOK\r\n", timeout: float = 5.0) -> bytes:
+    """Write ``data``; return every byte the port sent up to and including ``final``."""
+    ser.write(data)
+    buf, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and not buf.endswith(final):
+        buf += ser.read(ser.in_waiting or 1)
+    return buf
+
+
 def _link(links: Path, name: str) -> str:
     path = links / name
     assert path.is_symlink(), f"no link {path}"
@@ -114,6 +123,25 @@ def test_each_module_through_its_pty(server, module: str) -> None:
         assert command(ser, "ATE0") == ["ATE0", "OK"]
         assert command(ser, "AT") == ["OK"]
         assert command(ser, "ATE1") == ["OK"]
+
+
+ATI_BYTES = {  # one information block: lines joined by one CRLF (real BG96: ATI\r\r\nQuectel\r\nBG96\r\n...)
+    "bg96": b"ATI\r\r\nQuectel\r\nBG96\r\nRevision: BG96MAR02A07M1G\r\n\r\nOK\r\n",
+    "ec800e": b"ATI\r\r\nQuectel\r\nEC800E\r\nRevision: EC800ECNLCR01A21M08\r\n\r\nOK\r\n",
+    "wm-n400mse": b"ATI\r\r\nManufacturer: WOORINET\r\nModel: WM-N400MSE\r\nRevision: S1A0N400MSE.000\r\n\r\nOK\r\n",
+    "amm5918k": b"ATI\r\r\nAM Telecom\r\nAMM5918K\r\nRevision: AMM5918K_V1.0.3\r\n\r\nOK\r\n",
+}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_multi_line_answers_are_one_block_byte_exact(server, module: str) -> None:
+    info, links = server
+    with open_port(_link(links, module)) as ser:
+        assert raw_command(ser, b"ATI\r") == ATI_BYTES[module]
+        if module == "ec800e":  # guide 001 §6.1 prints the four +QLWCFG lines with no blank lines between
+            assert raw_command(ser, b"AT+QLWCFG\r") == (
+                b'AT+QLWCFG\r\r\n+QLWCFG: "retransmit",2,4\r\n+QLWCFG: "auto_ack",0\r\n'
+                b'+QLWCFG: "lifetime_enable",1\r\n+QLWCFG: "dtls_mode",0\r\n\r\nOK\r\n')
 
 
 GUIDE_001_6_1 = [  # guide 001 §6.1, as the guide prints it (echo on)
@@ -197,3 +225,47 @@ def test_wheel_ships_grammars_and_module_data(tmp_path: Path) -> None:
     assert "emulator/grammars/v250.lark" in names
     assert "emulator/grammars/wm_n400mse.lark" in names
     assert "emulator/modules/data/bg96.yaml" in names
+
+
+def _serve_fails(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                           "--link-dir", str(tmp_path / "links"), *args], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_api_must_be_loopback(tmp_path: Path) -> None:
+    res = _serve_fails(tmp_path, "--api", "0.0.0.0:0")
+    assert res.returncode == 2 and "--api 0.0.0.0:0" in res.stderr and "loopback" in res.stderr
+    assert not any((tmp_path / "links").glob("*"))
+
+
+def test_api_port_in_use_exits_2_and_cleans_up(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = _serve_fails(tmp_path, "--api", f"127.0.0.1:{port}", "--ready-file", str(tmp_path / "r.json"))
+    assert res.returncode == 2 and f"console API could not listen on 127.0.0.1:{port}" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not any((tmp_path / "links").glob("*")) and not (tmp_path / "r.json").exists()
+
+
+def test_ready_file_directory_is_created_and_bad_path_is_reported(tmp_path: Path) -> None:
+    proc, info, links = start_server(tmp_path, "--module", "bg96")  # ready file at tmp/ready.json
+    assert stop_server(proc) == 0
+    nested = tmp_path / "new" / "dir" / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(links),
+                             "--ready-file", str(nested)], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not nested.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert nested.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no ready file"
+    assert stop_server(proc) == 0
+    (tmp_path / "afile").write_text("")
+    res = _serve_fails(tmp_path, "--ephemeral-ports", "--api", "127.0.0.1:0",
+                       "--ready-file", str(tmp_path / "afile" / "r.json"))
+    assert res.returncode == 2 and "--ready-file" in res.stderr and "Traceback" not in res.stderr
+    assert not any((tmp_path / "links").glob("*"))

@@ -339,8 +339,8 @@ def test_activation_gives_an_address_of_the_configured_type():
     b.at("AT+QIACT=1")
     b.at('AT+QICSGP=2,2,"v6","","",0')
     b.at("AT+QIACT=2")
-    assert b.at("AT+QIACT?") == (b'\r\n+QIACT: 1,1,1,"10.1.0.2"\r\n\r\n'
-                                 b'+QIACT: 2,1,2,"2001:DB8:0:0:0:0:2:2"\r\n\r\nOK\r\n')
+    assert b.at("AT+QIACT?") == (b'\r\n+QIACT: 1,1,1,"10.1.0.2"\r\n'
+                                 b'+QIACT: 2,1,2,"2001:DB8:0:2:0:0:0:2"\r\n\r\nOK\r\n')
     assert b'+CGPADDR: 1,"10.1.0.2"' in b.at("AT+CGPADDR=1")
 
 

@@ -32,6 +32,24 @@ def test_every_module_loads(name: str) -> None:
     assert load_module(name.upper()) is profile  # names are case-insensitive, profiles shared
 
 
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_identity_is_well_formed(name: str) -> None:
+    """IMEI (TS 23.003 §6.2: 14 digits + Luhn check digit) and ICCID (ITU-T E.118: 19 digits +
+    Luhn check digit) pass the checks firmware runs on them; IMSI starts with the SIM's PLMN."""
+    ident = load_module(name).identity
+    assert len(ident.imei) == 15 and ident.imei.isdigit() and _luhn_ok(ident.imei), ident.imei
+    assert len(ident.iccid) == 20 and ident.iccid.startswith("89") and _luhn_ok(ident.iccid), ident.iccid
+    assert len(ident.imsi) == 15 and ident.imsi.startswith(("45005", "46011")), ident.imsi
+
+
 def test_typo_lists_valid_names() -> None:
     with pytest.raises(UnknownModuleError) as info:
         load_module("bg69")

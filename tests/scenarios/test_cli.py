@@ -1,5 +1,6 @@
 """``modemu run``: exit codes, -k, JUnit XML, load errors."""
 
+import xml.dom.minidom
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -43,6 +44,19 @@ def test_junit_xml_is_written(tmp_path, capsys):
     assert "+868543060974334" in failure.text
     assert cases["Quickstart - identity of an EC800E"].find("failure") is None
     assert "AT+CGSN" in cases["Quickstart - identity of an EC800E"].find("system-out").text
+
+
+def test_junit_xml_stays_well_formed_with_control_bytes(tmp_path, capsys):
+    """The modem echoes what the host sent, ESC and Ctrl+Z included: the report must still be XML
+    1.0 a CI parser (expat) accepts, with the bytes shown as \\xNN."""
+    sc = tmp_path / "ctrl.yaml"
+    sc.write_text('name: control bytes\nmodule: ec800e\nbackends: none\nskip_boot: true\nsteps:\n'
+                  '  - send_raw: "AT\\x01\\x1b\\r"\n  - expect: [OK]\n')
+    junit = tmp_path / "j.xml"
+    assert main(["run", "--no-color", "--junit", str(junit), str(sc)]) == 1
+    doc = xml.dom.minidom.parse(str(junit))  # expat: raises on characters XML 1.0 forbids
+    out = doc.getElementsByTagName("system-out")[0].firstChild.data
+    assert "AT\\x01\\x1b" in out
 
 
 def test_broken_file_is_reported_and_fails(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """AM Telecom AMM5918K / AMM592 vendor commands (WIZnet AMM592 guides; protocols.md §6.2).
 
-@NSI (network status), @PSMSET (PSM timers, echoed back), @HWRESET.
+@NSI (network status), @PSMSET (PSM in seconds: the same PSM request as AT+CPSMS, so the
+module really sleeps), @HWRESET.
 
 Must not: implement sockets (@SOCK*6) or ThingPlug.
 """
@@ -9,13 +10,29 @@ from __future__ import annotations
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
+from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Reply
+from .power import T3324_UNITS, T3412_UNITS, decode_timer
+from .power import _disable_psm as disable_psm
+from .power import _request_psm as request_psm
 
 T = CommandTable("amtelecom")
 
+# @PSMSET takes seconds; the module turns them into the TS 24.008 timer octets. Allowed values
+# per the WIZnet AMM592 PSM guide: active 0-62 (x2), 120-1860 (x60), 2160-11160 (x360);
+# periodic 0-62 (x2), 120-1860 (x60), 2400-18600 (x600), 21600-111600 (x3600),
+# 144000-1116000 (x36000; the guide prints 360000, which cannot reach its own 144000).
+_ACTIVE_RANGES = ((0, 62, 2, 0b000), (120, 1860, 60, 0b001), (2160, 11160, 360, 0b010))
+_PERIODIC_RANGES = ((0, 62, 2, 0b011), (120, 1860, 60, 0b101), (2400, 18600, 600, 0b000),
+                    (21600, 111600, 3600, 0b001), (144000, 1116000, 36000, 0b010))
 
-def _init(ctx: Context) -> None:
-    ctx.state.am_psm = (0, 0, 0)
+
+def _encode(seconds: int, ranges: tuple[tuple[int, int, int, int], ...]) -> str | None:
+    """Seconds -> 8-bit timer string (3 unit bits, 5 value bits); None outside the ranges."""
+    for lo, hi, step, bits in ranges:
+        if lo <= seconds <= hi and seconds % step == 0:
+            return f"{bits:03b}{seconds // step:05b}"
+    return None
 
 
 @T.exec("@NSI")
@@ -28,13 +45,25 @@ def nsi_exec(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.set("@PSMSET")
 def psmset_set(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.state.am_psm = (cmd.int(0, lo=0, hi=1), cmd.int(1, 0, lo=0), cmd.int(2, 0, lo=0))
-    return Reply(lines=("@PSMSET:" + ",".join(map(str, ctx.state.am_psm)),))
+    cmd.max_args(3)
+    if cmd.int(0, lo=0, hi=1) == 0:
+        disable_psm(ctx)
+        return Reply(lines=("@PSMSET:0",))
+    t3324 = _encode(cmd.int(1, lo=0), _ACTIVE_RANGES)
+    t3412 = _encode(cmd.int(2, lo=0), _PERIODIC_RANGES)
+    if t3324 is None or t3412 is None:
+        return Reply(final=ERROR)
+    request_psm(ctx, t3412, t3324)
+    return psmset_read(cmd, ctx)
 
 
 @T.read("@PSMSET")
 def psmset_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("@PSMSET:" + ",".join(map(str, ctx.state.am_psm)),))
+    psm = ctx.state.psm
+    if not psm.requested:
+        return Reply(lines=("@PSMSET:0",))
+    active, periodic = decode_timer(psm.t3324, T3324_UNITS), decode_timer(psm.t3412, T3412_UNITS)
+    return Reply(lines=(f"@PSMSET:1,{active},{periodic}",))
 
 
 @T.exec("@HWRESET")
@@ -43,4 +72,4 @@ def hwreset_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-FEATURE = Feature("amtelecom", T, init=_init)
+FEATURE = Feature("amtelecom", T)

@@ -75,7 +75,20 @@ def qeng_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(lines=('+QENG: "servingcell","SEARCH"',))
     state = "CONNECT" if radio.rrc else "NOCONN"
     template = ctx.defaults.get("servingcell", '"LTE","FDD",001,01,1,1,1,1,1,1,1,-90,-9,-60,10,20')
-    return Reply(lines=(f'+QENG: "servingcell","{state}",{template}',))
+    fields = template.split(",")
+    if len(fields) == 16:  # <RSRP>, <RSSI> and <srxlev> follow the signal (+CSQ) as it changes
+        rssi_dbm, shift = _signal(ctx)
+        fields[11], fields[13] = str(int(fields[11]) + shift), str(rssi_dbm)
+        fields[15] = str(int(fields[15]) + shift)
+    return Reply(lines=(f'+QENG: "servingcell","{state}",{",".join(fields)}',))
+
+
+def _signal(ctx: Context) -> tuple[int, int]:
+    """RSSI in dBm behind +CSQ's <rssi> (-113 + 2*rssi, TS 27.007 §8.5; Quectel derives CSQ from
+    the LTE RSSI) and how far RSRP moved from the data file's value since the signal changed."""
+    base = int(ctx.defaults.get("rssi", 20))
+    rssi = ctx.state.radio.rssi if 0 <= ctx.state.radio.rssi <= 31 else base  # 99 = unknown
+    return -113 + 2 * rssi, 2 * (rssi - base)
 
 
 @T.exec("+QNWINFO")
@@ -92,8 +105,9 @@ def qcsq_exec(cmd: AtCommand, ctx: Context) -> Reply:
     if not radio.registered:
         return Reply(lines=('+QCSQ: "NOSERVICE"',))
     d = ctx.defaults
-    rssi_dbm = -113 + 2 * radio.rssi
-    return Reply(lines=(f'+QCSQ: "{d.get("sysmode", "LTE")}",{rssi_dbm},{d.get("rsrp", -90)},{d.get("sinr", 120)},{d.get("rsrq", -9)}',))
+    rssi_dbm, shift = _signal(ctx)
+    rsrp = int(d.get("rsrp", -90)) + shift
+    return Reply(lines=(f'+QCSQ: "{d.get("sysmode", "LTE")}",{rssi_dbm},{rsrp},{d.get("sinr", 120)},{d.get("rsrq", -9)}',))
 
 
 def _cfg_set(table_attr: str, name_prefix: str):

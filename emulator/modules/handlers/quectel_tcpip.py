@@ -21,6 +21,7 @@ from __future__ import annotations
 from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import CONNECT, ERROR
+from ...core.state import HOME, ROAMING
 from ..profile import CommandTable, Feature, Pending, Reply
 from . import quectel_tcpip_cfg as cfg
 from . import quectel_tcpip_data as data
@@ -33,6 +34,7 @@ from .quectel_tcpip_effects import (BUFFER, CLOSING, CONNECTED, INCOMING, INITIA
                                     SocketData, SocketIncoming, SocketOpened, SocketSent,
                                     TcpIpState)
 from .ts27007 import PdpContext
+from .ts27007_pdp import dynamic_address
 
 T = CommandTable("quectel_tcpip")
 TYPES = {1: "IP", 2: "IPV6", 3: "IPV4V6"}
@@ -116,8 +118,7 @@ def _address_for(pdp: PdpContext) -> str:
     v6 = ":" in pdp.address
     if pdp.address and (pdp.pdp_type == "IPV4V6" or v6 == (pdp.pdp_type == "IPV6")):
         return pdp.address
-    # IPv6 in the BG96's printed form (uncompressed groups, as the SKT default context shows)
-    return f"2001:DB8:0:0:0:0:{pdp.cid:X}:2" if pdp.pdp_type == "IPV6" else f"10.{pdp.cid}.0.2"
+    return dynamic_address(pdp.cid, pdp.pdp_type)
 
 
 @T.read("+QIACT")
@@ -343,8 +344,9 @@ def qistate_set(cmd: AtCommand, ctx: Context) -> Reply:
 def _radio_changed(ctx: Context, event: str) -> None:
     """Coverage or functionality lost: ``+QIURC: "pdpdeact",<cid>`` for every context in use;
     its sockets stop (state closing) until the host runs AT+QIDEACT [doc: Q-TCP §2.2]."""
-    if ctx.state.radio.registered:
-        return
+    radio = ctx.state.radio
+    if radio.registered or not radio.history or radio.history[-1][0] not in (HOME, ROAMING):
+        return  # only the step out of registration deactivates (CFUN=0 then CFUN=1: one URC)
     s = st(ctx)
     cids = sorted({sock.cid for sock in s.sockets.values()} | s.activated)
     for cid in cids:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
-from ...core.results import CmeError
+from ...core.results import ERROR, CmeError
 from ...core.state import RadioState
 from ...core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
 from ..profile import CommandTable, Feature, Reply
@@ -150,13 +150,17 @@ def cfun_set(cmd: AtCommand, ctx: Context) -> Reply:
     radio = ctx.state.radio
     if rst:
         return _reboot_reply(ctx)
-    radio.cfun = fun
+    previous, radio.cfun = radio.cfun, fun
+    if fun == previous:
+        return Reply()  # no change: no URCs, registration untouched
     if fun == 1:
         radio_event(ctx, "cfun_full")
         if radio.can_register:
             delay = float(ctx.defaults.get("attach_delay", 0.0))
             ctx.later(delay, lambda c: radio_event(c, "attach_done") if c.state.radio.can_register else None, "attach")
-        return Reply(after=("+CPIN: READY",) if radio.sim_present else ())
+        # CFUN=0 powers the (U)SIM down and 0 -> 1 initialises it again (+CPIN: READY, BG96 AT
+        # manual §2.22); CFUN=4 only switches RF off, the SIM stays up and says nothing.
+        return Reply(after=("+CPIN: READY",) if radio.sim_present and previous == 0 else ())
     radio_event(ctx, "cfun_min")
     return Reply()
 
@@ -190,10 +194,22 @@ def csq_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+CSQ: (0-31,99),(0-7,99)",))
 
 
+def _listed(spec: str) -> set[int]:
+    """The values of a test-command list such as ``(0-2,4)``."""
+    out: set[int] = set()
+    for part in spec.strip("()").split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def _reg_set(attr: str):
     def handler(cmd: AtCommand, ctx: Context) -> Reply:
         cmd.max_args(1)
-        setattr(ctx.state.radio, attr, cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2))
+        n = cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2)
+        if attr == "cereg_n" and n not in _listed(str(ctx.defaults.get("cereg_test", "(0-5)"))):
+            return Reply(final=ERROR)  # what AT+CEREG=? does not offer (AMM5918K: no 3 or 5)
+        setattr(ctx.state.radio, attr, n)
         return Reply()
     return handler
 
@@ -222,23 +238,47 @@ def cereg_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+CEREG: {ctx.defaults.get('cereg_test', '(0-5)')}",))
 
 
+def _operator_names(ctx: Context) -> tuple[str, str, str]:
+    """The serving network's name in each <format>: long, short, numeric (TS 27.007 §7.3)."""
+    d = ctx.defaults
+    long_name = str(d.get("operator", "OPERATOR"))
+    return long_name, str(d.get("operator_short", long_name)), str(d.get("plmn", "00101"))
+
+
 @T.read("+COPS")
 def cops_read(cmd: AtCommand, ctx: Context) -> Reply:
     radio = ctx.state.radio
     if not radio.registered:
-        return Reply(lines=("+COPS: 0",))
-    d = ctx.defaults
-    return Reply(lines=(f'+COPS: 0,0,"{d.get("operator", "OPERATOR")}",{d.get("act", 7)}',))
+        return Reply(lines=(f"+COPS: {radio.cops_mode}",))
+    oper = _operator_names(ctx)[radio.cops_format]
+    return Reply(lines=(f'+COPS: {radio.cops_mode},{radio.cops_format},"{oper}",{ctx.defaults.get("act", 7)}',))
 
 
 @T.set("+COPS")
 def cops_set(cmd: AtCommand, ctx: Context) -> Reply:
+    """``AT+COPS=<mode>[,<format>[,<oper>[,<AcT>]]]`` (TS 27.007 §7.3): 3 sets only the format
+    of the read form; 1 (manual) needs <oper> and fails with +CME ERROR: 30 for a network that
+    is not the serving one, 4 (manual/automatic) falls back to automatic instead."""
+    cmd.max_args(4)
+    radio = ctx.state.radio
     mode = cmd.int(0, lo=0, hi=4)
+    fmt = cmd.int(1, radio.cops_format, lo=0, hi=2)
+    if mode in (1, 4) and len(cmd) < 3:
+        return Reply(final=CmeError(50))
+    if len(cmd) >= 3:
+        oper = cmd.str(2, max_len=32)
+        cmd.int(3, 0, lo=0, hi=9)
+        if mode == 1 and oper != _operator_names(ctx)[fmt]:
+            return Reply(final=CmeError(30))
+    radio.cops_format = fmt
+    if mode == 3:
+        return Reply()
+    radio.cops_mode = mode
     if mode == 2:
         radio_event(ctx, "cfun_min")
-        ctx.state.radio.cfun = 1
-    elif mode in (0, 1, 4) and not ctx.state.radio.registered and ctx.state.radio.can_register:
-        ctx.state.radio.stat = 0
+        radio.cfun = 1
+    elif not radio.registered and radio.can_register:
+        radio.stat = 0
         radio_event(ctx, "cfun_full")
         radio_event(ctx, "attach_done")
     return Reply()
@@ -279,7 +319,7 @@ def cgatt_test(cmd: AtCommand, ctx: Context) -> Reply:
 @T.set("+CSCON")
 def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.max_args(1)
-    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=3)
+    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=3)  # as AT+CSCON=? lists (see cscon_tail for 2/3)
     return Reply()
 
 

@@ -35,8 +35,24 @@ def cgdcont_set(cmd: AtCommand, ctx: Context) -> Reply:
         ctx.state.pdp.pop(cid, None)
         return Reply()
     pdp_type = cmd.str(1, "IP", choices=("IP", "IPV6", "IPV4V6", "PPP", "Non-IP"))
-    ctx.state.pdp[cid] = PdpContext(cid, pdp_type, cmd.str(2, "", max_len=99))
+    apn = cmd.str(2, "", max_len=99)
+    old = ctx.state.pdp.get(cid)
+    if old is not None and old.active:
+        # an active context (the default EPS bearer after attach) stays up with its address;
+        # the new definition applies at its next activation, as on a real module
+        old.pdp_type, old.apn = pdp_type, apn
+        return Reply()
+    ctx.state.pdp[cid] = PdpContext(cid, pdp_type, apn)
     return Reply()
+
+
+def dynamic_address(cid: int, pdp_type: str) -> str:
+    """The address the (fake) network assigns when a non-default context is activated:
+    IPv4 from 10.<cid>.0.0/16, IPv6 from the documentation prefix (RFC 3849), written the way
+    Quectel prints IPv6 (uncompressed groups, no leading zeros)."""
+    if pdp_type == "IPV6":
+        return f"2001:DB8:0:{cid:X}:0:0:0:2"
+    return f"10.{cid}.0.2"
 
 
 @T.read("+CGDCONT")
@@ -68,7 +84,7 @@ def cgact_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=CmeError(30))
     pdp.active = bool(state)
     if state and not pdp.address:
-        pdp.address = f"10.{cid}.0.2"
+        pdp.address = dynamic_address(cid, pdp.pdp_type)
     return Reply()
 
 
@@ -90,5 +106,5 @@ def cgpaddr_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.test("+CGPADDR")
 def cgpaddr_test(cmd: AtCommand, ctx: Context) -> Reply:
-    cids = ",".join(str(p.cid) for p in ctx.state.pdp.values() if p.active)
+    cids = ",".join(str(cid) for cid in sorted(ctx.state.pdp))  # defined contexts (TS 27.007 §10.1.14)
     return Reply(lines=(f"+CGPADDR: ({cids})",))

@@ -2,7 +2,8 @@
 
 Answers use ``NAME:value`` without a space. $$SWVER, $$HWVER, $$SPC / $$IMEI (SPC unlock
 first), *IMSI?, $$CNUM?, *NETNAME?, *ANTLVL?, *REGSTS?, *PSREGSTS?, *WLSTATUS?, $$STAT?,
-*SKT*RESET, $$MSTIME?, *RNDISDATA, *WWANIP?, *AUTOCONN.
+*SKT*RESET, $$MSTIME?, *RNDISDATA, *WWANIP?, *AUTOCONN, $$DBS (network/PSM status dump, as
+WIZnet's WM-N400MSE PSM guide prints it).
 
 Must not: implement sockets (+WSO*) or ThingPlug (their own features).
 """
@@ -101,6 +102,35 @@ def sktreset_exec(cmd: AtCommand, ctx: Context) -> Reply:
 def mstime_read(cmd: AtCommand, ctx: Context) -> Reply:
     t = datetime.fromtimestamp(ctx.clock.now(), tz=timezone.utc)
     return Reply(lines=(f"$$MSTIME:0,{t:%Y,%m,%d,%H,%M,%S}",))
+
+
+@T.exec("$$DBS")
+def dbs_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    """``$$DBS:`` then ``[LTE]`` and ``NAME:value`` lines (WIZnet Arduino guide
+    "Arduino_guide_wm-n400mse_psm.md"), from the live radio and PSM state; fields the emulator
+    does not model keep the guide's idle values."""
+    d, radio = ctx.defaults, ctx.state.radio
+    psm = getattr(ctx.state, "psm", None)
+    reg = radio.registered
+    rssi = -113 + 2 * radio.rssi if reg else -125
+    psm_on = bool(psm is not None and psm.enabled)
+    earfcn, ci = int(d.get("earfcn", 2500)), int(str(d.get("ci", "0")), 16)
+    lines = ["$$DBS:", "[LTE]", f"DL E-ARFCN:{earfcn}-{earfcn + 18000}",  # DL-UL pair (band 5: +18000)
+             f"BAND:{d.get('band_num', 5)}",
+             "DL_BANDWIDTH:0", f"PLMN:{d.get('plmn', '45005')}", "NAS_REJECT_CAUSE:FFH",
+             f"PCI:{d.get('pci', 448)}", f"CELL_ID:{ci >> 8}-{ci & 0xFF}",  # CELL_ID: eNB-sector
+             f"TAC:{int(str(d.get('tac', '0')), 16)}",
+             "ESM_CAUSE:FFH", f"EMM_RRC_STATE:{'CONNECTED' if radio.rrc else 'IDLE'}",
+             f"EMM_STATE:{'REGISTRED' if reg else 'DEREGISTERED'}", "EMM_SUBSTATE:NORMAL",  # sic: REGISTRED
+             f"RSSI:{rssi}", f"RSRP:{int(d.get('rsrp', -90)) if reg else 0}",
+             f"RSRQ:{int(d.get('rsrq', -9)) if reg else 0}",
+             "SINR:-20" if not reg else f"SINR:{d.get('sinr_db', 10)}", "TX_POWER:0", "NUM_ANTENA:0",
+             "TMSI:0000007F", f"SRV_STATUS:{'Available' if reg else 'No Service'}", "NBR_CELL_INFO:N/A",
+             "DRX:1280", "L2W:120", "RI: - ", "CQI: - ",
+             f"EDRX:{'Enabled' if psm is not None and psm.edrx_mode else 'Disabled'}", "EDRX-PTW:0", "EDRX-CycLen:0",
+             f"PSM:{'Enabled' if psm_on else 'Disabled'}",
+             f"PSM-ACTIVE:{psm.active_s if psm_on else 0}s", f"PSM-PERIODIC:{psm.tau_s if psm_on else 0}s"]
+    return Reply(lines=tuple(lines))
 
 
 @T.set("*RNDISDATA")
