@@ -58,6 +58,8 @@ class Modem:
         self.power_listeners: list[Callable[[bool], None]] = []
         # all True -> the network can reach the device (the power feature adds "not in PSM")
         self.reach_gates: list[Callable[[], bool]] = []
+        # when an unreachable device can next be paged (virtual time); None = not pageable
+        self.paging_hooks: list[Callable[[], float | None]] = []
         self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
@@ -121,6 +123,14 @@ class Modem:
     def reachable(self) -> bool:
         """Can network data reach the device now? (powered, and every reach gate agrees)."""
         return self.powered and all(gate() for gate in self.reach_gates)
+
+    def next_paging(self) -> float | None:
+        """When the network can next page the device to hand it held data (now, if it can
+        already); None: not pageable (powered down, PSM, detached: it must wake by itself)."""
+        if not self.powered:
+            return None
+        times = [t for hook in self.paging_hooks if (t := hook()) is not None]
+        return min(times) if times else None
 
     @property
     def state(self) -> SimpleNamespace:
