@@ -25,7 +25,7 @@ from .events import CommandHandled, Event, PowerOff, Reset, ToHost
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
-from .stimuli import PowerOn, Stimulus
+from .stimuli import DtrChanged, PowerOn, Stimulus
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..modules.profile import ModuleProfile, Prompt, Reply
@@ -60,6 +60,7 @@ class Modem:
         self.reach_gates: list[Callable[[], bool]] = []
         # when an unreachable device can next be paged (virtual time); None = not pageable
         self.paging_hooks: list[Callable[[], float | None]] = []
+        self.dtr_line_high = False  # the host's DTR level: a wire, it outlives power cycles
         self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
@@ -100,6 +101,8 @@ class Modem:
                 for listener in list(self.power_listeners):
                     listener(True)
             return
+        if isinstance(stimulus, DtrChanged):
+            self.dtr_line_high = stimulus.high  # kept even while off: applies at power-on
         if not self.powered:
             return
         for kind, handler in self._stimulus_handlers:

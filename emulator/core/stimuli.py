@@ -65,6 +65,8 @@ class Paged(Stimulus):
 
 @dataclass(frozen=True)
 class DtrChanged(Stimulus):
-    """DTR line level from the host side (console API; RFC 2217 where a transport carries it)."""
+    """DTR line level from the host side (console API; RFC 2217 where a transport carries it).
+    A physical line: its level is kept while the module is powered off (``Modem.dtr_line_high``)
+    and applies from power-on."""
 
     high: bool

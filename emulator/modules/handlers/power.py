@@ -362,7 +362,7 @@ def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
     from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
     the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
     psm: PsmState = ctx.state.psm
-    psm.dtr_high = ctx.modem.dtr_line_high = stim.high
+    psm.dtr_high = stim.high  # the core keeps the line level (Modem.dtr_line_high) across power-off
     if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
         psm_wake(ctx)
 
