@@ -71,7 +71,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return {**port.info(), "powered": on, "registered": on and radio.registered,
                 "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
                 "psm": bool(getattr(port.modem.state, "psm", None) and port.modem.state.psm.in_psm),
-                "dtr_high": bool(getattr(getattr(port.modem.state, "psm", None), "dtr_high", False)),
+                "dtr_high": port.modem.dtr_line_high,  # the host's line: kept while powered off
                 "reachable": port.modem.reachable, "held_downlinks": len(port.held),
                 "imei": port.profile.identity.imei,
                 "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}

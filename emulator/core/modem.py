@@ -25,7 +25,7 @@ from .events import CommandHandled, Event, PowerOff, Reset, ToHost
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
-from .stimuli import PowerOn, Stimulus
+from .stimuli import DtrChanged, PowerOn, Stimulus
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..modules.profile import ModuleProfile, Prompt, Reply
@@ -58,6 +58,9 @@ class Modem:
         self.power_listeners: list[Callable[[bool], None]] = []
         # all True -> the network can reach the device (the power feature adds "not in PSM")
         self.reach_gates: list[Callable[[], bool]] = []
+        # when an unreachable device can next be paged (virtual time); None = not pageable
+        self.paging_hooks: list[Callable[[], float | None]] = []
+        self.dtr_line_high = False  # the host's DTR level: a wire, it outlives power cycles
         self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
@@ -98,6 +101,8 @@ class Modem:
                 for listener in list(self.power_listeners):
                     listener(True)
             return
+        if isinstance(stimulus, DtrChanged):
+            self.dtr_line_high = stimulus.high  # kept even while off: applies at power-on
         if not self.powered:
             return
         for kind, handler in self._stimulus_handlers:
@@ -121,6 +126,14 @@ class Modem:
     def reachable(self) -> bool:
         """Can network data reach the device now? (powered, and every reach gate agrees)."""
         return self.powered and all(gate() for gate in self.reach_gates)
+
+    def next_paging(self) -> float | None:
+        """When the network can next page the device to hand it held data (now, if it can
+        already); None: not pageable (powered down, PSM, detached: it must wake by itself)."""
+        if not self.powered:
+            return None
+        times = [t for hook in self.paging_hooks if (t := hook()) is not None]
+        return min(times) if times else None
 
     @property
     def state(self) -> SimpleNamespace:

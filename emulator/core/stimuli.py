@@ -58,7 +58,15 @@ class WakeUp(Stimulus):
 
 
 @dataclass(frozen=True)
+class Paged(Stimulus):
+    """The network pages the idle device (held downlink data, eDRX paging time window): it sets
+    up an RRC connection to take the data. Sent by the runner at ``Modem.next_paging()``."""
+
+
+@dataclass(frozen=True)
 class DtrChanged(Stimulus):
-    """DTR line level from the host side (console API; RFC 2217 where a transport carries it)."""
+    """DTR line level from the host side (console API; RFC 2217 where a transport carries it).
+    A physical line: its level is kept while the module is powered off (``Modem.dtr_line_high``)
+    and applies from power-on."""
 
     high: bool

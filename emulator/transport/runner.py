@@ -21,7 +21,7 @@ from ..config import Config, ModemSpec
 from ..core.clock import VirtualClock
 from ..core.events import CommandHandled, Effect, PowerOff, Reset, ToHost
 from ..core.modem import Modem
-from ..core.stimuli import Downlink, PowerOn, Stimulus
+from ..core.stimuli import Downlink, Paged, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
@@ -54,6 +54,7 @@ class ModemPort:
         self.held: list[Stimulus] = []
         self.released_hooks: list[Callable[[Stimulus], None]] = []  # fn(stimulus) after its release
         self._releasing = False
+        self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
 
     # host side
     def feed(self, data: bytes) -> None:
@@ -68,10 +69,31 @@ class ModemPort:
         if isinstance(stimulus, Downlink) and (self.held or not self.modem.reachable):
             if self.modem.powered:  # powered down: nobody receives it, nothing is kept
                 self.held.append(stimulus)
+                self.page()
             return False
         self.modem.receive_stimulus(stimulus)
         self.drain()
         return True
+
+    def page(self) -> None:
+        """Held data for an idle device that can be paged (eDRX): page it now if it is in a
+        paging time window (it connects, ``+CSCON: 1``, and the data follows), else at the
+        next window (a timer on the virtual clock). Not pageable (PSM, detached): the data
+        waits for the device to wake by itself."""
+        if self._page_timer is not None:
+            self._page_timer.cancel()
+            self._page_timer = None
+        if not self.held or self.modem.reachable:
+            return
+        at = self.modem.next_paging()
+        clock = self.emulator.clock
+        if at is None:
+            return
+        if at > clock.now():
+            self._page_timer = clock.call_at(at, self.page, "paging")
+            return
+        self.modem.receive_stimulus(Paged())
+        self.drain()  # hands the held data over once the page connected it
 
     def release_held(self) -> None:
         """Deliver held network data once the modem is reachable (called after each drain)."""

@@ -1,7 +1,7 @@
 """Power saving: PSM (T3324/T3412), sleep, eDRX, wake-ups, and the energy meter.
 
 Commands: ``+CPSMS`` (TS 27.007 §7.38), ``+QPSMS`` (BG96 PSM AN §3.2: granted values in
-seconds), ``+CEDRXS``/``+CEDRXRDP``, ``+QSCLK`` (BG96: 0/1 sleep with DTR; EC800E guide 001
+seconds), ``+CEDRXS``/``+CEDRXRDP`` (edrx.py, merged into this feature), ``+QSCLK`` (BG96: 0/1 sleep with DTR; EC800E guide 001
 §6.1: ``AT+QSCLK=3,2,"<T3412>","<T3324>"`` enables PSM with those timers), ``+QSCLKEX``
 (enhanced sleep: asks the network to release RRC, ``+CSCON: 0`` 2-3 s later, guide 001 §6.1).
 
@@ -16,7 +16,9 @@ On the BG96 the UART is off in PSM: host bytes are lost until it wakes (quirk ``
 Reachability: while in PSM (or powered down, or detached) ``is_reachable`` is False; the runner
 (``ModemPort``) then holds every :class:`~emulator.core.stimuli.Downlink` (socket data and
 closes, MQTT messages, LwM2M platform requests) and hands them over, in order, once the modem
-is reachable again, i.e. after the uplink / AT command / TAU / PWRKEY that woke it.
+is reachable again, i.e. after the uplink / AT command / TAU / PWRKEY that woke it. Idle with
+eDRX in use it is not reachable either, but pageable: the runner asks ``Modem.next_paging``
+and pages it (``Paged``: RRC connected, ``+CSCON: 1``) at its next paging time window (edrx.py).
 
 Wake-up and sleep rules (choices, each from the source named):
 * EC800E: the UART stays up in PSM; any command line wakes the module (guide 001 §6.1 note 3:
@@ -49,9 +51,9 @@ from ...core.clock import Timer
 from ...core.energy import EnergyMeter, EnergyTable
 from ...core.modem import Context
 from ...core.results import ERROR
-from ...core.stimuli import DtrChanged, WakeUp
+from ...core.stimuli import DtrChanged, Paged, WakeUp
 from ..profile import CommandTable, Feature, Reply
-from . import ts27007
+from . import edrx, ts27007
 
 T = CommandTable("power")  # 3GPP TS 27.007: every module
 QT = CommandTable("power_quectel")  # Quectel: +QPSMS, +QSCLK (BG96 0/1; EC800E also 3)
@@ -84,9 +86,6 @@ class PsmState:
     in_psm: bool = False
     sleep_mode: int = 0
     dtr_high: bool = False
-    edrx_mode: int = 0
-    edrx_act: int = 4
-    edrx_value: str = "0010"
     timers: dict[str, Timer] = field(default_factory=dict)
 
     @property
@@ -111,9 +110,11 @@ def _init(ctx: Context) -> None:
             ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")), lambda: _power_state(ctx))
     ctx.state.energy = meter
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
+    edrx.init(ctx)
     if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
         ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
         ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
+        ctx.modem.paging_hooks.append(lambda: _next_paging(ctx))
         ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
         ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
         ctx.modem._power_wired = True
@@ -165,6 +166,7 @@ def _cancel(psm: PsmState, name: str) -> None:
 def _on_rrc(ctx: Context, mode: int) -> None:
     psm: PsmState = ctx.state.psm
     ctx.state.energy.update()
+    edrx.on_rrc(ctx, mode)
     if mode == 1:
         _cancel(psm, "t3324")
     elif psm.enabled and not psm.in_psm:
@@ -213,8 +215,19 @@ def psm_wake(ctx: Context) -> bool:
 
 
 def is_reachable(ctx: Context) -> bool:
+    """Can the network deliver now? Not in PSM, and not idle with eDRX (paged first, edrx.py)."""
     psm = getattr(ctx.state, "psm", None)
-    return ctx.modem.powered and ctx.state.radio.registered and not (psm and psm.in_psm)
+    return ctx.modem.powered and ctx.state.radio.registered and not (psm and psm.in_psm) \
+        and not edrx.asleep(ctx)
+
+
+def _next_paging(ctx: Context) -> float | None:
+    """When held network data can be paged in: never while in PSM or unregistered (it waits
+    for the device to wake and talk), else at the next eDRX paging time window."""
+    psm = getattr(ctx.state, "psm", None)
+    if not ctx.modem.powered or not ctx.state.radio.registered or (psm and psm.in_psm):
+        return None
+    return edrx.next_paging(ctx)
 
 
 def record_uplink(ctx: Context, nbytes: int) -> None:
@@ -298,42 +311,6 @@ def qpsms_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f'+QPSMS: 1,,,"{psm.tau_s}","{psm.active_s}"',))
 
 
-@T.set("+CEDRXS")
-def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
-    """TS 27.007 §7.40: mode 0 disable, 1 enable, 2 enable + URC, 3 disable and reset the
-    parameters to their defaults; AcT-type 4 E-UTRAN (WB-S1), 5 NB-S1; value is 4 bits."""
-    psm: PsmState = ctx.state.psm
-    mode = cmd.int(0, lo=0, hi=3)
-    act = cmd.int(1, psm.edrx_act, lo=0, hi=5)
-    value = cmd.str(2, psm.edrx_value)
-    if len(value) != 4 or set(value) - {"0", "1"}:
-        return Reply(final=ERROR)  # TS 27.007 §7.40: <Requested_eDRX_value> is 4 bits
-    if mode == 3:
-        mode, act, value = 0, PsmState.edrx_act, PsmState.edrx_value
-    psm.edrx_mode, psm.edrx_act, psm.edrx_value = mode, act, value
-    ctx.state.energy.update(edrx=psm.edrx_mode in (1, 2))
-    return Reply()
-
-
-@T.read("+CEDRXS")
-def cedrxs_read(cmd: AtCommand, ctx: Context) -> Reply:
-    psm: PsmState = ctx.state.psm
-    return Reply(lines=(f'+CEDRXS: {psm.edrx_act},"{psm.edrx_value}"',) if psm.edrx_mode else ())
-
-
-@T.test("+CEDRXS")
-def cedrxs_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=('+CEDRXS: (0-3),(0,4,5),("0000"-"1111")',))
-
-
-@T.exec("+CEDRXRDP")
-def cedrxrdp_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    psm: PsmState = ctx.state.psm
-    if not psm.edrx_mode:
-        return Reply(lines=("+CEDRXRDP: 0",))
-    return Reply(lines=(f'+CEDRXRDP: {psm.edrx_act},"{psm.edrx_value}","{psm.edrx_value}","0000"',))
-
-
 @QT.set("+QSCLK")
 def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
     mode = cmd.int(0, lo=0, hi=int(ctx.defaults.get("qsclk_max", 1)))  # BG96 AT manual: 0/1
@@ -385,7 +362,7 @@ def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
     from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
     the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
     psm: PsmState = ctx.state.psm
-    psm.dtr_high = ctx.modem.dtr_line_high = stim.high
+    psm.dtr_high = stim.high  # the core keeps the line level (Modem.dtr_line_high) across power-off
     if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
         psm_wake(ctx)
 
@@ -394,7 +371,8 @@ def energy_report(ctx: Context) -> dict[str, Any]:
     return ctx.state.energy.report()
 
 
-FEATURE = Feature("power", T, init=_init, stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr})
+FEATURE = Feature("power", T.merged(edrx.T), init=_init,
+                  stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr, Paged: edrx.on_paged})
 # Quectel's own commands, on top of FEATURE (the Woori-net and AM Telecom modules answer ERROR)
 QUECTEL_FEATURE = Feature("power_quectel", QT)
 EC800E_FEATURE = Feature("power_ec800e", ET)
