@@ -28,3 +28,11 @@ def test_dbs_fields_follow_registration_and_psm() -> None:
     h.stim(NetworkDetach())
     dbs = _dbs(h)
     assert dbs["EMM_STATE"] != "REGISTRED" and dbs["RSSI"] == "-125"
+
+
+def test_dbs_edrx_fields_follow_the_granted_edrx() -> None:
+    h = make_harness("wm-n400mse", testkit=False)
+    assert _dbs(h)["EDRX"] == "Disabled"
+    assert h.send(b'AT+CEDRXS=1,4,"0101"\r') == b"\r\nOK\r\n"
+    dbs = _dbs(h)
+    assert (dbs["EDRX"], dbs["EDRX-CycLen"], dbs["EDRX-PTW"]) == ("Enabled", "81.92s", "1.28s")

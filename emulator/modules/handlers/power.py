@@ -50,7 +50,6 @@ from ...at.commands import ArgError, AtCommand
 from ...core.clock import Timer
 from ...core.energy import EnergyMeter, EnergyTable
 from ...core.modem import Context
-from ...core.results import ERROR
 from ...core.stimuli import DtrChanged, Paged, WakeUp
 from ..profile import CommandTable, Feature, Reply
 from . import edrx, ts27007

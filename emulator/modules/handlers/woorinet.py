@@ -104,6 +104,17 @@ def mstime_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"$$MSTIME:0,{t:%Y,%m,%d,%H,%M,%S}",))
 
 
+def _edrx_fields(ctx: Context) -> list[str]:
+    """EDRX lines of $$DBS from what the network granted (edrx.py); the guide only shows the
+    disabled form (0, 0), so the enabled units (seconds, like PSM-ACTIVE) are our choice [?]."""
+    from .edrx import cycle_seconds, ptw_seconds
+    st = getattr(ctx.state, "edrx", None)
+    if st is None or st.granted is None:
+        return ["EDRX:Disabled", "EDRX-PTW:0", "EDRX-CycLen:0"]
+    act, value, ptw = st.granted
+    return ["EDRX:Enabled", f"EDRX-PTW:{ptw_seconds(act, ptw):g}s", f"EDRX-CycLen:{cycle_seconds(act, value):g}s"]
+
+
 @T.exec("$$DBS")
 def dbs_exec(cmd: AtCommand, ctx: Context) -> Reply:
     """``$$DBS:`` then ``[LTE]`` and ``NAME:value`` lines (WIZnet Arduino guide
@@ -127,7 +138,7 @@ def dbs_exec(cmd: AtCommand, ctx: Context) -> Reply:
              "SINR:-20" if not reg else f"SINR:{d.get('sinr_db', 10)}", "TX_POWER:0", "NUM_ANTENA:0",
              "TMSI:0000007F", f"SRV_STATUS:{'Available' if reg else 'No Service'}", "NBR_CELL_INFO:N/A",
              "DRX:1280", "L2W:120", "RI: - ", "CQI: - ",
-             f"EDRX:{'Enabled' if psm is not None and psm.edrx_mode else 'Disabled'}", "EDRX-PTW:0", "EDRX-CycLen:0",
+             *_edrx_fields(ctx),
              f"PSM:{'Enabled' if psm_on else 'Disabled'}",
              f"PSM-ACTIVE:{psm.active_s if psm_on else 0}s", f"PSM-PERIODIC:{psm.tau_s if psm_on else 0}s"]
     return Reply(lines=tuple(lines))
