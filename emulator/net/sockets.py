@@ -206,7 +206,7 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
         return  # black-holed: the modem's own timeout reports 566
     route = _route_of(table.internet, effect.host, effect.port)
     conn = Conn(*key, kind=effect.service, host=effect.host, route=route)
-    conn.gate = RouteGate(table.internet, route, port.emulator.clock, getattr(port.emulator, "sync_clock", None))
+    conn.gate = RouteGate(table.internet, route, port.emulator.clock, _sync(port))
     try:
         if effect.service == "TCP":
             reader, writer = await asyncio.open_connection(*_check(endpoint))
@@ -271,6 +271,10 @@ def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn) -> None:
     conn.inbound = StreamLane(conn.gate, receive)
 
 
+def _sync(port: Any) -> Any:
+    return getattr(port.emulator, "sync_clock", None)
+
+
 def _spawn(port: Any, coro: Any) -> asyncio.Task:
     task = asyncio.get_running_loop().create_task(coro)
     port.tasks.add(task)
@@ -287,18 +291,12 @@ async def _pump(table: SocketTable, key: tuple[int, int], reader: asyncio.Stream
             conn = table.conns.get(key)
             if conn is None:
                 return
-            if conn.inbound is not None:
-                conn.inbound.put(chunk)
-            else:
-                table.report(SocketData(*key, chunk))
+            conn.inbound.put(chunk)
     except (ConnectionError, OSError):
         pass
     conn = table.conns.get(key)
-    if conn is not None and conn.inbound is not None:
+    if conn is not None:
         conn.inbound.put(None)  # the FIN / RST, too, comes through the route
-    elif conn is not None:
-        table.drop(key)
-        table.report(SocketClosed(*key))
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -362,6 +360,8 @@ def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
     key = (effect.conn_id, effect.gen)
     peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
     conn = Conn(*key, kind="TCP", host=peer[0], writer=writer)
+    conn.gate = RouteGate(table.internet, None, port.emulator.clock)  # no route of ours: never faulted
+    _lanes(table, key, conn)
     table.conns[key] = conn
     conn.task = _spawn(port, _pump(table, key, reader))
 
@@ -377,12 +377,8 @@ def send_data(effect: SendData, port: Any) -> None:
     if conn.writer is not None:
         if conn.writer.is_closing():
             return
-        if conn.out is not None:  # in order, through the route's standing faults
-            conn.out.give_up = effect.give_up
-            conn.out.put(effect.data)
-        else:  # an accepted (TCP INCOMING) connection: no route of ours
-            conn.writer.write(effect.data)
-            _spawn(port, _drained(table, key, conn.writer, len(effect.data)))
+        conn.out.give_up = effect.give_up  # in order, through the route's standing faults
+        conn.out.put(effect.data)
         return
     if conn.transport is None:
         return
@@ -392,7 +388,7 @@ def send_data(effect: SendData, port: Any) -> None:
         if err or endpoint is None:
             return  # an unroutable datagram is lost, as on the air
         gate = RouteGate(table.internet, _route_of(table.internet, effect.host, effect.port),
-                         port.emulator.clock, getattr(port.emulator, "sync_clock", None))
+                         port.emulator.clock, _sync(port))
         gate.datagram(lambda: transport.sendto(data, _check(endpoint)), "udp-out")
     elif conn.gate is not None:
         conn.gate.datagram(lambda: transport.sendto(data), "udp-out")

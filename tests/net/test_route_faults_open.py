@@ -11,6 +11,7 @@ servers on loopback; the faults come from scenario control actions and the conso
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 
 from emulator.api.app import create_app
 from emulator.backends.ctwing import tcp_codec as codec
+from emulator.net.internet import Fault
 from emulator.testing.harness import ModemHarness
 
 pytestmark = pytest.mark.slow
@@ -212,3 +214,36 @@ def test_tcp_delay_mid_session_holds_data_both_ways() -> None:
         start = h.now
         h.command('AT+QISEND=0,1,"04"', "OK", "SEND OK", '+QIURC: "recv",0,1,', "06", within="20s")
         assert 8.0 <= h.now - start < 12.0
+
+
+# --- UDP (AT+QIOPEN "UDP") -----------------------------------------------------------------------------
+async def _until(pred, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if pred():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_udp_datagrams_are_lost_while_dropped_and_late_while_delayed(rig) -> None:
+    emu, peers, hosts = rig
+    h = hosts["bg96"]
+    await h.at('AT+QIOPEN=1,4,"UDP","udp.example.com",7,0,1')
+    await h.expect(b"+QIOPEN: 4,0\r\n")
+    emu.internet.add_fault("udp.example.com", 7, Fault("drop"))
+    assert await h.at('AT+QISENDEX=4,"6c6f7374"') == b"\r\nSEND OK\r\n"  # "lost": UDP is fire and forget
+    assert await h.quiet(0.3) == b"" and b"lost" not in peers.received["udp"]
+
+    emu.internet.clear_faults()
+    emu.internet.add_fault("udp.example.com", 7, Fault("delay", seconds=5))
+    assert await h.at('AT+QISENDEX=4,"6c617465"') == b"\r\nSEND OK\r\n"  # "late"
+    assert await h.quiet(0.2) == b"" and b"late" not in peers.received["udp"]
+    emu.advance(5)  # out to the echo server ...
+    await _until(lambda: b"late" in peers.received["udp"])
+    assert await h.quiet(0.2) == b""
+    emu.advance(5)  # ... and back
+    assert await h.expect(b"late\r\n") == b'\r\n+QIURC: "recv",4,4\r\nlate\r\n'
+
+    emu.internet.clear_faults()
+    assert await h.at('AT+QISENDEX=4,"6261636b"') == b"\r\nSEND OK\r\n"
+    assert await h.expect(b"back\r\n") == b'\r\n+QIURC: "recv",4,4\r\nback\r\n'
