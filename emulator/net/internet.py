@@ -8,7 +8,10 @@ packet the emulator sends can leave 127.0.0.0/8 or ::1.
 
 Faults are declarative knobs per route (python-gsmmodem counters): ``refuse`` (connection
 refused), ``drop`` (silently black-holed: the connect times out), ``delay`` (seconds added to
-connect), ``cut`` (an open connection is reset).
+connect), ``cut`` (an open connection is reset). A fault with a ``count`` is spent on that many
+connection attempts. A ``drop`` or ``delay`` without a count stands until cleared and also hits
+sessions that are already open: executors ask :meth:`FakeInternet.standing_fault` per datagram
+or write, and :meth:`FakeInternet.on_change` wakes traffic they hold when faults change.
 
 Must not: open sockets or read the clock; the executors in ``emulator/net`` do the I/O.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..errors import ConfigError
 
@@ -67,6 +71,7 @@ class FakeInternet:
     def __init__(self) -> None:
         self._dns: dict[str, list[str]] = {}
         self._routes: dict[tuple[str, int], Route] = {}
+        self._watchers: list[Callable[[], None]] = []
 
     # --- configuration -------------------------------------------------------------------
     def add_name(self, name: str, *addresses: str) -> None:
@@ -113,10 +118,31 @@ class FakeInternet:
         if route is None:
             raise ConfigError(f"no route for {host}:{port}")
         route.faults.append(fault)
+        self._changed()
 
     def clear_faults(self) -> None:
         for route in self._routes.values():
             route.faults.clear()
+        self._changed()
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, after the next change of faults (from whatever thread made
+        it: the callback must hop to its own loop)."""
+        self._watchers.append(callback)
+
+    def _changed(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for callback in watchers:
+            callback()
+
+    def standing_fault(self, route: Route | None) -> Fault | None:
+        """What traffic of a session already open on ``route`` suffers now: a ``drop`` (lost)
+        or ``delay`` (held ``seconds``) fault without a count; None = it passes."""
+        if route is None:
+            return None
+        standing = [f for f in route.faults if f.count is None and f.kind in ("drop", "delay")]
+        return next((f for f in standing if f.kind == "drop"), None) or next(
+            (f for f in standing if f.seconds > 0), None)
 
     # --- questions the executors ask -----------------------------------------------------
     def resolve(self, name: str) -> list[str]:

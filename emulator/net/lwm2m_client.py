@@ -21,6 +21,11 @@ aiocoap's own ``loop.call_later`` timers on the *wall clock*; they cannot follow
 VirtualClock. A runner with a scaled clock should pass an ack_timeout scaled the same way.
 Lifetime updates are not automatic here: the modem layer calls :meth:`update` on its clock.
 
+Route faults: with ``gate`` (a ``faultgate.RouteGate``), every datagram in and out of the
+session passes ``gate.datagram`` (a standing ``drop`` loses it, ``delay`` sends it later): the
+socket's transport and datagram callback are wrapped (plain CoAP at once; DTLS once aiocoap has
+made the session's connection, after the handshake).
+
 Must not: know AT syntax or modem state; the aiocoap internals it touches (the message
 manager's exchange bookkeeping, to learn when a CON notification is ACKed; simplesocketserver's
 address type) are contained in this file and pinned to aiocoap 0.4.17.
@@ -106,6 +111,20 @@ class _Exchanges:
         return fut
 
 
+class _GatedTransport:
+    """A datagram transport whose ``sendto`` goes through a route gate; the rest is the real one."""
+
+    def __init__(self, transport: Any, gate: Any) -> None:
+        self._real, self._gate = transport, gate
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        real = self._real
+        self._gate.datagram(lambda: real.sendto(data) if addr is None else real.sendto(data, addr), "coap-out")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
 class _InstanceResource(Resource):
     """One announced resource (e.g. /19/0/0): answers GET / GET+Observe / PUT via the client."""
 
@@ -125,7 +144,7 @@ class Lwm2mClient:
                  on_observe: Callable[..., Any] | None = None, on_write: Callable[..., Any] | None = None,
                  on_read: Callable[..., Any] | None = None, on_execute: Callable[..., Any] | None = None,
                  ack_timeout: float = 2.0,
-                 max_retransmit: int = 4, local_host: str = "127.0.0.1") -> None:
+                 max_retransmit: int = 4, local_host: str = "127.0.0.1", gate: Any = None) -> None:
         if (psk_identity is None) != (psk is None):
             raise ValueError("DTLS needs both psk_identity and psk")
         self.server_host, self.server_port = server_host, server_port
@@ -135,6 +154,7 @@ class Lwm2mClient:
         self.on_observe, self.on_write, self.on_read = on_observe, on_write, on_read
         self.on_execute = on_execute
         self.local_host = local_host
+        self.gate = gate
         self.location: str | None = None
         self.set_retransmit(ack_timeout, max_retransmit)
         self._ctx: aiocoap.Context | None = None
@@ -189,12 +209,32 @@ class Lwm2mClient:
                 return made[0]
 
             await ctx._append_tokenmanaged_messagemanaged_transport(make)
+            self._gated(made[0]._pool, made[0]._pool)
             # address the server directly (skips simplesocketserver's getaddrinfo + warning)
             self._remote = _Address(made[0]._pool, (self.server_host, self.server_port))
         for ri in ctx.request_interfaces:
             if hasattr(ri.token_interface, "_remove_exchange"):
                 self._exchanges.attach(ri.token_interface)
         self._ctx = ctx
+
+    def _gated(self, owner: Any, protocol: Any) -> None:
+        """Pass ``owner._transport``'s sends and ``protocol``'s receptions through the gate."""
+        if self.gate is None or isinstance(owner._transport, _GatedTransport):
+            return
+        owner._transport = _GatedTransport(owner._transport, self.gate)
+        received = protocol.datagram_received
+        protocol.datagram_received = lambda data, addr: self.gate.datagram(
+            lambda: received(data, addr), "coap-in")
+
+    def _gate_dtls(self) -> None:
+        if self.gate is None or not self.secure or self._ctx is None:
+            return
+        for ri in self._ctx.request_interfaces:
+            mi = getattr(getattr(ri, "token_interface", None), "message_interface", None)
+            for conn in list(getattr(mi, "_pool", {}).values()):
+                transport = getattr(conn, "_transport", None)
+                if transport is not None and not isinstance(transport, _GatedTransport):
+                    self._gated(conn, transport.get_protocol())
 
     def _hostport(self) -> str:
         host = f"[{self.server_host}]" if ":" in self.server_host else self.server_host
@@ -238,6 +278,8 @@ class Lwm2mClient:
         except Exception as exc:  # ConRetransmitsExceeded, handshake failure, RST ...
             return RequestResult(False, "timeout" if "etransmi" in str(exc) else "error", msg.mid,
                                  error=f"{type(exc).__name__}: {exc}"), None
+        finally:
+            self._gate_dtls()
         return RequestResult(resp.code.is_successful(), resp.code.dotted, msg.mid), resp
 
     async def register(self) -> RequestResult:

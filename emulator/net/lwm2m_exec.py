@@ -9,11 +9,17 @@ Everything that depends on the client's API is in the section marked ``GLUE`` be
 place to adapt if the client changes). Written against the client's documented surface:
 ``Lwm2mClient(server_host, server_port, endpoint, lifetime, *, psk_identity, psk, objects,
 on_observe(mid, path, cancel), on_write(mid, path, payload), on_read(mid, path),
-on_execute(mid, path, args), ack_timeout, max_retransmit)``; ``await register() / update(lifetime, binding) /
+on_execute(mid, path, args), ack_timeout, max_retransmit, gate)``; ``await register() / update(lifetime, binding) /
 deregister()`` -> RequestResult(ok, code "2.01"/"4.03"/"timeout"/"error", mid);
 ``notify(path, payload, confirmable)`` -> Notification(mid, .result future: "ack" | "sent" |
 "rst" | "timeout"); ``await close()``. Callbacks may return an awaitable of ``(Code, payload)``,
 which is how platform requests wait for the host's ``AT+QLW*RSP`` here.
+
+Route faults on an open session (``faultgate``): the client's datagrams pass the route's
+gate both ways; while the route drops, a notify, Update or De-register is not even handed to
+the client (its wall-clock retransmissions would reach the platform after the fault is
+cleared, although the module gave up): the modem's own virtual-clock timer reports the loss
+(``+QLWURC: "report_ack",1,<mid>``, ``+QLWUPDATE: -2``).
 
 Ids: the modem prints its own ``<mid>`` for reports/updates (its sans-IO counter); the client's
 CoAP message ids may differ. Platform request ids (``<msgid>`` in ``+QLWURC``) are the CoAP
@@ -38,6 +44,7 @@ from ..modules.handlers.quectel_lwm2m_effects import (
     Lwm2mRegister, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse)
 from .executors import executor
+from .faultgate import RouteGate
 
 log = logging.getLogger("modemu.lwm2m")
 RESOURCE_KEY = "lwm2m"
@@ -82,7 +89,8 @@ def make_client(session: "Lwm2mSession", effect: Lwm2mRegister, host: str, port:
         psk_identity=effect.psk_id, psk=effect.psk,
         objects=[(o, i, list(rs)) for o, i, rs in effect.objects],
         on_observe=session.on_observe, on_write=session.on_write, on_read=session.on_read,
-        on_execute=session.on_execute, ack_timeout=effect.ack_timeout, max_retransmit=effect.max_retransmit)
+        on_execute=session.on_execute, ack_timeout=effect.ack_timeout, max_retransmit=effect.max_retransmit,
+        gate=session.gate)
 
 
 def notify_outcome(outcome: Any) -> tuple[bool, bool]:
@@ -100,6 +108,12 @@ class Lwm2mSession:
         self.waiting: dict[tuple[str, int], asyncio.Future] = {}
         self.exchanges = 0  # module requests (Register/Update) awaiting the platform's answer
         self.held: list[tuple[str, int, Any]] = []
+        self.gate: RouteGate | None = None
+
+    def dropping(self) -> bool:
+        """The session's route black-holes traffic now (a standing ``drop`` fault)."""
+        fault = self.gate.fault() if self.gate is not None else None
+        return fault is not None and fault.kind == "drop"
 
     def _exchange_open(self) -> bool:
         state = getattr(self.port.modem.state, "lwm2m", None)
@@ -217,6 +231,9 @@ async def register(effect: Lwm2mRegister, port: Any) -> None:
         port.stimulus(Lwm2mRegistered(RESULT_FAILED))
         return
     session = Lwm2mSession(port)
+    internet = port.emulator.internet
+    session.gate = RouteGate(internet, internet.route_for(effect.server, effect.port), port.emulator.clock,
+                             getattr(port.emulator, "sync_clock", None))
     try:
         session.client = make_client(session, effect, target[0], target[1])
     except Exception:  # noqa: BLE001 - no client module, bad arguments
@@ -245,6 +262,8 @@ async def update(effect: Lwm2mUpdate, port: Any) -> None:
     if session is None:
         port.stimulus(Lwm2mUpdated(RESULT_FAILED))
         return
+    if session.dropping():
+        return  # lost on the way: the modem's exchange timer reports the timeout
     session.begin_exchange()
     try:
         try:
@@ -262,6 +281,8 @@ async def deregister(effect: Lwm2mDeregister, port: Any) -> None:
     if session is None:
         port.stimulus(Lwm2mDeregistered(RESULT_OK))  # nothing registered on our side
         return
+    if session.dropping():
+        return  # lost on the way: the modem's exchange timer gives up (and closes us)
     try:
         result: Any = await session.client.deregister()
     except Exception as exc:  # noqa: BLE001
@@ -281,6 +302,8 @@ async def notify(effect: Lwm2mNotify, port: Any) -> None:
     try:
         if session is None:
             raise RuntimeError("no LwM2M session")
+        if session.dropping():
+            return  # lost on the way: a CON one ends in "report_ack",1 by the modem's timer
         note = session.client.notify(effect.path, effect.payload, effect.confirmable)
         if not effect.confirmable:
             return

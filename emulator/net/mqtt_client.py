@@ -17,6 +17,9 @@ runs slower than wall time, a real broker may drop a client whose PINGREQ is not
 Timers (all virtual): ``pkt_timeout`` per packet awaiting an ACK, resent up to
 ``retry_times`` with DUP set (``AT+QMTCFG="timeout"``), then failed; PINGREQ after
 ``keepalive`` s without sending, loss if no PINGRESP within ``pkt_timeout``; CONNACK wait.
+A standing ``drop``/``delay`` fault on the route holds packets both ways while the connection
+is open (``faultgate.StreamLane``: TCP would retransmit), so a black-holed broker ends in the
+ping timeout and what was held is discarded with the connection.
 
 Must not: dial anything but what ``FakeInternet.connect_target`` returns; read the wall clock.
 """
@@ -37,6 +40,7 @@ from amqtt.mqtt.connect import ConnectPayload, ConnectVariableHeader
 from amqtt.mqtt.packet import MQTTFixedHeader
 
 from ..core.clock import Timer, VirtualClock
+from .faultgate import RouteGate, StreamLane
 from .internet import FakeInternet
 from .netutil import make_ssl_context, virtual_sleep
 
@@ -104,6 +108,8 @@ class MqttSession:
         self._pingresp_timer: Timer | None = None
         self._next_id = 0
         self.sent_packets = 0
+        self._out: StreamLane | None = None  # bytes to the broker, through the route's faults
+        self._in: StreamLane | None = None   # packets (None = EOF) from it
 
     # --- connection ----------------------------------------------------------------------
     async def open(self, host: str, port: int, *, tls: bool = False, ca_file: str | None = None,
@@ -136,6 +142,8 @@ class MqttSession:
             self._writer = None
             return "error"
         self.state, self._closing, self._refused = "open", False, False
+        gate = RouteGate(self.internet, self.internet.route_for(host, port), self.clock, self._sync)
+        self._out, self._in = StreamLane(gate, self._write_now), StreamLane(gate, self._receive)
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
         if fault is not None and fault.kind == "cut":  # the route resets the connection at once
             asyncio.get_running_loop().call_soon(self._abort)
@@ -261,16 +269,22 @@ class MqttSession:
 
     # --- I/O -----------------------------------------------------------------------------
     def _send(self, packet: Any) -> bool:
-        if self._writer is None or self._writer.is_closing():
+        if self._writer is None or self._writer.is_closing() or self._out is None:
             return False
-        try:
-            self._writer.write(packet.to_bytes())
-        except (OSError, RuntimeError):
-            self._lost(LOST_SEND)
+        self._out.put(packet.to_bytes())
+        if self._writer is None:  # the write failed at once
             return False
         self._last_send = self.clock.now()
         self.sent_packets += 1
         return True
+
+    def _write_now(self, data: bytes) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        try:
+            self._writer.write(data)
+        except (OSError, RuntimeError):
+            self._lost(LOST_SEND)
 
     async def _read_loop(self) -> None:
         assert self._reader is not None
@@ -281,12 +295,19 @@ class MqttSession:
                 if fixed is None:
                     break
                 packet = await packet_class(fixed).from_stream(adapter, fixed_header=fixed)
-                self._dispatch(packet)
+                if self._in is not None:
+                    self._in.put(packet)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # noqa: BLE001 - EOF, reset, or a packet we cannot decode
             log.debug("%s: read loop ended: %r", self.name, exc)
-        if not self._closing:
+        if self._in is not None:
+            self._in.put(None)  # the close, too, reaches us only through the route
+
+    def _receive(self, packet: Any) -> None:
+        if packet is not None:
+            self._dispatch(packet)
+        elif not self._closing:
             self._lost(LOST_CONNACK if self._refused else LOST_PEER)
 
     def _dispatch(self, packet: Any) -> None:
@@ -373,6 +394,9 @@ class MqttSession:
             if timer:
                 timer.cancel()
         self._ping_timer = self._pingresp_timer = None
+        for lane in (self._out, self._in):  # what the route still holds dies with the connection
+            if lane is not None:
+                lane.close()
 
     def _fail_inflight(self) -> None:
         for item in list(self._inflight.values()):

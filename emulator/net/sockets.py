@@ -10,7 +10,11 @@ through the FakeInternet (the real port is also in the ``SocketOpened`` stimulus
 ``listeners(port)``). Socket data, peer closes and accepted clients go back as stimuli.
 
 The ``cut`` fault of the console API calls ``emulator.cut_hooks``; ours resets every open
-connection that went through that route.
+connection that went through that route. A standing ``drop``/``delay`` (no count) also hits
+open sockets (``faultgate``): TCP data both ways is held in order (unacknowledged in
+``AT+QISEND=<id>,0``) while the route drops, or for ``seconds`` of virtual time; a send still
+unacknowledged after the module's TCP retransmissions (``SendData.give_up``) resets the
+connection (``+QIURC: "closed"``). A UDP datagram is lost or sent late.
 
 Must not: dial or bind anything that is not loopback, hold protocol state (the modem does), or
 decide what the host sees.
@@ -29,6 +33,7 @@ from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocke
                                                       SocketClosed, SocketData, SocketIncoming,
                                                       SocketOpened, SocketSent)
 from .executors import executor
+from .faultgate import RouteGate, StreamLane
 from .internet import FakeInternet, is_loopback
 
 log = logging.getLogger("modemu.sockets")
@@ -53,6 +58,9 @@ class Conn:
     real_port: int = 0
     task: asyncio.Task | None = None
     closed: bool = False
+    gate: RouteGate | None = None
+    out: StreamLane | None = None      # TCP bytes to the peer, through the route's faults
+    inbound: StreamLane | None = None  # TCP bytes (None = EOF) from it
 
 
 @dataclass
@@ -79,6 +87,9 @@ class SocketTable:
             self.cancelled.add(key)
             return
         conn.closed = True
+        for lane in (conn.out, conn.inbound):
+            if lane is not None:
+                lane.close()
         if conn.writer is not None:
             if reset:
                 conn.writer.transport.abort()
@@ -195,15 +206,17 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
         return  # black-holed: the modem's own timeout reports 566
     route = _route_of(table.internet, effect.host, effect.port)
     conn = Conn(*key, kind=effect.service, host=effect.host, route=route)
+    conn.gate = RouteGate(table.internet, route, port.emulator.clock, _sync(port))
     try:
         if effect.service == "TCP":
             reader, writer = await asyncio.open_connection(*_check(endpoint))
             conn.writer = writer
             local = writer.get_extra_info("sockname")
+            _lanes(table, key, conn)
         else:
             loop = asyncio.get_running_loop()
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(table, key), remote_addr=_check(endpoint))
+                lambda: _Datagrams(table, key, conn.gate), remote_addr=_check(endpoint))
             conn.transport = transport
             local = transport.get_extra_info("sockname")
     except OSError:
@@ -232,6 +245,36 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
         announce()
 
 
+def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn) -> None:
+    """The route's standing faults between this TCP connection and its peer."""
+    def write(data: bytes) -> None:
+        if key in table.conns and not conn.writer.is_closing():
+            conn.writer.write(data)
+            _spawn(table.port, _drained(table, key, conn.writer, len(data)))
+
+    def receive(chunk: bytes | None) -> None:
+        if key not in table.conns:
+            return
+        if chunk is not None:
+            table.report(SocketData(*key, chunk))
+        else:
+            table.drop(key)
+            table.report(SocketClosed(*key))
+
+    def give_up() -> None:  # the module's TCP retransmissions are exhausted: it resets
+        if key in table.conns:
+            log.info("%s: socket %s: no ACK through the dropping route, reset", table.port.name, key[0])
+            table.drop(key, reset=True)
+            table.report(SocketClosed(*key))
+
+    conn.out = StreamLane(conn.gate, write, on_give_up=give_up)
+    conn.inbound = StreamLane(conn.gate, receive)
+
+
+def _sync(port: Any) -> Any:
+    return getattr(port.emulator, "sync_clock", None)
+
+
 def _spawn(port: Any, coro: Any) -> asyncio.Task:
     task = asyncio.get_running_loop().create_task(coro)
     port.tasks.add(task)
@@ -245,23 +288,29 @@ async def _pump(table: SocketTable, key: tuple[int, int], reader: asyncio.Stream
             chunk = await reader.read(READ_CHUNK)
             if not chunk:
                 break
-            if key not in table.conns:
+            conn = table.conns.get(key)
+            if conn is None:
                 return
-            table.report(SocketData(*key, chunk))
+            conn.inbound.put(chunk)
     except (ConnectionError, OSError):
         pass
-    if key in table.conns:
-        table.drop(key)
-        table.report(SocketClosed(*key))
+    conn = table.conns.get(key)
+    if conn is not None:
+        conn.inbound.put(None)  # the FIN / RST, too, comes through the route
 
 
 class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, table: SocketTable, key: tuple[int, int]) -> None:
-        self.table, self.key = table, key
+    def __init__(self, table: SocketTable, key: tuple[int, int], gate: RouteGate | None = None) -> None:
+        self.table, self.key, self.gate = table, key, gate
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
-        if self.key in self.table.conns:
-            self.table.report(SocketData(*self.key, data, addr[0], addr[1]))
+        def deliver() -> None:
+            if self.key in self.table.conns:
+                self.table.report(SocketData(*self.key, data, addr[0], addr[1]))
+        if self.gate is None:
+            deliver()
+        else:
+            self.gate.datagram(deliver, "udp-in")
 
     def error_received(self, exc: Exception) -> None:  # ICMP unreachable: UDP just loses it
         log.debug("udp %s: %s", self.key, exc)
@@ -311,6 +360,8 @@ def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
     key = (effect.conn_id, effect.gen)
     peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
     conn = Conn(*key, kind="TCP", host=peer[0], writer=writer)
+    conn.gate = RouteGate(table.internet, None, port.emulator.clock)  # no route of ours: never faulted
+    _lanes(table, key, conn)
     table.conns[key] = conn
     conn.task = _spawn(port, _pump(table, key, reader))
 
@@ -326,18 +377,23 @@ def send_data(effect: SendData, port: Any) -> None:
     if conn.writer is not None:
         if conn.writer.is_closing():
             return
-        conn.writer.write(effect.data)  # synchronous: keeps the host's order
-        _spawn(port, _drained(table, key, conn.writer, len(effect.data)))
+        conn.out.give_up = effect.give_up  # in order, through the route's standing faults
+        conn.out.put(effect.data)
         return
     if conn.transport is None:
         return
+    transport, data = conn.transport, effect.data
     if effect.host:  # UDP SERVICE: to the peer the host named
         endpoint, err, _fault = table.internet.connect_target(effect.host, effect.port)
         if err or endpoint is None:
             return  # an unroutable datagram is lost, as on the air
-        conn.transport.sendto(effect.data, _check(endpoint))
+        gate = RouteGate(table.internet, _route_of(table.internet, effect.host, effect.port),
+                         port.emulator.clock, _sync(port))
+        gate.datagram(lambda: transport.sendto(data, _check(endpoint)), "udp-out")
+    elif conn.gate is not None:
+        conn.gate.datagram(lambda: transport.sendto(data), "udp-out")
     else:
-        conn.transport.sendto(effect.data)
+        transport.sendto(data)
     # answer on the next loop turn: we are inside the port's drain of the modem's events
     asyncio.get_running_loop().call_soon(table.report, SocketSent(*key, len(effect.data)))
 

@@ -26,7 +26,7 @@ class FakeClient:
 
     def __init__(self, host, port, endpoint, lifetime, *, psk_identity=None, psk=None, objects=(),
                  on_observe=None, on_write=None, on_read=None, on_execute=None, ack_timeout=2.0,
-                 max_retransmit=4):
+                 max_retransmit=4, gate=None):
         self.args = dict(host=host, port=port, endpoint=endpoint, lifetime=lifetime,
                          psk_identity=psk_identity, psk=psk, objects=objects,
                          ack_timeout=ack_timeout, max_retransmit=max_retransmit)

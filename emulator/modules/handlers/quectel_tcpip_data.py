@@ -22,7 +22,7 @@ from ...core.results import ERROR, OK, SEND_OK
 from ..profile import CommandTable, Prompt, Reply
 from . import ts27007
 from .quectel_tcpip_effects import (BUFFER, CLOSING, CONNECTED, LISTENING, PUSH, TRANSPARENT, SendData,
-                                    Socket, TcpIpState)
+                                    Socket, TcpIpState, tcp_give_up)
 
 T = CommandTable("quectel_tcpip_data")
 MAX_SEND = 1460  # AT+QISEND=<id>,<len>: <len> up to 1460 [doc: Q-TCP §2.1.7]
@@ -72,7 +72,7 @@ def unhex(text: str) -> bytes | None:
 def send(ctx: Context, sock: Socket, data: bytes, host: str = "", port: int = 0) -> None:
     sock.total_sent += len(data)
     if data:
-        ctx.effect(SendData(sock.conn_id, sock.gen, data, host, port))
+        ctx.effect(SendData(sock.conn_id, sock.gen, data, host, port, tcp_give_up(st(ctx).retrans)))
         ts27007.rrc_activity(ctx, len(data))  # air time on the energy meter
 
 

@@ -53,6 +53,16 @@ class SendData(Effect):
     data: bytes
     host: str = ""
     port: int = 0
+    give_up: float = 363.0  # TCP: s without ACK until the module resets it (tcp_give_up)
+
+
+def tcp_give_up(retrans: tuple[int, int]) -> float:
+    """Seconds a TCP segment may go unacknowledged before the stack gives up, from
+    ``AT+QICFG="tcp/retranscfg",<max_backoffs>,<max_rto>`` (<max_rto> in 100 ms [doc: Q-TCP
+    §2.1.15]). ASSUMPTION (no Quectel source gives the schedule): RFC 6298 §2/§5 timing, an
+    initial RTO of 1 s doubled per backoff and capped at <max_rto>; the default 10,600 -> 363 s."""
+    backoffs, max_rto = retrans
+    return float(sum(min(2.0 ** k, max_rto / 10) for k in range(int(backoffs) + 1)))
 
 
 @dataclass(frozen=True)
