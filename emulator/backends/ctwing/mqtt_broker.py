@@ -231,8 +231,10 @@ class CtwingMqttServer:
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
                 except Exception as exc:  # noqa: BLE001 - the command records why
-                    self.store.mark_failed(cmd.id, f"publish failed: {exc}")
+                    if self.store.command(cmd.id).status == "sent":
+                        self.store.mark_failed(cmd.id, f"publish failed: {exc}")
                     return
-                self.store.mark_delivered(cmd.id)
+                if self.store.command(cmd.id).status == "sent":  # else: failed on its response timeout
+                    self.store.mark_delivered(cmd.id)
         finally:
             self._delivering.discard(device_id)

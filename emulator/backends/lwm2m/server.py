@@ -143,6 +143,12 @@ class Lwm2mServer:
         if self.registrations.reachable(device_id, self.reachable_for):
             self._schedule_delivery(device_id)
 
+    def abandon_downlink(self, device_id: str) -> None:
+        """The platform stopped waiting for the answer to the Write in flight (its command timed
+        out): drop that exchange and go on with the device's next command as ``kick`` would."""
+        self._stop_delivering(device_id)
+        self.kick(device_id)
+
     # device -> platform (called by _RdSite.render) ------------------------------------------
 
     def _register(self, request: aiocoap.Message) -> aiocoap.Message:
