@@ -7,7 +7,9 @@ Observe=0 after registration when 19/0 is announced, each notification (NON or C
 CON) reported as an uplink; ``PUT /19/1/0`` Write (application/octet-stream, 42) for each queued
 downlink, right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
 trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable. 2.04 ->
-delivered, anything else or no answer -> failed.
+delivered, anything else or no answer -> failed; when the platform stops waiting for the
+answer (the command timed out, :meth:`Lwm2mServer.abandon_downlink`), the device's next command
+goes out.
 
 Everything about devices and commands lives behind :class:`Lwm2mPlatformHooks` (the CTWing
 backend implements it). Timers: lifetimes run on the VirtualClock (models); CoAP retransmission
