@@ -14,7 +14,7 @@ The packet classes give a maintained codec while this module owns the connection
 timer. (A broker still applies its own wall-clock 1.5 x keepalive cut-off: if virtual time
 runs slower than wall time, a real broker may drop a client whose PINGREQ is not yet due.)
 
-Timers (all virtual): ``pkt_timeout`` per packet awaiting an ACK, resent up to
+Timers (all virtual): the open (TCP and TLS handshake) within its ``timeout``; ``pkt_timeout`` per packet awaiting an ACK, resent up to
 ``retry_times`` with DUP set (``AT+QMTCFG="timeout"``), then failed; PINGREQ after
 ``keepalive`` s without sending, loss if no PINGRESP within ``pkt_timeout``; CONNACK wait.
 A standing ``drop``/``delay`` fault on the route holds packets both ways while the connection
@@ -42,7 +42,7 @@ from amqtt.mqtt.packet import MQTTFixedHeader
 from ..core.clock import Timer, VirtualClock
 from .faultgate import RouteGate, StreamLane
 from .internet import FakeInternet
-from .netutil import make_ssl_context, virtual_sleep
+from .dial import dial
 
 log = logging.getLogger("modemu.mqtt")
 
@@ -114,38 +114,28 @@ class MqttSession:
     # --- connection ----------------------------------------------------------------------
     async def open(self, host: str, port: int, *, tls: bool = False, ca_file: str | None = None,
                    timeout: float = 75.0) -> str:
-        """TCP (or TLS) connect; returns "ok" | "dns" | "refused" | "timeout" | "error"."""
+        """TCP (or TLS) connect within ``timeout`` virtual seconds (``dial.py``); returns
+        "ok" | "dns" | "refused" | "timeout" | "error"."""
         self._sync()
         if self.state != "closed":
             return "busy"
-        endpoint, err, fault = self.internet.connect_target(host, port)
-        if err:
-            return err
-        assert endpoint is not None
         self.state = "opening"
-        if fault is not None and fault.kind == "drop":  # black-holed: the open times out
-            await virtual_sleep(self.clock, timeout)
-            self.state = "closed"
-            return "timeout"
-        if fault is not None and fault.kind == "delay":
-            await virtual_sleep(self.clock, fault.seconds)
-        ssl_ctx = make_ssl_context(ca_file) if tls else None
-        try:
-            self._reader, self._writer = await asyncio.open_connection(
-                endpoint[0], endpoint[1], ssl=ssl_ctx, server_hostname=host if tls else None)
-        except (OSError, ssl.SSLError) as exc:
-            log.info("%s: open %s:%s via %s failed: %s", self.name, host, port, endpoint, exc)
-            self.state = "closed"
-            return "refused" if isinstance(exc, ConnectionRefusedError) else "error"
+        dialled = await dial(self.clock, self.internet, host, port, tls=tls, ca_file=ca_file,
+                             timeout=timeout, name=self.name)
+        if dialled.outcome != "ok":
+            if self.state == "opening":
+                self.state = "closed"
+            return dialled.outcome
+        assert dialled.writer is not None
         if self.state != "opening":  # closed while the connection was being made
-            self._writer.close()
-            self._writer = None
+            dialled.writer.close()
             return "error"
+        self._reader, self._writer = dialled.reader, dialled.writer
         self.state, self._closing, self._refused = "open", False, False
         gate = RouteGate(self.internet, self.internet.route_for(host, port), self.clock, self._sync)
         self._out, self._in = StreamLane(gate, self._write_now), StreamLane(gate, self._receive)
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
-        if fault is not None and fault.kind == "cut":  # the route resets the connection at once
+        if dialled.cut:  # the route resets the connection at once
             asyncio.get_running_loop().call_soon(self._abort)
         return "ok"
 

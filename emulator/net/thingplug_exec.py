@@ -9,6 +9,8 @@ shutdown / reboot). What each effect does (protocols.md §2-§3):
   client id, keepalive and clean-session flag the modem chose, then SUBSCRIBE (QoS 1) its
   ``/down`` topic. Answer ``TpConnected(code)``: 0 once the SUBACK grants the subscription;
   1..5 = the CONNACK refusal code; -1 = the network failed (DNS, refused, TLS, timeout, reset).
+  The open (TCP and the TLS handshake) gives up after ``CONNECT_TIMEOUT`` virtual seconds, so
+  MQTTS dialled at a plain-MQTT port fails with -1 (AT+SKTPERR -20, connection timeout).
   ASSUMPTION (no public source says what an SKT module does when the platform refuses the
   ``/down`` subscription, e.g. a service the token's device is not in): the link is closed and
   the modem is told 5 (not authorized), the closest CONNACK meaning.
@@ -44,6 +46,9 @@ KEY = "thingplug"
 NETWORK_FAILED = -1
 SUB_REFUSED_CODE = 5  # see the ASSUMPTION in the module docstring
 SUBACK_FAILURE = 0x80
+# SKT's TP-LINUX SDK (src/net/MQTTClient.c) connects with Paho's MQTTAsync_connectOptions_initializer,
+# whose connectTimeout is 30 s. ASSUMPTION: the modules' firmware gives up after the same time.
+CONNECT_TIMEOUT = 30.0
 
 
 class TpLink:
@@ -156,7 +161,7 @@ async def tp_connect(effect: TpConnect, port: Any) -> None:
     link = TpLink(port, effect.host, effect.port)
     port.resources[KEY] = link
     outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,
-                                      ca_file=_ca_file(port) if effect.tls else None)
+                                      ca_file=_ca_file(port) if effect.tls else None, timeout=CONNECT_TIMEOUT)
     if outcome != "ok" or not link.current():
         log.info("%s: ThingPlug open %s:%s -> %s", port.name, effect.host, effect.port, outcome)
         await _give_up(port, link, NETWORK_FAILED)

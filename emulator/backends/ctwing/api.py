@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Body, HTTPException
 
 from .registry import Registry, RegistryError, UnknownDeviceError
-from .store import Store
+from .store import Store, check_ttl
 
 
 def device_view(registry: Registry, device) -> dict[str, Any]:  # noqa: ANN001
@@ -105,9 +105,10 @@ def make_router(registry: Registry, store: Store) -> APIRouter:
         device = find(ident)
         try:
             payload = command_payload(body)
+            ttl = check_ttl(body.get("ttl"))
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
-        cmd = store.queue_command(device.device_id, payload)
+        cmd = store.queue_command(device.device_id, payload, ttl)
         return {"id": cmd.id, "status": cmd.status}
 
     @router.get("/devices/{ident}/commands")

@@ -12,6 +12,7 @@ When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
 ``ctwing_lwm2m`` / ``ctwing_lwm2m_dtls`` any extra server returns get the guide's LwM2M names
 and addresses routed to them. Config: ``products``/``devices`` (registry overrides),
 ``defaults: false`` (empty registry), ``mqtt_tls: false`` (no 8883 listener),
+``command_response_timeout`` (seconds a sent command may wait for the device's answer),
 ``ports: {ctwing_mqtt, ctwing_mqtts, ctwing_tcp, ctwing_lwm2m, ctwing_lwm2m_dtls}``.
 
 Must not: implement protocol logic (servers do) or keep data outside the store.
@@ -30,7 +31,7 @@ from .api import command_payload, make_router
 from .lwm2m_link import CtwingLwm2mPlugin
 from .mqtt_broker import CtwingMqttServer
 from .registry import Registry
-from .store import Store
+from .store import RESPONSE_TIMEOUT, Store
 from .tcp_server import CtwingTcpServer
 
 MQTT_IP = "180.106.148.146"  # mqtt.ctwing.cn / dmp-tcp.cuiot.cn (guide 001 §4 access table)
@@ -64,7 +65,8 @@ class CtwingBackend(Backend):
     def __init__(self, config: Mapping[str, Any] | None, ctx: BackendContext) -> None:
         super().__init__(config, ctx)
         self.registry = Registry.from_config(self.config)
-        self.store = Store(ctx.clock, self.registry)
+        self.store = Store(ctx.clock, self.registry,
+                           float(self.config.get("command_response_timeout", RESPONSE_TIMEOUT)))
         self.mqtt = CtwingMqttServer(self.registry, self.store, ctx.clock)
         self.tcp = CtwingTcpServer(self.registry, self.store, ctx.clock)
         self.extra_servers: list[Any] = []
@@ -153,7 +155,7 @@ class CtwingBackend(Backend):
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)
-        return self.store.queue_command(device.device_id, command_payload(dict(args))).id
+        return self.store.queue_command(device.device_id, command_payload(dict(args)), args.get("ttl")).id
 
     @staticmethod
     def _eventually(check: Callable[[], Any], args: Mapping[str, Any]) -> Any:
@@ -238,7 +240,7 @@ class CtwingBackend(Backend):
     def scenario_actions(self) -> list[ScenarioAction]:
         return [
             ScenarioAction("queue_command", self._queue_command,
-                           "{device, product?, payload|payload_hex} -> command id; queue a downlink"),
+                           "{device, product?, payload|payload_hex, ttl?} -> command id; queue a downlink"),
             ScenarioAction("expect_uplink", self._expect_uplink,
                            "{device, product?, payload|payload_hex|base64, wait?, absent?}: assert the platform stored it (absent: did not)"),
             ScenarioAction("command_status", self._command_status,

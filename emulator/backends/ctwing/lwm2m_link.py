@@ -62,6 +62,8 @@ class CtwingLwm2mHooks:
         return cmd.id, cmd.payload
 
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str = "") -> None:
+        if self.store.command(command_id).status != "sent":
+            return  # a late answer: the command already failed on its response timeout
         if ok:
             self.store.mark_delivered(command_id)
         else:
@@ -108,12 +110,23 @@ class CtwingLwm2mPlugin:
             if self.server is not None and self.hooks is not None and self.hooks.is_lwm2m_device(cmd.device_id):
                 loop.call_soon_threadsafe(self._kick, cmd.device_id)
 
+        def expired(cmd: Command) -> None:
+            # the device never answered the Write: stop waiting so its next command goes out
+            if cmd.reason == "no response" and self.server is not None and self.hooks is not None \
+                    and self.hooks.is_lwm2m_device(cmd.device_id):
+                loop.call_soon_threadsafe(self._give_up, cmd.device_id)
+
         backend.store.on_command_queued(queued)
+        backend.store.on_command_expired(expired)
         return await self.server.start()
 
     def _kick(self, device_id: str) -> None:
         if self.server is not None:
             self.server.kick(device_id)
+
+    def _give_up(self, device_id: str) -> None:
+        if self.server is not None:
+            self.server.abandon_downlink(device_id)
 
     async def stop(self) -> None:
         if self.server is not None:

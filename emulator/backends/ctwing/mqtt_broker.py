@@ -9,7 +9,7 @@ topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published o
 device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
 once the device is connected and subscribed; then they are marked delivered. A second
 connection with a connected device's client ID takes over: the old one is closed first
-(MQTT-3.1.4-2), so downlinks follow the new connection. Optionally a
+(MQTT-3.1.4-2, ``../mqtt_takeover.py``), so downlinks follow the new connection. Optionally a
 second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
 
 amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
@@ -33,6 +33,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
+from ..mqtt_takeover import ConnectionTracker
 from .registry import Registry
 from .store import Command, Store
 from .tls import make_self_signed
@@ -103,11 +104,9 @@ class CtwingMqttServer:
         self.registry, self.store, self.clock = registry, store, clock
         self.server_id = f"ctwing-{next(_ids)}"
         self.broker: Broker | None = None
-        self._connections: dict[str, int] = {}
+        self._connections = ConnectionTracker("ctwing mqtt")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._delivering: set[str] = set()
-        self._live: dict[str, Any] = {}  # client ID -> amqtt handler of its open connection
-        self._gone: dict[str, asyncio.Event] = {}  # client ID -> set when that connection ended
         self.tls_cert: Path | None = None
         self.tls_endpoint: tuple[str, int] | None = None
         store.on_command_queued(self._command_queued)
@@ -143,7 +142,7 @@ class CtwingMqttServer:
         if self.broker is not None:
             await self.broker.shutdown()
             self.broker = None
-        for device_id in [d for d, n in self._connections.items() if n > 0]:
+        for device_id in self._connections.connected_ids():
             self._set_online(device_id, False)
         self._connections.clear()
         _SERVERS.pop(self.server_id, None)
@@ -162,44 +161,18 @@ class CtwingMqttServer:
 
     def client_connected(self, client_id: str) -> None:
         # counted, so a take-over (same client ID reconnecting) never leaves the device offline
-        self._connections[client_id] = self._connections.get(client_id, 0) + 1
-        entry = self.broker.sessions.get(client_id) if self.broker is not None else None
-        if entry is not None:
-            self._live[client_id] = entry[1]
+        self._connections.connected(client_id, self.broker)
         self._set_online(client_id, True)
         self.kick(client_id)
 
     def client_disconnected(self, client_id: str) -> None:
-        left = max(0, self._connections.get(client_id, 0) - 1)
-        self._connections[client_id] = left
-        if left == 0:
-            self._live.pop(client_id, None)
+        if self._connections.disconnected(client_id) == 0:
             self._set_online(client_id, False)
-        gone = self._gone.get(client_id)
-        if gone is not None:
-            gone.set()
 
     async def take_over(self, client_id: str) -> None:
         """A new connection authenticated as ``client_id``: close the one it replaces first
-        ("the Server MUST disconnect the existing Client", MQTT 3.1.1 MQTT-3.1.4-2). amqtt
-        0.12 leaves it open on a clean session, and on a kept session its late clean-up marks
-        the SHARED session disconnected under the new connection (downlinks then stall), so
-        we end the old connection and wait for amqtt to finish with it before CONNACK."""
-        old = self._live.get(client_id)
-        if old is None or getattr(old, "writer", None) is None:
-            return
-        gone = self._gone[client_id] = asyncio.Event()
-
-        async def end() -> None:
-            await old.writer.close()
-            await gone.wait()
-        try:
-            # loopback I/O settling (amqtt's reader sees EOF), not a protocol timer
-            await asyncio.wait_for(end(), 2.0)
-        except (asyncio.TimeoutError, OSError):
-            log.info("ctwing mqtt: old connection of %s did not end in time", client_id)
-        finally:
-            self._gone.pop(client_id, None)
+        (MQTT-3.1.4-2; ``ConnectionTracker.take_over``)."""
+        await self._connections.take_over(client_id)
 
     def uplink(self, client_id: str, payload: bytes, topic: str) -> None:
         if self._is_device(client_id):
@@ -207,7 +180,7 @@ class CtwingMqttServer:
 
     # --- downlink ------------------------------------------------------------------------
     def _command_queued(self, cmd: Command) -> None:
-        if self._loop is None or self._connections.get(cmd.device_id, 0) == 0:
+        if self._loop is None or self._connections.count(cmd.device_id) == 0:
             return
         self._loop.call_soon_threadsafe(self.kick, cmd.device_id)
 
@@ -258,8 +231,10 @@ class CtwingMqttServer:
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
                 except Exception as exc:  # noqa: BLE001 - the command records why
-                    self.store.mark_failed(cmd.id, f"publish failed: {exc}")
+                    if self.store.command(cmd.id).status == "sent":
+                        self.store.mark_failed(cmd.id, f"publish failed: {exc}")
                     return
-                self.store.mark_delivered(cmd.id)
+                if self.store.command(cmd.id).status == "sent":  # else: failed on its response timeout
+                    self.store.mark_delivered(cmd.id)
         finally:
             self._delivering.discard(device_id)

@@ -7,7 +7,9 @@ Observe=0 after registration when 19/0 is announced, each notification (NON or C
 CON) reported as an uplink; ``PUT /19/1/0`` Write (application/octet-stream, 42) for each queued
 downlink, right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
 trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable. 2.04 ->
-delivered, anything else or no answer -> failed.
+delivered, anything else or no answer -> failed; when the platform stops waiting for the
+answer (the command timed out, :meth:`Lwm2mServer.abandon_downlink`), the device's next command
+goes out.
 
 Everything about devices and commands lives behind :class:`Lwm2mPlatformHooks` (the CTWing
 backend implements it). Timers: lifetimes run on the VirtualClock (models); CoAP retransmission
@@ -142,6 +144,12 @@ class Lwm2mServer:
             return  # delivered after the next Register / Update / notification (_after_contact)
         if self.registrations.reachable(device_id, self.reachable_for):
             self._schedule_delivery(device_id)
+
+    def abandon_downlink(self, device_id: str) -> None:
+        """The platform stopped waiting for the answer to the Write in flight (its command timed
+        out): drop that exchange and go on with the device's next command as ``kick`` would."""
+        self._stop_delivering(device_id)
+        self.kick(device_id)
 
     # device -> platform (called by _RdSite.render) ------------------------------------------
 

@@ -8,7 +8,10 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   with dacite (0.11+), which is how the plugins get the model object; giving the mapping also
   drops amqtt's default logging/$SYS plugins.
 * ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
-  CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4.
+  CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4. An accepted
+  CONNECT whose client ID is already connected takes over: the old connection is closed first
+  (MQTT-3.1.4-2, ``../mqtt_takeover.py``; ``_IngestPlugin`` reports connects and disconnects to
+  it), so the module sees its old link drop and RPCs on ``/down`` reach the new connection.
 * ``_TopicAclPlugin``: PUBLISH outside the token's own topics is not forwarded; SUBSCRIBE outside
   its service, or to another device's ``/down`` by name, gets SUBACK 0x80. amqtt's topic filter
   sees no payload, so a well-addressed but malformed payload (not matching the descriptor, too
@@ -45,6 +48,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
+from ..mqtt_takeover import ConnectionTracker
 from .models import ThingPlugModel
 from .protocol import down_topic
 from .registry import NotFoundError
@@ -63,7 +67,9 @@ class _TokenAuthPlugin(BaseAuthPlugin):
         ok = owner.model.authenticate(session.username) is not None
         if not ok:
             log.info("ThingPlug: CONNECT from client %r refused: user name is not a device token", session.client_id)
-        return ok
+            return False
+        await owner.connections.take_over(session.client_id)
+        return True
 
 
 class _TopicAclPlugin(BaseTopicPlugin):
@@ -106,6 +112,15 @@ class _IngestPlugin(BasePlugin):
             return
         if not outcome.accepted:
             log.info("ThingPlug: PUBLISH from %r on %r rejected: %s", client_id, message.topic, outcome.reason)
+
+    async def on_broker_client_connected(self, *, client_id: str | None = None, client_session: Any = None) -> None:
+        owner: ThingPlugBroker = self.config.owner
+        if client_id:
+            owner.connections.connected(client_id, owner._broker)
+
+    async def on_broker_client_disconnected(self, *, client_id: str | None = None, client_session: Any = None) -> None:
+        if client_id:
+            self.config.owner.connections.disconnected(client_id)
 
     async def on_broker_client_subscribed(self, *, client_id: str | None = None, topic: str = "", qos: int = 0) -> None:
         owner: ThingPlugBroker = self.config.owner
@@ -151,6 +166,7 @@ class ThingPlugBroker:
         self._broker: Broker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tmp: Path | None = None
+        self.connections = ConnectionTracker("ThingPlug")
 
     async def start(self) -> dict[str, tuple[str, int]]:
         amqtt_log = logging.getLogger("amqtt")
@@ -189,6 +205,7 @@ class ThingPlugBroker:
         if self._broker is not None:
             broker, self._broker = self._broker, None
             await broker.shutdown()
+        self.connections.clear()
         self._cleanup_files()
 
     def _cleanup_files(self) -> None:

@@ -1,0 +1,84 @@
+"""Dialling a stream connection (TCP, or TLS over it) for the modem's MQTT stacks, bounded in
+virtual time.
+
+``dial`` asks the FakeInternet where ``host:port`` really goes, applies the route's fault
+(``drop``: nothing answers until the timeout; ``delay``: virtual wait first; ``cut``: the caller
+resets the connection right after it opened) and opens the connection, TLS included, within
+``timeout`` *virtual* seconds: a module gives up on an open after its own limit (QMTOPEN: 75 s
+maximum response time, protocols.md §1.5), whether the SYN or the TLS handshake got no answer.
+That covers MQTTS dialled at a plain-MQTT port: the broker reads the ClientHello as a broken
+MQTT packet and waits for more, so without this bound asyncio's own handshake timeout (60 s of
+wall time) decided. When the virtual bound runs out while a handshake is still under way on
+loopback, it gets ``SETTLE_S`` wall seconds to finish (loopback I/O settling, so a clock that a
+scenario jumped ahead does not fail a handshake that was about to complete; not a protocol
+timer, and shorter than the scenario engine's 0.2 s grace so expectations still see the result).
+
+Must not: dial anything but what ``FakeInternet.connect_target`` returns, or keep state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.clock import VirtualClock
+from .internet import FakeInternet
+from .netutil import make_ssl_context, virtual_sleep
+
+log = logging.getLogger("modemu.dial")
+
+SETTLE_S = 0.1
+HANDSHAKE_WALL_CAP = 600.0  # asyncio needs a number; the virtual bound above always ends first
+
+
+@dataclass
+class Dialled:
+    outcome: str  # "ok" | "dns" | "refused" | "timeout" | "error"
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+    cut: bool = False  # the route resets this connection as soon as it is up
+
+
+async def dial(clock: VirtualClock, internet: FakeInternet, host: str, port: int, *, tls: bool = False,
+               ca_file: str | None = None, timeout: float = 75.0, name: str = "dial") -> Dialled:
+    endpoint, err, fault = internet.connect_target(host, port)
+    if err:
+        return Dialled(err)
+    assert endpoint is not None
+    if fault is not None and fault.kind == "drop":  # black-holed: the open times out
+        await virtual_sleep(clock, timeout)
+        return Dialled("timeout")
+    if fault is not None and fault.kind == "delay":
+        await virtual_sleep(clock, fault.seconds)
+    extra: dict[str, Any] = {}
+    if tls:
+        extra = {"ssl": make_ssl_context(ca_file), "server_hostname": host,
+                 "ssl_handshake_timeout": HANDSHAKE_WALL_CAP}
+    loop = asyncio.get_running_loop()
+    opening = loop.create_task(asyncio.open_connection(endpoint[0], endpoint[1], **extra))
+    expired = loop.create_future()
+    timer = clock.call_later(timeout, lambda: expired.done() or expired.set_result(None), f"{name}-open")
+    try:
+        await asyncio.wait({opening, expired}, return_when=asyncio.FIRST_COMPLETED)
+        if not opening.done():
+            await asyncio.wait({opening}, timeout=SETTLE_S)
+    finally:
+        timer.cancel()
+    if not opening.done():
+        opening.cancel()
+        try:
+            await opening
+        except (asyncio.CancelledError, OSError, ssl.SSLError):
+            pass
+        log.info("%s: open %s:%s via %s: no %s within %ss", name, host, port, endpoint,
+                 "TLS handshake" if tls else "connection", timeout)
+        return Dialled("timeout")
+    try:
+        reader, writer = opening.result()
+    except (OSError, ssl.SSLError) as exc:
+        log.info("%s: open %s:%s via %s failed: %s", name, host, port, endpoint, exc)
+        return Dialled("refused" if isinstance(exc, ConnectionRefusedError) else "error")
+    return Dialled("ok", reader, writer, cut=fault is not None and fault.kind == "cut")
