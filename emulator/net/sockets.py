@@ -10,8 +10,9 @@ through the FakeInternet (the real port is also in the ``SocketOpened`` stimulus
 ``listeners(port)``). Socket data, peer closes and accepted clients go back as stimuli.
 
 The ``cut`` fault of the console API calls ``emulator.cut_hooks``; ours resets every open
-connection that went through that route. A standing ``drop``/``delay`` (no count) also hits
-open sockets (``faultgate``): TCP data both ways is held in order (unacknowledged in
+connection that went through that route (the per-port table of open connections, their
+teardown and that hook are ``socket_table.py``). A standing ``drop``/``delay`` (no count)
+also hits open sockets (``faultgate``): TCP data both ways is held in order (unacknowledged in
 ``AT+QISEND=<id>,0``) while the route drops, or for ``seconds`` of virtual time; a send still
 unacknowledged after the module's TCP retransmissions (``SendData.give_up``) resets the
 connection (``+QIURC: "closed"``). A UDP datagram is lost or sent late.
@@ -23,9 +24,7 @@ decide what the host sees.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocket, NameResolved,
@@ -35,6 +34,8 @@ from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocke
 from .executors import executor
 from .faultgate import RouteGate, StreamLane
 from .internet import FakeInternet, is_loopback
+from .socket_table import Conn, SocketTable, table_of
+from .socket_table import listeners as listeners  # re-exported: tests ask ``sockets.listeners``
 
 log = logging.getLogger("modemu.sockets")
 READ_CHUNK = 65536
@@ -42,133 +43,6 @@ READ_CHUNK = 65536
 
 class NotLoopbackError(RuntimeError):
     """A target outside 127.0.0.0/8 / ::1 reached the dialler: a routing bug, refused."""
-
-
-@dataclass
-class Conn:
-    conn_id: int
-    gen: int
-    kind: str
-    host: str = ""
-    route: Any = None
-    writer: asyncio.StreamWriter | None = None
-    transport: Any = None  # UDP
-    server: asyncio.AbstractServer | None = None
-    added_route: tuple[str, int] | None = None
-    real_port: int = 0
-    task: asyncio.Task | None = None
-    closed: bool = False
-    gate: RouteGate | None = None
-    out: StreamLane | None = None      # TCP bytes to the peer, through the route's faults
-    inbound: StreamLane | None = None  # TCP bytes (None = EOF) from it
-
-
-@dataclass
-class SocketTable:
-    """The sockets of one modem port (kept in ``port.resources['tcpip']``)."""
-
-    port: Any
-    conns: dict[tuple[int, int], Conn] = field(default_factory=dict)
-    pending: dict[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=dict)
-    cancelled: set[tuple[int, int]] = field(default_factory=set)
-    tokens: Any = field(default_factory=lambda: itertools.count(1))
-    loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def internet(self) -> FakeInternet:
-        return self.port.emulator.internet
-
-    def report(self, stimulus: Any) -> None:
-        self.port.stimulus(stimulus)
-
-    def drop(self, key: tuple[int, int], reset: bool = False) -> None:
-        conn = self.conns.pop(key, None)
-        if conn is None:
-            self.cancelled.add(key)
-            return
-        conn.closed = True
-        for lane in (conn.out, conn.inbound):
-            if lane is not None:
-                lane.close()
-        if conn.writer is not None:
-            if reset:
-                conn.writer.transport.abort()
-            else:
-                conn.writer.close()
-        if conn.transport is not None:
-            conn.transport.close()
-        if conn.server is not None:
-            conn.server.close()
-        if conn.added_route is not None:
-            _unroute(self.internet, conn.added_route, conn.real_port)
-        if conn.task is not None and conn.task is not _current_task():
-            conn.task.cancel()
-
-    def close(self) -> None:
-        for key in list(self.conns):
-            self.drop(key)
-        for _reader, writer in self.pending.values():
-            writer.close()
-        self.pending.clear()
-
-    def cut(self, host: str, port: int | None) -> None:
-        """Reset every open connection that went to ``host[:port]`` (the console's cut fault).
-
-        FastAPI runs sync routes in a worker thread: hop onto the emulator's loop first."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if self.loop is not None and running is not self.loop:
-            self.loop.call_soon_threadsafe(self._cut, host, port)
-        else:
-            self._cut(host, port)
-
-    def _cut(self, host: str, port: int | None) -> int:
-        route = self.internet.route(host, port)
-        fault = None
-        if route is not None:  # the cut fault just added; its count limits how many we reset
-            fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
-        hits = 0
-        for key, conn in list(self.conns.items()):
-            if conn.kind != "TCP" or conn.writer is None:
-                continue
-            if (route is not None and conn.route is route) or conn.host.lower() == host.lower():
-                if fault is not None and fault.count is not None:
-                    if fault.count <= 0:
-                        break
-                    fault.count -= 1  # spent on an open connection, not on the next connect
-                self.drop(key, reset=True)
-                self.report(SocketClosed(*key))
-                hits += 1
-        return hits
-
-
-def _current_task() -> asyncio.Task | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
-
-
-def _table(port: Any) -> SocketTable:
-    table = port.resources.get("tcpip")
-    if table is None:
-        table = port.resources["tcpip"] = SocketTable(port, loop=asyncio.get_running_loop())
-        emulator = port.emulator
-        hooks = getattr(emulator, "cut_hooks", None)
-        if hooks is None:
-            hooks = emulator.cut_hooks = []
-        hooks.append(table.cut)
-    return table
-
-
-def _unroute(internet: FakeInternet, key: tuple[str, int], real_port: int) -> None:
-    # FakeInternet has no remove_route (yet): drop our own listener route from its table,
-    # and only if it still points at our listener (not one that replaced it since).
-    routes = getattr(internet, "_routes", None)
-    if isinstance(routes, dict) and key in routes and routes[key].target[1] == real_port:
-        del routes[key]
 
 
 def _route_of(internet: FakeInternet, host: str, port: int) -> Any:
@@ -181,18 +55,10 @@ def _check(endpoint: tuple[str, int]) -> tuple[str, int]:
     return endpoint
 
 
-def listeners(port: Any) -> dict[int, int]:
-    """connectID -> real loopback port of this modem's TCP LISTENER / UDP SERVICE sockets."""
-    table = port.resources.get("tcpip")
-    if table is None:
-        return {}
-    return {c.conn_id: c.real_port for c in table.conns.values() if c.real_port}
-
-
 # --- open ----------------------------------------------------------------------------------
 @executor(OpenSocket)
 async def open_socket(effect: OpenSocket, port: Any) -> None:
-    table = _table(port)
+    table = table_of(port)
     key = (effect.conn_id, effect.gen)
     if effect.service in ("TCP LISTENER", "UDP SERVICE"):
         await _listen(table, effect, key)
@@ -349,7 +215,7 @@ async def _listen(table: SocketTable, effect: OpenSocket, key: tuple[int, int]) 
 
 @executor(AcceptIncoming)
 def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
-    table = _table(port)
+    table = table_of(port)
     pair = table.pending.pop(effect.token, None)
     if pair is None:
         return
@@ -369,7 +235,7 @@ def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
 # --- send / close / dns ---------------------------------------------------------------------
 @executor(SendData)
 def send_data(effect: SendData, port: Any) -> None:
-    table = _table(port)
+    table = table_of(port)
     key = (effect.conn_id, effect.gen)
     conn = table.conns.get(key)
     if conn is None:
@@ -409,7 +275,7 @@ async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.Str
 
 @executor(CloseSocket)
 def close_socket(effect: CloseSocket, port: Any) -> None:
-    _table(port).drop((effect.conn_id, effect.gen))
+    table_of(port).drop((effect.conn_id, effect.gen))
 
 
 @executor(ResolveName)
