@@ -26,9 +26,10 @@ session passes ``gate.datagram`` (a standing ``drop`` loses it, ``delay`` sends 
 socket's transport and datagram callback are wrapped (plain CoAP at once; DTLS once aiocoap has
 made the session's connection, after the handshake).
 
-Must not: know AT syntax or modem state; the aiocoap internals it touches (the message
+Must not: know AT syntax or modem state, or touch aiocoap internals itself: those (the message
 manager's exchange bookkeeping, to learn when a CON notification is ACKed; simplesocketserver's
-address type) are contained in this file and pinned to aiocoap 0.4.17.
+socket and address type; the route-gate wrapping of transports) are contained in
+``aiocoap_hooks.py`` and pinned to aiocoap 0.4.17.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ import aiocoap
 from aiocoap import CON, NON, Code
 from aiocoap.numbers.constants import TransportTuning
 from aiocoap.resource import Resource, Site
-from aiocoap.transports.simplesocketserver import MessageInterfaceSimpleServer, _Address
+
+from .aiocoap_hooks import Exchanges, gate_dtls_connections, local_sockname, open_plain_transport
 
 Path = tuple[int, int, int]
 LINK_FORMAT, OCTET_STREAM = 40, 42
@@ -73,56 +75,6 @@ class Notification:
     confirmable: bool
     seq: int
     result: asyncio.Future = field(repr=False)
-
-
-class _Exchanges:
-    """Learn when our CON messages end (ACK, RST, retransmissions exhausted).
-
-    aiocoap has no public hook for "my CON notification was acknowledged"; its MessageManager
-    keeps that in ``_add_exchange`` / ``_remove_exchange`` / ``_retransmit``. We wrap those three
-    methods on the instance (no subclassing of aiocoap's construction path) and resolve futures
-    keyed by (remote, message ID).
-    """
-
-    def __init__(self) -> None:
-        self.waiting: dict[tuple[Any, int], asyncio.Future] = {}
-
-    def attach(self, mman: Any) -> None:
-        remove, retransmit = mman._remove_exchange, mman._retransmit
-
-        def _remove_exchange(message):
-            fut = self.waiting.pop((message.remote, message.mid), None)
-            if fut is not None and not fut.done():
-                fut.set_result("rst" if message.mtype == aiocoap.RST else "ack")
-            return remove(message)
-
-        def _retransmit(message, timeout, counter):
-            if counter >= message.transport_tuning.MAX_RETRANSMIT:
-                fut = self.waiting.pop((message.remote, message.mid), None)
-                if fut is not None and not fut.done():
-                    fut.set_result("timeout")
-            return retransmit(message, timeout, counter)
-
-        mman._remove_exchange, mman._retransmit = _remove_exchange, _retransmit
-
-    def watch(self, remote: Any, mid: int) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self.waiting[(remote, mid)] = fut
-        return fut
-
-
-class _GatedTransport:
-    """A datagram transport whose ``sendto`` goes through a route gate; the rest is the real one."""
-
-    def __init__(self, transport: Any, gate: Any) -> None:
-        self._real, self._gate = transport, gate
-
-    def sendto(self, data: bytes, addr: Any = None) -> None:
-        real = self._real
-        self._gate.datagram(lambda: real.sendto(data) if addr is None else real.sendto(data, addr), "coap-out")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
 
 
 class _InstanceResource(Resource):
@@ -159,7 +111,7 @@ class Lwm2mClient:
         self.set_retransmit(ack_timeout, max_retransmit)
         self._ctx: aiocoap.Context | None = None
         self._remote: Any = None
-        self._exchanges = _Exchanges()
+        self._exchanges = Exchanges()
         self._pending: dict[tuple[str, int], asyncio.Future] = {}  # (kind, mid) -> answer
         self._observations: dict[Path, tuple[Any, int, asyncio.Future]] = {}  # path -> (pipe, seq, done)
 
@@ -201,40 +153,15 @@ class Lwm2mClient:
                     "psk": bytes(self.psk), "client-identity": self.psk_identity.encode()}}})
         else:
             ctx = aiocoap.Context(loop=loop, serversite=site, loggername="modemu.lwm2m.client")
-            made: list[Any] = []
-
-            async def make(mman):
-                made.append(await MessageInterfaceSimpleServer.create_server(
-                    (self.local_host, 0), mman, log=ctx.log, loop=loop))
-                return made[0]
-
-            await ctx._append_tokenmanaged_messagemanaged_transport(make)
-            self._gated(made[0]._pool, made[0]._pool)
-            # address the server directly (skips simplesocketserver's getaddrinfo + warning)
-            self._remote = _Address(made[0]._pool, (self.server_host, self.server_port))
-        for ri in ctx.request_interfaces:
-            if hasattr(ri.token_interface, "_remove_exchange"):
-                self._exchanges.attach(ri.token_interface)
+            self._remote = await open_plain_transport(ctx, self.local_host, (self.server_host, self.server_port),
+                                                      self.gate)
+        self._exchanges.attach_context(ctx)
         self._ctx = ctx
-
-    def _gated(self, owner: Any, protocol: Any) -> None:
-        """Pass ``owner._transport``'s sends and ``protocol``'s receptions through the gate."""
-        if self.gate is None or isinstance(owner._transport, _GatedTransport):
-            return
-        owner._transport = _GatedTransport(owner._transport, self.gate)
-        received = protocol.datagram_received
-        protocol.datagram_received = lambda data, addr: self.gate.datagram(
-            lambda: received(data, addr), "coap-in")
 
     def _gate_dtls(self) -> None:
         if self.gate is None or not self.secure or self._ctx is None:
             return
-        for ri in self._ctx.request_interfaces:
-            mi = getattr(getattr(ri, "token_interface", None), "message_interface", None)
-            for conn in list(getattr(mi, "_pool", {}).values()):
-                transport = getattr(conn, "_transport", None)
-                if transport is not None and not isinstance(transport, _GatedTransport):
-                    self._gated(conn, transport.get_protocol())
+        gate_dtls_connections(self._ctx, self.gate)
 
     def _hostport(self) -> str:
         host = f"[{self.server_host}]" if ":" in self.server_host else self.server_host
@@ -244,7 +171,7 @@ class Lwm2mClient:
     def local_address(self) -> tuple[str, int] | None:
         if self._remote is None:
             return None
-        return self._remote.serversocket._transport.get_extra_info("sockname")[:2]
+        return local_sockname(self._remote)
 
     async def close(self) -> None:
         for _pipe, _seq, done in self._observations.values():
