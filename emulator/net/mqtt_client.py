@@ -3,7 +3,9 @@
 :class:`MqttSession`: ``open`` (TCP/TLS only, like ``AT+QMTOPEN``), ``connect`` (CONNECT /
 CONNACK, like ``AT+QMTCONN``), ``subscribe``, ``unsubscribe``, ``publish`` (QoS 0/1/2),
 ``disconnect``, ``close``; callbacks for incoming messages, retransmissions and connection
-loss. ``AT+QMT*`` (``mqtt_exec.py``) and ThingPlug ``AT+SKTP*`` both run on it.
+loss. ``AT+QMT*`` (``mqtt_exec.py``) and ThingPlug ``AT+SKTP*`` both run on it. The packets
+that await an answer (SUBSCRIBE, UNSUBSCRIBE, PUBLISH QoS 1/2, with their retransmissions) and
+the answers to the broker's QoS 1/2 PUBLISH are the ``MqttFlows`` mixin (``mqtt_flows.py``).
 
 Why amqtt's packet classes (``amqtt.mqtt.*Packet``: ``build``/``to_bytes``/``from_stream``)
 and not a whole client library: a module opens the network (QMTOPEN) and sends CONNECT
@@ -34,8 +36,8 @@ from typing import Any, Callable
 
 from amqtt.adapters import StreamReaderAdapter
 from amqtt.mqtt import (ConnackPacket, ConnectPacket, DisconnectPacket, PingReqPacket, PingRespPacket, PubackPacket,
-                        PubcompPacket, PublishPacket, PubrecPacket, PubrelPacket, SubackPacket, SubscribePacket,
-                        UnsubackPacket, UnsubscribePacket, packet_class)
+                        PubcompPacket, PublishPacket, PubrecPacket, PubrelPacket, SubackPacket, UnsubackPacket,
+                        packet_class)
 from amqtt.mqtt.connect import ConnectPayload, ConnectVariableHeader
 from amqtt.mqtt.packet import MQTTFixedHeader
 
@@ -43,6 +45,7 @@ from ..core.clock import Timer, VirtualClock
 from .faultgate import RouteGate, StreamLane
 from .internet import FakeInternet
 from .dial import dial
+from .mqtt_flows import AckResult, MqttFlows, _Inflight
 
 log = logging.getLogger("modemu.mqtt")
 
@@ -60,24 +63,7 @@ class ConnectResult:
     session_present: bool = False
 
 
-@dataclass
-class AckResult:
-    ok: bool
-    retries: int = 0
-    codes: tuple[int, ...] = ()  # SUBACK return codes
-
-
-@dataclass
-class _Inflight:
-    packet: Any
-    future: asyncio.Future
-    expect: type
-    retries: int = 0
-    timer: Timer | None = None
-    kind: str = ""
-
-
-class MqttSession:
+class MqttSession(MqttFlows):
     """One MQTT client connection. Callbacks are plain functions called on the event loop:
     ``on_message(topic, payload, packet_id, qos, retain)``, ``on_lost(reason)``,
     ``on_retry(kind, packet_id, retries)`` (kind = "publish" | "subscribe" | "unsubscribe").
@@ -196,67 +182,6 @@ class MqttSession:
         if self._read_task is not None and self._read_task is not asyncio.current_task():
             self._read_task.cancel()
 
-    # --- requests ------------------------------------------------------------------------
-    def next_packet_id(self) -> int:
-        for _ in range(65535):
-            self._next_id = self._next_id % 65535 + 1
-            if not any(pid == self._next_id for _, pid in self._inflight):
-                return self._next_id
-        raise RuntimeError("no free packet identifier")
-
-    async def subscribe(self, topics: list[tuple[str, int]], packet_id: int | None = None) -> AckResult:
-        pid = packet_id or self.next_packet_id()
-        return await self._request("subscribe", pid, SubscribePacket.build(list(topics), pid), SubackPacket)
-
-    async def unsubscribe(self, topics: list[str], packet_id: int | None = None) -> AckResult:
-        pid = packet_id or self.next_packet_id()
-        return await self._request("unsubscribe", pid, UnsubscribePacket.build(list(topics), pid), UnsubackPacket)
-
-    async def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
-                      packet_id: int | None = None) -> AckResult:
-        if self.state != "connected":
-            return AckResult(False)
-        if qos == 0:
-            ok = self._send(PublishPacket.build(topic, payload, None, False, 0, retain))
-            return AckResult(ok)
-        pid = packet_id or self.next_packet_id()
-        packet = PublishPacket.build(topic, payload, pid, False, qos, retain)
-        return await self._request("publish", pid, packet, PubackPacket if qos == 1 else PubrecPacket)
-
-    async def _request(self, kind: str, pid: int, packet: Any, expect: type) -> AckResult:
-        if self.state != "connected" or (kind, pid) in self._inflight:
-            return AckResult(False)
-        self._sync()
-        item = _Inflight(packet, asyncio.get_running_loop().create_future(), expect, kind=kind)
-        self._inflight[(kind, pid)] = item
-        self._send(packet)
-        self._arm_retry(kind, pid, item)
-        try:
-            return await item.future
-        finally:
-            if item.timer:
-                item.timer.cancel()
-            self._inflight.pop((kind, pid), None)
-
-    def _arm_retry(self, kind: str, pid: int, item: _Inflight) -> None:
-        if item.timer:
-            item.timer.cancel()
-        item.timer = self.clock.call_later(self.pkt_timeout, lambda: self._retry(kind, pid, item), "mqtt-retry")
-
-    def _retry(self, kind: str, pid: int, item: _Inflight) -> None:
-        if item.future.done():
-            return
-        if item.retries >= self.retry_times:
-            item.future.set_result(AckResult(False, item.retries))
-            return
-        item.retries += 1
-        if isinstance(item.packet, PublishPacket):
-            item.packet.dup_flag = True  # MQTT-3.3.1-1
-        self._send(item.packet)
-        if self.on_retry:
-            self.on_retry(kind, pid, item.retries)
-        self._arm_retry(kind, pid, item)
-
     # --- I/O -----------------------------------------------------------------------------
     def _send(self, packet: Any) -> bool:
         if self._writer is None or self._writer.is_closing() or self._out is None:
@@ -323,38 +248,6 @@ class MqttSession:
                           tuple(packet.payload.return_codes))
         elif isinstance(packet, UnsubackPacket):
             self._resolve("unsubscribe", packet.variable_header.packet_id, UnsubackPacket, ())
-
-    def _resolve(self, kind: str, pid: int, got: type, codes: tuple[int, ...]) -> None:
-        item = self._inflight.get((kind, pid))
-        if item is not None and item.expect is got and not item.future.done():
-            item.future.set_result(AckResult(True, item.retries, codes))
-
-    def _publish_ack(self, packet: Any) -> None:
-        pid = packet.variable_header.packet_id
-        item = self._inflight.get(("publish", pid))
-        if item is None or item.future.done():
-            if isinstance(packet, PubrecPacket):  # a late duplicate: still complete the flow
-                self._send(PubrelPacket.build(pid))
-            return
-        if isinstance(packet, PubrecPacket) and item.expect is PubrecPacket:
-            # QoS 2 second phase: PUBREL until PUBCOMP (MQTT-4.3.3), retry count starts again
-            item.packet, item.expect, item.retries = PubrelPacket.build(pid), PubcompPacket, 0
-            self._send(item.packet)
-            self._arm_retry("publish", pid, item)
-        elif type(packet) is item.expect:
-            item.future.set_result(AckResult(True, item.retries))
-
-    def _incoming_publish(self, packet: PublishPacket) -> None:
-        qos, pid = packet.qos or 0, packet.packet_id or 0
-        deliver = True
-        if qos == 1:
-            self._send(PubackPacket.build(pid))
-        elif qos == 2:
-            deliver = pid not in self._inbound_qos2  # deliver once; a resent PUBLISH is a duplicate
-            self._inbound_qos2.add(pid)
-            self._send(PubrecPacket.build(pid))
-        if deliver and self.on_message:
-            self.on_message(packet.topic_name, bytes(packet.data or b""), pid, qos, bool(packet.retain_flag))
 
     # --- keepalive and loss ----------------------------------------------------------------
     def _arm_keepalive(self) -> None:
