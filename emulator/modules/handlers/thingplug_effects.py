@@ -1,9 +1,9 @@
-"""Effects and stimuli of the ThingPlug AT client (pure data; the executor is
-``emulator/net/thingplug_exec.py``)."""
+"""Effects and stimuli of the ThingPlug AT client, and its per-modem state ``TpState`` (pure
+data; the executor is ``emulator/net/thingplug_exec.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...core.events import Effect
 from ...core.stimuli import Downlink, Stimulus
@@ -60,3 +60,26 @@ class TpLost(Stimulus):
     """The MQTT connection dropped (broker gone, network detached, keepalive)."""
 
     reason: str = ""
+
+
+@dataclass
+class TpState:
+    status: str = "disconnected"  # disconnected | connecting | connected
+    protocol: str = "MQTT"
+    host: str = ""
+    port: int = 0
+    keepalive: int = 0
+    clean: int = 1
+    api_version: str = "simple_v1"
+    token: str = ""
+    service: str = ""
+    device: str = ""
+    client_id: str = ""
+    last_error: int = 0
+    last_data: tuple[str, str, str] | None = None
+    auto_reconnect: bool = False
+    resume: bool = False  # auto-reconnect armed: the link was lost, not closed by the host
+    auto_attempt: bool = False  # the current connect was started by auto-reconnect
+    rpcs: dict[int, str] = field(default_factory=dict)
+    next_tag: int = 1
+    cmd_id: int = 0
