@@ -70,3 +70,14 @@ class Host:
         await asyncio.sleep(wait)
         chunk, self.pos = bytes(self.buf[self.pos:]), len(self.buf)
         return chunk
+
+
+async def until(pred: Any, timeout: float = 5.0, what: str = "condition") -> Any:
+    """Wait (bounded, for real loopback I/O only) until ``pred()`` is truthy; return its value."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not (value := pred()):
+        if loop.time() > end:
+            raise AssertionError(f"{what} not met in time")
+        await asyncio.sleep(0.01)
+    return value

@@ -13,8 +13,14 @@ from types import SimpleNamespace
 import pytest
 
 from emulator.config import Config, ModemSpec
-from emulator.testing.mqtt_peers import (PahoPeer, ScriptedBroker, amqtt_broker, mosquitto_broker,
-                                         self_signed_cert)
+from emulator.testing.host import until
+from emulator.testing.mqtt_peers import (
+    PahoPeer,
+    ScriptedBroker,
+    amqtt_broker,
+    mosquitto_broker,
+    self_signed_cert,
+)
 from emulator.transport.runner import Emulator
 
 CTWING = "2000033383.non-nb.ctwing.cn"
@@ -59,14 +65,6 @@ class At:
 
     def since(self, start: int = 0) -> bytes:
         return bytes(self.buf[start:])
-
-
-async def until(pred, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -10,20 +10,17 @@ import asyncio
 import pytest
 
 from emulator.core.clock import VirtualClock
-from emulator.net.internet import Fault, FakeInternet
+from emulator.net.internet import FakeInternet, Fault
 from emulator.net.mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, MqttSession
-from emulator.testing.mqtt_peers import PahoPeer, ScriptedBroker, amqtt_broker, self_signed_cert
+from emulator.testing.host import until
+from emulator.testing.mqtt_peers import (
+    PahoPeer,
+    ScriptedBroker,
+    amqtt_broker,
+    self_signed_cert,
+)
 
 HOST = "broker.example.test"
-
-
-async def until(pred, timeout: float = 5.0) -> None:
-    """Wait (wall clock, I/O only) until ``pred()`` is true."""
-    for _ in range(int(timeout / 0.01)):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 def make(port: int, **callbacks):

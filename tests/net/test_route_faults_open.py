@@ -11,7 +11,6 @@ servers on loopback; the faults come from scenario control actions and the conso
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
@@ -21,6 +20,7 @@ from emulator.api.app import create_app
 from emulator.backends.ctwing import tcp_codec as codec
 from emulator.net.internet import Fault
 from emulator.testing.harness import ModemHarness
+from emulator.testing.host import until as _until
 
 pytestmark = pytest.mark.slow
 
@@ -217,12 +217,6 @@ def test_tcp_delay_mid_session_holds_data_both_ways() -> None:
 
 
 # --- UDP (AT+QIOPEN "UDP") -----------------------------------------------------------------------------
-async def _until(pred, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 async def test_udp_datagrams_are_lost_while_dropped_and_late_while_delayed(rig) -> None:

@@ -9,8 +9,6 @@ one must be dropped (on a module: +QMTSTAT: <id>,1), with a clean session or a k
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from emulator.backends.ctwing.mqtt_broker import CtwingMqttServer
@@ -19,19 +17,12 @@ from emulator.backends.ctwing.store import Store
 from emulator.core.clock import VirtualClock
 from emulator.net.internet import FakeInternet
 from emulator.net.mqtt_client import LOST_PEER, MqttSession
+from emulator.testing.host import until
 
 pytestmark = pytest.mark.slow
 
 DEVICE = "16891291868543060025186"
 PASSWORD = "nFSzM3tjRCOYygFWrlOb26eKsiwYtoRqgP862HcxVwU"
-
-
-async def until(pred, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 class Module:
