@@ -1,8 +1,9 @@
 """A child process whose stdin/stdout is a modem's serial line (ptyprocess).
 
 Firmware built for the host (or any program that talks AT on its terminal) runs under a pty
-in raw mode: every byte it writes reaches the modem, every byte the modem writes is what it
-reads. Must not: interpret bytes.
+in raw mode: every byte it writes on stdout reaches the modem, every byte the modem writes is
+what it reads on stdin. Its stderr stays ours (the terminal or CI log that ran ``modemu exec``):
+a firmware's debug log is not UART traffic. Must not: interpret bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from ptyprocess import PtyProcess
 class ChildPort:
     def __init__(self, argv: list[str], on_data: Callable[[bytes], None], env: dict[str, str]) -> None:
         self.on_data = on_data
-        self.proc = PtyProcess.spawn(argv, env=env, echo=False)
+        log_fd = os.dup(2)  # the child's stderr: ours, not the pty ptyprocess puts on fds 0-2
+
+        def stderr_is_ours() -> None:  # runs in the child between fork and exec
+            os.dup2(log_fd, 2)
+            os.close(log_fd)
+        try:
+            self.proc = PtyProcess.spawn(argv, env=env, echo=False, pass_fds=(log_fd,),
+                                         preexec_fn=stderr_is_ours)
+        finally:
+            os.close(log_fd)
         tty.setraw(self.proc.fd, termios.TCSANOW)  # no line editing, no tty echo: a serial line
         os.set_blocking(self.proc.fd, False)
         self.exited = asyncio.Event()

@@ -56,3 +56,31 @@ def test_exec_without_a_program_is_a_clear_error() -> None:
     res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "bg96"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "needs a program" in res.stderr
+
+
+def test_the_programs_stderr_is_a_log_not_uart_traffic(tmp_path: Path) -> None:
+    """Only stdout/stdin are the serial line: a debug print on stderr reaches our stderr and the
+    modem never sees it (it would answer ERROR to a line of log text)."""
+    script = tmp_path / "logs.py"
+    script.write_text(textwrap.dedent(r"""
+        import os, sys, time
+        buf, end = b"", time.time() + 10
+        while b"PB DONE" not in buf and time.time() < end:
+            buf += os.read(0, 4096)
+        sys.stderr.write("debug: booted\r\n"); sys.stderr.flush()
+        os.write(1, b"AT\r")
+        buf, end = b"", time.time() + 10
+        while b"\r\n" not in buf.split(b"AT\r", 1)[-1] and time.time() < end:
+            buf += os.read(0, 4096)
+        time.sleep(0.3)
+        os.set_blocking(0, False)
+        try:
+            buf += os.read(0, 4096)
+        except BlockingIOError:
+            pass
+        sys.exit(0 if buf == b"AT\r\r\nOK\r\n" else 9)
+    """))
+    res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "ec800e", "--no-backends", "--",
+                          sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "debug: booted" in res.stderr
