@@ -11,7 +11,9 @@ seed-notes.md (typos). Decisions where no source says:
   ``AT+QLWOBSRSP`` for that msgid is then an ERROR (nothing pending).
 * Buffer mode (``"access_mode",1``): every platform request (observe/read/write/execute) is
   printed as a URC *and* stored, as the guide's §4.1.4.2 capture shows (the writes appear as
-  URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier).
+  URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier). Unread
+  entries outlive an ``AT+QLWDEREG`` and are dropped when the next ``AT+QLWREG`` starts a new
+  session (or at reboot).
 * A platform request on an object the host never added is answered 4.04 by the module itself;
   an observe *cancel* is acknowledged by the module itself (URC with flag 1, no AT answer).
 * ``"lifetime_enable",1``: the module sends an Update at 90 % of the lifetime by itself and
