@@ -121,15 +121,19 @@ def init(ctx: Context) -> None:
     cfg.update({k: tuple(v) for k, v in d.get("qlwcfg", {}).items() if k in cfg})
     ctx.state.lwm2m = state = Lwm2mState(cfg=cfg, next_mid=int(seed) & 0xFFFF)
     saved = ctx.nvm.get("lwm2m")
-    if saved:  # AT+QLWCFG / +QLWCONFIG / +QLWADDOBJ settings survive a reboot [?]
-        state.cfg, state.server, state.objects = dict(saved["cfg"]), saved["server"], dict(saved["objects"])
+    if saved:  # AT+QLWCONFIG / +QLWADDOBJ settings survive a reboot [?]
+        state.server, state.objects = saved["server"], dict(saved["objects"])
+    # AT+QLWCFG values do not: guide 001 §6.1 starts from a boot (RDY ...) and AT+QLWCFG shows
+    # "lifetime_enable",1 again although the same guide set it to 0 before (§4.1.3.1/§4.1.3.2),
+    # and re-sends AT+QLWCFG="lifetime_enable",0 after every boot.
 
 
 def on_shutdown(ctx: Context) -> None:
-    """Reboot / power-off: keep the configuration in NV memory; the session itself is gone
+    """Reboot / power-off: keep the server configuration and objects in NV memory (not the
+    AT+QLWCFG values); the session itself is gone
     (the runner's Reset closes the client), pending CON reports end without a URC."""
     state = lw(ctx)
-    ctx.nvm["lwm2m"] = {"cfg": dict(state.cfg), "server": state.server, "objects": dict(state.objects)}
+    ctx.nvm["lwm2m"] = {"server": state.server, "objects": dict(state.objects)}
     if state.status != IDLE:
         ctx.effect(Lwm2mClose("reboot"))
 
@@ -239,7 +243,7 @@ def _update_done(ctx: Context, result: int) -> None:
 
 
 def on_boot(ctx: Context) -> None:
-    """Power-on / reboot: the session is gone (configuration and objects are kept [?])."""
+    """Power-on / reboot: the session is gone (server configuration and objects are kept [?])."""
     state = lw(ctx)
     was_active = state.status != IDLE
     for timer in state.reports.values():
