@@ -157,3 +157,26 @@ def test_guide_downlink_waits_for_the_update_that_triggers_it(serve) -> None:
             break
         time.sleep(0.02)
     assert status == "delivered"
+
+
+def test_guide_typed_on_after_a_reboot_downlink_reaches_the_live_product(serve) -> None:
+    """Guide 001 on one module: §6.1 leaves the plain registration up, the firmware reboots
+    (AT+CFUN=1,1, no de-register: the platform still shows it online) and goes on with §4.1.3.2
+    (DTLS product, same IMEI). The console command for that IMEI must go to the DTLS device,
+    whose session is the live one, and arrive after the Update as the guide shows."""
+    ser, base = serve
+    for line in ('AT+QLWCFG="lifetime_enable",0', f'AT+QLWCONFIG=0,"221.229.214.202",5683,"{IMEI}",86400,3,0',
+                 "AT+QLWADDOBJ=19,0,1,0", "AT+QLWADDOBJ=19,1,1,0"):
+        assert at(ser, line)[-1] == "OK", line
+    register(ser)
+    assert at(ser, "AT+CFUN=1,1")[-1] == "OK"
+    until(ser, r"\+QIND: PB DONE")
+    for line in ('AT+QLWCFG="lifetime_enable",0',
+                 f'AT+QLWCONFIG=0,"2000033383.nb.ctwing.cn",5684,"urn:imei:{IMEI}",86400,0,"{IMEI}",'
+                 '"5459766f69546b333444334e5a36474e"', "AT+QLWADDOBJ=19,0,1,0", "AT+QLWADDOBJ=19,1,1,0"):
+        assert at(ser, line)[-1] == "OK", line
+    register(ser)
+    payload = '{"valve_onoff":0,"taskId":1,"serviceId":8001}'
+    api(base, "POST", f"/api/ctwing/devices/{IMEI}/commands", {"payload": payload})
+    lines = at(ser, "AT+QLWUPDATE=0,86400", r'\+QLWURC: "write",\d+,.*')
+    assert lines[-1].endswith(f",19,1,0,2,45,{payload.encode().hex().upper()},0"), lines

@@ -230,3 +230,20 @@ def test_rai_flag_releases_the_rrc_connection() -> None:
               "+CSCON: 1", '+QLWURC: "report_ack",0,902')
     assert rig.advance(idle - 1) == ""
     assert rig.advance(1) == framed("+CSCON: 0")
+
+
+def test_reboot_restores_qlwcfg_defaults_but_keeps_server_and_objects() -> None:
+    """Guide 001 typed again after a reboot: §6.1 (which starts from RDY) and §4.1.3.1 show
+    AT+QLWCFG with its defaults although the guide had set "lifetime_enable",0 before."""
+    rig = Rig(mid_seed=40)
+    rig.registered()
+    rig.check('AT+QLWCFG="lifetime_enable",0', "OK")
+    rig.check("AT+QLWDEREG", "OK", "+QLWDEREG: 0")
+    rig.check('AT+QLWCFG="access_mode",1', "OK")
+    out = rig.at("AT+CFUN=1,1") + rig.advance(1)
+    assert "RDY" in out
+    rig.at("ATE0")
+    assert rig.at("AT+QLWCFG?") == ('\r\n+QLWCFG: "retransmit",2,4\r\n+QLWCFG: "auto_ack",0\r\n'
+                                    '+QLWCFG: "lifetime_enable",1\r\n+QLWCFG: "dtls_mode",0\r\n\r\nOK\r\n')
+    rig.check('AT+QLWCFG="access_mode"', '+QLWCFG: "access_mode",0', "OK")
+    rig.check("AT+QLWREG", "OK", "+QLWREG: 0")  # server configuration and objects survive

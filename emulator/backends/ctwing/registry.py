@@ -322,14 +322,15 @@ class Registry:
         return self.devices.get(str(device_id))
 
     def device_by_imei(self, imei: str, product_id: str | None = None) -> Device | None:
-        """An LwM2M device by IMEI; with several (one IMEI in two products) the online one, else
-        the one online most recently (the product the module last used), else the first."""
+        """An LwM2M device by IMEI; with several (one IMEI in two products) an online one before
+        an offline one, and among those the one that came online most recently (the product the
+        module last used: a module that rebooted without de-registering leaves its old product's
+        registration online until the lifetime ends), else the first."""
         found = [d for d in self.devices.values()
                  if d.imei == imei and (product_id is None or d.product_id == str(product_id))]
-        online = [d for d in found if d.online]
-        if not online and found:
-            return max(found, key=lambda d: -1.0 if d.last_online is None else d.last_online)
-        return (online or found or [None])[0]
+        if not found:
+            return None
+        return min(found, key=lambda d: (not d.online, -1.0 if d.last_online is None else -d.last_online))
 
     def resolve(self, ident: str) -> Device:
         """Device by platform device ID or, for LwM2M devices, IMEI; raises UnknownDeviceError."""

@@ -198,6 +198,10 @@ def qlwreg_exec(cmd: AtCommand, ctx: Context) -> Reply:
     if not ctx.state.radio.registered:
         return Reply(final=CmeError(30))
     state.status, state.lifetime = REGISTERING, s.lifetime
+    # A new session starts with an empty AT+QLWRD buffer: requests kept from an earlier
+    # registration carry msgids nobody can answer any more, and guide 001 §4.1.4.2 shows the
+    # first read of a session as its own observe (+QLWRD: 2,"observe",...) [?]
+    state.buffer.clear()
     ts27007.rrc_activity(ctx)
     objects = tuple((o, i, r) for (o, i), r in sorted(state.objects.items()))
 

@@ -11,7 +11,9 @@ seed-notes.md (typos). Decisions where no source says:
   ``AT+QLWOBSRSP`` for that msgid is then an ERROR (nothing pending).
 * Buffer mode (``"access_mode",1``): every platform request (observe/read/write/execute) is
   printed as a URC *and* stored, as the guide's §4.1.4.2 capture shows (the writes appear as
-  URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier).
+  URCs, and are read back by ``AT+QLWRD`` after the observe that arrived earlier). Unread
+  entries outlive an ``AT+QLWDEREG`` and are dropped when the next ``AT+QLWREG`` starts a new
+  session (or at reboot).
 * A platform request on an object the host never added is answered 4.04 by the module itself;
   an observe *cancel* is acknowledged by the module itself (URC with flag 1, no AT answer).
 * ``"lifetime_enable",1``: the module sends an Update at 90 % of the lifetime by itself and
@@ -119,15 +121,19 @@ def init(ctx: Context) -> None:
     cfg.update({k: tuple(v) for k, v in d.get("qlwcfg", {}).items() if k in cfg})
     ctx.state.lwm2m = state = Lwm2mState(cfg=cfg, next_mid=int(seed) & 0xFFFF)
     saved = ctx.nvm.get("lwm2m")
-    if saved:  # AT+QLWCFG / +QLWCONFIG / +QLWADDOBJ settings survive a reboot [?]
-        state.cfg, state.server, state.objects = dict(saved["cfg"]), saved["server"], dict(saved["objects"])
+    if saved:  # AT+QLWCONFIG / +QLWADDOBJ settings survive a reboot [?]
+        state.server, state.objects = saved["server"], dict(saved["objects"])
+    # AT+QLWCFG values do not: guide 001 §6.1 starts from a boot (RDY ...) and AT+QLWCFG shows
+    # "lifetime_enable",1 again although the same guide set it to 0 before (§4.1.3.1/§4.1.3.2),
+    # and re-sends AT+QLWCFG="lifetime_enable",0 after every boot.
 
 
 def on_shutdown(ctx: Context) -> None:
-    """Reboot / power-off: keep the configuration in NV memory; the session itself is gone
+    """Reboot / power-off: keep the server configuration and objects in NV memory (not the
+    AT+QLWCFG values); the session itself is gone
     (the runner's Reset closes the client), pending CON reports end without a URC."""
     state = lw(ctx)
-    ctx.nvm["lwm2m"] = {"cfg": dict(state.cfg), "server": state.server, "objects": dict(state.objects)}
+    ctx.nvm["lwm2m"] = {"server": state.server, "objects": dict(state.objects)}
     if state.status != IDLE:
         ctx.effect(Lwm2mClose("reboot"))
 
@@ -237,7 +243,7 @@ def _update_done(ctx: Context, result: int) -> None:
 
 
 def on_boot(ctx: Context) -> None:
-    """Power-on / reboot: the session is gone (configuration and objects are kept [?])."""
+    """Power-on / reboot: the session is gone (server configuration and objects are kept [?])."""
     state = lw(ctx)
     was_active = state.status != IDLE
     for timer in state.reports.values():

@@ -130,6 +130,19 @@ def test_device_by_imei_prefers_online(reg):
     assert reg.device_by_imei(IMEI) is dtls
 
 
+def test_device_by_imei_two_online_takes_the_latest(reg):
+    # guide 001 typed top to bottom: §6.1 leaves the plain registration online, the module
+    # reboots (AT+CFUN=1,1) and registers in the DTLS product (§4.1.3.2): the IMEI now means
+    # the DTLS device, whose session is the live one, whatever the registry's order
+    plain = reg.device_by_imei(IMEI, product_id="15430077")
+    dtls = reg.device_by_imei(IMEI, product_id="16899569")
+    plain.online, plain.last_online = True, 1000.0
+    dtls.online, dtls.last_online = True, 2000.0
+    assert reg.device_by_imei(IMEI) is dtls
+    plain.last_online = 3000.0
+    assert reg.device_by_imei(IMEI) is plain
+
+
 def test_parse_psk():
     assert parse_psk("TYvoiTk34D3NZ6GN") == b"TYvoiTk34D3NZ6GN"
     assert parse_psk("hex:5459766f69546b333444334e5a36474e") == b"TYvoiTk34D3NZ6GN"
