@@ -160,6 +160,34 @@ def test_qpowd_powers_off_and_power_on_boots() -> None:
 
 def test_amp_v_and_s_registers() -> None:
     h = make_harness(testkit=False)
-    assert h.send(b"AT&V\r") == OK and h.send(b"AT&W0\r") == OK
+    assert h.send(b"AT&W0\r") == OK
     assert h.send(b"ATS7=5\r") == OK and h.send(b"ATS7?\r") == b"\r\n005\r\n" + OK
     assert h.send(b"ATS1?\r") == ERR and h.send(b"ATS7=256\r") == ERR
+
+
+def test_amp_v_lists_the_live_settings_and_amp_w_stores_the_user_profile() -> None:
+    """AT&V lists the current settings (Quectel AT manual example order); AT&W stores them as the
+    user profile that ATZ and the next power-on load; AT&F is the factory set."""
+    from emulator.core.stimuli import PowerOn
+    h = make_harness(testkit=False)  # the harness turned echo off
+    listing = h.send(b"AT&V\r")
+    assert listing.startswith(b"\r\n&C: 1\r\n&D: 2\r\n&F: 0\r\n&W: 0\r\nE: 0\r\nL: 0\r\nM: 0\r\nQ: 0\r\nV: 1\r\n")
+    assert b"\r\nS3: 13\r\nS4: 10\r\nS5: 8\r\n" in listing and listing.endswith(b"S10: 15\r\n" + OK)
+    assert h.send(b"ATE1S7=5;&D1;X4\r") == OK
+    listing = h.send(b"AT&V\r")
+    assert b"\r\nE: 1\r\n" in listing and b"\r\n&D: 1\r\n" in listing and b"\r\nX: 4\r\n" in listing
+    assert b"\r\nS7: 5\r\n" in listing
+    assert h.send(b"AT&W\r") == b"AT&W\r" + OK
+    assert h.send(b"ATE0S7=0\r") == b"ATE0S7=0\r" + OK
+    assert h.send(b"ATZ\r") == OK  # back to the stored profile: echo on, S7 5
+    assert h.send(b"ATS7?\r") == b"ATS7?\r\r\n005\r\n" + OK
+    assert h.send(b"ATE0S7=1\r") == b"ATE0S7=1\r" + OK
+    # the user profile is what the next power-on starts with
+    assert h.send(b"AT+QPOWD\r") == OK
+    h.advance(1.0)
+    h.stim(PowerOn())
+    h.advance(5.0)
+    assert h.send(b"ATS7?\r") == b"ATS7?\r\r\n005\r\n" + OK
+    assert h.send(b"ATE0&F\r") == b"ATE0&F\r" + OK
+    assert h.send(b"ATS7?;&V\r").startswith(b"ATS7?;&V\r\r\n000\r\n")  # factory: echo on, S7 0
+    assert h.send(b"ATX5\r") == b"ATX5\r" + ERR

@@ -1,7 +1,8 @@
 """ITU-T V.250 basic commands and the identification answers every module shares.
 
-E (echo), V (verbose/numeric), Q (quiet), I (identification), Z / &F (reset to defaults),
-&W, X/L/M (accepted), S-registers S0..S12 (S3 CR, S4 LF, S5 BS are live in the framing),
+E (echo), V (verbose/numeric), Q (quiet), I (identification), &F (factory defaults), &W (store the
+user profile in NV memory; it is loaded at power-on and by Z), &V (list the current settings),
+X/L/M/&C/&D (kept and listed), S-registers S0..S12 (S3 CR, S4 LF, S5 BS are live in the framing),
 +CMEE (error verbosity), +GMI/+CGMI, +GMM/+CGMM, +GMR/+CGMR, +GSN/+CGSN, +CIMI, +IPR, +CSCS.
 
 Must not: hold network state (ts27007.py) or print vendor dialects (the vendor features).
@@ -17,11 +18,43 @@ from ..profile import CommandTable, Feature, Reply
 T = CommandTable("v250")
 
 S_DEFAULTS = {0: 0, 2: 43, 3: 13, 4: 10, 5: 8, 6: 2, 7: 0, 8: 2, 10: 15, 12: 50}
+# X/L/M/&C/&D as the Quectel AT manuals' AT&V example lists them after &F (BG96/EC2x AT manual,
+# AT&V; the same listing is used for the other vendors, whose manuals show none [?])
+OTHER_DEFAULTS = {"&C": 1, "&D": 2, "L": 0, "M": 0, "X": 0}
+AMP_V_SREGS = (0, 3, 4, 5, 6, 7, 8, 10)
+PROFILE_KEY = "v250_profile"  # ctx.nvm: the user profile AT&W stored
 
 
 def _init(ctx: Context) -> None:
     ctx.state.sreg = dict(S_DEFAULTS)
+    ctx.state.v250_other = dict(OTHER_DEFAULTS)
     ctx.state.ipr = int(ctx.defaults.get("ipr", 115200))
+
+
+def _on_boot(ctx: Context) -> None:
+    """Power-on: the user profile stored with AT&W replaces the factory settings."""
+    if PROFILE_KEY in ctx.nvm:
+        _apply(ctx, ctx.nvm[PROFILE_KEY])
+
+
+def _current(ctx: Context) -> dict:
+    v = ctx.state.v250
+    return {"E": int(ctx.modem.framing.echo), "V": int(v.verbose), "Q": int(v.quiet), "CMEE": v.cmee,
+            "other": dict(ctx.state.v250_other), "sreg": dict(ctx.state.sreg)}
+
+
+def _factory(ctx: Context) -> dict:
+    return {"E": int(ctx.profile.quirks.echo_default), "V": 1, "Q": 0, "CMEE": int(ctx.defaults.get("cmee", 1)),
+            "other": dict(OTHER_DEFAULTS), "sreg": dict(S_DEFAULTS)}
+
+
+def _apply(ctx: Context, settings: dict) -> None:
+    ctx.modem.framing.echo = bool(settings["E"])
+    ctx.state.v250.verbose, ctx.state.v250.quiet = bool(settings["V"]), bool(settings["Q"])
+    ctx.state.v250.cmee = int(settings["CMEE"])
+    ctx.state.v250_other = dict(settings["other"])
+    ctx.state.sreg = dict(settings["sreg"])
+    _sync_framing(ctx)
 
 
 def _flag(cmd: AtCommand, hi: int = 1) -> int:
@@ -46,20 +79,44 @@ def q_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.exec("X", "L", "M", "&C", "&D", "&W", "&V")
-def accepted_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.int(0, 0, lo=0, hi=9)
+@T.exec("X", "L", "M", "&C", "&D")
+def other_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    hi = {"X": 4, "L": 3, "M": 2, "&C": 1, "&D": 2}[cmd.name]
+    ctx.state.v250_other[cmd.name] = cmd.int(0, 0, lo=0, hi=hi)
     return Reply()
 
 
-@T.exec("Z", "&F")
-def z_exec(cmd: AtCommand, ctx: Context) -> Reply:
+@T.exec("&W")
+def amp_w_exec(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.int(0, 0, lo=0, hi=0)
-    ctx.modem.framing.echo = ctx.profile.quirks.echo_default
-    ctx.state.v250.verbose, ctx.state.v250.quiet = True, False
-    ctx.state.v250.cmee = int(ctx.defaults.get("cmee", 1))
-    ctx.state.sreg = dict(S_DEFAULTS)
-    _sync_framing(ctx)
+    ctx.nvm[PROFILE_KEY] = _current(ctx)
+    return Reply()
+
+
+@T.exec("&V")
+def amp_v_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    """The current settings, one per line, in the order of the Quectel manuals' example."""
+    cmd.int(0, 0, lo=0, hi=0)
+    cur = _current(ctx)
+    other = cur["other"]
+    lines = [f"&C: {other['&C']}", f"&D: {other['&D']}", "&F: 0", "&W: 0", f"E: {cur['E']}",
+             f"L: {other['L']}", f"M: {other['M']}", f"Q: {cur['Q']}", f"V: {cur['V']}", f"X: {other['X']}",
+             "Z: 0"] + [f"S{n}: {cur['sreg'][n]}" for n in AMP_V_SREGS]
+    return Reply(lines=tuple(lines))
+
+
+@T.exec("Z")
+def z_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    """V.250 Z: back to the user profile (AT&W), or the factory settings if none was stored."""
+    cmd.int(0, 0, lo=0, hi=0)
+    _apply(ctx, ctx.nvm.get(PROFILE_KEY) or _factory(ctx))
+    return Reply()
+
+
+@T.exec("&F")
+def amp_f_exec(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.int(0, 0, lo=0, hi=0)
+    _apply(ctx, _factory(ctx))
     return Reply()
 
 
@@ -184,4 +241,4 @@ def cscs_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f'+CSCS: "{getattr(ctx.state, "cscs", "GSM")}"',))
 
 
-FEATURE = Feature("v250", T, init=_init)
+FEATURE = Feature("v250", T, init=_init, on_boot=_on_boot)
