@@ -220,3 +220,19 @@ def test_cfun_cycle_reports_pdpdeact_once() -> None:
     assert h.send(b"AT+CFUN=0\r").count(b'+QIURC: "pdpdeact"') == 1
     assert h.send(b"AT+CFUN=1\r") + h.advance(0.0) == b"\r\nOK\r\n\r\n+CPIN: READY\r\n"
     assert h.send(b"AT+CFUN=4\r").count(b'+QIURC: "pdpdeact"') == 1
+
+
+def test_urc_port_is_one_setting_and_qindcfg_reads_back() -> None:
+    """AT+QCFG="urc/port" and AT+QURCCFG="urcport" are two spellings of one setting (+QISTATE
+    prints it); AT+QINDCFG stores per URC type and its query form reads it back."""
+    h = make_harness("bg96", testkit=False)
+    assert h.send(b'AT+QURCCFG="urcport","usbat"\r') == b"\r\nOK\r\n"
+    assert h.send(b'AT+QCFG="urc/port"\r') == b'\r\n+QCFG: "urc/port","usbat"\r\n\r\nOK\r\n'
+    assert h.send(b'AT+QCFG="urc/port","uart1"\r') == b"\r\nOK\r\n"
+    assert h.send(b'AT+QURCCFG="urcport"\r') == b'\r\n+QURCCFG: "urcport","uart1"\r\n\r\nOK\r\n'
+    assert h.send(b'AT+QURCCFG="urcport","usb"\r') == b"\r\nERROR\r\n"
+    assert h.send(b'AT+QINDCFG="csq"\r') == b'\r\n+QINDCFG: "csq",0\r\n\r\nOK\r\n'
+    assert h.send(b'AT+QINDCFG="csq",1,1\r') == b"\r\nOK\r\n"
+    assert h.send(b'AT+QINDCFG="csq"\r') == b'\r\n+QINDCFG: "csq",1\r\n\r\nOK\r\n'
+    assert h.send(b'AT+QINDCFG="nonsense",1\r') == b"\r\nERROR\r\n"
+    assert h.send(b'AT+QINDCFG="ring",2\r').endswith(b"ERROR\r\n")

@@ -27,11 +27,23 @@ QCFG_DEFAULTS: dict[str, tuple] = {
 }
 
 
+# AT+QINDCFG <urctype> and its default <enable> (BG96/EC2x AT manuals, "Control URC Indication").
+# Stored and read back; the +QIND URCs they gate ("csq", "smsfull", ...) are not generated.
+QINDCFG_DEFAULTS = {"all": 1, "csq": 0, "smsfull": 0, "ring": 1, "smsincoming": 1, "act": 0}
+URC_PORTS = ("usbat", "usbmodem", "uart1", "all")
+
+
+def urc_port(ctx: Context) -> str:
+    """The one URC output port setting: AT+QCFG="urc/port" and AT+QURCCFG="urcport" are two
+    spellings of it (the +QISTATE tail prints it)."""
+    return str(ctx.state.qcfg["urc/port"][0])
+
+
 def _init(ctx: Context) -> None:
     ctx.state.qcfg = {k: tuple(v) for k, v in QCFG_DEFAULTS.items()}
     ctx.state.qcfg.update({k: tuple(v) for k, v in ctx.defaults.get("qcfg", {}).items()})
     ctx.state.dns = {1: tuple(ctx.defaults.get("dns", ("8.8.8.8", "8.8.4.4")))}
-    ctx.state.urc_port = "uart1"
+    ctx.state.qindcfg = dict(QINDCFG_DEFAULTS)
 
 
 def _fmt(value: object) -> str:
@@ -144,15 +156,30 @@ def qurccfg_set(cmd: AtCommand, ctx: Context) -> Reply:
     if cmd.str(0).lower() != "urcport":
         return Reply(final=ERROR)
     if len(cmd) == 1:
-        return Reply(lines=(f'+QURCCFG: "urcport","{ctx.state.urc_port}"',))
-    ctx.state.urc_port = cmd.str(1, choices=("usbat", "usbmodem", "uart1", "all"))
+        return Reply(lines=(f'+QURCCFG: "urcport","{urc_port(ctx)}"',))
+    cmd.max_args(2)
+    ctx.state.qcfg["urc/port"] = (cmd.str(1, choices=URC_PORTS),)
     return Reply()
 
 
 @T.set("+QINDCFG")
 def qindcfg_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.str(0)
+    """``AT+QINDCFG=<urctype>[,<enable>[,<savetonvram>]]``; the query form prints the setting."""
+    cmd.max_args(3)
+    kind = cmd.str(0).lower()
+    if kind not in ctx.state.qindcfg:
+        return Reply(final=ERROR)
+    if len(cmd) == 1:
+        return Reply(lines=(f'+QINDCFG: "{kind}",{ctx.state.qindcfg[kind]}',))
+    ctx.state.qindcfg[kind] = cmd.int(1, lo=0, hi=1)
+    cmd.int(2, 0, lo=0, hi=1)
     return Reply()
+
+
+@T.test("+QINDCFG")
+def qindcfg_test(cmd: AtCommand, ctx: Context) -> Reply:
+    kinds = ",".join(f'"{k}"' for k in QINDCFG_DEFAULTS)
+    return Reply(lines=(f"+QINDCFG: ({kinds}),(0,1),(0,1)",))
 
 
 @T.exec("+QPOWD")

@@ -34,6 +34,7 @@ from .quectel_tcpip_effects import (BUFFER, CLOSING, CONNECTED, INCOMING, INITIA
                                     SocketData, SocketIncoming, SocketOpened, SocketSent,
                                     TcpIpState)
 from .ts27007 import PdpContext
+from .quectel_common import urc_port
 from .ts27007_pdp import dynamic_address
 
 T = CommandTable("quectel_tcpip")
@@ -313,7 +314,7 @@ def qiclose_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 def _state_line(ctx: Context, s: Socket) -> str:
-    port = getattr(ctx.state, "urc_port", "uart1")
+    port = urc_port(ctx) if hasattr(ctx.state, "qcfg") else "uart1"
     return (f'+QISTATE: {s.conn_id},"{s.service}","{s.host}",{s.rport},{s.lport},{s.state},'
             f'{s.cid},{s.server_id},{s.access},"{port}"')
 
