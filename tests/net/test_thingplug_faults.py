@@ -189,6 +189,7 @@ async def test_console_stops_and_restarts_the_broker(module: str) -> None:
     async with thingplug_emulator((module,)) as (emu, hosts):
         h, sep = hosts[module], (b"=" if module == "wm-n400mse" else b": ")
         ports = dict(emu.endpoints)
+        routes = [emu.internet.route("test.sktiot.com", p) for p in (1883, 8883)]
         await connected(h, module)
         transport = httpx.ASGITransport(app=create_app(emu))
         async with httpx.AsyncClient(transport=transport, base_url="http://emu") as console:
@@ -201,6 +202,10 @@ async def test_console_stops_and_restarts_the_broker(module: str) -> None:
             assert await h.expect(b"\r\n") == b"-1\r\n"
             r = await console.post("/api/thingplug/broker", json={"running": True})
             assert r.json() == {"running": True} and emu.backends["thingplug"].endpoints == ports
+            # the restart keeps the routes (a user --route or a standing fault on them survives)
+            assert [emu.internet.route("test.sktiot.com", p) for p in (1883, 8883)] == routes
+            assert all(a is b for a, b in zip(routes, [emu.internet.route("test.sktiot.com", p)
+                                                       for p in (1883, 8883)]))
         await connected(h, module, tls=True)  # same ports, a fresh certificate the modem trusts
         if module == "wm-n400mse":
             assert await h.at('AT+SKTPDAT=1,telemetry,0,{"temperature":6}') == b"\r\nOK\r\n"

@@ -50,7 +50,15 @@ class ThingPlugBackend(Backend):
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> dict[str, Endpoint]:
-        return await self._start(self.port_for("thingplug_mqtt", 21883), self.port_for("thingplug_mqtts", 28883))
+        endpoints = await self._start(self.port_for("thingplug_mqtt", 21883),
+                                      self.port_for("thingplug_mqtts", 28883))
+        internet = self.ctx.internet
+        for host, address in HOSTS.items():
+            internet.add_name(host, address)
+            for name in (host, address):
+                internet.add_route(name, MQTT_PORT, endpoints["thingplug_mqtt"], "thingplug mqtt")
+                internet.add_route(name, MQTTS_PORT, endpoints["thingplug_mqtts"], "thingplug mqtts")
+        return endpoints
 
     async def set_running(self, running: bool) -> bool:
         """Console: stop the broker (a platform outage: connected clients lose their connection,
@@ -67,12 +75,8 @@ class ThingPlugBackend(Backend):
         self.broker = ThingPlugBroker(self.model, mqtt_port=mqtt_port, mqtts_port=mqtts_port)
         self.endpoints = await self.broker.start()
         self.ca_file = self.broker.ca_file
-        internet = self.ctx.internet
-        for host, address in HOSTS.items():
-            internet.add_name(host, address)
-            for name in (host, address):
-                internet.add_route(name, MQTT_PORT, self.endpoints["thingplug_mqtt"], "thingplug mqtt")
-                internet.add_route(name, MQTTS_PORT, self.endpoints["thingplug_mqtts"], "thingplug mqtts")
+        # routes are set once in start(): a restart binds the same ports, so user routes and
+        # standing faults on these hosts stay as they are
         return dict(self.endpoints)
 
     async def stop(self) -> None:
