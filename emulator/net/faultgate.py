@@ -34,16 +34,16 @@ class RouteGate:
     def fault(self) -> Fault | None:
         return self.internet.standing_fault(self.route)
 
-    def changed(self) -> asyncio.Future:
-        """Resolves once the faults change (thread-safe: the console may change them)."""
+    def changed(self) -> tuple[asyncio.Future, Callable[[], None]]:
+        """A future that resolves once the faults change (thread-safe: the console may change
+        them), and the function that stops watching (call it when done waiting)."""
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
 
         def wake() -> None:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
-        self.internet.on_change(wake)
-        return fut
+        return fut, self.internet.on_change(wake)
 
     def later(self, seconds: float, fn: Callable[[], None], name: str) -> Any:
         self._sync()  # arm against the current virtual time (serve: between runner ticks)
@@ -85,7 +85,8 @@ class RouteGate:
                 if now >= stamp + fault.seconds:
                     return True
                 until = stamp + fault.seconds
-            waits = [self.changed()]
+            change, unwatch = self.changed()
+            waits = [change]
             timer = None
             if until is not None:
                 tick = asyncio.get_running_loop().create_future()
@@ -94,6 +95,7 @@ class RouteGate:
             try:
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                unwatch()  # a wait ended by its timer must not leave its watcher behind
                 if timer is not None:
                     timer.cancel()
                 for fut in waits:

@@ -18,6 +18,7 @@ Must not: open sockets or read the clock; the executors in ``emulator/net`` do t
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Callable
@@ -125,10 +126,15 @@ class FakeInternet:
             route.faults.clear()
         self._changed()
 
-    def on_change(self, callback: Callable[[], None]) -> None:
+    def on_change(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` once, after the next change of faults (from whatever thread made
-        it: the callback must hop to its own loop)."""
+        it: the callback must hop to its own loop). Returns a function that cancels the watch."""
         self._watchers.append(callback)
+
+        def cancel() -> None:
+            with contextlib.suppress(ValueError):
+                self._watchers.remove(callback)
+        return cancel
 
     def _changed(self) -> None:
         watchers, self._watchers = self._watchers, []

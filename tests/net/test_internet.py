@@ -29,3 +29,25 @@ def test_routed_names_never_share_a_synthetic_address(names):
     assert len(set(addrs)) == len(addrs)
     for i, addr in enumerate(addrs):
         assert net.connect_target(addr, 1)[0] == ("127.0.0.1", 40000 + i)
+
+
+async def test_a_gate_wait_ended_by_its_timer_leaves_no_fault_watcher() -> None:
+    """Held traffic under a standing delay waits on the clock; every wait watched the faults and
+    the watchers piled up until the next fault change (one per held write under load)."""
+    import asyncio
+
+    from emulator.core.clock import VirtualClock
+    from emulator.net.faultgate import RouteGate
+    from emulator.net.internet import Fault, FakeInternet
+
+    clock, net = VirtualClock(), FakeInternet()
+    route = net.add_route("peer.example", 7, ("127.0.0.1", 9))
+    net.add_fault("peer.example", 7, Fault("delay", seconds=5.0))
+    gate = RouteGate(net, route, clock)
+    for _ in range(3):
+        waiting = asyncio.ensure_future(gate.passage(clock.now()))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        clock.advance(5.0)
+        assert await asyncio.wait_for(waiting, 1.0) is True
+    assert net._watchers == []
