@@ -88,6 +88,9 @@ def test_network_refusing_edrx_leaves_the_device_reachable() -> None:
     m.advance(60)
     assert out(m).endswith(b"\r\nOK\r\n\r\n+CEDRXRDP: 0\r\n\r\nOK\r\n")
     assert m.reachable
+    # idle is charged at the DRX current: eDRX was requested, never granted
+    m.advance(3600)
+    assert m.state.energy.report()["idle_edrx_seconds"] == 0
 
 
 def _tcp_downlink_after_idle(edrx: bool) -> tuple[float, float, list[str]]:

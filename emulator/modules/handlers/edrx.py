@@ -93,6 +93,9 @@ def _renegotiate(ctx: Context) -> None:
     if new == st.granted:
         return
     st.granted = new
+    energy = getattr(ctx.state, "energy", None)
+    if energy is not None:  # idle is charged at the eDRX current only while the network grants it
+        energy.update(edrx=new is not None)
     if st.mode == 2:
         ctx.urc(f'+CEDRXP: {new[0]},"{st.value}","{new[1]}","{new[2]}"' if new else "+CEDRXP: 0")
 
@@ -151,7 +154,6 @@ def cedrxs_set(cmd: AtCommand, ctx: Context) -> Reply:
     if mode == 3:
         mode, act, value = 0, EdrxState.act, EdrxState.value
     st.mode, st.act, st.value = mode, act, value
-    ctx.state.energy.update(edrx=st.mode in (1, 2))
     _renegotiate(ctx)
     return Reply()
 
