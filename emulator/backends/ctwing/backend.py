@@ -145,13 +145,12 @@ class CtwingBackend(Backend):
         by_id = self.registry.device_by_id(ident)
         if by_id is not None and product in (None, by_id.product_id):
             return [by_id]
-        found = [d for d in self.registry.all_devices()
-                 if d.imei == ident and product in (None, d.product_id)]
+        found = self.registry.devices_by_imei(ident, product)
         if not found:
             if product is None:
                 return [self.registry.resolve(ident)]  # raises the usual unknown-device error
             raise ValueError(f"ctwing: no device {ident!r} in product {product}")
-        return sorted(found, key=lambda d: (not d.online, -(d.last_online or -1.0)))
+        return found
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)

@@ -321,16 +321,18 @@ class Registry:
     def device_by_id(self, device_id: str) -> Device | None:
         return self.devices.get(str(device_id))
 
-    def device_by_imei(self, imei: str, product_id: str | None = None) -> Device | None:
-        """An LwM2M device by IMEI; with several (one IMEI in two products) an online one before
-        an offline one, and among those the one that came online most recently (the product the
+    def devices_by_imei(self, imei: str, product_id: str | None = None) -> list[Device]:
+        """LwM2M devices with this IMEI (one IMEI may be in two products), best first: online
+        before offline, and among those the one that came online most recently (the product the
         module last used: a module that rebooted without de-registering leaves its old product's
-        registration online until the lifetime ends), else the first."""
+        registration online until the lifetime ends); never-online devices last."""
         found = [d for d in self.devices.values()
                  if d.imei == imei and (product_id is None or d.product_id == str(product_id))]
-        if not found:
-            return None
-        return min(found, key=lambda d: (not d.online, -1.0 if d.last_online is None else -d.last_online))
+        return sorted(found, key=lambda d: (not d.online, d.last_online is None, -(d.last_online or 0.0)))
+
+    def device_by_imei(self, imei: str, product_id: str | None = None) -> Device | None:
+        found = self.devices_by_imei(imei, product_id)
+        return found[0] if found else None
 
     def resolve(self, ident: str) -> Device:
         """Device by platform device ID or, for LwM2M devices, IMEI; raises UnknownDeviceError."""

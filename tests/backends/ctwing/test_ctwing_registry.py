@@ -128,6 +128,10 @@ def test_device_by_imei_prefers_online(reg):
     # data and commands), not the never-used plain one
     dtls.online, dtls.last_online = False, 1000.0
     assert reg.device_by_imei(IMEI) is dtls
+    # also when that session was early in virtual time (scenarios start the clock near 0)
+    dtls.last_online = 0.5
+    assert reg.device_by_imei(IMEI) is dtls
+    assert reg.devices_by_imei(IMEI)[0] is dtls
 
 
 def test_device_by_imei_two_online_takes_the_latest(reg):
