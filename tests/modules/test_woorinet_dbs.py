@@ -36,3 +36,12 @@ def test_dbs_edrx_fields_follow_the_granted_edrx() -> None:
     assert h.send(b'AT+CEDRXS=1,4,"0101"\r') == b"\r\nOK\r\n"
     dbs = _dbs(h)
     assert (dbs["EDRX"], dbs["EDRX-CycLen"], dbs["EDRX-PTW"]) == ("Enabled", "81.92s", "1.28s")
+
+
+def test_dbs_rssi_is_the_signal_of_csq_and_unknown_stays_plausible() -> None:
+    from emulator.core.stimuli import SignalChanged
+    h = make_harness("wm-n400mse", testkit=False)
+    h.stim(SignalChanged(10))
+    assert _dbs(h)["RSSI"] == str(-113 + 2 * 10)
+    h.stim(SignalChanged(99))  # +CSQ: 99 (unknown): the dump keeps the module's usual level
+    assert -113 <= int(_dbs(h)["RSSI"]) <= -51

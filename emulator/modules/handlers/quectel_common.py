@@ -12,6 +12,7 @@ from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR, CmeError
 from ..profile import CommandTable, Feature, Reply
+from .ts27007 import signal
 
 T = CommandTable("quectel_common")
 
@@ -89,18 +90,10 @@ def qeng_set(cmd: AtCommand, ctx: Context) -> Reply:
     template = ctx.defaults.get("servingcell", '"LTE","FDD",001,01,1,1,1,1,1,1,1,-90,-9,-60,10,20')
     fields = template.split(",")
     if len(fields) == 16:  # <RSRP>, <RSSI> and <srxlev> follow the signal (+CSQ) as it changes
-        rssi_dbm, shift = _signal(ctx)
+        rssi_dbm, shift = signal(ctx)
         fields[11], fields[13] = str(int(fields[11]) + shift), str(rssi_dbm)
         fields[15] = str(int(fields[15]) + shift)
     return Reply(lines=(f'+QENG: "servingcell","{state}",{",".join(fields)}',))
-
-
-def _signal(ctx: Context) -> tuple[int, int]:
-    """RSSI in dBm behind +CSQ's <rssi> (-113 + 2*rssi, TS 27.007 §8.5; Quectel derives CSQ from
-    the LTE RSSI) and how far RSRP moved from the data file's value since the signal changed."""
-    base = int(ctx.defaults.get("rssi", 20))
-    rssi = ctx.state.radio.rssi if 0 <= ctx.state.radio.rssi <= 31 else base  # 99 = unknown
-    return -113 + 2 * rssi, 2 * (rssi - base)
 
 
 @T.exec("+QNWINFO")
@@ -117,7 +110,7 @@ def qcsq_exec(cmd: AtCommand, ctx: Context) -> Reply:
     if not radio.registered:
         return Reply(lines=('+QCSQ: "NOSERVICE"',))
     d = ctx.defaults
-    rssi_dbm, shift = _signal(ctx)
+    rssi_dbm, shift = signal(ctx)
     rsrp = int(d.get("rsrp", -90)) + shift
     return Reply(lines=(f'+QCSQ: "{d.get("sysmode", "LTE")}",{rssi_dbm},{rsrp},{d.get("sinr", 120)},{d.get("rsrq", -9)}',))
 

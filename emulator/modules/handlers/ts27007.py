@@ -181,6 +181,15 @@ def cfun_test(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 # --- signal and registration --------------------------------------------------------------
+def signal(ctx: Context) -> tuple[int, int]:
+    """RSSI in dBm behind +CSQ's <rssi> (-113 + 2*rssi, TS 27.007 §8.5; Quectel derives CSQ from
+    the LTE RSSI) and how far RSRP moved from the data file's value since the signal changed.
+    Vendor status dumps (+QENG, +QCSQ, Woori-net $$DBS) print from this one value."""
+    base = int(ctx.defaults.get("rssi", 20))
+    rssi = ctx.state.radio.rssi if 0 <= ctx.state.radio.rssi <= 31 else base  # 99 = unknown
+    return -113 + 2 * rssi, 2 * (rssi - base)
+
+
 @T.exec("+CSQ")
 def csq_exec(cmd: AtCommand, ctx: Context) -> Reply:
     radio = ctx.state.radio

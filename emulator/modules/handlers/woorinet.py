@@ -16,6 +16,7 @@ from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Reply
+from .ts27007 import signal
 
 T = CommandTable("woorinet")
 
@@ -123,7 +124,7 @@ def dbs_exec(cmd: AtCommand, ctx: Context) -> Reply:
     d, radio = ctx.defaults, ctx.state.radio
     psm = getattr(ctx.state, "psm", None)
     reg = radio.registered
-    rssi = -113 + 2 * radio.rssi if reg else -125
+    rssi = signal(ctx)[0] if reg else -125
     psm_on = bool(psm is not None and psm.enabled)
     earfcn, ci = int(d.get("earfcn", 2500)), int(str(d.get("ci", "0")), 16)
     lines = ["$$DBS:", "[LTE]", f"DL E-ARFCN:{earfcn}-{earfcn + 18000}",  # DL-UL pair (band 5: +18000)
