@@ -9,13 +9,12 @@ here is only for real loopback I/O to arrive).
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from ..config import Config, ModemSpec
 from ..transport.runner import Emulator
-from .host import FINAL, Host  # noqa: F401 - FINAL re-exported for the ThingPlug tests
+from .host import FINAL, Host, until  # noqa: F401 - FINAL re-exported for the ThingPlug tests
 
 GUIDE_TOKEN = "a0149f60b---------"
 CON_QUOTED = ('AT+SKTPCON=1,"{proto}","test.sktiot.com",{port},120,1,"simple_v1","{token}",'
@@ -62,12 +61,4 @@ def app_client(emu: Emulator, token: str = GUIDE_TOKEN, client_id: str = "tp-app
 
 async def poll(pred: Any, what: str, timeout: float = 5.0) -> Any:
     """Wait for real I/O (the broker stores data in fire-and-forget hooks)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
+    return await until(pred, timeout, what)
