@@ -62,12 +62,7 @@ class CtwingLwm2mHooks:
         return cmd.id, cmd.payload
 
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str = "") -> None:
-        if self.store.command(command_id).status != "sent":
-            return  # a late answer: the command already failed on its response timeout
-        if ok:
-            self.store.mark_delivered(command_id)
-        else:
-            self.store.mark_failed(command_id, reason or "device did not accept the write")
+        self.store.settle(command_id, ok, reason or "device did not accept the write")
 
     def auto_observe(self, device_id: str) -> bool:
         """The product's auto-subscribe (自动订阅) flag: "yes" = the platform observes the

@@ -231,10 +231,8 @@ class CtwingMqttServer:
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
                 except Exception as exc:  # noqa: BLE001 - the command records why
-                    if self.store.command(cmd.id).status == "sent":
-                        self.store.mark_failed(cmd.id, f"publish failed: {exc}")
+                    self.store.settle(cmd.id, False, f"publish failed: {exc}")
                     return
-                if self.store.command(cmd.id).status == "sent":  # else: failed on its response timeout
-                    self.store.mark_delivered(cmd.id)
+                self.store.settle(cmd.id, True)
         finally:
             self._delivering.discard(device_id)

@@ -171,9 +171,7 @@ class Store:
         cmd = Command(next(self._ids), device_id, bytes(payload), created=self.clock.now(), ttl=ttl)
         self._commands[cmd.id] = cmd
         if ttl == 0 and not self.is_online(device_id):
-            self._move(cmd.id, "failed")
-            cmd.failed_at, cmd.reason = self.clock.now(), "ttl expired"  # 0 = not cached
-            return cmd
+            return self.mark_failed(cmd.id, "ttl expired")  # 0 = not cached
         if ttl > 0:
             self._arm(cmd, ttl, "queued", "ttl expired")
         for listener in list(self._queued_listeners):
@@ -204,6 +202,13 @@ class Store:
         cmd.reason = reason or "failed"
         self._disarm(cmd.id)
         return cmd
+
+    def settle(self, cmd_id: int, ok: bool, reason: str = "") -> Command | None:
+        """The device's answer to a sent command: delivered or failed. A late answer (the
+        command already failed on its response timeout) changes nothing and returns None."""
+        if self.command(cmd_id).status != "sent":
+            return None
+        return self.mark_delivered(cmd_id) if ok else self.mark_failed(cmd_id, reason)
 
     def _arm(self, cmd: Command, delay: float, status: str, reason: str) -> None:
         self._disarm(cmd.id)
