@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ConfigError
 
@@ -73,6 +73,8 @@ class FakeInternet:
         self._dns: dict[str, list[str]] = {}
         self._routes: dict[tuple[str, int], Route] = {}
         self._watchers: list[Callable[[], None]] = []
+        # open streams the console's "cut" can reset: (route, host, port, reset)
+        self._cut_watchers: list[tuple[Any, str, int, Callable[[], None]]] = []
 
     # --- configuration -------------------------------------------------------------------
     def add_name(self, name: str, *addresses: str) -> None:
@@ -135,6 +137,27 @@ class FakeInternet:
             with contextlib.suppress(ValueError):
                 self._watchers.remove(callback)
         return cancel
+
+    def watch_cut(self, route: Any, host: str, port: int, reset: Callable[[], None]) -> Callable[[], None]:
+        """An open stream to ``host:port`` (through ``route``) that a ``cut`` resets; ``reset`` may
+        be called from another thread (it must hop to its own loop). Returns the unwatch."""
+        entry = (route, host.lower(), port, reset)
+        self._cut_watchers.append(entry)
+
+        def cancel() -> None:
+            with contextlib.suppress(ValueError):
+                self._cut_watchers.remove(entry)
+        return cancel
+
+    def cut_open(self, host: str, port: int | None) -> int:
+        """The console's ``cut``: reset the watched open streams that went through the route of
+        ``host:port`` or were dialled to that name. Returns how many."""
+        route = self.route(host, port)
+        hit = [reset for r, h, p, reset in list(self._cut_watchers)
+               if (route is not None and r is route) or (h == host.lower() and port in (None, p))]
+        for reset in hit:
+            reset()
+        return len(hit)
 
     def _changed(self) -> None:
         watchers, self._watchers = self._watchers, []

@@ -96,6 +96,7 @@ class MqttSession(MqttFlows):
         self.sent_packets = 0
         self._out: StreamLane | None = None  # bytes to the broker, through the route's faults
         self._in: StreamLane | None = None   # packets (None = EOF) from it
+        self._unwatch_cut: Callable[[], None] | None = None  # the console's cut resets us
 
     # --- connection ----------------------------------------------------------------------
     async def open(self, host: str, port: int, *, tls: bool = False, ca_file: str | None = None,
@@ -120,6 +121,9 @@ class MqttSession(MqttFlows):
         self.state, self._closing, self._refused = "open", False, False
         gate = RouteGate(self.internet, self.internet.route_for(host, port), self.clock, self._sync)
         self._out, self._in = StreamLane(gate, self._write_now), StreamLane(gate, self._receive)
+        loop = asyncio.get_running_loop()
+        self._unwatch_cut = self.internet.watch_cut(
+            gate.route, host, port, lambda: loop.call_soon_threadsafe(self._abort))
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
         if dialled.cut:  # the route resets the connection at once
             asyncio.get_running_loop().call_soon(self._abort)
@@ -280,6 +284,9 @@ class MqttSession(MqttFlows):
         for lane in (self._out, self._in):  # what the route still holds dies with the connection
             if lane is not None:
                 lane.close()
+        if self._unwatch_cut is not None:
+            self._unwatch_cut()
+            self._unwatch_cut = None
 
     def _fail_inflight(self) -> None:
         for item in list(self._inflight.values()):

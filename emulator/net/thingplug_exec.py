@@ -21,7 +21,7 @@ shutdown / reboot). What each effect does (protocols.md §2-§3):
 * ``TpDisconnect``: DISCONNECT then close (``graceful``), or just drop the connection (network
   detach: the radio is gone, nothing can be sent).
 * A connection that ends while up -> ``TpLost(reason)`` (``mqtt_client.LOST_*``).
-* The console's ``cut`` fault (``emulator.cut_hooks``) resets an open link that went through the
+* The console's ``cut`` fault resets an open link (the session watches its route: FakeInternet.cut_open) that went through the
   cut route (or to the cut host name), like an open socket: the broker side sees the reset and
   the modem reports the loss (``+SKTPCON: -1``).
 
@@ -31,7 +31,6 @@ FakeInternet did not return, or read the wall clock (timers are the session's, v
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -107,57 +106,11 @@ async def _give_up(port: Any, link: TpLink, code: int, graceful: bool = False) -
         await link.close()
 
 
-def _route_of(internet: Any, host: str, dport: int) -> Any:
-    route = internet.route(host, dport)
-    for addr in ([] if route is not None else internet.resolve(host)):
-        route = internet.route(addr, dport)
-        if route is not None:
-            break
-    return route
-
-
-def _install_cut_hook(port: Any) -> None:
-    """Once per modem: the console's ``cut`` fault resets this modem's open ThingPlug link."""
-    emulator, loop = port.emulator, asyncio.get_running_loop()
-    done = emulator.__dict__.setdefault("_thingplug_cut_ports", set())
-    if port.name in done:
-        return
-    done.add(port.name)
-    hooks = getattr(emulator, "cut_hooks", None)
-    if hooks is None:
-        hooks = emulator.cut_hooks = []
-
-    def cut_now(host: str, dport: int | None) -> None:
-        link = port.resources.get(KEY)
-        if not isinstance(link, TpLink) or link.session.state == "closed":
-            return
-        internet = emulator.internet
-        route = internet.route(host, dport)
-        same_route = route is not None and route is _route_of(internet, link.host, link.dport)
-        same_name = host.lower() == link.host.lower() and dport in (None, link.dport)
-        if same_route or same_name:
-            log.info("%s: ThingPlug link to %s:%s cut by the console", port.name, link.host, link.dport)
-            link.session._abort()  # the read loop sees the reset -> TpLost(peer)
-
-    def cut(host: str, dport: int | None) -> None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            cut_now(host, dport)
-        else:
-            loop.call_soon_threadsafe(cut_now, host, dport)
-
-    hooks.append(cut)
-
-
 @executor(TpConnect)
 async def tp_connect(effect: TpConnect, port: Any) -> None:
     old = port.resources.pop(KEY, None)
     if old is not None:
         await old.close()
-    _install_cut_hook(port)
     link = TpLink(port, effect.host, effect.port)
     port.resources[KEY] = link
     outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,

@@ -204,8 +204,9 @@ class Emulator:
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self.api_url: str | None = None
-        # called as hook(host, port) when the console API adds a "cut" fault (net/sockets.py)
-        self.cut_hooks: list[Callable[[str, int | None], Any]] = []
+        # called as hook(host, port) when the console API adds a "cut" fault: the AT+QI* socket
+        # tables (net/socket_table.py) and every open MQTT session (FakeInternet.cut_open)
+        self.cut_hooks: list[Callable[[str, int | None], Any]] = [self.internet.cut_open]
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._activity_seq = 0  # bumped on every modem drain (advance_live watches it)

@@ -145,6 +145,25 @@ def test_mqtt_drop_mid_session_ends_in_ping_timeout_and_stores_nothing() -> None
         h.platform("ctwing", "expect_uplink", device=MQTT_DEVICE, payload='{"n":2}', absent=True)
 
 
+def test_mqtt_cut_by_the_console_resets_an_open_qmt_session() -> None:
+    """A console ``cut`` reset open AT+QI* sockets and ThingPlug links only: an AT+QMT session
+    on the cut route stayed up. The module sees the peer close it (+QMTSTAT: <id>,1)."""
+    with ModemHarness("ec800e", backends=["ctwing"]) as h:
+        _mqtt_connected(h, keepalive=3600)
+        transport = httpx.ASGITransport(app=create_app(h.emulator))
+
+        async def console(method: str, **kw: object) -> int:
+            async with httpx.AsyncClient(transport=transport, base_url="http://emu") as c:
+                return (await c.request(method, "/api/network/faults", **kw)).status_code
+
+        assert h._run(console("POST", json={"host": "mqtt.ctwing.cn", "port": 1883, "kind": "cut"})) == 200
+        h.expect("+QMTSTAT: 0,1", within="10s")
+        assert h._run(console("DELETE")) == 200  # the standing cut would reset new sessions too
+        _mqtt_connected(h, keepalive=3600)
+        _publish(h, '{"n":9}', 1, "+QMTPUBEX: 0,1,0")
+        h.platform("ctwing", "expect_uplink", device=MQTT_DEVICE, payload='{"n":9}')
+
+
 def test_mqtt_qos1_publish_is_retried_and_fails_while_dropped() -> None:
     with ModemHarness("ec800e", backends=["ctwing"]) as h:
         h.command('AT+QMTCFG="timeout",0,5,2,1')  # 5 s packet timeout, 2 retries, notices
