@@ -84,8 +84,13 @@ class PsmState:
     active_s: int | None = None
     in_psm: bool = False
     sleep_mode: int = 0
-    dtr_high: bool = False
+    modem: Any = None  # the core keeps the host's DTR line level (Modem.dtr_line_high)
     timers: dict[str, Timer] = field(default_factory=dict)
+
+    @property
+    def dtr_high(self) -> bool:
+        """The host's DTR level: a wire, so it outlives reboots and power-off (the core's)."""
+        return bool(getattr(self.modem, "dtr_line_high", False))
 
     @property
     def enabled(self) -> bool:
@@ -101,8 +106,7 @@ class PsmState:
 
 
 def _init(ctx: Context) -> None:
-    # the DTR line is the host's: its level outlives a reboot of the module
-    psm = ctx.state.psm = PsmState(dtr_high=bool(getattr(ctx.modem, "dtr_line_high", False)))
+    psm = ctx.state.psm = PsmState(modem=ctx.modem)
     meter = getattr(ctx.modem, "energy_meter", None)
     if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
         meter = ctx.modem.energy_meter = EnergyMeter(
@@ -361,7 +365,6 @@ def _on_dtr(stim: DtrChanged, ctx: Context) -> None:
     from sleep, and from PSM on modules whose UART stays up in PSM (EC800E, guide 001 §6.1);
     the BG96 leaves PSM only by PWRKEY/PSM_EINT or T3412 (BG96 PSM AN §2)."""
     psm: PsmState = ctx.state.psm
-    psm.dtr_high = stim.high  # the core keeps the line level (Modem.dtr_line_high) across power-off
     if not stim.high and psm.in_psm and not ctx.profile.quirks.psm_uart_off:
         psm_wake(ctx)
 
