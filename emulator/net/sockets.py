@@ -33,7 +33,7 @@ from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocke
                                                       SocketOpened, SocketSent)
 from .executors import executor
 from .faultgate import RouteGate, StreamLane
-from .internet import FakeInternet, is_loopback
+from .internet import is_loopback
 from .socket_table import Conn, SocketTable, table_of
 from .socket_table import listeners as listeners  # re-exported: tests ask ``sockets.listeners``
 
@@ -43,10 +43,6 @@ READ_CHUNK = 65536
 
 class NotLoopbackError(RuntimeError):
     """A target outside 127.0.0.0/8 / ::1 reached the dialler: a routing bug, refused."""
-
-
-def _route_of(internet: FakeInternet, host: str, port: int) -> Any:
-    return internet.route_for(host, port)
 
 
 def _check(endpoint: tuple[str, int]) -> tuple[str, int]:
@@ -70,7 +66,7 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
     assert endpoint is not None
     if fault is not None and fault.kind == "drop":
         return  # black-holed: the modem's own timeout reports 566
-    route = _route_of(table.internet, effect.host, effect.port)
+    route = table.internet.route_for(effect.host, effect.port)
     conn = Conn(*key, kind=effect.service, host=effect.host, route=route)
     conn.gate = RouteGate(table.internet, route, port.emulator.clock, _sync(port))
     try:
@@ -253,7 +249,7 @@ def send_data(effect: SendData, port: Any) -> None:
         endpoint, err, _fault = table.internet.connect_target(effect.host, effect.port)
         if err or endpoint is None:
             return  # an unroutable datagram is lost, as on the air
-        gate = RouteGate(table.internet, _route_of(table.internet, effect.host, effect.port),
+        gate = RouteGate(table.internet, table.internet.route_for(effect.host, effect.port),
                          port.emulator.clock, _sync(port))
         gate.datagram(lambda: transport.sendto(data, _check(endpoint)), "udp-out")
     elif conn.gate is not None:
