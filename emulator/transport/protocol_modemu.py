@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
-from .inproc import hook_ports
+from .inproc import InProcessLink
 
 START_TIMEOUT = 30.0
 
@@ -57,6 +57,7 @@ class _EmulatorThread:
         self.cond = threading.Condition()
         self.loop = asyncio.new_event_loop()
         self.emulator: Any = None
+        self.link: Any = None  # the host end (InProcessLink), attached before the boot output
         self.error: BaseException | None = None
         self._started = threading.Event()
         self.thread = threading.Thread(target=self._main, name=f"modemu-{self.name}", daemon=True)
@@ -87,8 +88,12 @@ class _EmulatorThread:
         self.emulator = Emulator(Config(), modems=[ModemSpec(self.name, self.module, self.overrides)],
                                  ephemeral=True, with_pty=False, with_tcp=False, follow_wall=True,
                                  time_scale=self.time_scale, backends=self.backends)
-        hook_ports(self.emulator, lambda _name, port: port.sinks.append(self._on_bytes))
+        self.emulator.on_port(self._attach)
         await self.emulator.start()
+
+    def _attach(self, port: Any) -> None:
+        self.link = InProcessLink(port)
+        self.link.on_output(self._on_bytes)
 
     def _on_bytes(self, data: bytes) -> None:
         with self.cond:
@@ -104,7 +109,7 @@ class _EmulatorThread:
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
 
     def feed(self, data: bytes) -> None:
-        self.loop.call_soon_threadsafe(self.emulator.ports[self.name].feed, data)
+        self.loop.call_soon_threadsafe(self.link.write, data)
 
     def stop(self) -> None:
         if self.thread.is_alive() and self.emulator is not None:

@@ -203,6 +203,7 @@ class Emulator:
         self._wake = asyncio.Event()
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
+        self._port_listeners: list[Callable[[ModemPort], None]] = []
         self.api_url: str | None = None
         # called as hook(host, port) when the console API adds a "cut" fault: the AT+QI* socket
         # tables (net/socket_table.py) and every open MQTT session (FakeInternet.cut_open)
@@ -244,6 +245,8 @@ class Emulator:
                 port.tcp = TcpPort(port.feed, port=0 if self.ephemeral else self.tcp_base_port + i)
                 await port.tcp.start()
                 port.sinks.append(port.tcp.write)
+            for listener in list(self._port_listeners):
+                listener(port)  # host links attach here, before the power-on output
             port.drain()
         self.clock.on_schedule(self._wake.set)
         if self.follow_wall:
@@ -380,6 +383,12 @@ class Emulator:
 
     def on_activity(self, listener: Callable[[], None]) -> None:
         self._activity_listeners.append(listener)
+
+    def on_port(self, listener: Callable[["ModemPort"], None]) -> None:
+        """Call ``listener(port)`` for each modem port ``start()`` creates, once its pty/TCP
+        exist and before its first output (the power-on URCs) is drained: where a host link
+        (``transport/hostlink.py``) attaches to read the boot. Register before ``start()``."""
+        self._port_listeners.append(listener)
 
     # --- reporting ------------------------------------------------------------------------
     def ready_info(self) -> dict[str, Any]:
