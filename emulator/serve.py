@@ -1,7 +1,9 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. Must not: contain protocol logic.
+config, the console API server and the ready file. The API socket is bound first, so a busy
+``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+decide what a console request does (``control.py`` does).
 """
 
 from __future__ import annotations

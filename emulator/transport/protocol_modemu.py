@@ -10,6 +10,9 @@ returns a pyserial-compatible object: ``read``/``write``/``in_waiting``/``timeou
 URL: ``modemu://<module>[?name=N&backends=none|all|a,b&time_scale=X&<override>=<value>...]``;
 other query keys are module overrides (``imei``, ``imsi``, ``iccid``, defaults ...).
 
+The host end is an :class:`~emulator.transport.inproc.InProcessLink`, attached from
+``Emulator.on_port`` so the boot URCs are read too.
+
 Must not: bind or dial anything itself (the Emulator's backends and executors do, on loopback).
 """
 

@@ -3,9 +3,12 @@
 ``Emulator`` owns one :class:`VirtualClock`, the :class:`FakeInternet`, the backends and a
 :class:`ModemPort` per modem. In ``serve`` the clock follows the wall clock (times
 ``time_scale``) and can be pushed forward (``advance``); scenarios run with
-``follow_wall=False`` and move time themselves.
+``follow_wall=False`` and move time themselves. Host links (``hostlink.py``) attach to each port
+from ``on_port`` listeners, before its power-on output; what users ask of a running emulator
+goes through ``emulator/control.py``.
 
-Must not: contain protocol logic (features, executors and backends do).
+Must not: contain protocol logic (features, executors and backends do) or know the console API,
+scenarios or tests.
 """
 
 from __future__ import annotations
