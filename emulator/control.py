@@ -13,22 +13,22 @@ Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`,
 Stimuli go through ``Emulator.on_loop``: modems, executors and backends are touched only from
 the emulator's event loop.
 
+The ``modemu://`` URL handler (``ser.dtr``, ``ser.advance``) and the golden transcripts'
+network stimuli use it too.
+
 Must not: know HTTP, YAML or pytest (the adapters do), hold state of its own (it reads the
-Emulator), or import api/, scenarios/ or testing/.
+Emulator), or import api/, scenarios/, testing/ or transport/ (they import it).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
                            SimRemoved, Stimulus, WakeUp)
 from .errors import ConfigError
 from .net.internet import Fault
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .transport.runner import Emulator, ModemPort
 
 NETWORK_ACTIONS = ("detach", "attach", "signal", "sim_remove", "sim_insert")
 FAULT_KINDS = ("refuse", "drop", "delay", "cut")
@@ -50,7 +50,8 @@ class BadRequest(ControlError):
     """The request is malformed (a signal change without rssi, an unknown fault kind ...)."""
 
 
-def _network_stimulus(action: str, rssi: int | None) -> Stimulus:
+def network_stimulus(action: str, rssi: int | None = None) -> Stimulus:
+    """The stimulus a network control means (also the golden transcripts' ``! detach``)."""
     if action == "signal":
         if rssi is None:
             raise BadRequest("signal needs rssi (0-31, 99)")
@@ -65,11 +66,14 @@ def _network_stimulus(action: str, rssi: int | None) -> Stimulus:
 class Control:
     """The one mapping from user intent to Emulator calls (see the module docstring)."""
 
-    def __init__(self, emulator: "Emulator") -> None:
+    def __init__(self, emulator: Any) -> None:
+        """``emulator``: a running ``transport.runner.Emulator`` (not imported: the transport
+        layer may use the control plane, never the other way round)."""
         self.emulator = emulator
 
     # --- modems ---------------------------------------------------------------------------
-    def port(self, name: str) -> "ModemPort":
+    def port(self, name: str) -> Any:
+        """The ``ModemPort`` called ``name``."""
         port = self.emulator.ports.get(name)
         if port is None:
             raise UnknownModem(f"no modem {name!r}; modems: {', '.join(self.emulator.ports)}")
@@ -98,7 +102,7 @@ class Control:
     def network(self, name: str, action: str, rssi: int | None = None) -> None:
         """``detach``, ``attach``, ``signal`` (needs ``rssi``), ``sim_remove``, ``sim_insert``."""
         port = self.port(name)
-        self.emulator.on_loop(port.stimulus, _network_stimulus(action, rssi))
+        self.emulator.on_loop(port.stimulus, network_stimulus(action, rssi))
 
     def wake(self, name: str) -> None:
         """A PWRKEY / PON_TRIG pulse: leave PSM now (or power on a powered-down modem)."""

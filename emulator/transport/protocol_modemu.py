@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from ..control import Control
 from .inproc import InProcessLink
 
 START_TIMEOUT = 30.0
@@ -203,9 +204,8 @@ class Serial(SerialBase):
         (awake; Quectel: pin high lets it sleep, deep sleep in PSM). Same as the console API's
         ``POST /api/modems/{name}/dtr``."""
         if self.is_open:
-            from ..core.stimuli import DtrChanged
-            stim, name = DtrChanged(not self._dtr_state), self._emu.name
-            self._emu.call(lambda: self._emu.emulator.ports[name].stimulus(stim))
+            high, name = not self._dtr_state, self._emu.name
+            self._emu.call(lambda: Control(self._emu.emulator).dtr(name, high))
 
     @property
     def cts(self) -> bool:
@@ -233,7 +233,7 @@ class Serial(SerialBase):
         """Push the virtual clock forward (timers fire now, deadline by deadline, with loopback
         I/O in between like the console API's advance); returns how many fired."""
         self._check_open()
-        return self._emu.call(lambda: self._emu.emulator.advance_live(seconds))
+        return self._emu.call(lambda: Control(self._emu.emulator).advance_live(seconds))
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 10.0) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop (may return a coroutine) and return its result."""
