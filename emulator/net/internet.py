@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -89,6 +90,7 @@ class FakeInternet:
         self._routes: dict[tuple[str, int], Route] = {}
         self._watchers: list[Callable[[], None]] = []
         self._cut_watchers: list[_CutWatch] = []  # open streams a "cut" resets, oldest first
+        self._cut_lock = threading.Lock()
 
     # --- configuration -------------------------------------------------------------------
     def add_name(self, name: str, *addresses: str) -> None:
@@ -170,10 +172,11 @@ class FakeInternet:
         ``cut`` resets by calling ``reset`` (perhaps from another thread: it must hop to its
         own loop). Returns the unwatch; call it when the stream closes."""
         entry = _CutWatch(route, _key(host), int(port), reset)
-        self._cut_watchers.append(entry)
+        with self._cut_lock:
+            self._cut_watchers.append(entry)
 
         def cancel() -> None:
-            with contextlib.suppress(ValueError):
+            with self._cut_lock, contextlib.suppress(ValueError):
                 self._cut_watchers.remove(entry)
         return cancel
 
@@ -188,19 +191,21 @@ class FakeInternet:
         if route is not None:  # the cut fault just added: its count limits how many we reset
             fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
         name = _key(host)
-        hits = [w for w in list(self._cut_watchers)
-                if (route is not None and w.route is route) or (w.host == name and port in (None, w.port))]
-        done = 0
-        for watch in hits:
-            if fault is not None and fault.count is not None:
-                if fault.count <= 0:
-                    break
-                fault.count -= 1  # spent on an open stream, not on the next connect
-            with contextlib.suppress(ValueError):
+        hits: list[_CutWatch] = []
+        with self._cut_lock:  # the console may cut from a worker thread
+            for watch in list(self._cut_watchers):
+                if not ((route is not None and watch.route is route)
+                        or (watch.host == name and port in (None, watch.port))):
+                    continue
+                if fault is not None and fault.count is not None:
+                    if fault.count <= 0:
+                        break
+                    fault.count -= 1  # spent on an open stream, not on the next connect
                 self._cut_watchers.remove(watch)  # reset once: the stream is gone
+                hits.append(watch)
+        for watch in hits:
             watch.reset()
-            done += 1
-        return done
+        return len(hits)
 
     def _changed(self) -> None:
         watchers, self._watchers = self._watchers, []
