@@ -206,7 +206,7 @@ def _session(net: NetContext) -> Lwm2mSession | None:
 
 
 async def _drop(net: NetContext, only: Lwm2mSession | None = None) -> None:
-    """Close the port's session (or only ``only``, if it is still the current one: a slow
+    """Close the modem's session (or only ``only``, if it is still the current one: a slow
     register/deregister task must not close a session the host opened since)."""
     if only is not None and net.resources.get(RESOURCE_KEY) is not only:
         if only.client is not None:
