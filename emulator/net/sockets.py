@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocket, NameResolved,
                                                       OpenSocket, ResolveName, SendData,
