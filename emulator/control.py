@@ -173,12 +173,8 @@ class Control:
             self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
         except ConfigError as exc:
             raise NotFound(str(exc)) from None
-        if kind == "cut":
-            self.emulator.on_loop(self._cut, host, port)
-
-    def _cut(self, host: str, port: int | None) -> None:
-        for hook in list(getattr(self.emulator, "cut_hooks", [])):
-            hook(host, port)
+        if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
+            self.emulator.on_loop(self.emulator.internet.cut, host, port)
 
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()

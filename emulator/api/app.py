@@ -30,6 +30,7 @@ from ..control import BadRequest, Control, NotFound
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
 
+
 class AdvanceBody(BaseModel):
     seconds: float = Field(ge=0, le=10 * 365 * 86400)
 
