@@ -7,7 +7,8 @@ from a device is stored (protocol "mqtt", topic kept; for thing-model products t
 service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
 topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
 device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
-once the device is connected and subscribed; then they are marked delivered. A second
+once the device is connected and subscribed, one at a time in the order the shared command
+model (``models.py``) gives; the PUBACK (QoS 1) or the write (QoS 0) settles each. A second
 connection with a connected device's client ID takes over: the old one is closed first
 (MQTT-3.1.4-2, ``../mqtt_takeover.py``), so downlinks follow the new connection. Optionally a
 second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
@@ -91,7 +92,7 @@ class CtwingEventPlugin(_PluginMixin, BasePlugin):
         self.server.client_disconnected(client_id)
 
     async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
-        self.server.kick(client_id)
+        self.server.kick(client_id, "subscribed")
 
     async def on_broker_message_received(self, *, client_id: str, message: Any) -> None:
         if message is None or not message.topic:
@@ -182,11 +183,15 @@ class CtwingMqttServer:
     def _command_queued(self, cmd: Command) -> None:
         if self._loop is None or self._connections.count(cmd.device_id) == 0:
             return
-        self._loop.call_soon_threadsafe(self.kick, cmd.device_id)
+        self._loop.call_soon_threadsafe(self.kick, cmd.device_id, "queued")
 
-    def kick(self, device_id: str) -> None:
-        """Start delivering this device's queued commands, if it is reachable and not already."""
+    def kick(self, device_id: str, trigger: str = "contact") -> None:
+        """Start delivering this device's queued commands when the command model says so
+        (``models.py``: reachable = connected here) and no delivery runs for it already."""
         if device_id in self._delivering or self._loop is None:
+            return
+        if not self.store.commands_model.should_deliver(device_id, trigger,
+                                                        self._connections.count(device_id) > 0):
             return
         self._delivering.add(device_id)
         self._loop.create_task(self._deliver(device_id))
@@ -216,23 +221,25 @@ class CtwingMqttServer:
         return False
 
     async def _deliver(self, device_id: str) -> None:
+        model = self.store.commands_model
         try:
             while self.broker is not None:
                 entry = self.broker.sessions.get(device_id)
                 qos = self._subscribed_qos(device_id)
                 if entry is None or qos is None or entry[0].transitions.state != "connected":
                     return
-                if self.store.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
+                if model.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
                     return
-                cmd = self.store.next_queued(device_id)
-                if cmd is None or self.broker.sessions.get(device_id) is not entry:
+                if self.broker.sessions.get(device_id) is not entry:
                     continue
-                self.store.mark_sent(cmd.id)
+                cmd = model.take_next(device_id)
+                if cmd is None:
+                    return
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
                 except Exception as exc:  # noqa: BLE001 - the command records why
-                    self.store.settle(cmd.id, False, f"publish failed: {exc}")
+                    model.settle(cmd.id, False, f"publish failed: {exc}")
                     return
-                self.store.settle(cmd.id, True)
+                model.settle(cmd.id, True)
         finally:
             self._delivering.discard(device_id)
