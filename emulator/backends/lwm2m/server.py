@@ -82,6 +82,7 @@ class _RdSite(Resource):
                     return self.server._update(location, request)
                 return self.server._deregister(location, request)
         except Lwm2mError as exc:
+            log.info("%s %s from %s: %s %s", request.code, "/".join(path), request.remote, exc.code, exc.message)
             return aiocoap.Message(code=_CODES[exc.code], payload=exc.message.encode())
         if path[:1] == ("rd",):
             return aiocoap.Message(code=Code.METHOD_NOT_ALLOWED)
