@@ -2,20 +2,24 @@
 Uri-Query option that is not UTF-8 gets 4.00 and one log line, never a traceback; a seeded
 bounded fuzz of random and mutated datagrams leaves no traceback and the server still answers.
 
-Raw UDP sockets stand for a broken device; the valid requests are made by plain aiocoap."""
+Raw UDP sockets stand for a broken device; the valid requests are made by plain aiocoap; libcoap's
+coap-client (an independent peer, percent-escapes in the URI become raw option bytes) checks the
+plain and the DTLS listener."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import shutil
 import socket
 
 import aiocoap
 import pytest
 from aiocoap import Code
 
-from lwm2m_support import IMEI, Device, register
+from emulator.backends.lwm2m import dtls_adapter
+from lwm2m_support import IMEI, PSK, Device, register
 
 pytestmark = pytest.mark.slow
 
@@ -136,3 +140,25 @@ async def test_seeded_fuzz_leaves_no_traceback_and_the_server_answers(server, ho
     async with Device() as dev:  # a valid device is still served
         resp = await register(dev, server)
         assert resp.code == Code.CREATED
+
+
+@pytest.mark.needs_libcoap
+@pytest.mark.skipif(shutil.which("coap-client-openssl") is None,
+                    reason="coap-client-openssl missing (apt-get install libcoap3-bin)")
+@pytest.mark.parametrize("scheme,key", [
+    ("coap", "ctwing_lwm2m"),
+    pytest.param("coaps", "ctwing_lwm2m_dtls", marks=[pytest.mark.needs_dtls, pytest.mark.skipif(
+        not dtls_adapter.DTLS_AVAILABLE, reason=dtls_adapter.DTLS_MISSING_REASON or "DTLS")]),
+])
+async def test_libcoap_client_with_a_non_utf8_path_gets_400(server, hooks, caplog, scheme, key):
+    caplog.set_level(logging.INFO)
+    host, port = server.endpoints[key]
+    proc = await asyncio.create_subprocess_exec(
+        "coap-client-openssl", "-B", "3", "-u", IMEI, "-k", PSK.decode(), "-m", "post",
+        f"{scheme}://{host}:{port}/rd%FF%FE?ep={IMEI}", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    assert out.decode(errors="replace").startswith("4.00"), out
+    assert len([r for r in caplog.records if "not UTF-8" in r.getMessage()]) == 1
+    _no_tracebacks(caplog)
+    assert len(server.registrations) == 0
