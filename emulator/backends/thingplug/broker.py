@@ -3,8 +3,8 @@
 All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt):
 
 * config: listeners ``default`` (plain, protocols.md §3 test broker port 1883) and ``mqtts`` (TLS,
-  8883), always bound to 127.0.0.1 (amqtt's default bind is 0.0.0.0:1883, so ``bind`` is always
-  given); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
+  8883) are amqtt ``external`` listeners (they bind nothing; the gates below listen on
+  127.0.0.1); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
   with dacite (0.11+), which is how the plugins get the model object; giving the mapping also
   drops amqtt's default logging/$SYS plugins.
 * sockets: ``../mqtt_gate.py`` listens (plain and TLS) and hands each checked connection to
@@ -34,7 +34,7 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   PUBLISH was read: observers must poll.
 * TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
   removed at stop; ``ca_file`` is the CA's PEM for clients.
-* the bound ports are read from amqtt's private ``_servers`` (needed for port 0).
+* the bound ports are the gates' (port 0 = ephemeral).
 * known amqtt 0.12 behaviour left as it is: a client reconnecting before its old session is torn
   down waits 1 s (wall). (A refused CONNECT no longer reaches amqtt, so it cannot drop the old
   session of the same client id any more.)
