@@ -209,3 +209,17 @@ def test_raw_client_id_offsets():
     assert raw_client_id(body) == b"abc"
     assert raw_client_id(body[:13]) is None  # cut inside the client id
     assert raw_client_id(b"\x00") is None
+
+
+async def test_connect_split_at_every_byte_and_coalesced_with_the_next_packet(broker):
+    """The gate reads exactly the CONNECT and replays it to amqtt: a CONNECT in two writes at
+    each split point is accepted, and a PINGREQ in the same write as the CONNECT is answered."""
+    packet = connect_packet(broker["cid"], broker["user"], broker["password"])
+    for cut in range(1, len(packet)):
+        raw = await Raw.open(broker["port"])
+        await raw.send(packet[:cut])
+        await asyncio.sleep(0)
+        await raw.send(packet[cut:] + PINGREQ)
+        assert await asyncio.wait_for(raw.reader.readexactly(6), WAIT) == b"\x20\x02\x00\x00" + PINGRESP, cut
+        raw.close()
+        await raw.writer.wait_closed()
