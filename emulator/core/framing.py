@@ -11,6 +11,10 @@ Data mode (after a ``> `` prompt): bytes are collected until Ctrl+Z (0x1A) or, f
 length, until exactly that many bytes arrived (binary-safe: 0x1A/0x1B are data then). In
 Ctrl+Z mode ESC (0x1B) cancels, and more than ``limit`` bytes is :class:`DataTooLong`.
 
+Transparent mode (after ``CONNECT``): every host byte goes, unechoed, to the sink the feature
+gave to :meth:`LineDiscipline.start_transparent` until it calls :meth:`stop_transparent`
+(escape sequences, packing and guard times are the feature's business, on the virtual clock).
+
 Must not: parse commands, know about results, or care how the input was chunked: feeding
 the same bytes split at any offset yields the same events (tests check every split point).
 """
@@ -18,6 +22,7 @@ the same bytes split at any offset yields the same events (tests check every spl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -78,6 +83,7 @@ class LineDiscipline:
         self._data_echo = True
         self._data = bytearray()
         self._data_overrun = 0
+        self._sink: Callable[[bytes], None] | None = None  # transparent mode
 
     # --- mode switches (called by the modem) ---------------------------------------------
     def start_data(self, length: int | None, limit: int = 4096, echo: bool = True) -> None:
@@ -89,9 +95,23 @@ class LineDiscipline:
         self._data = bytearray()
         self._data_overrun = 0
 
+    def start_transparent(self, sink: Callable[[bytes], None]) -> None:
+        """Enter transparent mode: every host byte goes to ``sink`` (not echoed, no events)."""
+        self._sink = sink
+
+    def stop_transparent(self, sink: Callable[[bytes], None] | None = None) -> None:
+        """Back to command mode (only if ``sink`` is still the one in charge, when given)."""
+        if sink is None or self._sink == sink:
+            self._sink = None
+
+    @property
+    def transparent_sink(self) -> Callable[[bytes], None] | None:
+        return self._sink
+
     @property
     def in_data_mode(self) -> bool:
-        return self._data_mode is not None
+        """A prompt's data phase or transparent mode: URCs wait until it ends."""
+        return self._data_mode is not None or self._sink is not None
 
     def pending_bytes(self) -> int:
         return len(self._buf)
@@ -101,6 +121,9 @@ class LineDiscipline:
         """Consume bytes of ``data`` up to and including the first one that completes an
         event; return (echo bytes, the event or None, bytes consumed). The caller feeds the
         rest once it has acted on the event (a completed line may open a data prompt)."""
+        if self._sink is not None:
+            self._sink(data)
+            return b"", None, len(data)
         echo = bytearray()
         for i, byte in enumerate(data):
             if self._data_mode is not None:

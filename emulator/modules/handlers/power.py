@@ -37,8 +37,15 @@ Wake-up and sleep rules (choices, each from the source named):
 Timer strings are the 8-bit GPRS Timer 3 (T3412, TS 24.008 §10.5.7.4a) and GPRS Timer 2
 (T3324, §10.5.7.3) encodings; anything that is not 8 binary digits is ERROR.
 
-Must not: do I/O. Other features call ``psm_wake(ctx)`` before any uplink and read
-``is_reachable(ctx)`` to know whether the network can reach the device.
+Ownership: this feature owns the power state and decides "reachable" (PSM, eDRX sleep,
+registration); it builds on ts27007.py (radio, RRC) and edrx.py (paging windows), which never
+import it: ts27007 announces uplinks through ``ctx.state.uplink_hooks`` and RRC changes through
+``ctx.state.rrc_hooks``. The core calls the hooks ``FEATURE`` declares (UART gate, reach gate,
+next paging time, command-line wake, power on/off, the energy meter it makes once per device).
+
+Must not: do I/O, or assign anything onto the Modem (declare a hook in ``FEATURE`` instead).
+Other features call ``psm_wake(ctx)`` before any uplink and read ``is_reachable(ctx)`` to
+know whether the network can reach the device.
 """
 
 from __future__ import annotations
@@ -106,23 +113,22 @@ class PsmState:
 
 
 def _init(ctx: Context) -> None:
-    psm = ctx.state.psm = PsmState(modem=ctx.modem)
-    meter = getattr(ctx.modem, "energy_meter", None)
-    if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
-        meter = ctx.modem.energy_meter = EnergyMeter(
-            ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")), lambda: _power_state(ctx))
-    ctx.state.energy = meter
+    ctx.state.psm = PsmState(modem=ctx.modem)
+    ctx.state.energy = ctx.modem.energy  # the core keeps the device's meter (FEATURE.energy)
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
+    ctx.state.uplink_hooks = [*getattr(ctx.state, "uplink_hooks", []), _on_uplink]
     edrx.init(ctx)
-    if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
-        ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
-        ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
-        ctx.modem.paging_hooks.append(lambda: _next_paging(ctx))
-        ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
-        ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
-        ctx.modem._power_wired = True
     ctx.state.energy.update(edrx=False)  # a fresh state: eDRX off (the meter outlives reboots)
-    del psm
+
+
+def _make_meter(ctx: Context) -> EnergyMeter:
+    """The device's energy meter; the core makes it once and keeps it across power cycles."""
+    return EnergyMeter(ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")),
+                       lambda: _power_state(ctx))
+
+
+def _on_power(ctx: Context, on: bool) -> None:
+    ctx.state.energy.update()
 
 
 def _power_state(ctx: Context) -> str:
@@ -131,6 +137,14 @@ def _power_state(ctx: Context) -> str:
     if ctx.state.psm.in_psm:
         return "psm"
     return "connected" if ctx.state.radio.rrc else "idle"
+
+
+def _on_uplink(ctx: Context, nbytes: int) -> None:
+    """ts27007.rrc_activity: the device talks. It leaves PSM first, then the meter books the burst."""
+    psm = getattr(ctx.state, "psm", None)
+    if psm is not None and psm.in_psm:
+        psm_wake(ctx)
+    ctx.state.energy.add_tx(nbytes)
 
 
 def _uart_awake(ctx: Context) -> bool:
@@ -356,6 +370,14 @@ def qsclkex_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 # --- stimuli ------------------------------------------------------------------------------
+def _on_paged(stim: Paged, ctx: Context) -> None:
+    """The network pages the device in its eDRX window; in PSM there is no paging at all: the
+    data waits for the device to wake (TS 23.682 §4.5.4)."""
+    if ctx.state.psm.in_psm:
+        return
+    edrx.on_paged(ctx)
+
+
 def _on_wake(stim: WakeUp, ctx: Context) -> None:
     psm_wake(ctx)
 
@@ -374,7 +396,9 @@ def energy_report(ctx: Context) -> dict[str, Any]:
 
 
 FEATURE = Feature("power", T.merged(edrx.T), init=_init,
-                  stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr, Paged: edrx.on_paged})
+                  stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr, Paged: _on_paged},
+                  input_gate=_uart_awake, reach_gate=is_reachable, next_paging=_next_paging,
+                  on_line=_on_command_line, on_power=_on_power, energy=_make_meter)
 # Quectel's own commands, on top of FEATURE (the Woori-net and AM Telecom modules answer ERROR)
 QUECTEL_FEATURE = Feature("power_quectel", QT)
 EC800E_FEATURE = Feature("power_ec800e", ET)
