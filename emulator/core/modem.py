@@ -150,7 +150,9 @@ class Modem:
 
     def boot(self) -> None:
         """Emit the power-on URCs (after ``boot_delay`` virtual seconds)."""
+        learned = self.framing.host_crlf  # the host's line end is the host's, not the module's
         self.framing = LineDiscipline()
+        self.framing.host_crlf = learned
         self.framing.echo = self.profile.quirks.echo_default
 
         def emit(_ctx: Context) -> None:
