@@ -148,6 +148,11 @@ class Feature:
     energy: Callable[["Context"], "EnergyMeter"] | None = None
 
 
+def declared_hooks(features: Iterable[Feature], name: str) -> list[Callable]:
+    """The hook ``name`` of every feature that declares it, in profile order."""
+    return [hook for f in features if (hook := getattr(f, name)) is not None]
+
+
 class ProfileLike(Protocol):
     """What the core reads of a module profile (``modules/profile.py:ModuleProfile``)."""
 

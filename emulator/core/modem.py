@@ -18,6 +18,7 @@ anything above ``core/``, ``at/`` and ``errors`` (``tests/test_layering.py``).
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -27,7 +28,7 @@ from .clock import Timer, VirtualClock
 from .context import Context
 from .energy import EnergyMeter
 from .events import CommandHandled, Event, PowerOff, Reset, ToHost
-from .feature import Feature, ProfileLike, Prompt, Reply
+from .feature import ProfileLike, Prompt, Reply, declared_hooks
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
@@ -63,13 +64,13 @@ class Modem:
         for feature in profile.features:
             self._stimulus_handlers.extend(feature.stimuli.items())
         # the hooks the features declare (core/feature.py), in profile order
-        self._input_gates = _hooks(profile.features, "input_gate")
-        self._reach_gates = _hooks(profile.features, "reach_gate")
-        self._paging_hooks = _hooks(profile.features, "next_paging")
-        self._line_hooks = _hooks(profile.features, "on_line")
-        self._power_hooks = _hooks(profile.features, "on_power")
+        self._input_gates = declared_hooks(profile.features, "input_gate")
+        self._reach_gates = declared_hooks(profile.features, "reach_gate")
+        self._paging_hooks = declared_hooks(profile.features, "next_paging")
+        self._line_hooks = declared_hooks(profile.features, "on_line")
+        self._power_hooks = declared_hooks(profile.features, "on_power")
         # one energy meter per device: it outlives reboots and power cycles ("off" time)
-        makers = _hooks(profile.features, "energy")
+        makers = declared_hooks(profile.features, "energy")
         self.energy: EnergyMeter | None = makers[0](self.ctx) if makers else None
         self._init_state()
         if boot:
@@ -309,7 +310,7 @@ class Modem:
         job = self._job
         assert job is not None
         if reply.delay > 0:
-            delayed = _without_delay(reply)
+            delayed = replace(reply, delay=0.0)
             job.timer = self.clock.call_later(reply.delay, lambda: self._resume(delayed), "reply-delay")
             return False
         if reply.lines:
@@ -398,15 +399,6 @@ class _LineJob:
         self.last_final: Result = OK
         self.after: list[str] = []
         self.timer: Timer | None = None
-
-
-def _hooks(features: "tuple[Feature, ...]", name: str) -> list[Callable]:
-    return [hook for f in features if (hook := getattr(f, name)) is not None]
-
-
-def _without_delay(reply: Reply) -> Reply:
-    from dataclasses import replace
-    return replace(reply, delay=0.0)
 
 
 __all__ = ["Context", "Modem", "Kind", "Final"]
