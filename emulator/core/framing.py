@@ -78,10 +78,14 @@ class LineDiscipline:
         self._data_echo = True
         self._data = bytearray()
         self._data_overrun = 0
+        self._cr_echo = b""
 
     # --- mode switches (called by the modem) ---------------------------------------------
-    def start_data(self, length: int | None, limit: int = 4096, echo: bool = True) -> None:
-        """Enter data mode: ``length`` bytes exactly, or up to Ctrl+Z when ``length`` is None."""
+    def start_data(self, length: int | None, limit: int = 4096, echo: bool = True,
+                   cr_echo: bytes = b"") -> None:
+        """Enter data mode: ``length`` bytes exactly, or up to Ctrl+Z when ``length`` is None
+        (then each CR in the data is answered with ``cr_echo`` when given)."""
+        self._cr_echo = cr_echo
         self._data_mode = "ctrlz" if length is None else "fixed"
         self._data_len = int(length or 0)
         self._data_limit = limit
@@ -180,7 +184,9 @@ class LineDiscipline:
             return self._finish(DataComplete(bytes(self._data)))
         if byte == ESC:
             return self._finish(DataCancelled())
-        if self._data_echo and self.echo:
+        if byte == 13 and self._cr_echo:
+            echo += self._cr_echo  # a new prompt line, with or without ATE
+        elif self._data_echo and self.echo:
             echo.append(byte)
         if len(self._data) <= self._data_limit:  # keep memory bounded; length is reported
             self._data.append(byte)

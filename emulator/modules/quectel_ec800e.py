@@ -2,10 +2,10 @@
 commands, TCP/IP (AT+QI*), MQTT (AT+QMT*, with AT+QMTPUBEX) and the LwM2M client (AT+QLW*)."""
 
 from .data_loader import build_profile
-from .handlers import power, quectel_common, quectel_lwm2m, quectel_mqtt, quectel_tcpip, ts27007, v250
+from .handlers import power, quectel_common, quectel_lwm2m, quectel_mqtt, quectel_tcpip, sms, ts27007, v250
 
 PROFILE = build_profile("ec800e", "ec800e", (v250.FEATURE, ts27007.FEATURE, power.FEATURE,
                                              power.QUECTEL_FEATURE, power.EC800E_FEATURE,
                                              quectel_common.FEATURE, quectel_tcpip.FEATURE,
                                              quectel_mqtt.FEATURE, quectel_mqtt.PUBEX_FEATURE,
-                                             quectel_lwm2m.FEATURE))
+                                             quectel_lwm2m.FEATURE, sms.EC800E_FEATURE))

@@ -1,0 +1,35 @@
+"""The SMS feature (3GPP TS 27.005, text and PDU mode) for each module, assembled from its parts.
+
+sms_codec.py (TPDU glue over smspdudecoder), sms_store.py (state, storages, +CMS ERROR),
+sms_settings.py (+CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA, ``*SKT*NEWMSG``),
+sms_send.py (+CMGS +CMGW +CMSS), sms_read.py (+CMGR +CMGL +CMGD), sms_text.py (what they
+print), sms_urc.py (MT arrival: +CMTI +CMT +CDS +CDSI). The network side is
+``emulator/net/smsc.py``.
+
+Per module: Quectel (BG96, EC800E) number storages from 0 (Quectel firmware logs show
+``+CMTI: "ME",0``; manuals-wave2 §1 [?] for the BG96) with "ME" as the power-on storage;
+the WM-N400MSE and AMM5918K from 1 [ASSUMPTION: no public manual], the WM-N400MSE with its
+``AT*SKT*NEWMSG``. SMSC numbers are invented (SKT) or the Quectel manual's (China).
+
+Must not: hold command logic itself.
+"""
+
+from __future__ import annotations
+
+from ..profile import Feature
+from . import sms_read, sms_send, sms_settings
+from .sms_store import SmsConfig, make_init
+from .sms_urc import SmsIncoming, on_incoming
+
+COMMANDS = sms_settings.T.merged(sms_send.T, sms_read.T)
+
+
+def feature(config: SmsConfig, *, woorinet: bool = False) -> Feature:
+    table = COMMANDS.merged(sms_settings.W) if woorinet else COMMANDS
+    return Feature("sms", table, stimuli={SmsIncoming: on_incoming}, init=make_init(config))
+
+
+BG96_FEATURE = feature(SmsConfig(index_base=0))
+EC800E_FEATURE = feature(SmsConfig(index_base=0, smsc="+8613800210500"))
+WOORINET_FEATURE = feature(SmsConfig(index_base=1, skt_newmsg=True), woorinet=True)
+AMTELECOM_FEATURE = feature(SmsConfig(index_base=1))

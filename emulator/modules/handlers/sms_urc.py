@@ -1,0 +1,93 @@
+"""An MT SMS or status report arrives from the network: store it and/or indicate it per +CNMI.
+
+``<mt>`` (27.005 §3.4.1): 0 store, no indication; 1 store + ``+CMTI: "<mem3>",<index>``; 2
+classes 0/1/3 and no class routed directly as ``+CMT`` (not stored), class 2 as in 1; 3 class
+3 directly, the rest as in 1. ``<ds>``: 0 nothing, 1 ``+CDS`` directly, 2 stored in ``"SR"``
++ ``+CDSI: "SR",<index>``. With ``+CSMS=1`` a direct ``+CMT``/``+CDS`` waits for ``+CNMA``.
+``<mode>`` 0 keeps the indications in the TA (flushed by a later ``AT+CNMI=2,...``); 1 and 2
+write them at once (the core already holds URCs while a command runs). A full storage drops
+the message (TS 23.040 "memory capacity exceeded"; the SMSC records it). On the WM-N400MSE
+with ``AT*SKT*NEWMSG=<id>`` set, a stored message is announced as ``*SKT*NEWMSG:<index>``
+(the WIZnet WM01 sample's URC) instead of ``+CMTI`` [ASSUMPTION: the sample never sets +CNMI].
+
+Must not: decide when the modem is reachable (the runner holds ``Downlink`` stimuli while it is not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...core.modem import Context
+from ...core.stimuli import Downlink
+from . import sms_codec as codec
+from . import sms_text, ts27007
+from .sms_store import REC_UNREAD, Stored, st
+
+
+@dataclass(frozen=True)
+class SmsIncoming(Downlink):
+    """An SMS-DELIVER or SMS-STATUS-REPORT TPDU from SMSC ``sca``; ``report`` is called with
+    True once it reached the modem (the SMSC's delivery report), False if it was dropped."""
+
+    tpdu: bytes
+    sca: str
+    report: object = None
+
+
+def _indicate(ctx: Context, text: str) -> None:
+    s = st(ctx)
+    if s.cnmi[0] == 0:
+        s.buffered.append(text)
+        del s.buffered[:-64]  # the TA's buffer is finite [?]: the oldest go first
+    else:
+        ctx.urc(text)
+
+
+def on_incoming(stim: SmsIncoming, ctx: Context) -> None:
+    s = st(ctx)
+    s.last_stored = None
+    ok = _receive(stim, ctx)
+    if callable(stim.report):
+        stim.report(ok)
+
+
+def _receive(stim: SmsIncoming, ctx: Context) -> bool:
+    s = st(ctx)
+    ts27007.rrc_activity(ctx)  # paged and connected to take it
+    try:
+        sms = codec.decode(stim.tpdu)
+    except codec.PduError:
+        return False
+    fmt = {"text_mode": s.cmgf == 1, "cs": sms_text.charset(ctx.state)}
+    if sms.kind == "status":
+        ds = s.cnmi[3]
+        msg = Stored(REC_UNREAD, stim.tpdu, "status", stim.sca)
+        if ds == 1:
+            _indicate(ctx, sms_text.cds(msg, **fmt))
+            s.awaiting_ack = s.csms == 1
+            return True
+        if ds == 2:
+            index = s.mem("SR").add(msg)
+            if index is None:
+                return False
+            s.last_stored = ("SR", index)
+            _indicate(ctx, f'+CDSI: "SR",{index}')
+        return True
+    if sms.kind != "deliver":
+        return False
+    mt, cls = s.cnmi[1], codec.message_class(sms.dcs)
+    msg = Stored(REC_UNREAD, stim.tpdu, "deliver", stim.sca)
+    if (mt == 2 and cls != 2) or (mt == 3 and cls == 3):
+        _indicate(ctx, sms_text.cmt(msg, csdh=s.csdh, **fmt))
+        s.awaiting_ack = s.csms == 1
+        return True
+    mem_name = s.cpms[2]
+    index = s.mem(mem_name).add(msg)
+    if index is None:
+        return False
+    s.last_stored = (mem_name, index)
+    if s.config.skt_newmsg and s.newmsg:
+        _indicate(ctx, f"*SKT*NEWMSG:{index}")
+    elif mt:
+        _indicate(ctx, f'+CMTI: "{mem_name}",{index}')
+    return True
