@@ -290,13 +290,30 @@ def _decode(tpdu: bytes) -> Sms:
             raise PduError("bad user data header")
         sms.udh = ud[:ud[0] + 1]
     _, sms.concat = _udh_info(d)
-    data = d["user_data"]["data"]
-    sms.text = data if isinstance(data, str) else data.decode("latin-1")
+    if alpha == GSM7:
+        sms.text = _gsm_text(ud, len(sms.udh), udl)
     if alpha == UCS2:
         sms.text = ud[len(sms.udh):].decode("utf-16-be", "replace")
     elif alpha == BIT8:
         sms.text = ud[len(sms.udh):].decode("latin-1")
     return sms
+
+
+def _gsm_text(ud: bytes, udh_len: int, udl: int) -> str:
+    """The GSM 7-bit text of TP-UD. The library's own user-data decoder cuts the decoded string
+    at TP-UDL characters, not septets, so an extension char (two septets) lets the spare
+    septet of the last octet through as '@'. Here the library decodes the septets (the UDH
+    zeroed, so it and the fill bits read as '@', one per septet) and we keep exactly the
+    UDL - fill septets that follow."""
+    fill = math.ceil(udh_len * 8 / 7)
+    chars = GSM.decode((bytes(udh_len) + ud[udh_len:]).hex())[fill:]
+    out, used, want = [], 0, udl - fill
+    for ch in chars:
+        used += 2 if ch in GSM.ALPHABET_EXT_INV and ch not in GSM.ALPHABET else 1
+        if used > want:
+            break
+        out.append(ch)
+    return "".join(out)
 
 
 def _number(addr: dict) -> str:
