@@ -135,3 +135,28 @@ def test_mo_shows_in_api_and_reaches_the_other_modem_by_number(server):
     assert len(api(server, "GET", "/api/modems/bg96/sms")) == len(sent)
     a.close()
     b.close()
+
+
+def test_python_gsmmodem_connect_send_and_receive(server):
+    """A real host driver (python-gsmmodem-new): connect() (PDU mode, +CSCA, +CPMS, +CNMI),
+    sendSms with a delivery report (+CDSI -> AT+CPMS="SR" -> AT+CMGR), and an MT SMS posted to
+    the console API reaching its callback (+CMTI -> AT+CMGR -> AT+CMGD)."""
+    from gsmmodem.modem import GsmModem
+    path = next(m["pty"] for m in server["modems"] if m["name"] == "ec800e")
+    got: list = []
+    modem = GsmModem(path, 115200, smsReceivedCallbackFunc=got.append)
+    modem.connect()
+    try:
+        sms = modem.sendSms("+821055512345", "hello from gsmmodem", waitForDeliveryReport=True,
+                            deliveryTimeout=10)
+        assert sms.status == sms.DELIVERED and sms.report.status == 0
+        sent = api(server, "GET", "/api/modems/ec800e/sms")
+        assert (sent[-1]["to"], sent[-1]["text"], sent[-1]["mr"], sent[-1]["srr"]) == \
+            ("+821055512345", "hello from gsmmodem", sms.reference, True)
+        api(server, "POST", "/api/modems/ec800e/sms", {"from": "+821011112222", "text": "to gsmmodem 你好"})
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(s.number, s.text) for s in got] == [("+821011112222", "to gsmmodem 你好")]
+    finally:
+        modem.close()
