@@ -88,3 +88,4 @@ def test_scenario_actions_report_errors_in_one_line() -> None:
         with pytest.raises(AssertionError, match="no scenario action 'bogus'"):
             h.platform("sms", "bogus", modem="bg96")
         assert h.platform("sms", "deliver", modem="bg96", **{"from": "+1234", "text": "hi"})["index"] == 0
+        h.expect('+CMTI: "ME",0')
