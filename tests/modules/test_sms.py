@@ -317,3 +317,32 @@ def test_every_module_answers_the_sms_commands(module: str) -> None:
                  "+CSMP", "+CSDH", "+CSCB", "+CSMS", "+CNMA"):
         assert name in names
     assert ("*SKT*NEWMSG" in names) == (module == "wm-n400mse")
+
+
+def _session(chunks: list[bytes]) -> tuple[bytes, list[bytes]]:
+    b = Bench("bg96")
+    b.at("AT+CMGF=1")
+    out = b""
+    for chunk in chunks:
+        out += b.feed(chunk)
+    return out, [s.tpdu[2:] for s in b.sent]  # without fo/MR
+
+
+BODIES = [b'AT+CMGS="+821055512345"\r' + body + b"\x1a" for body in
+          (b"one line", b"two\rlines", b"\r", "£$@ é€{}".encode())] + \
+         [b'AT+CMGS="+821055512345"\rnever\x1bAT+CMGF?\r']
+
+
+@pytest.mark.parametrize("stream", BODIES)
+def test_prompt_input_split_at_every_point_gives_the_same_answer(stream: bytes) -> None:
+    whole = _session([stream])
+    for cut in range(1, len(stream)):
+        assert _session([stream[:cut], stream[cut:]]) == whole
+    assert _session([bytes([c]) for c in stream]) == whole
+
+
+def test_pdu_body_split_byte_by_byte() -> None:
+    pdu = encodeSmsSubmitPdu("+821055512345", "split €", reference=0, requestStatusReport=False)[0]
+    stream = f"AT+CMGS={pdu.tpduLength}\r{pdu}\x1a".encode()
+    assert _session([bytes([c]) for c in stream]) == _session([stream])
+    assert _session([stream])[0].endswith(b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
