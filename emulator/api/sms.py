@@ -54,12 +54,12 @@ def router(emulator: "Emulator") -> APIRouter:
     @api.post("/api/modems/{name}/sms")
     async def deliver(name: str, body: MtSms) -> dict:
         """Deliver an MT SMS to the modem (stored + ``+CMTI``, or ``+CMT``, per its ``+CNMI``)."""
-        port = port_or_404(name)
-        smsc = Smsc.of(emulator)
+        port_or_404(name)
+        smsc = Smsc.of(emulator.internet)
         try:
             if body.pdu is not None:
-                return smsc.deliver_pdu(port, body.pdu)
-            return smsc.deliver_text(port, body.sender or "", body.text or "")
+                return smsc.deliver_pdu(name, body.pdu)
+            return smsc.deliver_text(name, body.sender or "", body.text or "")
         except PduError as exc:
             raise HTTPException(400, f"pdu: {exc}") from None
 
@@ -67,6 +67,6 @@ def router(emulator: "Emulator") -> APIRouter:
     async def sent(name: str) -> list[dict]:
         """The SMS this modem sent, oldest first, as the network recorded them."""
         port_or_404(name)
-        return Smsc.of(emulator).sent_by(name)
+        return Smsc.of(emulator.internet).sent_by(name)
 
     return api

@@ -1,33 +1,35 @@
-"""The fake network's SMSC: one per ``Emulator``, shared by every served modem.
+"""The fake network's SMSC: one per FakeInternet (one serve or scenario), shared by its modems.
 
 MO (``AT+CMGS``/``AT+CMSS``, the :class:`SmsSubmit` effect): recorded with ``to``, ``text``,
-``ts`` (virtual clock), ``pdu``, ``mr``; one sent to another served modem's own number
-(``msisdn`` in its data file, else made from its IMSI: ``sms_store.own_number``) is handed
-to it as SMS-DELIVER, held by the runner while it is unreachable (PSM, eDRX, detached) as
-the network holds it; with TP-SRR the sender gets an SMS-STATUS-REPORT once it reached the
-recipient (status 0), at once for numbers outside the emulator. MT from the console API /
-scenarios: ``deliver_text`` / ``deliver_pdu``.
+``ts`` (virtual clock), ``pdu``, ``mr``. One sent to another served modem's own number
+(``msisdn`` in its data file, else made from its IMSI: ``sms_store.own_number``; the
+transport registers each modem, ``transport/netwiring.py``) is handed to it as SMS-DELIVER,
+held at the network edge while it is unreachable (PSM, eDRX, detached), as the network holds
+it; with TP-SRR the sender gets an SMS-STATUS-REPORT once it reached the recipient (status
+0), at once for numbers outside the emulator. MT from the console API / scenarios:
+``deliver_text`` / ``deliver_pdu``.
 
-Must not: format AT responses (handlers do) or do socket I/O (it only hands stimuli to ports).
+Must not: format AT responses (handlers do), do socket I/O, or see the ports (only NetContexts).
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..modules.handlers import sms_codec as codec
 from ..modules.handlers.sms_send import SmsSubmit
-from ..modules.handlers.sms_store import own_number, same_number
+from ..modules.handlers.sms_store import same_number
 from ..modules.handlers.sms_urc import SmsIncoming
+from .context import NetContext
 from .executors import executor
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..transport.runner import Emulator, ModemPort
+from .internet import FakeInternet
 
 log = logging.getLogger("modemu.smsc")
 SMSC_NUMBER = "+821091000000"  # what the SMSC stamps on MT messages it originates [ASSUMPTION]
+_SMSCS: "weakref.WeakKeyDictionary[FakeInternet, Smsc]" = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -44,7 +46,7 @@ class SentSms:
     srr: bool
     concat: tuple[int, int, int] | None = None
     delivered_to: str | None = None  # the served modem it went to, if any
-    status: str = "accepted"  # accepted | delivered | held
+    status: str = "accepted"  # accepted | delivered | held | failed
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "concat"}
@@ -54,67 +56,80 @@ class SentSms:
 
 
 @dataclass
+class Subscriber:
+    name: str
+    number: str
+    net: NetContext
+
+
+@dataclass
 class Smsc:
-    emulator: Any
+    """The SMSC of one fake network (one per :class:`FakeInternet`, i.e. per serve/scenario)."""
+
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)
     sent: list[SentSms] = field(default_factory=list)
     ref: int = 0
 
     @classmethod
-    def of(cls, emulator: "Emulator") -> "Smsc":
-        smsc = getattr(emulator, "smsc", None)
+    def of(cls, internet: FakeInternet) -> "Smsc":
+        smsc = _SMSCS.get(internet)
         if smsc is None:
-            smsc = cls(emulator)
-            emulator.smsc = smsc  # one per serve: every modem reaches every other
+            smsc = _SMSCS[internet] = cls()
         return smsc
 
-    def number_of(self, port: "ModemPort") -> str:
-        return own_number(port.profile.defaults, port.profile.identity.imsi)
+    def register(self, name: str, number: str, net: NetContext) -> None:
+        """A modem joins the network with its own number (the transport does this per port)."""
+        self.subscribers[name] = Subscriber(name, number, net)
 
-    def port_for(self, number: str) -> "ModemPort | None":
-        for port in self.emulator.ports.values():
-            if same_number(self.number_of(port), number):
-                return port
+    def subscriber_for(self, number: str) -> Subscriber | None:
+        for sub in self.subscribers.values():
+            if same_number(sub.number, number):
+                return sub
         return None
 
     def sent_by(self, name: str) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.sent if s.modem == name]
 
     # --- MO ---------------------------------------------------------------------------------
-    def submit(self, effect: SmsSubmit, port: "ModemPort") -> SentSms:
+    def submit(self, effect: SmsSubmit, net: NetContext) -> SentSms:
         sub = codec.decode(effect.tpdu)
-        rec = SentSms(port.name, effect.sender, sub.number, sub.text, effect.ts,
+        rec = SentSms(net.name, effect.sender, sub.number, sub.text, effect.ts,
                       effect.tpdu.hex().upper(), effect.mr, sub.srr, sub.concat)
         self.sent.append(rec)
-        target = self.port_for(sub.number)
-        now = self.emulator.clock.now()
+        target = self.subscriber_for(sub.number)
 
-        def reached(ok: bool) -> None:
+        def reached(ok: bool, _where: object = None) -> None:
             rec.status = "delivered" if ok else "failed"
-            if sub.srr:
-                self._report(port, effect, sub.number, 0 if ok else 0x45)
+            if sub.srr:  # TP-ST 0: received by the SME; 0x45 (23.040 §9.2.3.15): error in the SME
+                self._report(net, effect, sub.number, 0 if ok else 0x45)
         if target is None:
-            rec.status = "delivered"  # outside the emulator: the far end takes it at once
-            if sub.srr:
-                self._report(port, effect, sub.number, 0)
+            reached(True)  # outside the emulator: the far end takes it at once
             return rec
         rec.delivered_to = target.name
-        tpdu = codec.submit_to_deliver(sub, effect.sender, now)
-        if not target.stimulus(SmsIncoming(tpdu, effect.sca, reached)):
+        tpdu = codec.submit_to_deliver(sub, effect.sender, net.clock.now())
+        if not target.net.stimulus(SmsIncoming(tpdu, effect.sca, reached)):
             rec.status = "held"
         return rec
 
-    def _report(self, port: "ModemPort", effect: SmsSubmit, to: str, status: int) -> None:
-        tpdu = codec.encode_status_report(effect.mr, to, effect.ts, self.emulator.clock.now(), status)
-        port.stimulus(SmsIncoming(tpdu, effect.sca))
+    def _report(self, net: NetContext, effect: SmsSubmit, to: str, status: int) -> None:
+        tpdu = codec.encode_status_report(effect.mr, to, effect.ts, net.clock.now(), status)
+        net.stimulus(SmsIncoming(tpdu, effect.sca))
 
     # --- MT from the console / scenarios -------------------------------------------------------
-    def deliver_text(self, port: "ModemPort", sender: str, text: str) -> dict[str, Any]:
-        self.ref = (self.ref + 1) % 256
-        tpdus = codec.deliver_text(sender, text, self.emulator.clock.now(), self.ref)
-        return self._hand(port, tpdus)
+    def _subscriber(self, name: str) -> Subscriber:
+        sub = self.subscribers.get(name)
+        if sub is None:
+            raise LookupError(f"no modem {name!r}; modems: {', '.join(self.subscribers)}")
+        return sub
 
-    def deliver_pdu(self, port: "ModemPort", pdu_hex: str) -> dict[str, Any]:
+    def deliver_text(self, name: str, sender: str, text: str) -> dict[str, Any]:
+        sub = self._subscriber(name)
+        self.ref = (self.ref + 1) % 256
+        return self._hand(sub, codec.deliver_text(sender, text, sub.net.clock.now(), self.ref))
+
+    def deliver_pdu(self, name: str, pdu_hex: str) -> dict[str, Any]:
         """``pdu_hex``: an SMS-DELIVER as ``+CMT`` shows it (SMSC field first) or a bare TPDU."""
+        sub = self._subscriber(name)
         raw = codec.unhex(pdu_hex)
         tpdu = None
         try:
@@ -127,19 +142,19 @@ class Smsc:
             if codec.decode(raw).kind not in ("deliver", "status"):
                 raise codec.PduError("not an SMS-DELIVER or SMS-STATUS-REPORT")
             tpdu = raw
-        return self._hand(port, [tpdu])
+        return self._hand(sub, [tpdu])
 
-    def _hand(self, port: "ModemPort", tpdus: list[bytes]) -> dict[str, Any]:
-        stored, held = [], 0
+    def _hand(self, sub: Subscriber, tpdus: list[bytes]) -> dict[str, Any]:
+        stored: list[dict[str, Any]] = []
+        held = 0
+
+        def reached(ok: bool, where: tuple[str, int] | None = None) -> None:
+            stored.append({"memory": where[0], "index": where[1]} if where else {"memory": None, "index": None})
         for tpdu in tpdus:
-            if port.stimulus(SmsIncoming(tpdu, SMSC_NUMBER)):
-                where = port.modem.state.sms.last_stored
-                stored.append({"memory": where[0], "index": where[1]} if where else {"memory": None, "index": None})
-            else:
+            if not sub.net.stimulus(SmsIncoming(tpdu, SMSC_NUMBER, reached)):
                 held += 1
-        status = "queued" if held else "delivered"
-        out: dict[str, Any] = {"status": status, "parts": len(tpdus)}
-        if stored:
+        out: dict[str, Any] = {"status": "queued" if held else "delivered", "parts": len(tpdus)}
+        if stored and not held:
             out["stored"] = stored
             if stored[0]["index"] is not None:
                 out["index"], out["memory"] = stored[0]["index"], stored[0]["memory"]
@@ -147,35 +162,34 @@ class Smsc:
 
 
 @executor(SmsSubmit)
-def run_submit(effect: SmsSubmit, port: "ModemPort") -> None:
-    Smsc.of(port.emulator).submit(effect, port)
+def run_submit(effect: SmsSubmit, net: NetContext) -> None:
+    Smsc.of(net.internet).submit(effect, net)
 
 
 # --- scenario actions (``platform: {sms.deliver: {...}}``, ``sms.expect_sent``) -------------------
-def scenario_action(emulator: "Emulator", action: str, args: dict[str, Any]) -> Any:
+def scenario_action(internet: FakeInternet, action: str, args: dict[str, Any]) -> Any:
     """``sms.deliver {modem, from, text | pdu}`` hands an MT SMS to a modem (the console
     API's POST); ``sms.expect_sent {modem, to?, text?}`` fails unless the modem has sent a
     matching SMS (the API's GET) and returns it. Errors raise ValueError with one clear line."""
-    smsc = Smsc.of(emulator)
-    name = args.get("modem")
-    port = emulator.ports.get(name)
-    if port is None:
-        raise ValueError(f"sms.{action}: no modem {name!r}; modems: {', '.join(emulator.ports)}")
+    smsc = Smsc.of(internet)
+    name = str(args.get("modem"))
+    if name not in smsc.subscribers:
+        raise ValueError(f"sms.{action}: no modem {name!r}; modems: {', '.join(smsc.subscribers)}")
     if action == "deliver":
         if "pdu" in args:
             try:
-                return smsc.deliver_pdu(port, str(args["pdu"]))
+                return smsc.deliver_pdu(name, str(args["pdu"]))
             except codec.PduError as exc:
                 raise ValueError(f"sms.deliver: {exc}") from None
         if "text" not in args or "from" not in args:
             raise ValueError("sms.deliver needs modem, from and text (or pdu)")
-        return smsc.deliver_text(port, str(args["from"]), str(args["text"]))
+        return smsc.deliver_text(name, str(args["from"]), str(args["text"]))
     if action == "expect_sent":
-        found = [s for s in smsc.sent_by(port.name)
+        found = [s for s in smsc.sent_by(name)
                  if ("to" not in args or same_number(s["to"], str(args["to"])))
                  and ("text" not in args or s["text"] == str(args["text"]))]
         if not found:
-            sent = [(s["to"], s["text"]) for s in smsc.sent_by(port.name)]
+            sent = [(s["to"], s["text"]) for s in smsc.sent_by(name)]
             raise ValueError(f"sms.expect_sent: {name} sent no SMS matching {args}; sent: {sent}")
         return found[-1]
     raise ValueError(f"sms has no scenario action {action!r}; actions: deliver, expect_sent")

@@ -329,7 +329,7 @@ class Bench:
         if backend == "sms":  # the network's SMSC, not a platform backend (net/smsc.py)
             from ..net.smsc import scenario_action
             try:
-                result = scenario_action(self.emulator, action, args)
+                result = scenario_action(self.emulator.internet, action, args)
             except ValueError as exc:
                 raise StepFailure(str(exc)) from None
             self.log("platform", "note", f"sms.{action} -> {result!r}")

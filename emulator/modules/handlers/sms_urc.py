@@ -26,8 +26,9 @@ from .sms_store import REC_UNREAD, Stored, st
 
 @dataclass(frozen=True)
 class SmsIncoming(Downlink):
-    """An SMS-DELIVER or SMS-STATUS-REPORT TPDU from SMSC ``sca``; ``report`` is called with
-    True once it reached the modem (the SMSC's delivery report), False if it was dropped."""
+    """An SMS-DELIVER or SMS-STATUS-REPORT TPDU from SMSC ``sca``; ``report(ok, where)`` is
+    called once it reached the modem: ok False if it was dropped (full storage, undecodable),
+    ``where`` = (memory, index) when it was stored (the SMSC's delivery report, the console)."""
 
     tpdu: bytes
     sca: str
@@ -48,7 +49,7 @@ def on_incoming(stim: SmsIncoming, ctx: Context) -> None:
     s.last_stored = None
     ok = _receive(stim, ctx)
     if callable(stim.report):
-        stim.report(ok)
+        stim.report(ok, s.last_stored)
 
 
 def _receive(stim: SmsIncoming, ctx: Context) -> bool:
