@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import binascii
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from io import StringIO
 
@@ -195,7 +195,7 @@ class Sms:
     text: str = ""
     concat: tuple[int, int, int] | None = None  # (ref, total, seq)
     udh: bytes = b""
-    extra: dict = field(default_factory=dict)
+
 
     @property
     def udhi(self) -> bool:
@@ -209,14 +209,6 @@ class Sms:
     @property
     def alpha(self) -> int:
         return alphabet(self.dcs)
-
-    @property
-    def body(self) -> bytes:
-        """User data without the UDH (8-bit/UCS2 octets; GSM 7-bit: the text in ASCII-ish)."""
-        if self.alpha == GSM7:
-            return self.text.encode("utf-8")
-        return self.ud[len(self.udh):]
-
 
 def _address_end(tpdu: bytes, at: int) -> int:
     digits = tpdu[at]
@@ -235,16 +227,13 @@ def decode(tpdu: bytes) -> Sms:
         raise PduError(f"undecodable TPDU: {exc}") from None
 
 
-def _udh_info(d: dict) -> tuple[bytes, tuple[int, int, int] | None]:
-    header = d["user_data"].get("header")
-    if not header:
-        return b"", None
-    concat = None
-    for el in header.get("elements", ()):
+def _concat(d: dict) -> tuple[int, int, int] | None:
+    """(reference, parts, this part) from the library's decoded UDH, if it has that IE."""
+    for el in (d["user_data"].get("header") or {}).get("elements", ()):
         if el["iei"] in (0x00, 0x08):
             c = el["data"]
-            concat = (c["reference"], c["parts_count"], c["part_number"])
-    return b"", concat
+            return (c["reference"], c["parts_count"], c["part_number"])
+    return None
 
 
 def _decode(tpdu: bytes) -> Sms:
@@ -289,7 +278,7 @@ def _decode(tpdu: bytes) -> Sms:
         if not ud or ud[0] + 1 > len(ud):
             raise PduError("bad user data header")
         sms.udh = ud[:ud[0] + 1]
-    _, sms.concat = _udh_info(d)
+    sms.concat = _concat(d)
     if alpha == GSM7:
         sms.text = _gsm_text(ud, len(sms.udh), udl)
     if alpha == UCS2:

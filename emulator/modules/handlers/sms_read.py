@@ -18,7 +18,7 @@ from ..profile import CommandTable, Reply
 from . import sms_codec as codec
 from . import sms_text
 from .sms_send import sms_command
-from .sms_store import (ALL, BAD_INDEX, REC_READ, REC_UNREAD, STAT_TEXT, STO_SENT, STO_UNSENT,
+from .sms_store import (ALL, BAD_INDEX, NOT_ALLOWED, REC_READ, REC_UNREAD, STAT_TEXT, STO_SENT, STO_UNSENT,
                         cms, st)
 
 T = CommandTable("sms_read")
@@ -103,9 +103,12 @@ def cmgd_set(cmd: AtCommand, ctx: Context) -> Reply:
     try:
         cmd.max_args(2)
         flag = cmd.int(1, 0, lo=0, hi=4)
+    except ArgError:
+        return Reply(final=cms(NOT_ALLOWED))
+    try:
         index = cmd.int(0, mem.base)
     except ArgError:
-        return Reply(final=cms(BAD_INDEX if cmd.has(0) else 302))
+        return Reply(final=cms(BAD_INDEX))
     if flag == 0:
         if not mem.valid(index):
             return Reply(final=cms(BAD_INDEX))

@@ -113,8 +113,8 @@ def _da(cmd: AtCommand, ctx: Context) -> tuple[str, int | None]:
     return da, toda
 
 
-def submit(ctx: Context, sca: str, tpdu: bytes) -> Reply:
-    """Hand a SUBMIT to the network; ``+CMGS``/``+CMSS`` answer with the TP-MR."""
+def submit(ctx: Context, sca: str, tpdu: bytes) -> int | Reply:
+    """Hand a SUBMIT to the network: its TP-MR, or the error reply."""
     s = st(ctx)
     sca = sca or s.csca[0]
     if not sca:
@@ -125,7 +125,7 @@ def submit(ctx: Context, sca: str, tpdu: bytes) -> Reply:
     tpdu = tpdu[:1] + bytes((mr,)) + tpdu[2:]
     ts27007.rrc_activity(ctx, len(tpdu))
     ctx.effect(SmsSubmit(own_number(ctx.defaults, ctx.identity.imsi), sca, tpdu, mr, ctx.clock.now()))
-    return Reply(final=None), mr
+    return mr
 
 
 def _prompt(ctx: Context, on_body, text_mode: bool) -> Reply:
@@ -161,10 +161,8 @@ def cmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 def _sent(ctx: Context, sca: str, tpdu: bytes, name: str) -> Reply:
-    out = submit(ctx, sca, tpdu)
-    if isinstance(out, Reply):
-        return out
-    return Reply(lines=(f"{name}: {out[1]}",))
+    mr = submit(ctx, sca, tpdu)
+    return mr if isinstance(mr, Reply) else Reply(lines=(f"{name}: {mr}",))
 
 
 def _stat_arg(cmd: AtCommand, ctx: Context, index: int) -> int:
@@ -238,8 +236,8 @@ def cmss_set(cmd: AtCommand, ctx: Context) -> Reply:
                                    udl=sms.udl, ud=sms.ud, da_toa=toda)
     elif not codec.decode(tpdu).number:
         return Reply(final=cms(BAD_TEXT_PARAM if _text_mode(ctx) else BAD_PDU_PARAM))
-    out = submit(ctx, msg.sca, tpdu)
-    if isinstance(out, Reply):
-        return out
+    mr = submit(ctx, msg.sca, tpdu)
+    if isinstance(mr, Reply):
+        return mr
     msg.stat = STO_SENT
-    return Reply(lines=(f"+CMSS: {out[1]}",))
+    return Reply(lines=(f"+CMSS: {mr}",))
