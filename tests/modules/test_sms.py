@@ -346,3 +346,23 @@ def test_pdu_body_split_byte_by_byte() -> None:
     stream = f"AT+CMGS={pdu.tpduLength}\r{pdu}\x1a".encode()
     assert _session([bytes([c]) for c in stream]) == _session([stream])
     assert _session([stream])[0].endswith(b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
+
+
+def test_unacknowledged_cmt_turns_routing_off_and_reports_failure() -> None:
+    b = Bench("bg96")
+    b.at("AT+CSMS=1")
+    b.at("AT+CNMI=2,2,0,1,0")
+    reports: list = []
+    tpdu = codec.deliver_text(OA, "ack me", b.modem.clock.now())[0]
+    b.modem.receive_stimulus(SmsIncoming(tpdu, "+821091000000", lambda ok, where: reports.append(ok)))
+    assert b._collect().startswith(b"\r\n+CMT: ,") and reports == []  # waits for +CNMA
+    assert b.at("AT+CNMA") == b"\r\nOK\r\n" and reports == [True]
+    b.modem.receive_stimulus(SmsIncoming(tpdu, "+821091000000", lambda ok, where: reports.append(ok)))
+    b._collect()
+    b.modem.advance(14)
+    assert b.at("AT+CNMI?") == b"\r\n+CNMI: 2,2,0,1,0\r\n\r\nOK\r\n" and reports == [True]
+    b.modem.advance(2)  # TR2M ran out: routing off, the network learns it failed
+    assert b.at("AT+CNMI?") == b"\r\n+CNMI: 2,0,0,0,0\r\n\r\nOK\r\n" and reports == [True, False]
+    assert b.at("AT+CNMA") == b"\r\n+CMS ERROR: 340\r\n"
+    assert b.mt("now stored") == b""  # <mt> 0: stored, no indication
+    assert b.at("AT+CPMS?").startswith(b'\r\n+CPMS: "ME",1,255')

@@ -17,6 +17,7 @@ from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Reply
+from . import sms_urc
 from .sms_store import NO_ACK_EXPECTED, NOT_ALLOWED, cms, st
 
 T = CommandTable("sms_settings")
@@ -205,6 +206,7 @@ def cnma(cmd: AtCommand, ctx: Context) -> Reply:
     if s.csms != 1 or not s.awaiting_ack:
         return Reply(final=cms(NO_ACK_EXPECTED))
     s.awaiting_ack = False
+    sms_urc.acked(ctx, ok=not cmd.args or cmd.int(0) != 2)  # <n> 2: RP-ERROR to the network
     return Reply()
 
 

@@ -13,6 +13,7 @@ Must not: parse commands or print responses (sms_settings.py, sms_send.py, sms_r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from ...core.modem import Context
 from ...core.results import Final
@@ -30,6 +31,7 @@ def cms(code: int) -> Final:
 ME_FAILURE, NOT_ALLOWED, NOT_SUPPORTED, BAD_PDU_PARAM, BAD_TEXT_PARAM = 300, 302, 303, 304, 305
 MEMORY_FAILURE, BAD_INDEX, MEMORY_FULL, SMSC_UNKNOWN, NO_SERVICE = 320, 321, 322, 330, 331
 NO_ACK_EXPECTED, UNKNOWN = 340, 500
+ACK_TIMEOUT = 15.0  # TS 24.011 TR2M, "12 s < TR2M < 20 s": how long a +CMT waits for +CNMA [?]
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class SmsState:
     mr: int = 0
     buffered: list[str] = field(default_factory=list)  # indications kept in the TA (+CNMI mode 0)
     awaiting_ack: bool = False
+    ack_timer: Any = None  # a direct +CMT/+CDS (+CSMS=1) waits for +CNMA until TR2M runs out
+    ack_report: Callable[[bool], None] | None = None  # tells the SMSC how that delivery ended
     newmsg: int | None = None  # WM-N400MSE teleservice id of AT*SKT*NEWMSG
     last_stored: tuple[str, int] | None = None  # where the last MT message went (console API)
 

@@ -4,7 +4,8 @@
 classes 0/1/3 and no class routed directly as ``+CMT`` (not stored), class 2 as in 1; 3 class
 3 directly, the rest as in 1. ``<ds>``: 0 nothing, 1 ``+CDS`` directly, 2 stored in ``"SR"``
 + ``+CDSI: "SR",<index>``. With ``+CSMS=1`` a direct ``+CMT``/``+CDS`` waits for ``+CNMA``.
-``<mode>`` 0 keeps the indications in the TA (flushed by a later ``AT+CNMI=2,...``); 1 and 2
+Unacknowledged for 15 s (TR2M), ``<mt>`` and ``<ds>`` drop to 0 and the SMSC learns the
+delivery failed (27.005 §3.4.4). ``<mode>`` 0 keeps the indications in the TA (flushed by a later ``AT+CNMI=2,...``); 1 and 2
 write them at once (the core already holds URCs while a command runs). A full storage drops
 the message (TS 23.040 "memory capacity exceeded"; the SMSC records it). On the WM-N400MSE
 with ``AT*SKT*NEWMSG=<id>`` set, a stored message is announced as ``*SKT*NEWMSG:<index>``
@@ -21,7 +22,7 @@ from ...core.modem import Context
 from ...core.stimuli import Downlink
 from . import sms_codec as codec
 from . import sms_text, ts27007
-from .sms_store import REC_UNREAD, Stored, st
+from .sms_store import ACK_TIMEOUT, REC_UNREAD, Stored, st
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,41 @@ def on_incoming(stim: SmsIncoming, ctx: Context) -> None:
     s = st(ctx)
     s.last_stored = None
     ok = _receive(stim, ctx)
-    if callable(stim.report):
+    if not callable(stim.report):
+        return
+    if ok and s.awaiting_ack and s.ack_report is None:
+        s.ack_report = lambda acked: stim.report(acked, None)  # reported at +CNMA or timeout
+    else:
         stim.report(ok, s.last_stored)
+
+
+def _expect_ack(ctx: Context) -> None:
+    """A direct +CMT/+CDS with ``+CSMS=1``: the TE must ``AT+CNMA`` it. Without that before
+    TR2M runs out, the MT answers the network with an error and sets ``<mt>`` and ``<ds>`` of
+    +CNMI to 0 (27.005 §3.4.4), so later messages are stored instead of lost."""
+    s = st(ctx)
+    s.awaiting_ack = True
+    if s.ack_timer is not None:
+        s.ack_timer.cancel()
+
+    def expired(c: Context) -> None:
+        s.ack_timer = None
+        if s.awaiting_ack:
+            s.awaiting_ack = False
+            s.cnmi[1] = s.cnmi[3] = 0
+            acked(c, False)
+    s.ack_timer = ctx.later(ACK_TIMEOUT, expired, "cnma-timeout")
+
+
+def acked(ctx: Context, ok: bool = True) -> None:
+    """+CNMA (ok) or its timeout: tell the SMSC how the direct delivery ended."""
+    s = st(ctx)
+    if s.ack_timer is not None and ok:
+        s.ack_timer.cancel()
+        s.ack_timer = None
+    report, s.ack_report = s.ack_report, None
+    if report is not None:
+        report(ok)
 
 
 def _receive(stim: SmsIncoming, ctx: Context) -> bool:
@@ -65,7 +99,8 @@ def _receive(stim: SmsIncoming, ctx: Context) -> bool:
         msg = Stored(REC_UNREAD, stim.tpdu, "status", stim.sca)
         if ds == 1:
             _indicate(ctx, sms_text.cds(msg, **fmt))
-            s.awaiting_ack = s.csms == 1
+            if s.csms == 1:
+                _expect_ack(ctx)
             return True
         if ds == 2:
             index = s.mem("SR").add(msg)
@@ -80,7 +115,8 @@ def _receive(stim: SmsIncoming, ctx: Context) -> bool:
     msg = Stored(REC_UNREAD, stim.tpdu, "deliver", stim.sca)
     if (mt == 2 and cls != 2) or (mt == 3 and cls == 3):
         _indicate(ctx, sms_text.cmt(msg, csdh=s.csdh, **fmt))
-        s.awaiting_ack = s.csms == 1
+        if s.csms == 1:
+            _expect_ack(ctx)
         return True
     mem_name = s.cpms[2]
     index = s.mem(mem_name).add(msg)
