@@ -4,6 +4,8 @@ MT messages are fed as the stimulus the SMSC sends; MO ones are taken from the e
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from gsmmodem.pdu import decodeSmsPdu, encodeSmsSubmitPdu
 
@@ -14,14 +16,15 @@ from emulator.modules.handlers.sms_send import SmsSubmit
 from emulator.modules.handlers.sms_urc import SmsIncoming
 
 MODULES = ["bg96", "ec800e", "wm-n400mse", "amm5918k"]
-BASE = {"bg96": 0, "ec800e": 0, "wm-n400mse": 1, "amm5918k": 1}
+BASE = {"bg96": 0, "ec800e": 0, "wm-n400mse": 0, "amm5918k": 0}
+ME = {"bg96": 255, "ec800e": 255, "wm-n400mse": 255, "amm5918k": 25}  # AM01 guide: index 0-24
 OA = "+821099998888"
 
 
 class Bench:
     def __init__(self, module: str = "bg96") -> None:
         self.modem = Modem(load_module(module))
-        self.base = BASE[module]
+        self.base, self.me = BASE[module], ME[module]
         self.sent: list[SmsSubmit] = []
         self.modem.advance(10)
         self._collect()
@@ -91,7 +94,8 @@ def test_csca(b: Bench) -> None:
 def test_cpms(b: Bench) -> None:
     assert b.at("AT+CPMS=?") == (b'\r\n+CPMS: ("SM","ME","MT","SR"),("SM","ME","MT"),("SM","ME","MT")'
                                  b"\r\n\r\nOK\r\n")
-    assert b.at("AT+CPMS?") == b'\r\n+CPMS: "ME",0,255,"ME",0,255,"ME",0,255\r\n\r\nOK\r\n'
+    me = b.me
+    assert b.at("AT+CPMS?") == f'\r\n+CPMS: "ME",0,{me},"ME",0,{me},"ME",0,{me}\r\n\r\nOK\r\n'.encode()
     assert b.at('AT+CPMS="SM","SM","SM"') == b"\r\n+CPMS: 0,50,0,50,0,50\r\n\r\nOK\r\n"
     b.mt()
     assert b.at("AT+CPMS?") == b'\r\n+CPMS: "SM",1,50,"SM",1,50,"SM",1,50\r\n\r\nOK\r\n'
@@ -283,7 +287,7 @@ def test_messages_survive_a_reboot_settings_do_not(b: Bench) -> None:
     b._collect()
     b.at("ATE0")
     assert b.at("AT+CMGF?") == b"\r\n+CMGF: 0\r\n\r\nOK\r\n"
-    assert b.at("AT+CPMS?").startswith(b'\r\n+CPMS: "ME",1,255')
+    assert b.at("AT+CPMS?").startswith(f'\r\n+CPMS: "ME",1,{b.me}'.encode())
 
 
 def test_cms_error_stops_a_concatenated_line(b: Bench) -> None:
@@ -291,23 +295,46 @@ def test_cms_error_stops_a_concatenated_line(b: Bench) -> None:
     assert b.at("AT+CMGF?") == b"\r\n+CMGF: 0\r\n\r\nOK\r\n"
 
 
-def test_woorinet_skt_newmsg() -> None:
+def test_woorinet_skt_newmsg_and_the_wm01_sample_framing() -> None:
     b = Bench("wm-n400mse")
     assert b.at("AT*SKT*NEWMSG=4098") == b"\r\nOK\r\n"
     assert b.at("AT*SKT*NEWMSG?") == b"\r\n*SKT*NEWMSG:4098\r\n\r\nOK\r\n"
-    assert b.mt("hi WM01") == b"\r\n*SKT*NEWMSG:1\r\n"
+    when = datetime.fromtimestamp(b.modem.clock.now(), tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+    # the guide's form: *SKT*NEWMSG:<index>,<YYYYMMDDHHMMSS>,<callback>,<tid>,"<text>"
+    assert b.mt("hi WM01", oa="+821012345678") == f'\r\n*SKT*NEWMSG:0,{when},01012345678,4098,"hi WM01"\r\n'.encode()
     b.at("AT+CMGF=1")
     b.at('AT+CSCS="GSM"')
-    out = b.at("AT+CMGR=1").decode()
+    out = b.at("AT+CMGR=0").decode()
     # the WIZnet WM01 sample: scanf matches the header up to its last quote, then reads bytes
     # until "OK" is in them and keeps (count - 8) bytes from offset 2: that is the body
     head_end = out.index('"', out.index(',,"') + 3) + 1
-    assert out[:head_end].startswith(f'\r\n+CMGR: "REC UNREAD","{OA}",,"')
+    assert out[:head_end].startswith('\r\n+CMGR: "REC UNREAD","+821012345678",,"')
     rest = out[head_end:]
     count = rest.index("OK") + 2
     assert rest[2:2 + count - 8] == "hi WM01"
     assert b.at("AT+CMGD=0,4") == b"\r\nOK\r\n"
     assert Bench("bg96").at("AT*SKT*NEWMSG=4098") == b"\r\nERROR\r\n"
+
+
+def test_woorinet_readmt_counts_from_the_newest_and_speaks_euc_kr() -> None:
+    b = Bench("wm-n400mse")
+    b.mt("first", oa="+821011110000")
+    b.mt("안녕하세요?", oa="+821022220000")
+    when = datetime.fromtimestamp(b.modem.clock.now(), tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+    assert b.at("AT*SKT*READMT=0") == (f"\r\n*SKT*READMT:0,{when},01022220000,4098,".encode()
+                                       + "안녕하세요?".encode("euc-kr") + b"\r\n\r\nOK\r\n")
+    assert b.at("AT*SKT*READMT=1") == f"\r\n*SKT*READMT:1,{when},01011110000,4098,first\r\n\r\nOK\r\n".encode()
+    assert b.at("AT*SKT*READMT=2") == b"\r\nERROR\r\n"
+
+
+def test_woorinet_smsmo_sends_euc_kr_hex() -> None:
+    b = Bench("wm-n400mse")
+    # the guide's examples: "Hello" and "오픈하우스" as EUC-KR hex
+    assert b.at("AT*SMSMO=0107576****,,1,1,48656C6C6F".replace("****", "1234")) == b"\r\nOK\r\n\r\n*SMSACK\r\n"
+    assert b.at("AT*SMSMO=01075761234,01099990000,1,1,BFC0C7C2C7CFBFECBDBA") == b"\r\nOK\r\n\r\n*SMSACK\r\n"
+    assert [(codec.decode(s.tpdu).number, codec.decode(s.tpdu).text) for s in b.sent] == \
+        [("01075761234", "Hello"), ("01075761234", "오픈하우스")]
+    assert b.at("AT*SMSMO=01075761234,,1,1,ZZ") == b"\r\nERROR\r\n"
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -6,10 +6,13 @@ sms_send.py (+CMGS +CMGW +CMSS), sms_read.py (+CMGR +CMGL +CMGD), sms_text.py (w
 print), sms_urc.py (MT arrival: +CMTI +CMT +CDS +CDSI). The network side is
 ``emulator/net/smsc.py``.
 
-Per module: Quectel (BG96, EC800E) number storages from 0 (Quectel firmware logs show
-``+CMTI: "ME",0``; manuals-wave2 §1 [?] for the BG96) with "ME" as the power-on storage;
-the WM-N400MSE and AMM5918K from 1 [ASSUMPTION: no public manual], the WM-N400MSE with its
-``AT*SKT*NEWMSG``. SMSC numbers are invented (SKT) or the Quectel manual's (China).
+Per module: every module numbers its storages from 0 ("ME" is the power-on storage): Quectel
+firmware logs show ``+CMTI: "ME",0`` (manuals-wave2 §1; the BG96 itself [?]); WIZnet's AM01
+(AMM592/AMM5918K) SMS guide (Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_AMM592_sms.md)
+shows ``+CMTI: "ME",0`` / ``AT+CMGR=0`` and an index range 0-24 (so 25 in "ME"); the
+WM-N400MSE's READMT counts from 0 too [?: its +CMGR base is not shown]. The WM-N400MSE also
+has its SKT commands (sms_woorinet.py). SMSC numbers are invented (SKT) or the Quectel
+manual's (China).
 
 Must not: hold command logic itself.
 """
@@ -17,7 +20,7 @@ Must not: hold command logic itself.
 from __future__ import annotations
 
 from ..profile import Feature
-from . import sms_read, sms_send, sms_settings
+from . import sms_read, sms_send, sms_settings, sms_woorinet
 from .sms_store import SmsConfig, make_init
 from .sms_urc import SmsIncoming, on_incoming
 
@@ -25,11 +28,11 @@ COMMANDS = sms_settings.T.merged(sms_send.T, sms_read.T)
 
 
 def feature(config: SmsConfig, *, woorinet: bool = False) -> Feature:
-    table = COMMANDS.merged(sms_settings.W) if woorinet else COMMANDS
+    table = COMMANDS.merged(sms_woorinet.W) if woorinet else COMMANDS
     return Feature("sms", table, stimuli={SmsIncoming: on_incoming}, init=make_init(config))
 
 
 BG96_FEATURE = feature(SmsConfig(index_base=0))
 EC800E_FEATURE = feature(SmsConfig(index_base=0, smsc="+8613800210500"))
-WOORINET_FEATURE = feature(SmsConfig(index_base=1, skt_newmsg=True), woorinet=True)
-AMTELECOM_FEATURE = feature(SmsConfig(index_base=1))
+WOORINET_FEATURE = feature(SmsConfig(index_base=0, skt_newmsg=True), woorinet=True)
+AMTELECOM_FEATURE = feature(SmsConfig(index_base=0, capacities=(("ME", 25), ("SM", 50), ("SR", 50))))

@@ -1,5 +1,4 @@
-"""27.005 SMS settings: +CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA, and the
-WM-N400MSE's ``AT*SKT*NEWMSG``.
+"""27.005 SMS settings: +CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA.
 
 Answers as the Quectel SMS chapter prints them (manuals-wave2 §1): ``+CSMS: 0,1,1,1``,
 ``+CMGF: 0`` (PDU mode at power-on), ``+CSCA: "<sca>",145``, ``+CSMP: 17,167,0,0``,
@@ -213,21 +212,3 @@ def cnma(cmd: AtCommand, ctx: Context) -> Reply:
 @T.test("+CNMA")
 def cnma_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+CNMA: (0-2)",) if st(ctx).cmgf == 0 else ())
-
-
-# --- Woori-net WM-N400MSE ------------------------------------------------------------------
-W = CommandTable("sms_woorinet")
-
-
-@W.set("*SKT*NEWMSG")
-def newmsg_set(cmd: AtCommand, ctx: Context) -> Reply:
-    """Teleservice id whose new messages raise ``*SKT*NEWMSG:<index>`` (the WIZnet WM01 SMS
-    sample sets 4098 and waits for that URC). Any other value: no notification [?]."""
-    cmd.max_args(1)
-    st(ctx).newmsg = cmd.int(0, lo=0, hi=65535)
-    return Reply()
-
-
-@W.read("*SKT*NEWMSG")
-def newmsg_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"*SKT*NEWMSG:{st(ctx).newmsg or 0}",))

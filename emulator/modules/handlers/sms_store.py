@@ -4,8 +4,8 @@ Storages ``"ME"`` (module, 255), ``"SM"`` (SIM, 50 as in the Quectel manual's ex
 ``"SR"`` (status reports, 50 [?]) and ``"MT"`` (= ``"ME"`` on Quectel, manuals-wave2 §1).
 They live in the module's non-volatile memory (``ctx.nvm``): messages survive a reboot, the
 settings (+CMGF, +CNMI, +CPMS ...) go back to their power-on values, as on the modules.
-The index base (0 on Quectel firmware, as UC200T/EC2x logs show; 1 elsewhere [?]) is per
-module (:class:`SmsConfig`).
+The index base (0 on every module whose logs are public) and the capacities are per module
+(:class:`SmsConfig`, set in sms.py).
 
 Must not: parse commands or print responses (sms_settings.py, sms_send.py, sms_read.py).
 """
@@ -51,6 +51,7 @@ class Stored:
     tpdu: bytes
     kind: str  # deliver | submit | status
     sca: str = ""
+    arrived: int = 0  # arrival order of received messages (WM-N400MSE AT*SKT*READMT counts from the newest)
 
 
 class Storage:
@@ -86,11 +87,12 @@ class SmsState:
     cnmi: list[int] = field(default_factory=lambda: [2, 1, 0, 0, 0])  # mode, mt, bm, ds, bfr
     cpms: list[str] = field(default_factory=lambda: ["ME", "ME", "ME"])
     mr: int = 0
-    buffered: list[str] = field(default_factory=list)  # indications kept in the TA (+CNMI mode 0)
+    buffered: list[str | bytes] = field(default_factory=list)  # indications kept in the TA (+CNMI mode 0)
     awaiting_ack: bool = False
     ack_timer: Any = None  # a direct +CMT/+CDS (+CSMS=1) waits for +CNMA until TR2M runs out
     ack_report: Callable[[bool], None] | None = None  # tells the SMSC how that delivery ended
     newmsg: int | None = None  # WM-N400MSE teleservice id of AT*SKT*NEWMSG
+    arrivals: int = 0
     last_stored: tuple[str, int] | None = None  # where the last MT message went (console API)
 
     def mem(self, name: str) -> Storage:

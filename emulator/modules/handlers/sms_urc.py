@@ -9,7 +9,8 @@ delivery failed (27.005 §3.4.4). ``<mode>`` 0 keeps the indications in the TA (
 write them at once (the core already holds URCs while a command runs). A full storage drops
 the message (TS 23.040 "memory capacity exceeded"; the SMSC records it). On the WM-N400MSE
 with ``AT*SKT*NEWMSG=<id>`` set, a stored message is announced as ``*SKT*NEWMSG:<index>``
-(the WIZnet WM01 sample's URC) instead of ``+CMTI`` [ASSUMPTION: the sample never sets +CNMI].
+with date, callback number, teleservice id and text (sms_woorinet.py) instead of ``+CMTI``
+[ASSUMPTION: the WIZnet WM01 sample never sets +CNMI and waits for that URC only].
 
 Must not: decide when the modem is reachable (the runner holds ``Downlink`` stimuli while it is not).
 """
@@ -36,7 +37,7 @@ class SmsIncoming(Downlink):
     report: object = None
 
 
-def _indicate(ctx: Context, text: str) -> None:
+def _indicate(ctx: Context, text: str | bytes) -> None:
     s = st(ctx)
     if s.cnmi[0] == 0:
         s.buffered.append(text)
@@ -119,12 +120,15 @@ def _receive(stim: SmsIncoming, ctx: Context) -> bool:
             _expect_ack(ctx)
         return True
     mem_name = s.cpms[2]
+    s.arrivals += 1
+    msg.arrived = s.arrivals
     index = s.mem(mem_name).add(msg)
     if index is None:
         return False
     s.last_stored = (mem_name, index)
     if s.config.skt_newmsg and s.newmsg:
-        _indicate(ctx, f"*SKT*NEWMSG:{index}")
+        from .sms_woorinet import newmsg_urc  # the vendor's format lives with its commands
+        _indicate(ctx, newmsg_urc(ctx, index, msg))
     elif mt:
         _indicate(ctx, f'+CMTI: "{mem_name}",{index}')
     return True
