@@ -4,9 +4,10 @@ MO (``AT+CMGS``/``AT+CMSS``, the :class:`SmsSubmit` effect): recorded with ``to`
 ``ts`` (virtual clock), ``pdu``, ``mr``. One sent to another served modem's own number
 (``msisdn`` in its data file, else made from its IMSI: ``sms_store.own_number``; the
 transport registers each modem, ``transport/netwiring.py``) is handed to it as SMS-DELIVER,
-held at the network edge while it is unreachable (PSM, eDRX, detached), as the network holds
-it; with TP-SRR the sender gets an SMS-STATUS-REPORT once it reached the recipient (status
-0), at once for numbers outside the emulator. MT from the console API / scenarios:
+held at the network edge while it is unreachable (PSM, eDRX, detached), and kept and sent
+again when it boots if it was off (store and forward, until its validity period ends); with TP-SRR the
+sender gets an SMS-STATUS-REPORT once it reached the recipient (status 0; 0x46 when it
+expired), at once for numbers outside the emulator. MT from the console API / scenarios:
 ``deliver_text`` / ``deliver_pdu``.
 
 Must not: format AT responses (handlers do), do socket I/O, or see the ports (only NetContexts).
@@ -17,10 +18,10 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..modules.handlers import sms_codec as codec
-from ..modules.handlers.sms_send import SmsSubmit
+from ..modules.handlers.sms_send import SmsReady, SmsSubmit
 from ..modules.handlers.sms_store import same_number
 from ..modules.handlers.sms_urc import SmsIncoming
 from .context import NetContext
@@ -29,6 +30,7 @@ from .internet import FakeInternet
 
 log = logging.getLogger("modemu.smsc")
 SMSC_NUMBER = "+821091000000"  # what the SMSC stamps on MT messages it originates [ASSUMPTION]
+DEFAULT_VALIDITY = 86400.0  # MT without a TP-VP: kept one day [ASSUMPTION: operator policy]
 _SMSCS: "weakref.WeakKeyDictionary[FakeInternet, Smsc]" = weakref.WeakKeyDictionary()
 
 
@@ -46,13 +48,30 @@ class SentSms:
     srr: bool
     concat: tuple[int, int, int] | None = None
     delivered_to: str | None = None  # the served modem it went to, if any
-    status: str = "accepted"  # accepted | delivered | held | failed
+    status: str = "accepted"  # delivered | queued (not reached yet) | failed | expired
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "concat"}
         if self.concat:
             out["concat"] = {"ref": self.concat[0], "total": self.concat[1], "seq": self.concat[2]}
         return out
+
+
+@dataclass
+class _Pending:
+    """An MT message the SMSC still has to get through."""
+
+    msg_id: int
+    tpdu: bytes
+    sca: str
+    done: Callable[[bool | None, tuple[str, int] | None], None] | None
+    finished: bool = False
+
+    def reached(self, ok: bool | None, where: tuple[str, int] | None = None) -> None:
+        if not self.finished:
+            self.finished = True
+            if self.done is not None:
+                self.done(ok, where)
 
 
 @dataclass
@@ -69,6 +88,8 @@ class Smsc:
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     sent: list[SentSms] = field(default_factory=list)
     ref: int = 0
+    next_id: int = 0
+    pending: dict[str, list[_Pending]] = field(default_factory=dict)  # by modem name
 
     @classmethod
     def of(cls, internet: FakeInternet) -> "Smsc":
@@ -90,6 +111,48 @@ class Smsc:
     def sent_by(self, name: str) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.sent if s.modem == name]
 
+    # --- store and forward ------------------------------------------------------------------
+    def forward(self, net: NetContext, tpdu: bytes, sca: str,
+                done: Callable[[bool | None, tuple[str, int] | None], None] | None = None,
+                validity: float = DEFAULT_VALIDITY) -> bool:
+        """Hand a TPDU to a modem; True if it took it at once. Otherwise it is held at the
+        network edge (PSM, eDRX, detached: the runner hands it over when the modem is
+        reachable) or it was lost (powered off): the SMSC keeps it and sends it again when
+        the modem reports it is back (:class:`SmsReady` at boot, TS 23.040 §10.3 "alert SC"),
+        until ``validity`` runs out (``done(None, None)``). The modem drops repeats by id.
+        ``done(ok, where)``: ok False = refused (storage full)."""
+        self.next_id += 1
+        msg = _Pending(self.next_id, tpdu, sca, done)
+        if self._attempt(net, msg):
+            return True
+        self.pending.setdefault(net.name, []).append(msg)
+        net.sync_clock()
+        net.clock.call_later(validity, lambda: self._expire(net.name, msg), "sms-validity")
+        return False
+
+    def _attempt(self, net: NetContext, msg: "_Pending") -> bool:
+        net.stimulus(SmsIncoming(msg.tpdu, msg.sca, msg.reached, msg.msg_id))
+        return msg.finished
+
+    def _expire(self, name: str, msg: "_Pending") -> None:
+        if not msg.finished:
+            msg.reached(None, None)
+        self._prune(name)
+
+    def _prune(self, name: str) -> None:
+        left = [m for m in self.pending.get(name, ()) if not m.finished]
+        if left:
+            self.pending[name] = left
+        else:
+            self.pending.pop(name, None)
+
+    def alert(self, net: NetContext) -> None:
+        """The modem is back (booted): send what is still waiting for it, oldest first."""
+        for msg in list(self.pending.get(net.name, ())):
+            if not msg.finished:
+                self._attempt(net, msg)
+        self._prune(net.name)
+
     # --- MO ---------------------------------------------------------------------------------
     def submit(self, effect: SmsSubmit, net: NetContext) -> SentSms:
         sub = codec.decode(effect.tpdu)
@@ -98,22 +161,21 @@ class Smsc:
         self.sent.append(rec)
         target = self.subscriber_for(sub.number)
 
-        def reached(ok: bool, _where: object = None) -> None:
-            rec.status = "delivered" if ok else "failed"
-            if sub.srr:  # TP-ST 0: received by the SME; 0x45 (23.040 §9.2.3.15): error in the SME
-                self._report(net, effect, sub.number, 0 if ok else 0x45)
+        def reached(ok: bool | None, _where: object = None) -> None:
+            rec.status = {True: "delivered", False: "failed", None: "expired"}[ok]
+            if sub.srr:  # TP-ST (23.040 §9.2.3.15): 0 received by the SME, 0x45 error in the
+                status = {True: 0, False: 0x45, None: 0x46}[ok]  # SME, 0x46 validity period expired
+                tpdu = codec.encode_status_report(effect.mr, sub.number, effect.ts, net.clock.now(), status)
+                self.forward(net, tpdu, effect.sca)
         if target is None:
             reached(True)  # outside the emulator: the far end takes it at once
             return rec
         rec.delivered_to = target.name
+        validity = codec.vp_seconds(sub.vp) if sub.vp is not None else DEFAULT_VALIDITY
         tpdu = codec.submit_to_deliver(sub, effect.sender, net.clock.now())
-        if not target.net.stimulus(SmsIncoming(tpdu, effect.sca, reached)):
-            rec.status = "held"
+        if not self.forward(target.net, tpdu, effect.sca, reached, validity):
+            rec.status = "queued"
         return rec
-
-    def _report(self, net: NetContext, effect: SmsSubmit, to: str, status: int) -> None:
-        tpdu = codec.encode_status_report(effect.mr, to, effect.ts, net.clock.now(), status)
-        net.stimulus(SmsIncoming(tpdu, effect.sca))
 
     # --- MT from the console / scenarios -------------------------------------------------------
     def _subscriber(self, name: str) -> Subscriber:
@@ -146,17 +208,14 @@ class Smsc:
 
     def _hand(self, sub: Subscriber, tpdus: list[bytes]) -> dict[str, Any]:
         stored: list[dict[str, Any]] = []
-        held = 0
 
-        def reached(ok: bool, where: tuple[str, int] | None = None) -> None:
+        def reached(ok: bool | None, where: tuple[str, int] | None) -> None:
             stored.append({"memory": where[0], "index": where[1]} if where else {"memory": None, "index": None})
-        for tpdu in tpdus:
-            if not sub.net.stimulus(SmsIncoming(tpdu, SMSC_NUMBER, reached)):
-                held += 1
-        out: dict[str, Any] = {"status": "queued" if held else "delivered", "parts": len(tpdus)}
-        if stored and not held:
+        now = [self.forward(sub.net, tpdu, SMSC_NUMBER, reached) for tpdu in tpdus]
+        out: dict[str, Any] = {"status": "delivered" if all(now) else "queued", "parts": len(tpdus)}
+        if all(now):
             out["stored"] = stored
-            if stored[0]["index"] is not None:
+            if stored and stored[0]["index"] is not None:
                 out["index"], out["memory"] = stored[0]["index"], stored[0]["memory"]
         return out
 
@@ -164,6 +223,11 @@ class Smsc:
 @executor(SmsSubmit)
 def run_submit(effect: SmsSubmit, net: NetContext) -> None:
     Smsc.of(net.internet).submit(effect, net)
+
+
+@executor(SmsReady)
+def run_ready(effect: SmsReady, net: NetContext) -> None:
+    Smsc.of(net.internet).alert(net)
 
 
 # --- scenario actions (``platform: {sms.deliver: {...}}``, ``sms.expect_sent``) -------------------

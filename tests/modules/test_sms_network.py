@@ -89,3 +89,29 @@ def test_scenario_actions_report_errors_in_one_line() -> None:
             h.platform("sms", "bogus", modem="bg96")
         assert h.platform("sms", "deliver", modem="bg96", **{"from": "+1234", "text": "hi"})["index"] == 0
         h.expect('+CMTI: "ME",0')
+
+
+def test_mt_for_a_powered_off_modem_is_kept_until_it_boots() -> None:
+    """Powered off, the port drops network data; the SMSC keeps the SMS and sends it again when
+    the module is back (its boot is the 'alert SC'), within the validity period."""
+    with ModemHarness("bg96") as h:
+        h.control(power="off")
+        mt = h.platform("sms", "deliver", modem="bg96", **{"from": "+821011112222", "text": "while off"})
+        assert mt == {"status": "queued", "parts": 1}
+        h.expect_none("1h")
+        h.control(power="on")
+        h.expect("RDY", "+CFUN: 1", "APP RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE",
+                 '+CMTI: "ME",0', within="10s")
+        h.command("AT+CMGF=1", "OK")
+        h.command("AT+CMGR=0", re.compile(r'\+CMGR: "REC UNREAD","\+821011112222",,"[^"]+"'), "while off", "OK")
+
+
+def test_mt_expires_after_its_validity_period() -> None:
+    with ModemHarness("bg96") as h:
+        h.control(power="off")
+        h.platform("sms", "deliver", modem="bg96", **{"from": "+821011112222", "text": "too late"})
+        h.advance("25h")  # one day of validity for MT without a TP-VP
+        h.control(power="on")
+        h.expect("RDY", "+CFUN: 1", "APP RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", within="10s")
+        h.expect_none("10s")
+        h.command("AT+CPMS?", '+CPMS: "ME",0,255,"ME",0,255,"ME",0,255', "OK")

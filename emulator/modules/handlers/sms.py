@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ..profile import Feature
 from . import sms_read, sms_send, sms_settings, sms_woorinet
+from .sms_send import SmsReady
 from .sms_store import SmsConfig, make_init
 from .sms_urc import SmsIncoming, on_incoming
 
@@ -29,7 +30,8 @@ COMMANDS = sms_settings.T.merged(sms_send.T, sms_read.T)
 
 def feature(config: SmsConfig, *, woorinet: bool = False) -> Feature:
     table = COMMANDS.merged(sms_woorinet.W) if woorinet else COMMANDS
-    return Feature("sms", table, stimuli={SmsIncoming: on_incoming}, init=make_init(config))
+    return Feature("sms", table, stimuli={SmsIncoming: on_incoming}, init=make_init(config),
+                   on_boot=lambda ctx: ctx.effect(SmsReady()))
 
 
 BG96_FEATURE = feature(SmsConfig(index_base=0))

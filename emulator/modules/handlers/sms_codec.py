@@ -310,6 +310,17 @@ def _number(addr: dict) -> str:
     return ("+" + num) if addr["toa"]["ton"] == "international" else num
 
 
+def vp_seconds(vp: int) -> float:
+    """A relative TP-VP in seconds (TS 23.040 §9.2.3.12.1)."""
+    if vp <= 143:
+        return (vp + 1) * 300.0
+    if vp <= 167:
+        return 43200.0 + (vp - 143) * 1800.0
+    if vp <= 196:
+        return (vp - 166) * 86400.0
+    return (vp - 192) * 7 * 86400.0
+
+
 def split_sca(pdu: bytes) -> tuple[str, bytes]:
     """(SMSC number or "", TPDU) of a PDU as AT PDU mode carries it (SMSC field first)."""
     if not pdu:

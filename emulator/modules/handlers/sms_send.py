@@ -42,6 +42,12 @@ class SmsSubmit(Effect):
     ts: float
 
 
+@dataclass(frozen=True)
+class SmsReady(Effect):
+    """The module is up (boot): the network may send the SMS it kept while the module was off
+    (the SMSC's "alert SC" on the subscriber's return, TS 23.040 §10.3)."""
+
+
 def _text_mode(ctx: Context) -> bool:
     return st(ctx).cmgf == 1
 

@@ -35,6 +35,7 @@ class SmsIncoming(Downlink):
     tpdu: bytes
     sca: str
     report: object = None
+    msg_id: int = 0  # the SMSC's id: a copy it sends again after a failed attempt is dropped
 
 
 def _indicate(ctx: Context, text: str | bytes) -> None:
@@ -49,6 +50,13 @@ def _indicate(ctx: Context, text: str | bytes) -> None:
 def on_incoming(stim: SmsIncoming, ctx: Context) -> None:
     s = st(ctx)
     s.last_stored = None
+    if stim.msg_id:
+        seen = ctx.nvm.setdefault("sms_seen", {})
+        if stim.msg_id in seen:
+            return  # the network's retry of one we have (TP-RD-like duplicate rejection)
+        seen[stim.msg_id] = True
+        for old in list(seen)[:-256]:
+            del seen[old]
     ok = _receive(stim, ctx)
     if not callable(stim.report):
         return
