@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 from gsmmodem.pdu import decodeSmsPdu, encodeSmsSubmitPdu
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from smspdudecoder.codecs import GSM
 
 from emulator.core.modem import Modem
 from emulator.modules import load_module
@@ -393,3 +396,19 @@ def test_unacknowledged_cmt_turns_routing_off_and_reports_failure() -> None:
     assert b.at("AT+CNMA") == b"\r\n+CMS ERROR: 340\r\n"
     assert b.mt("now stored") == b""  # <mt> 0: stored, no indication
     assert b.at("AT+CPMS?").startswith(b'\r\n+CPMS: "ME",1,255')
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=hs.text(alphabet="".join(c for c in GSM.ALPHABET if c != "\x1b") + "".join(GSM.ALPHABET_EXT_INV),
+                    min_size=1, max_size=80),
+       cut=hs.integers(min_value=0, max_value=200))
+def test_text_mode_mo_round_trip(text: str, cut: int) -> None:
+    """Whatever GSM text is typed (split anywhere), the SMS the network gets carries it."""
+    b = Bench("bg96")
+    b.at("AT+CMGF=1")
+    b.at('AT+CMGS="+821055512345"')
+    body = text.encode() + b"\x1a"
+    cut = min(cut, len(body))
+    out = b.feed(body[:cut]) + b.feed(body[cut:])
+    assert out.endswith(b"+CMGS: 0\r\n\r\nOK\r\n")
+    assert codec.decode(b.sent[-1].tpdu).text == text
