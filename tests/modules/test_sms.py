@@ -412,3 +412,28 @@ def test_text_mode_mo_round_trip(text: str, cut: int) -> None:
     out = b.feed(body[:cut]) + b.feed(body[cut:])
     assert out.endswith(b"+CMGS: 0\r\n\r\nOK\r\n")
     assert codec.decode(b.sent[-1].tpdu).text == text
+
+
+@pytest.mark.parametrize("module", ["bg96", "ec800e"])
+def test_quectel_qcmgs_qcmgr_concatenated(module: str) -> None:
+    a, b = Bench(module), Bench(module)
+    a.at("AT+CMGF=1")
+    assert a.at('AT+QCMGS="+821055512345",120,1,2') == b"\r\n> "
+    assert a.feed(b"x" * 153 + b"\x1a") == b"\r\n+QCMGS: 0\r\n\r\nOK\r\n"
+    a.at('AT+QCMGS="+821055512345",120,2,2')
+    assert a.feed(b"tail\x1a") == b"\r\n+QCMGS: 1\r\n\r\nOK\r\n"
+    a.at('AT+QCMGS="+821055512345",120,1,2')
+    assert a.feed(b"x" * 154 + b"\x1a") == b"\r\n+CMS ERROR: 305\r\n"  # 153 per part
+    assert a.at('AT+QCMGS="+821055512345",120,3,2') == b"\r\n+CMS ERROR: 305\r\n"
+    parts = [codec.decode(s.tpdu) for s in a.sent]
+    assert [p.concat for p in parts] == [(120, 2, 1), (120, 2, 2)]
+    # what the recipient stores: read back with +QCMGR (decoded text, uid/seg/total appended)
+    now = b.modem.clock.now()
+    for p in parts:
+        b.mt(tpdu=codec.submit_to_deliver(p, OA, now))
+    b.at("AT+CMGF=1")
+    stamp = codec.scts_text(now)
+    assert b.at("AT+QCMGR=1") == f'\r\n+QCMGR: "REC UNREAD","{OA}",,"{stamp}",120,2,2\r\ntail\r\n\r\nOK\r\n'.encode()
+    assert b.at("AT+CMGR=1").split(b"\r\n")[2] == parts[1].ud.hex().upper().encode()  # +CMGR: UD in hex
+    b.at("AT+CMGF=0")
+    assert b.at("AT+QCMGR=0") == b"\r\n+CMS ERROR: 302\r\n"

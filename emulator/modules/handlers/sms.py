@@ -3,7 +3,7 @@
 sms_codec.py (TPDU glue over smspdudecoder), sms_store.py (state, storages, +CMS ERROR),
 sms_settings.py (+CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA, ``*SKT*NEWMSG``),
 sms_send.py (+CMGS +CMGW +CMSS), sms_read.py (+CMGR +CMGL +CMGD), sms_text.py (what they
-print), sms_urc.py (MT arrival: +CMTI +CMT +CDS +CDSI). The network side is
+print), sms_quectel.py (+QCMGS +QCMGR), sms_woorinet.py (``AT*SKT*``), sms_urc.py (MT arrival: +CMTI +CMT +CDS +CDSI). The network side is
 ``emulator/net/smsc.py``.
 
 Per module: every module numbers its storages from 0 ("ME" is the power-on storage): Quectel
@@ -20,7 +20,7 @@ Must not: hold command logic itself.
 from __future__ import annotations
 
 from ..profile import Feature
-from . import sms_read, sms_send, sms_settings, sms_woorinet
+from . import sms_quectel, sms_read, sms_send, sms_settings, sms_woorinet
 from .sms_send import SmsReady
 from .sms_store import SmsConfig, make_init
 from .sms_urc import SmsIncoming, on_incoming
@@ -28,13 +28,15 @@ from .sms_urc import SmsIncoming, on_incoming
 COMMANDS = sms_settings.T.merged(sms_send.T, sms_read.T)
 
 
-def feature(config: SmsConfig, *, woorinet: bool = False) -> Feature:
+def feature(config: SmsConfig, *, woorinet: bool = False, quectel: bool = False) -> Feature:
     table = COMMANDS.merged(sms_woorinet.W) if woorinet else COMMANDS
+    if quectel:
+        table = table.merged(sms_quectel.Q)
     return Feature("sms", table, stimuli={SmsIncoming: on_incoming}, init=make_init(config),
                    on_boot=lambda ctx: ctx.effect(SmsReady()))
 
 
-BG96_FEATURE = feature(SmsConfig(index_base=0))
-EC800E_FEATURE = feature(SmsConfig(index_base=0, smsc="+8613800210500"))
+BG96_FEATURE = feature(SmsConfig(index_base=0), quectel=True)
+EC800E_FEATURE = feature(SmsConfig(index_base=0, smsc="+8613800210500"), quectel=True)
 WOORINET_FEATURE = feature(SmsConfig(index_base=0, skt_newmsg=True), woorinet=True)
 AMTELECOM_FEATURE = feature(SmsConfig(index_base=0, capacities=(("ME", 25), ("SM", 50), ("SR", 50))))
