@@ -4,56 +4,18 @@ MT messages are fed as the stimulus the SMSC sends; MO ones are taken from the e
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 from gsmmodem.pdu import decodeSmsPdu, encodeSmsSubmitPdu
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 from smspdudecoder.codecs import GSM
 
-from emulator.core.modem import Modem
 from emulator.modules import load_module
 from emulator.modules.handlers import sms_codec as codec
-from emulator.modules.handlers.sms_send import SmsSubmit
 from emulator.modules.handlers.sms_urc import SmsIncoming
+from emulator.testing.sms_rig import OA, SmsBench as Bench
 
 MODULES = ["bg96", "ec800e", "wm-n400mse", "amm5918k"]
-BASE = {"bg96": 0, "ec800e": 0, "wm-n400mse": 0, "amm5918k": 0}
-ME = {"bg96": 255, "ec800e": 255, "wm-n400mse": 255, "amm5918k": 25}  # AM01 guide: index 0-24
-OA = "+821099998888"
-
-
-class Bench:
-    def __init__(self, module: str = "bg96") -> None:
-        self.modem = Modem(load_module(module))
-        self.base, self.me = BASE[module], ME[module]
-        self.sent: list[SmsSubmit] = []
-        self.modem.advance(10)
-        self._collect()
-        self.at("ATE0")
-
-    def _collect(self) -> bytes:
-        out = bytearray()
-        for ev in self.modem.events():
-            if isinstance(ev, SmsSubmit):
-                self.sent.append(ev)
-            elif type(ev).__name__ == "ToHost":
-                out += ev.data
-        return bytes(out)
-
-    def at(self, line: str | bytes) -> bytes:
-        self.modem.receive_data((line.encode() if isinstance(line, str) else line) + b"\r")
-        return self._collect()
-
-    def feed(self, raw: bytes) -> bytes:
-        self.modem.receive_data(raw)
-        return self._collect()
-
-    def mt(self, text: str = "Hello", oa: str = OA, *, tpdu: bytes | None = None) -> bytes:
-        tpdu = tpdu or codec.deliver_text(oa, text, self.modem.clock.now())[0]
-        self.modem.receive_stimulus(SmsIncoming(tpdu, "+821091000000"))
-        return self._collect()
 
 
 @pytest.fixture(params=MODULES)
@@ -298,48 +260,6 @@ def test_cms_error_stops_a_concatenated_line(b: Bench) -> None:
     assert b.at("AT+CMGF?") == b"\r\n+CMGF: 0\r\n\r\nOK\r\n"
 
 
-def test_woorinet_skt_newmsg_and_the_wm01_sample_framing() -> None:
-    b = Bench("wm-n400mse")
-    assert b.at("AT*SKT*NEWMSG=4098") == b"\r\nOK\r\n"
-    assert b.at("AT*SKT*NEWMSG?") == b"\r\n*SKT*NEWMSG:4098\r\n\r\nOK\r\n"
-    when = datetime.fromtimestamp(b.modem.clock.now(), tz=timezone.utc).strftime("%Y%m%d%H%M%S")
-    # the guide's form: *SKT*NEWMSG:<index>,<YYYYMMDDHHMMSS>,<callback>,<tid>,"<text>"
-    assert b.mt("hi WM01", oa="+821012345678") == f'\r\n*SKT*NEWMSG:0,{when},01012345678,4098,"hi WM01"\r\n'.encode()
-    b.at("AT+CMGF=1")
-    b.at('AT+CSCS="GSM"')
-    out = b.at("AT+CMGR=0").decode()
-    # the WIZnet WM01 sample: scanf matches the header up to its last quote, then reads bytes
-    # until "OK" is in them and keeps (count - 8) bytes from offset 2: that is the body
-    head_end = out.index('"', out.index(',,"') + 3) + 1
-    assert out[:head_end].startswith('\r\n+CMGR: "REC UNREAD","+821012345678",,"')
-    rest = out[head_end:]
-    count = rest.index("OK") + 2
-    assert rest[2:2 + count - 8] == "hi WM01"
-    assert b.at("AT+CMGD=0,4") == b"\r\nOK\r\n"
-    assert Bench("bg96").at("AT*SKT*NEWMSG=4098") == b"\r\nERROR\r\n"
-
-
-def test_woorinet_readmt_counts_from_the_newest_and_speaks_euc_kr() -> None:
-    b = Bench("wm-n400mse")
-    b.mt("first", oa="+821011110000")
-    b.mt("안녕하세요?", oa="+821022220000")
-    when = datetime.fromtimestamp(b.modem.clock.now(), tz=timezone.utc).strftime("%Y%m%d%H%M%S")
-    assert b.at("AT*SKT*READMT=0") == (f"\r\n*SKT*READMT:0,{when},01022220000,4098,".encode()
-                                       + "안녕하세요?".encode("euc-kr") + b"\r\n\r\nOK\r\n")
-    assert b.at("AT*SKT*READMT=1") == f"\r\n*SKT*READMT:1,{when},01011110000,4098,first\r\n\r\nOK\r\n".encode()
-    assert b.at("AT*SKT*READMT=2") == b"\r\nERROR\r\n"
-
-
-def test_woorinet_smsmo_sends_euc_kr_hex() -> None:
-    b = Bench("wm-n400mse")
-    # the guide's examples: "Hello" and "오픈하우스" as EUC-KR hex
-    assert b.at("AT*SMSMO=0107576****,,1,1,48656C6C6F".replace("****", "1234")) == b"\r\nOK\r\n\r\n*SMSACK\r\n"
-    assert b.at("AT*SMSMO=01075761234,01099990000,1,1,BFC0C7C2C7CFBFECBDBA") == b"\r\nOK\r\n\r\n*SMSACK\r\n"
-    assert [(codec.decode(s.tpdu).number, codec.decode(s.tpdu).text) for s in b.sent] == \
-        [("01075761234", "Hello"), ("01075761234", "오픈하우스")]
-    assert b.at("AT*SMSMO=01075761234,,1,1,ZZ") == b"\r\nERROR\r\n"
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_every_module_answers_the_sms_commands(module: str) -> None:
     names = load_module(module).commands.names()  # what COVERAGE.md and AT+CLAC are built from
@@ -412,28 +332,3 @@ def test_text_mode_mo_round_trip(text: str, cut: int) -> None:
     out = b.feed(body[:cut]) + b.feed(body[cut:])
     assert out.endswith(b"+CMGS: 0\r\n\r\nOK\r\n")
     assert codec.decode(b.sent[-1].tpdu).text == text
-
-
-@pytest.mark.parametrize("module", ["bg96", "ec800e"])
-def test_quectel_qcmgs_qcmgr_concatenated(module: str) -> None:
-    a, b = Bench(module), Bench(module)
-    a.at("AT+CMGF=1")
-    assert a.at('AT+QCMGS="+821055512345",120,1,2') == b"\r\n> "
-    assert a.feed(b"x" * 153 + b"\x1a") == b"\r\n+QCMGS: 0\r\n\r\nOK\r\n"
-    a.at('AT+QCMGS="+821055512345",120,2,2')
-    assert a.feed(b"tail\x1a") == b"\r\n+QCMGS: 1\r\n\r\nOK\r\n"
-    a.at('AT+QCMGS="+821055512345",120,1,2')
-    assert a.feed(b"x" * 154 + b"\x1a") == b"\r\n+CMS ERROR: 305\r\n"  # 153 per part
-    assert a.at('AT+QCMGS="+821055512345",120,3,2') == b"\r\n+CMS ERROR: 305\r\n"
-    parts = [codec.decode(s.tpdu) for s in a.sent]
-    assert [p.concat for p in parts] == [(120, 2, 1), (120, 2, 2)]
-    # what the recipient stores: read back with +QCMGR (decoded text, uid/seg/total appended)
-    now = b.modem.clock.now()
-    for p in parts:
-        b.mt(tpdu=codec.submit_to_deliver(p, OA, now))
-    b.at("AT+CMGF=1")
-    stamp = codec.scts_text(now)
-    assert b.at("AT+QCMGR=1") == f'\r\n+QCMGR: "REC UNREAD","{OA}",,"{stamp}",120,2,2\r\ntail\r\n\r\nOK\r\n'.encode()
-    assert b.at("AT+CMGR=1").split(b"\r\n")[2] == parts[1].ud.hex().upper().encode()  # +CMGR: UD in hex
-    b.at("AT+CMGF=0")
-    assert b.at("AT+QCMGR=0") == b"\r\n+CMS ERROR: 302\r\n"
