@@ -111,8 +111,11 @@ def test_mo_shows_in_api_and_reaches_the_other_modem_by_number(server):
         at(ser, "ATE0")
         at(ser, "AT+CMGF=1")
     at(b, "AT+CMGD=0,4")
+    from emulator.modules import load_module
+    from emulator.modules.handlers.sms_store import own_number
     imsi = {m["name"]: m["imsi"] for m in api(server, "GET", "/api/modems")}
-    ec_number, bg_number = "+8610" + imsi["ec800e"][-8:], "+8210" + imsi["bg96"][-8:]  # own_number()
+    # each modem's own number: the data file's msisdn, else made from its IMSI
+    ec_number, bg_number = (own_number(load_module(n).defaults, imsi[n]) for n in ("ec800e", "bg96"))
     a.write(f'AT+CMGS="{ec_number}"\r'.encode())
     assert read_until(a, b"> ") == b"\r\n> "
     a.write(b"line one\rline two\x1a")
