@@ -69,7 +69,7 @@ def qcmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
     if st(ctx).cmgf != 1:
         return Reply(final=cms(NOT_ALLOWED))
     cmd.max_args(5)
-    da, _ = _da(cmd.__class__(cmd.name, cmd.kind, cmd.args[:1]), ctx)
+    da, _ = _da(cmd, ctx, toda=False)
     toda, concat = _concat_args(cmd)
 
     def on_text(body: bytes, c: Context) -> Reply:

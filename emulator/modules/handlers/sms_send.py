@@ -106,8 +106,9 @@ def pdu_submit(ctx: Context, length: int, body: bytes) -> tuple[str, bytes]:
     return sca, tpdu
 
 
-def _da(cmd: AtCommand, ctx: Context) -> tuple[str, int | None]:
-    da = cmd.str(0, max_len=40)
+def _da(cmd: AtCommand, ctx: Context, at: int = 0, *, toda: bool = True) -> tuple[str, int | None]:
+    """The destination address argument ``at`` (and the <toda> after it, if ``toda``)."""
+    da = cmd.str(at, max_len=40)
     if getattr(ctx.state, "cscs", "GSM") == "UCS2":
         try:
             da = bytes.fromhex(da).decode("utf-16-be")
@@ -115,8 +116,7 @@ def _da(cmd: AtCommand, ctx: Context) -> tuple[str, int | None]:
             raise ArgError("bad UCS2 address") from None
     if not da.lstrip("+") or not all(c in "0123456789*#" for c in da.lstrip("+")):
         raise ArgError("bad address")
-    toda = cmd.int(1, lo=128, hi=255) if cmd.has(1) else None
-    return da, toda
+    return da, (cmd.int(at + 1, lo=128, hi=255) if toda and cmd.has(at + 1) else None)
 
 
 def submit(ctx: Context, sca: str, tpdu: bytes) -> int | Reply:
@@ -236,7 +236,7 @@ def cmss_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=cms(NOT_ALLOWED))
     tpdu = msg.tpdu
     if cmd.has(1):  # a new destination replaces the stored one (27.005 §3.5.2)
-        da, toda = _da(cmd.__class__(cmd.name, cmd.kind, cmd.args[1:]), ctx)
+        da, toda = _da(cmd, ctx, 1)
         sms = codec.decode(tpdu)
         tpdu = codec.encode_submit(da, fo=sms.fo, mr=0, pid=sms.pid, dcs=sms.dcs, vp=sms.vp,
                                    udl=sms.udl, ud=sms.ud, da_toa=toda)
