@@ -48,12 +48,15 @@ class SentSms:
     srr: bool
     concat: tuple[int, int, int] | None = None
     delivered_to: str | None = None  # the served modem it went to, if any
+    full_text: str | None = None  # a concatenated SMS: the whole text once every part is in
     status: str = "accepted"  # delivered | queued (not reached yet) | failed | expired
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "concat"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("concat", "full_text")}
         if self.concat:
             out["concat"] = {"ref": self.concat[0], "total": self.concat[1], "seq": self.concat[2]}
+            if self.full_text is not None:
+                out["full_text"] = self.full_text
         return out
 
 
@@ -108,6 +111,17 @@ class Smsc:
                 return sub
         return None
 
+    def _join(self, rec: SentSms) -> None:
+        """All parts of a concatenated SMS in (same sender, recipient, reference, count): each
+        part's record gets the whole text (the last part sent with a sequence number wins)."""
+        ref, total, _ = rec.concat or (0, 0, 0)
+        parts = {r.concat[2]: r for r in self.sent if r.modem == rec.modem and r.to == rec.to
+                 and r.concat and r.concat[:2] == (ref, total)}
+        if set(parts) == set(range(1, total + 1)):
+            full = "".join(parts[i].text for i in range(1, total + 1))
+            for r in parts.values():
+                r.full_text = full
+
     def sent_by(self, name: str) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.sent if s.modem == name]
 
@@ -159,6 +173,8 @@ class Smsc:
         rec = SentSms(net.name, effect.sender, sub.number, sub.text, effect.ts,
                       effect.tpdu.hex().upper(), effect.mr, sub.srr, sub.concat)
         self.sent.append(rec)
+        if rec.concat:
+            self._join(rec)
         target = self.subscriber_for(sub.number)
 
         def reached(ok: bool | None, _where: object = None) -> None:
@@ -251,7 +267,7 @@ def scenario_action(internet: FakeInternet, action: str, args: dict[str, Any]) -
     if action == "expect_sent":
         found = [s for s in smsc.sent_by(name)
                  if ("to" not in args or same_number(s["to"], str(args["to"])))
-                 and ("text" not in args or s["text"] == str(args["text"]))]
+                 and ("text" not in args or str(args["text"]) in (s["text"], s.get("full_text")))]
         if not found:
             sent = [(s["to"], s["text"]) for s in smsc.sent_by(name)]
             raise ValueError(f"sms.expect_sent: {name} sent no SMS matching {args}; sent: {sent}")

@@ -115,3 +115,21 @@ def test_mt_expires_after_its_validity_period() -> None:
         h.expect("RDY", "+CFUN: 1", "APP RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", within="10s")
         h.expect_none("10s")
         h.command("AT+CPMS?", '+CPMS: "ME",0,255,"ME",0,255,"ME",0,255', "OK")
+
+
+def test_a_concatenated_mo_sms_is_listed_per_part_with_the_whole_text() -> None:
+    from gsmmodem.pdu import encodeSmsSubmitPdu
+    text = "part of a long message " * 10
+    with ModemHarness("bg96") as h, TestClient(create_app(h.emulator)) as api:
+        pdus = encodeSmsSubmitPdu("+821055512345", text, reference=9, requestStatusReport=False)
+        assert len(pdus) == 2
+        for i, pdu in enumerate(pdus):
+            h.send(f"AT+CMGS={pdu.tpduLength}")
+            h.expect_prompt()
+            h.send_raw(str(pdu).encode() + b"\x1a")
+            h.expect(f"+CMGS: {i}", "OK")
+        sent = api.get("/api/modems/bg96/sms").json()
+        assert [s["concat"] for s in sent] == [{"ref": 9, "total": 2, "seq": 1}, {"ref": 9, "total": 2, "seq": 2}]
+        assert [s["full_text"] for s in sent] == [text, text]
+        assert "".join(s["text"] for s in sent) == text
+        assert h.platform("sms", "expect_sent", modem="bg96", text=text)["mr"] == 1
