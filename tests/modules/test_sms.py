@@ -43,6 +43,9 @@ def test_settings_answers(b: Bench) -> None:
     assert b.at("AT+CNMI=1,2,0,1,0") == b"\r\nOK\r\n"
     assert b.at("AT+CNMI?") == b"\r\n+CNMI: 1,2,0,1,0\r\n\r\nOK\r\n"
     assert b.at("AT+CNMI=2,1,1") == b"\r\n+CMS ERROR: 302\r\n"
+    assert b.at("AT+CMMS=?") == b"\r\n+CMMS: (0-2)\r\n\r\nOK\r\n"
+    assert b.at("AT+CMMS=1") == b"\r\nOK\r\n" and b.at("AT+CMMS?") == b"\r\n+CMMS: 1\r\n\r\nOK\r\n"
+    assert b.at("AT+CMMS=3") == b"\r\nERROR\r\n"
 
 
 def test_csca(b: Bench) -> None:

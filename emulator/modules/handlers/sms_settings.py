@@ -1,4 +1,4 @@
-"""27.005 SMS settings: +CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA.
+"""27.005 SMS settings: +CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA +CMMS.
 
 Answers as the Quectel SMS chapter prints them (manuals-wave2 §1): ``+CSMS: 0,1,1,1``,
 ``+CMGF: 0`` (PDU mode at power-on), ``+CSCA: "<sca>",145``, ``+CSMP: 17,167,0,0``,
@@ -95,6 +95,24 @@ def csmp_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.max_args(4)
     s = st(ctx)
     s.csmp = [cmd.int(i, s.csmp[i], lo=0, hi=255) for i in range(4)]
+    return Reply()
+
+
+@T.test("+CMMS")
+def cmms_test(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=("+CMMS: (0-2)",))
+
+
+@T.read("+CMMS")
+def cmms_read(cmd: AtCommand, ctx: Context) -> Reply:
+    return Reply(lines=(f"+CMMS: {st(ctx).cmms}",))
+
+
+@T.set("+CMMS")
+def cmms_set(cmd: AtCommand, ctx: Context) -> Reply:
+    """Keep the relay link open between messages (27.005 §3.5.6): kept; every SMS goes at once."""
+    cmd.max_args(1)
+    st(ctx).cmms = cmd.int(0, 0, lo=0, hi=2)
     return Reply()
 
 

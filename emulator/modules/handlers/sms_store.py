@@ -81,6 +81,7 @@ class SmsState:
     cmgf: int = 0
     csdh: int = 0
     csms: int = 0
+    cmms: int = 0
     csca: tuple[str, int] = ("", 145)
     csmp: list[int] = field(default_factory=lambda: [17, 167, 0, 0])
     cscb: tuple[int, str, str] = (0, "", "")
