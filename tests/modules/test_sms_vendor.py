@@ -76,3 +76,20 @@ def test_quectel_qcmgs_qcmgr_concatenated(module: str) -> None:
     assert b.at("AT+CMGR=1").split(b"\r\n")[2] == parts[1].ud.hex().upper().encode()  # +CMGR: UD in hex
     b.at("AT+CMGF=0")
     assert b.at("AT+QCMGR=0") == b"\r\n+CMS ERROR: 302\r\n"
+
+
+def test_the_wm01_mbed_sample_flow_with_crlf_line_ends() -> None:
+    """WIZnet-IoTShield-WM-N400MSE-SMS main.cpp: ATCmdParser with "\\r\\n" as delimiter; the
+    ^Z of AT+CMGS goes out through send(), so the delimiter follows it too."""
+    b = Bench("wm-n400mse")
+    for line in ("AT+CMGF=1", 'AT+CSCS="GSM"', "AT*SKT*NEWMSG=4098"):
+        assert b.feed(line.encode() + b"\r\n") == b"\r\nOK\r\n"
+    assert b.feed(b'AT+CMGS="01012345678"\r\n') == b"\r\n> "
+    out = b.feed(b"WIZnet Cat.M1 IoT shield is powered on") + b.feed(b"\x1a\r\n")
+    assert out == b"\r\n+CMGS: 0\r\n\r\nOK\r\n"  # the trailing CR LF prints nothing
+    assert codec.decode(b.sent[-1].tpdu).text == "WIZnet Cat.M1 IoT shield is powered on"
+    urc = b.mt("reply from a phone").decode()
+    index = int(urc.split("*SKT*NEWMSG:")[1].split(",")[0])  # recv("*SKT*NEWMSG:%d")
+    out = b.feed(f"AT+CMGR={index}\r\n".encode()).decode()
+    assert '+CMGR: "REC UNREAD","' in out and out.endswith("\r\nreply from a phone\r\n\r\nOK\r\n")
+    assert b.feed(f"AT+CMGD={index}\r\n".encode()) == b"\r\nOK\r\n"
