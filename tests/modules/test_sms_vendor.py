@@ -1,5 +1,6 @@
-"""Vendor SMS commands (sans-IO): the WM-N400MSE's SKT ``AT*SKT*NEWMSG`` / ``AT*SKT*READMT`` /
-``AT*SMSMO`` as WIZnet's guides and WM01 sample use them, and Quectel's ``+QCMGS``/``+QCMGR``."""
+"""Vendor SMS commands and host drivers' SMS flows (sans-IO): the WM-N400MSE's SKT
+``AT*SKT*NEWMSG`` / ``AT*SKT*READMT`` / ``AT*SMSMO`` as WIZnet's guides and WM01 sample use them,
+Quectel's ``+QCMGS``/``+QCMGR``, and TinyGSM's send paths."""
 
 from __future__ import annotations
 
@@ -93,3 +94,18 @@ def test_the_wm01_mbed_sample_flow_with_crlf_line_ends() -> None:
     out = b.feed(f"AT+CMGR={index}\r\n".encode()).decode()
     assert '+CMGR: "REC UNREAD","' in out and out.endswith("\r\nreply from a phone\r\n\r\nOK\r\n")
     assert b.feed(f"AT+CMGD={index}\r\n".encode()) == b"\r\nOK\r\n"
+
+
+def test_tinygsm_send_flows_with_crlf_line_ends() -> None:
+    """TinyGSM's TinyGsmSMS.tpp (drivers.md §1): sendSMS (GSM text) and sendSMS_UTF16 (CSCS
+    "HEX", which these modules refuse, then +CSMP dcs 8 and the UTF-16 as hex)."""
+    b = Bench("bg96")
+    for line in ("AT+CMGF=1", 'AT+CSCS="GSM"'):
+        assert b.feed(line.encode() + b"\r\n") == b"\r\nOK\r\n"
+    assert b.feed(b'AT+CMGS="+821012345678"\r\n') == b"\r\n> "
+    assert b.feed(b"Hello from TinyGSM\x1a").endswith(b"\r\nOK\r\n")
+    b.feed(b'AT+CSCS="HEX"\r\n')  # the result is not checked by TinyGSM
+    assert b.feed(b"AT+CSMP=17,167,0,8\r\n") == b"\r\nOK\r\n"
+    assert b.feed(b'AT+CMGS="+821012345678"\r\n') == b"\r\n> "
+    assert b.feed("Привет 你好".encode("utf-16-be").hex().upper().encode() + b"\x1a").endswith(b"\r\nOK\r\n")
+    assert [codec.decode(s.tpdu).text for s in b.sent] == ["Hello from TinyGSM", "Привет 你好"]
