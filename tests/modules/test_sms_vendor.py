@@ -109,3 +109,23 @@ def test_tinygsm_send_flows_with_crlf_line_ends() -> None:
     assert b.feed(b'AT+CMGS="+821012345678"\r\n') == b"\r\n> "
     assert b.feed("Привет 你好".encode("utf-16-be").hex().upper().encode() + b"\x1a").endswith(b"\r\nOK\r\n")
     assert [codec.decode(s.tpdu).text for s in b.sent] == ["Hello from TinyGSM", "Привет 你好"]
+
+
+def test_hologram_receive_flow() -> None:
+    """hologram-python (drivers.md §7): PDU mode, +CMTI, AT+CPMS? for counts, AT+CMGL without a
+    value (REC UNREAD: pairs of ``+CMGL: <idx>,<stat>,,<len>`` and the PDU), AT+CMGD=<idx>."""
+    from gsmmodem.pdu import decodeSmsPdu
+    b = Bench("bg96")
+    for line in ('AT+CPMS="ME","ME","ME"', "AT+CMGF=0", "AT+CNMI=2,1", "AT+CREG=2"):
+        assert b.feed(line.encode() + b"\r\n").endswith(b"OK\r\n")
+    assert b.mt("first") == b'\r\n+CMTI: "ME",0\r\n' and b.mt("second") == b'\r\n+CMTI: "ME",1\r\n'
+    assert b.feed(b"AT+CPMS?\r\n") == b'\r\n+CPMS: "ME",2,255,"ME",2,255,"ME",2,255\r\n\r\nOK\r\n'
+    lines = b.feed(b"AT+CMGL\r\n").decode().split("\r\n")
+    assert lines[1].startswith("+CMGL: 0,0,,") and lines[3].startswith("+CMGL: 1,0,,")
+    assert [decodeSmsPdu(lines[i])["text"] for i in (2, 4)] == ["first", "second"]
+    for pdu in (lines[2], lines[4]):  # hologram decodes only PID/DCS 00 00
+        oa = 2 + 2 * int(pdu[:2], 16) + 2  # after the SMSC field and the first octet
+        pid = oa + 4 + 2 * ((int(pdu[oa:oa + 2], 16) + 1) // 2)
+        assert pdu[pid:pid + 4] == "0000"
+    assert b.feed(b"AT+CMGD=0\r\n") == b"\r\nOK\r\n"
+    assert b.feed(b"AT+CMGL=4\r\n").count(b"+CMGL:") == 1
