@@ -18,7 +18,7 @@ from ...core.modem import Context
 from ..profile import CommandTable, Reply
 from . import sms_codec as codec
 from . import sms_text
-from .sms_send import _da, _prompt, sms_command, submit
+from .sms_send import address_arg, body_prompt, sms_command, submit
 from .sms_store import BAD_INDEX, BAD_TEXT_PARAM, NOT_ALLOWED, REC_READ, REC_UNREAD, cms, st
 
 Q = CommandTable("sms_quectel")
@@ -69,7 +69,7 @@ def qcmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
     if st(ctx).cmgf != 1:
         return Reply(final=cms(NOT_ALLOWED))
     cmd.max_args(5)
-    da, _ = _da(cmd, ctx, toda=False)
+    da, _ = address_arg(cmd, ctx, toda=False)
     toda, concat = _concat_args(cmd)
 
     def on_text(body: bytes, c: Context) -> Reply:
@@ -79,7 +79,7 @@ def qcmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
             return Reply(final=cms(BAD_TEXT_PARAM))
         mr = submit(c, "", tpdu)
         return mr if isinstance(mr, Reply) else Reply(lines=(f"+QCMGS: {mr}",))
-    return _prompt(ctx, on_text, True)
+    return body_prompt(ctx, on_text, True)
 
 
 @Q.test("+QCMGS", "+QCMGR")

@@ -106,7 +106,8 @@ def pdu_submit(ctx: Context, length: int, body: bytes) -> tuple[str, bytes]:
     return sca, tpdu
 
 
-def _da(cmd: AtCommand, ctx: Context, at: int = 0, *, toda: bool = True) -> tuple[str, int | None]:
+def address_arg(cmd: AtCommand, ctx: Context, at: int = 0, *,
+                toda: bool = True) -> tuple[str, int | None]:
     """The destination address argument ``at`` (and the <toda> after it, if ``toda``)."""
     da = cmd.str(at, max_len=40)
     if getattr(ctx.state, "cscs", "GSM") == "UCS2":
@@ -134,7 +135,9 @@ def submit(ctx: Context, sca: str, tpdu: bytes) -> int | Reply:
     return mr
 
 
-def _prompt(ctx: Context, on_body, text_mode: bool) -> Reply:
+def body_prompt(ctx: Context, on_body, text_mode: bool) -> Reply:
+    """The ``\r\n> `` prompt for a message body: Ctrl+Z sends, ESC answers OK with nothing
+    sent, too long is 304/305; in text mode each CR opens a new prompt line."""
     return Reply(final=None, prompt=Prompt(on_body, limit=2 * MAX_PDU + 40 if not text_mode else 700,
                                            on_cancel=lambda c: Reply(),
                                            on_too_long=lambda c: _param_error(c),
@@ -146,7 +149,7 @@ def _prompt(ctx: Context, on_body, text_mode: bool) -> Reply:
 def cmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
     cmd.max_args(2)
     if _text_mode(ctx):
-        da, toda = _da(cmd, ctx)
+        da, toda = address_arg(cmd, ctx)
 
         def on_text(body: bytes, c: Context) -> Reply:
             try:
@@ -154,7 +157,7 @@ def cmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
             except (ValueError, codec.PduError):
                 return Reply(final=cms(BAD_TEXT_PARAM))
             return _sent(c, "", tpdu, "+CMGS")
-        return _prompt(ctx, on_text, True)
+        return body_prompt(ctx, on_text, True)
     length = cmd.int(0, lo=1, hi=MAX_PDU)
 
     def on_pdu(body: bytes, c: Context) -> Reply:
@@ -163,7 +166,7 @@ def cmgs_set(cmd: AtCommand, ctx: Context) -> Reply:
         except codec.PduError:
             return Reply(final=cms(BAD_PDU_PARAM))
         return _sent(c, sca, tpdu, "+CMGS")
-    return _prompt(ctx, on_pdu, False)
+    return body_prompt(ctx, on_pdu, False)
 
 
 def _sent(ctx: Context, sca: str, tpdu: bytes, name: str) -> Reply:
@@ -189,7 +192,7 @@ def cmgw(cmd: AtCommand, ctx: Context) -> Reply:
     mem = s.mem(s.cpms[1])
     if _text_mode(ctx):
         cmd.max_args(3)
-        da, toda = _da(cmd, ctx) if cmd.has(0) else ("", None)
+        da, toda = address_arg(cmd, ctx) if cmd.has(0) else ("", None)
         stat = _stat_arg(cmd, ctx, 2)
 
         def on_text(body: bytes, c: Context) -> Reply:
@@ -198,7 +201,7 @@ def cmgw(cmd: AtCommand, ctx: Context) -> Reply:
             except (ValueError, codec.PduError):
                 return Reply(final=cms(BAD_TEXT_PARAM))
             return _store(c, mem, Stored(stat, tpdu, "submit", st(c).csca[0]))
-        return _prompt(ctx, on_text, True)
+        return body_prompt(ctx, on_text, True)
     cmd.max_args(2)
     length = cmd.int(0, lo=1, hi=MAX_PDU)
     stat = _stat_arg(cmd, ctx, 1)
@@ -212,7 +215,7 @@ def cmgw(cmd: AtCommand, ctx: Context) -> Reply:
         except codec.PduError:
             return Reply(final=cms(BAD_PDU_PARAM))
         return _store(c, mem, Stored(stat, tpdu, kind, sca or st(c).csca[0]))
-    return _prompt(ctx, on_pdu, False)
+    return body_prompt(ctx, on_pdu, False)
 
 
 def _store(ctx: Context, mem, msg: Stored) -> Reply:
@@ -236,7 +239,7 @@ def cmss_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(final=cms(NOT_ALLOWED))
     tpdu = msg.tpdu
     if cmd.has(1):  # a new destination replaces the stored one (27.005 §3.5.2)
-        da, toda = _da(cmd, ctx, 1)
+        da, toda = address_arg(cmd, ctx, 1)
         sms = codec.decode(tpdu)
         tpdu = codec.encode_submit(da, fo=sms.fo, mr=0, pid=sms.pid, dcs=sms.dcs, vp=sms.vp,
                                    udl=sms.udl, ud=sms.ud, da_toa=toda)
