@@ -109,6 +109,7 @@ def qfdel_set(cmd: AtCommand, ctx: Context) -> Reply:
                 if f.is_open(drive, name):
                     raise FileError(ALREADY_OPEN)
                 del drive.files[name]
+                f.touched()
         return Reply()
     drive, name = f.split(text)
     if name not in drive.files:
@@ -116,6 +117,7 @@ def qfdel_set(cmd: AtCommand, ctx: Context) -> Reply:
     if f.is_open(drive, name):
         raise FileError(ALREADY_OPEN)
     del drive.files[name]
+    f.touched()
     return Reply()
 
 
@@ -165,6 +167,7 @@ def qfupl_set(cmd: AtCommand, ctx: Context) -> Reply:
         if name in drive.files:  # another port wrote it meanwhile: cannot happen on one UART
             return Reply(final=CmeError(ALREADY_EXISTS))
         drive.files[name] = bytearray(received)
+        fs(c).touched()
         return Reply(lines=(f"+QFUPL: {len(received)},{checksum(bytes(received))}",))
 
     arm(ctx)

@@ -65,6 +65,7 @@ def qfopen_set(cmd: AtCommand, ctx: Context) -> Reply:
         raise FileError(NOT_FOUND)
     if mode == 1 or name not in drive.files:
         drive.files[name] = bytearray()
+        f.touched()
     number = f.next_handle
     f.next_handle += 1
     f.handles[number] = Handle(number, drive.name, name, read_only=mode == 2)
@@ -115,6 +116,7 @@ def qfwrite_set(cmd: AtCommand, ctx: Context) -> Reply:
             return Reply(final=CmeError(exc.code))
         data[h.position:h.position + len(chunk)] = chunk
         h.position += len(chunk)
+        _fs(c).touched()
         return Reply(lines=(f"+QFWRITE: {len(chunk)},{len(data)}",))
 
     return Reply(final=None, prompt=Prompt(on_data, length=length, echo=False, text=b"\r\nCONNECT\r\n"))
@@ -155,6 +157,7 @@ def qftucat_set(cmd: AtCommand, ctx: Context) -> Reply:
     if h.read_only:
         raise FileError(READ_ONLY)
     del f.data_of(h)[h.position:]
+    f.touched()
     return Reply()
 
 

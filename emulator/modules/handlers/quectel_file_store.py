@@ -29,6 +29,7 @@ NO_SPACE, TIME_OUT, TOO_LARGE, INVALID_PARAM, ALREADY_OPEN = 420, 421, 423, 425,
 MAX_NAME = 80  # "The maximum length of <filename> is 80 bytes" [doc: FILE manual §2.5]
 BAD_CHARS = set('\\/:*?"<>|')
 NVM_KEY = "ufs"
+NVM_VERSION = "ufs_version"  # bumped on every change: the serve layer saves a state directory then
 
 
 def checksum(data: bytes) -> str:
@@ -82,6 +83,11 @@ class FileSystem:
     next_handle: int = 1
     upload: int = 0  # token of the upload/write whose data phase is open (0: none)
     token: int = 0
+    nvm: MutableMapping[str, Any] = field(default_factory=dict)
+
+    def touched(self) -> None:
+        """A file was created, changed or deleted."""
+        self.nvm[NVM_VERSION] = self.nvm.get(NVM_VERSION, 0) + 1
 
     def split(self, text: str) -> tuple[Drive, str]:
         """``"UFS:name"`` / ``"RAM:name"`` / ``"name"`` -> (drive, name); 406 if not valid."""
@@ -89,7 +95,8 @@ class FileSystem:
         if not sep:
             drive, name = "UFS", text
         drv = self.drives.get(drive.upper())
-        if drv is None or not name or len(name) > MAX_NAME or BAD_CHARS & set(name) or name.strip() != name:
+        if (drv is None or not name or len(name) > MAX_NAME or BAD_CHARS & set(name) or name.strip() != name
+                or name in (".", "..")):
             raise FileError(INVALID_NAME)
         return drv, name
 
@@ -136,4 +143,4 @@ def make_fs(nvm: MutableMapping[str, Any], defaults: MutableMapping[str, Any]) -
                            int(defaults.get("fs_ufs_reserved", 1600064)), ufs_files)}
     if defaults.get("fs_ram_total"):
         drives["RAM"] = Drive("RAM", int(defaults["fs_ram_total"]), 0, {})
-    return FileSystem(drives, max_open=int(defaults.get("fs_max_open", 4)))
+    return FileSystem(drives, max_open=int(defaults.get("fs_max_open", 4)), nvm=nvm)
