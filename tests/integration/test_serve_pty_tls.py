@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -285,3 +286,22 @@ def test_mqtt_over_tls_to_thingplug_with_the_uploaded_ca(served) -> None:
     line.expect(b"\r\n+QMTCONN: 0,0,0\r\n")
     line.at("AT+QMTDISC=0")
     line.expect(b"\r\n+QMTDISC: 0,0\r\n")
+
+
+def test_mqtt_over_tls_to_ctwing_with_its_ca_and_the_api_errors(served) -> None:
+    info, _ = served
+    with urllib.request.urlopen(f"{info['api']}/api/platforms/ctwing/ca.pem", timeout=5) as resp:
+        ca = resp.read()
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{info['api']}/api/platforms/nosuch/ca.pem", timeout=5)
+    assert err.value.code == 404
+    line = _line(served)
+    line.at("AT+QIACT=1")
+    line.upload("ct-ca.pem", ca)
+    line.at('AT+QSSLCFG="cacert",4,"ct-ca.pem"')
+    line.at('AT+QSSLCFG="seclevel",4,1')
+    line.at('AT+QMTCFG="ssl",1,1,4')
+    line.at('AT+QMTOPEN=1,"mqtt.ctwing.cn",8883')
+    line.expect(b"\r\n+QMTOPEN: 1,0\r\n")
+    line.at("AT+QMTCLOSE=1")
+    line.expect(b"\r\n+QMTCLOSE: 1,0\r\n")
