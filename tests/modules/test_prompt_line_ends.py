@@ -76,6 +76,8 @@ LATER = [
     Case("+QSSLSEND", "AT+QSSLSEND=4,{n}", setup=(b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443')),
     Case("+QSSLSEND", "AT+QSSLSEND=4", b"\x1a", (b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443'),
          alphabet=CTRL),
+    # the CONNECT data phase of a TLS socket in transparent mode
+    Case("+QSSLOPEN", 'AT+QSSLOPEN=1,1,4,"tls.example.com",443,2', setup=(b"AT+QIACT=1",), alphabet=b"+", tail=b""),
 ]
 QUECTEL += LATER
 SMS = [case for case in LATER if case.command == "+CMGS"]
