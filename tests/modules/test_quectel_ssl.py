@@ -8,6 +8,7 @@ import pytest
 
 from emulator.modules.handlers.quectel_ssl_effects import (TlsClose, TlsClosed, TlsData, TlsOpen, TlsOpened,
                                                            TlsSend)
+from emulator.core.stimuli import NetworkDetach
 from emulator.testing.sansio import make_harness
 
 OK = b"\r\nOK\r\n"
@@ -191,6 +192,22 @@ def test_transparent_open_failures_answer_error(h):
     assert h.advance(14.9) == b""
     assert h.advance(0.2) == ERR  # no answer at all: the module gives up (safety net)
     assert [e.client_id for e in effects(h, TlsClose)] == [3]
+    assert h.send("AT+QSSLSTATE\r") == OK
+
+
+def test_coverage_loss_ends_the_connections(h):
+    _open(h, cid=1)
+    effect = _open(h, cid=2, access=0)
+    h.other.clear()
+    h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r')
+    (raw,) = effects(h, TlsOpen)
+    assert h.stim(TlsOpened(3, raw.gen, 0)) == b"\r\nCONNECT\r\n"
+    out = h.stim(NetworkDetach())
+    assert out.startswith(b"\r\nNO CARRIER\r\n") and b'+QIURC: "pdpdeact",1' in out
+    assert sorted(e.client_id for e in effects(h, TlsClose)) == [1, 2, 3]
+    assert h.send("AT+QSSLSTATE=2\r") == ok('+QSSLSTATE: 2,"SSLClient","tls.example.com",4243,0,4,1,2,0,"uart1",1')
+    assert h.stim(TlsData(2, effect.gen, b"late")) == b""
+    assert h.send("AT+QSSLCLOSE=1;+QSSLCLOSE=2\r") == OK
     assert h.send("AT+QSSLSTATE\r") == OK
 
 

@@ -54,6 +54,22 @@ def st(ctx: Context) -> SslState:
 
 def _init(ctx: Context) -> None:
     ctx.state.ssl = SslState(gen=ctx.nvm.get("ssl_gen", 0))
+    ctx.state.radio_hooks = [*getattr(ctx.state, "radio_hooks", []), _radio_changed]
+
+
+def _radio_changed(ctx: Context, event: str) -> None:
+    """Coverage or functionality lost: the TLS connections die with the PDP context (AT+QI*
+    prints ``+QIURC: "pdpdeact",<cid>``). As for AT+QI sockets, a connected client goes to state
+    4 (closing) until AT+QSSLCLOSE; one in transparent mode ends with NO CARRIER."""
+    if ctx.state.radio.registered:
+        return
+    s = st(ctx)
+    for client in [c for c in s.clients.values() if c.state == CONNECTED]:
+        ctx.effect(TlsClose(client.client_id, client.gen))
+        if transparent.closed(ctx, client):
+            del s.clients[client.client_id]
+        else:
+            client.state = CLOSING
 
 
 def _shutdown(ctx: Context) -> None:
