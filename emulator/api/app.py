@@ -26,6 +26,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..control import BadRequest, Control, NotFound
+from . import sms as sms_api
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -131,6 +133,8 @@ def create_app(emulator: "Emulator") -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
+    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:
