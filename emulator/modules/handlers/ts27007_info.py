@@ -209,8 +209,14 @@ def clac_names(ctx: Context) -> list[str]:
     """Every command this module answers, as AT+CLAC prints it: ``AT`` + name, basic commands
     and S-registers first (the order the Quectel manuals' listing uses), then extended ones."""
     names = ctx.profile.commands.names()
-    basic = sorted(n for n in names if n[0].isalpha() or n[0] == "&")
+    basic = sorted((n for n in names if n[0].isalpha() or n[0] == "&"), key=_natural)
     return [f"AT{n}" for n in basic + sorted(names - set(basic))]
+
+
+def _natural(name: str) -> tuple:
+    """S2 before S10."""
+    head = name.rstrip("0123456789")
+    return head, int(name[len(head):] or -1)
 
 
 @T.exec("+CLAC")
