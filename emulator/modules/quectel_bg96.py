@@ -4,9 +4,9 @@ AT+QNTP), MQTT (AT+QMT*) and SKT ThingPlug (AT+SKTP*)."""
 
 from .data_loader import build_profile
 from .handlers import (power, quectel_common, quectel_info, quectel_mqtt, quectel_ntp, quectel_tcpip,
-                       thingplug, ts27007, ts27007_info, ts27007_time, v250)
+                       thingplug, ts27007, ts27007_info, ts27007_time, ussd, v250)
 
 PROFILE = build_profile("bg96", "bg96", ts27007_info.complete((
-    v250.FEATURE, ts27007.FEATURE, ts27007_info.FEATURE, ts27007_time.FEATURE, power.FEATURE,
+    v250.FEATURE, ts27007.FEATURE, ts27007_info.FEATURE, ts27007_time.FEATURE, ussd.FEATURE, power.FEATURE,
     power.QUECTEL_FEATURE, quectel_common.FEATURE, quectel_info.FEATURE,
     quectel_tcpip.FEATURE, quectel_ntp.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE)))
