@@ -102,3 +102,13 @@ async def test_console_api_scripts_and_pushes_ussd() -> None:
             assert (await client.post("/api/modems/bg96/ussd", json={"text": "x" * 183})).status_code == 422
     finally:
         await emu.stop()
+
+
+@pytest.mark.parametrize("control", ["{ussd: {code: '*1#'}}", "{ussd: {text: ''}}", "{ussd: 'x'}",
+                                     "{ussd: {text: hi, when: now}}"])
+def test_scenario_ussd_control_is_checked_when_loading(control: str) -> None:
+    from emulator.errors import ScenarioError
+    from emulator.scenarios.loader import parse_scenario
+    with pytest.raises(ScenarioError, match="ussd"):
+        parse_scenario(f"name: t\nmodule: bg96\nsteps:\n  - control: {control}\n")
+    parse_scenario("name: t\nmodule: bg96\nsteps:\n  - control: {ussd: {code: '*1#', text: hi, session: true}}\n")
