@@ -134,3 +134,14 @@ def test_qntp_answer_from_before_a_reboot_is_ignored() -> None:
     assert h.stim(NtpAnswer(old.token, utc=1_800_000_000.0)) == b""
     assert h.stim(NtpAnswer(new.token, utc=1_800_000_000.0)) == b'\r\n+QNTP: 0,"2027/01/15,17:00:00+36"\r\n'
     assert h.send("AT+CCLK?\r") == ok('+CCLK: "27/01/15,17:00:00+36"')
+
+
+def test_qcfg_test_form_prints_the_documented_ranges() -> None:
+    h = make_harness("bg96", testkit=False)
+    lines = h.send("AT+QCFG=?\r").decode().split("\r\n")
+    for line in ('+QCFG: "nwscanseq",(00-010203),(0,1)', '+QCFG: "iotopmode",(0-2)',
+                 '+QCFG: "band",(0-F),(0-7FFFFFFFFFFFFFFF),(0-7FFFFFFFFFFFFFFF),(0,1)',
+                 '+QCFG: "urc/ri/ring",("off","pulse","always","auto","wave"),(1-2000),(1-10000),(1-10000),("off","on"),(1-5)'):
+        assert line in lines
+    e = make_harness("ec800e", testkit=False)
+    assert b'"nwscanseq"' not in e.send("AT+QCFG=?\r")
