@@ -62,7 +62,9 @@ def qlts_test(cmd: AtCommand, ctx: Context) -> Reply:
 def qinistat_exec(cmd: AtCommand, ctx: Context) -> Reply:
     """Bit mask: 1 (U)SIM ready (CPIN READY), 2 SMS initialised, 4 phonebook initialised (EC25
     AT manual; real EC25 units print 7). The bits follow what the module announced at boot:
-    ``+QIND: SMS DONE`` / ``+QIND: PB DONE`` in its boot URCs (a BG96 has no PB DONE: 3)."""
+    ``+QIND: SMS DONE`` / ``+QIND: PB DONE`` in its boot URCs (a BG96 has no PB DONE: 3). Hosts
+    test bits, not values: ST X-CUBE-CELLULAR 6.0.1 BG96 ``at_custom_modem_specific.c``
+    ``fRspAnalyze_QINISTAT_BG96`` checks the CPIN-ready bit."""
     radio = ctx.state.radio
     if not radio.sim_present or radio.sim_state != "READY":
         return Reply(lines=("+QINISTAT: 0",))
