@@ -27,6 +27,7 @@ from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChan
 from ..errors import ConfigError
 from ..net.internet import Fault
 from .ussd import ussd_router
+from . import sms as sms_api
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -172,6 +173,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return {"ok": True}
 
     app.include_router(ussd_router(emulator))
+    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:

@@ -4,11 +4,11 @@ drivers send), power saving, Quectel common and info commands, TCP/IP (AT+QI*, A
 
 from .data_loader import build_profile
 from .handlers import (power, quectel_common, quectel_info, quectel_lwm2m, quectel_mqtt, quectel_ntp,
-                       quectel_tcpip, ts27007, ts27007_info, ts27007_time, ussd, v250)
+                       quectel_tcpip, sms, ts27007, ts27007_info, ts27007_time, ussd, v250)
 
 PROFILE = build_profile("ec800e", "ec800e", ts27007_info.complete((
     v250.FEATURE, ts27007.FEATURE, ts27007_info.FEATURE, ts27007_time.FEATURE, ussd.FEATURE, power.FEATURE,
     power.QUECTEL_FEATURE, power.EC800E_FEATURE,
     quectel_common.FEATURE, quectel_info.FEATURE, quectel_tcpip.FEATURE, quectel_ntp.FEATURE,
     quectel_mqtt.FEATURE, quectel_mqtt.PUBEX_FEATURE,
-    quectel_lwm2m.FEATURE)))
+    quectel_lwm2m.FEATURE, sms.EC800E_FEATURE)))

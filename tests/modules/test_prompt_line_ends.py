@@ -70,10 +70,12 @@ THINGPLUG = [
 # command table has the command, so these wait here until the handlers land.
 LATER = [
     Case("+CMGS", 'AT+CMGS="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+CMGW", 'AT+CMGW="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+QCMGS", 'AT+QCMGS="+821012345678",7,1,2', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
     Case("+QFUPL", 'AT+QFUPL="UFS:crlf.bin",{n}', exact=False),
 ]
 QUECTEL += LATER
-SMS = [case for case in LATER if case.command == "+CMGS"]
+SMS = [case for case in LATER if case.command in ("+CMGS", "+CMGW")]
 CASES = {"bg96": QUECTEL + THINGPLUG, "ec800e": QUECTEL, "wm-n400mse": SMS,
          "amm5918k": THINGPLUG + SMS}
 # the same handler, but this dialect takes the data inline on the command line (no prompt)
