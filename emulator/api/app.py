@@ -28,6 +28,7 @@ from ..errors import ConfigError
 from ..net.internet import Fault
 from .ussd import ussd_router
 from . import sms as sms_api
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -174,6 +175,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
 
     app.include_router(ussd_router(emulator))
     app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:
