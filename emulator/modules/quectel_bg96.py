@@ -1,9 +1,12 @@
-"""Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007, power saving, Quectel
-common commands, TCP/IP (AT+QI*), MQTT (AT+QMT*) and SKT ThingPlug (AT+SKTP*)."""
+"""Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007 (with the init/time
+commands drivers send), power saving, Quectel common and info commands, TCP/IP (AT+QI*,
+AT+QNTP), MQTT (AT+QMT*) and SKT ThingPlug (AT+SKTP*)."""
 
 from .data_loader import build_profile
-from .handlers import power, quectel_common, quectel_mqtt, quectel_tcpip, thingplug, ts27007, v250
+from .handlers import (power, quectel_common, quectel_info, quectel_mqtt, quectel_ntp, quectel_tcpip,
+                       thingplug, ts27007, ts27007_info, ts27007_time, v250)
 
-PROFILE = build_profile("bg96", "bg96", (v250.FEATURE, ts27007.FEATURE, power.FEATURE, power.QUECTEL_FEATURE,
-                                         quectel_common.FEATURE,
-                                         quectel_tcpip.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE))
+PROFILE = build_profile("bg96", "bg96", ts27007_info.complete((
+    v250.FEATURE, ts27007.FEATURE, ts27007_info.FEATURE, ts27007_time.FEATURE, power.FEATURE,
+    power.QUECTEL_FEATURE, quectel_common.FEATURE, quectel_info.FEATURE,
+    quectel_tcpip.FEATURE, quectel_ntp.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE)))
