@@ -33,6 +33,13 @@ def test_connect_identity_and_sms_both_ways(serve_factory, module):
         got.set()
 
     modem = gsmmodem.GsmModem(served.pty(module), 115200, smsReceivedCallbackFunc=on_sms)
+    deleted = threading.Event()
+    library_delete = modem.deleteStoredSms
+
+    def delete_then_note(*args, **kwargs):  # the library deletes the SMS after the callback
+        library_delete(*args, **kwargs)
+        deleted.set()
+    modem.deleteStoredSms = delete_then_note
     modem.connect()  # raises on any init step the library treats as fatal
     try:
         # --- identity, parsed by the library's own properties
@@ -67,5 +74,7 @@ def test_connect_identity_and_sms_both_ways(serve_factory, module):
         sms = received[0]
         assert sms.number == "+821099998888"
         assert sms.text == "hi from the console"
+        assert deleted.wait(15), "the library did not delete the read SMS (AT+CMGD)"
+        assert modem.write('AT+CPMS?')[0].startswith('+CPMS: "ME",0,')
     finally:
         modem.close()
