@@ -45,8 +45,7 @@ class _Client(asyncio.DatagramProtocol):
 
 @executor(NtpQuery)
 async def ntp_query(effect: NtpQuery, port: Any) -> None:
-    emulator = port.emulator
-    clock, internet = emulator.clock, emulator.internet
+    clock, internet = port.clock, port.internet  # ``port`` is the modem's NetContext (net/context.py)
     target, err, fault = internet.connect_target(effect.host, effect.port)
     if err == "dns":
         port.stimulus(NtpAnswer(effect.token, err=565))
