@@ -27,8 +27,10 @@ EXECUTOR_MODULES: list[str] = [
     "emulator.net.lwm2m_exec",
     "emulator.net.mqtt_exec",
     "emulator.net.ntp_exec",
+    "emulator.net.smsc",
     "emulator.net.sockets",
     "emulator.net.thingplug_exec",
+    "emulator.net.tls_sockets",
 ]
 
 
