@@ -40,6 +40,7 @@ from .models import (
 log = logging.getLogger("modemu.lwm2m")
 _CODES = {"4.00": Code.BAD_REQUEST, "4.03": Code.FORBIDDEN, "4.04": Code.NOT_FOUND}
 OCTET_STREAM = 42
+EVENTS_KEPT = 200
 
 
 def _segments(path: tuple[int, ...]) -> tuple[str, ...]:
@@ -92,13 +93,15 @@ class _RdSite(Resource):
 class Lwm2mServer:
     def __init__(self, hooks: Lwm2mPlatformHooks, clock: Any, *, host: str = "127.0.0.1", port: int = 0,
                  dtls_port: int | None = 0, ack_timeout: float = 2.0, max_retransmit: int = 4,
-                 reachable_for: float | None = None) -> None:
+                 reachable_for: float | None = None, dtls_ciphers: tuple[str, ...] | None = None) -> None:
         self.hooks = hooks
         self.clock = clock
         self.host, self.port, self.dtls_port = host, port, dtls_port
         self.reachable_for = reachable_for  # None: a registered device is always reachable (DRX)
         self.registrations = Registry(clock, self._expired)
         self.dtls_status = "disabled" if dtls_port is None else "not started"
+        self.dtls_ciphers = dtls_ciphers or dtls_adapter.PSK_SUITES  # LwM2M 1.0 TS §7.1.7 both suites
+        self.dtls: Any = None  # the listener's DtlsServerEngine once started
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._tuning = type("PlatformTuning", (TransportTuning,), {
             "ACK_TIMEOUT": float(ack_timeout), "MAX_RETRANSMIT": int(max_retransmit), "reliability": True})()
@@ -106,6 +109,10 @@ class Lwm2mServer:
         self._remotes: dict[str, Any] = {}  # location -> aiocoap remote (plain address or DTLS session)
         self._observers: dict[str, asyncio.Task] = {}
         self._delivering: dict[str, asyncio.Task] = {}
+        # security events (failed DTLS handshakes) for the console's event stream: the newest
+        # EVENTS_KEPT in ``events``, each also passed to ``on_event`` when set
+        self.events: list[dict[str, Any]] = []
+        self.on_event: Any = None
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -114,13 +121,22 @@ class Lwm2mServer:
         self.endpoints["ctwing_lwm2m"] = await coap_adapter.add_plain_listener(self._ctx, self.host, self.port)
         if self.dtls_port is not None:
             if dtls_adapter.DTLS_AVAILABLE:
-                self.endpoints["ctwing_lwm2m_dtls"] = await dtls_adapter.add_dtls_listener(
-                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for)
+                self.dtls = await dtls_adapter.add_dtls_listener(
+                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for, self._dtls_failed, self.dtls_ciphers)
+                self.endpoints["ctwing_lwm2m_dtls"] = self.dtls.bound
                 self.dtls_status = "listening"
             else:
                 self.dtls_status = "unavailable: " + dtls_adapter.DTLS_MISSING_REASON
                 log.warning("LwM2M DTLS listener not started: %s", self.dtls_status)
         return dict(self.endpoints)
+
+    def _dtls_failed(self, failure: Any) -> None:
+        event = {"type": "dtls_handshake_failed", "at": self.clock.now(), "peer": list(failure.peer),
+                 "identity": failure.identity, "reason": failure.reason, "alert": failure.alert}
+        self.events.append(event)
+        del self.events[:-EVENTS_KEPT]
+        if self.on_event is not None:
+            self.on_event(event)
 
     async def stop(self) -> None:
         for task in [*self._observers.values(), *self._delivering.values()]:
