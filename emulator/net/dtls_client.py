@@ -43,6 +43,9 @@ log = logging.getLogger("modemu.lwm2m.client.dtls")
 class DtlsSessionError(coap_error.NetworkError):
     """The DTLS handshake failed or the session ended; ``str()`` says why."""
 
+    def __str__(self) -> str:  # aiocoap's NetworkError would print only the class name
+        return str(self.args[0]) if self.args else "DTLS session ended"
+
 
 class DtlsClientRemote(interfaces.EndpointAddress):
     """The server as seen through our DTLS session (one per session)."""

@@ -194,11 +194,12 @@ async def test_dtls_client_wrong_psk_fails(server, hooks):
     client = Lwm2mClient(host, port, f"urn:imei:{IMEI}", 300, psk_identity=IMEI, psk=b"not-the-right-psk",
                           ack_timeout=0.2, max_retransmit=1)
     try:
-        # aiocoap's tinydtls client does not surface the failed handshake: the CON Register
-        # simply times out by retransmission (short here: 0.2 s x 1), as a module would see it
+        # the server answers the bad Finished with a fatal alert: the Register fails at once
+        # with the reason (before the CON Register's first retransmission timer could matter)
         res = await asyncio.wait_for(client.register(), 10)
-        assert not res.ok and res.code == "timeout", res
+        assert not res.ok and res.code == "error" and "fatal alert" in res.error, res
         assert len(server.registrations) == 0 and hooks.events == []
+        assert [e["alert"] for e in server.events] == ["bad_record_mac"]
     finally:
         await client.close()
 
