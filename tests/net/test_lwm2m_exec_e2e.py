@@ -47,7 +47,7 @@ class Hooks:
     def on_deregistered(self, device_id, reason):
         pass
 
-    def on_uplink(self, device_id, payload, confirmable):
+    def on_uplink(self, device_id, payload, confirmable, content_format=None):
         self.uplinks.append(payload)
 
     def next_downlink(self, device_id):
