@@ -11,9 +11,9 @@ Protocol facts this relies on (cite when changing):
   using PSK MUST support TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655) and TLS_PSK_WITH_AES_128_CBC_SHA256
   (RFC 5487). Both are offered, CCM_8 first.
 - RFC 6347 §4.2.1: the server answers a ClientHello without a valid cookie with
-  HelloVerifyRequest and keeps no state; Mbed TLS needs a fresh context for the ClientHello that
-  carries the cookie (``HelloVerifyRequest`` is raised on it), so that datagram is fed again into
-  a new context at once instead of waiting for the client's retransmission.
+  HelloVerifyRequest and keeps no state; Mbed TLS then raises ``HelloVerifyRequest`` and needs a
+  fresh context for the ClientHello that carries the cookie (cookies are bound to the peer's
+  address with ``setcookieparam``).
 - RFC 4279 §2: an unknown PSK identity is refused with the fatal alert unknown_psk_identity (115);
   Mbed TLS sends it when the key lookup raises ``KeyError``.
 - A wrong key shows first as the client's Finished failing record protection; Mbed TLS (ssl_msg.c,
@@ -218,13 +218,15 @@ class DtlsServerEngine:
         self._sessions[peer] = sess
         return sess
 
-    def _feed(self, peer: tuple[str, int], sess: _Session, data: bytes, result: DtlsResult) -> None:
+    def _feed(self, peer: tuple[str, int], sess: _Session, data: bytes, result: DtlsResult,
+              retry: bool = True) -> None:
         sess.buffer.receive_from_network(data)
+        before = len(result.records)
         try:
             if not sess.established:
                 self._keys.asked = None
                 try:
-                    self._handshake(sess)
+                    self._handshake(sess, result)
                 finally:
                     if self._keys.asked is not None:
                         sess.identity = self._keys.asked
@@ -239,11 +241,13 @@ class DtlsServerEngine:
                     break
                 result.plaintext.append(chunk)
         except _tls.HelloVerifyRequest:
-            # see module docstring (RFC 6347 §4.2.1): redo this ClientHello in a fresh context
+            # RFC 6347 §4.2.1 (module docstring): Mbed TLS needs a fresh context after a
+            # HelloVerifyRequest. When it was just written, wait for the ClientHello with the
+            # cookie; when it was raised on that ClientHello itself, feed it to the fresh context.
             result.records += _drain(sess.buffer)
             fresh = self._new_session(peer)
-            if sess is not fresh:
-                self._feed(peer, fresh, data, result)
+            if len(result.records) == before and retry:
+                self._feed(peer, fresh, data, result, retry=False)
             return
         except (_tls.WantReadError, _tls.WantWriteError):
             pass
@@ -254,9 +258,18 @@ class DtlsServerEngine:
             return
         result.records += _drain(sess.buffer)
 
-    def _handshake(self, sess: _Session) -> None:
+    def _handshake(self, sess: _Session, result: DtlsResult) -> None:
+        """Step Mbed TLS until it needs the peer's next flight; a full output buffer
+        (WantWrite, e.g. after the final flight, state FLUSH_BUFFERS) is drained and stepping
+        goes on, so the handshake completes with the datagram that finishes it."""
         while sess.buffer._handshake_state is not _tls.HandshakeStep.HANDSHAKE_OVER:
-            sess.buffer.do_handshake()
+            try:
+                sess.buffer.do_handshake()
+            except _tls.WantWriteError:
+                drained = _drain(sess.buffer)
+                if not drained:
+                    raise
+                result.records += drained
         sess.established = True
 
     def _ended(self, peer: tuple[str, int], sess: _Session, exc: Exception, sent: list[bytes]) -> str:
