@@ -108,6 +108,7 @@ class CtwingLwm2mPlugin:
                    "dtls_port": backend.port_for("ctwing_lwm2m_dtls", 25684)}
         options.update(self.options)
         self.server = Lwm2mServer(self.hooks, backend.clock, **options)
+        self.server.on_event = getattr(backend, "record_event", None)  # failed DTLS handshakes
         loop = asyncio.get_running_loop()
 
         def queued(cmd: Command) -> None:
