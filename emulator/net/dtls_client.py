@@ -4,9 +4,11 @@
 Context as a message interface and starts the DTLS 1.2 handshake with the server at once. The
 returned remote is what requests are addressed to (``msg.remote``); requests the platform sends
 over the session (Observe, Write) reach the Context's ``serversite``. CoAP messages sent before
-the handshake completes wait for it; if the handshake fails (an alert from the server, no answer
-within ``handshake_timeout``) or the server sends close_notify, every pending request fails at
-once with :class:`DtlsSessionError` (aiocoap ``dispatch_error``), with the reason.
+the handshake completes wait for it; if the handshake fails (an alert from the server; Mbed TLS
+giving up after its own retransmissions; ``handshake_timeout`` if given) or the server sends
+close_notify, every pending request fails at once with :class:`DtlsSessionError` (aiocoap
+``dispatch_error``), with the reason. Without an answer at all, the pending CoAP request ends by
+its own retransmission timeout first (the module's "timeout" result, as before).
 
 Suites offered: TLS_PSK_WITH_AES_128_CCM_8 and TLS_PSK_WITH_AES_128_CBC_SHA256 (LwM2M 1.0 TS
 §7.1.7). Handshake retransmission: Mbed TLS's timers, polled every ``poll`` seconds of wall clock
@@ -92,7 +94,7 @@ class DtlsClientSession(asyncio.DatagramProtocol):
     the route gate wraps (aiocoap_hooks.gate_datagrams)."""
 
     def __init__(self, iface: "ClientDtlsInterface", server: tuple[str, int], identity: str, psk: bytes,
-                 handshake_timeout: float, poll: float) -> None:
+                 handshake_timeout: float | None, poll: float) -> None:
         self.iface, self.server = iface, server
         self.remote = DtlsClientRemote(self)
         conf = _tls.DTLSConfiguration(ciphers=list(PSK_SUITES), pre_shared_key=(identity, bytes(psk)),
@@ -106,7 +108,7 @@ class DtlsClientSession(asyncio.DatagramProtocol):
         self.local_address: tuple[str, int] | None = None
         self._handshake_timeout, self._poll = handshake_timeout, poll
         self._timer: asyncio.TimerHandle | None = None
-        self._deadline = 0.0
+        self._deadline: float | None = None
 
     # asyncio -------------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class DtlsClientSession(asyncio.DatagramProtocol):
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + self._handshake_timeout
+        self._deadline = None if self._handshake_timeout is None else loop.time() + self._handshake_timeout
         self._step()
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
@@ -178,7 +180,7 @@ class DtlsClientSession(asyncio.DatagramProtocol):
         except (_tls.WantReadError, _tls.WantWriteError):
             self._flush()
             loop = asyncio.get_running_loop()
-            if loop.time() >= self._deadline:
+            if self._deadline is not None and loop.time() >= self._deadline:
                 self._end("DTLS handshake timed out (no answer from the server)")
             else:
                 self._timer = loop.call_later(self._poll, self._step)  # Mbed TLS retransmits if due
@@ -239,7 +241,7 @@ class ClientDtlsInterface(GenericMessageInterface):
 
 
 async def open_dtls_transport(ctx: Any, local_host: str, server: tuple[str, int], identity: str, psk: bytes,
-                              gate: Any = None, handshake_timeout: float = 10.0,
+                              gate: Any = None, handshake_timeout: float | None = None,
                               poll: float = 0.5) -> DtlsClientRemote:
     """Add a DTLS client session to ``ctx`` and start its handshake; returns the server remote.
     With ``gate`` (a route gate) every datagram of the session passes it."""
