@@ -10,8 +10,9 @@ close_notify, every pending request fails at once with :class:`DtlsSessionError`
 ``dispatch_error``), with the reason. Without an answer at all, the pending CoAP request ends by
 its own retransmission timeout first (the module's "timeout" result, as before).
 
-Suites offered: TLS_PSK_WITH_AES_128_CCM_8 and TLS_PSK_WITH_AES_128_CBC_SHA256 (LwM2M 1.0 TS
-§7.1.7). Handshake retransmission: Mbed TLS's timers, polled every ``poll`` seconds of wall clock
+Suites offered: TLS_PSK_WITH_AES_128_CCM_8, then TLS_PSK_WITH_AES_128_CBC_SHA256 (the two a
+LwM2M server MUST support, LwM2M 1.0 TS §7.1.7; the client SHOULD NOT use CBC, so it only comes
+second, for a server that has nothing else). Handshake retransmission: Mbed TLS's timers, polled every ``poll`` seconds of wall clock
 (aiocoap's CoAP timers are wall clock too, see lwm2m_client.py).
 
 Must not: know LwM2M or AT syntax; touch aiocoap beyond the message-interface seam.

@@ -7,9 +7,10 @@ session ended; :meth:`send` encrypts; :meth:`close` sends close_notify. The aioc
 
 Protocol facts this relies on (cite when changing):
 
-- LwM2M 1.0 TS (OMA-TS-LightweightM2M-V1_0) §7.1.7 "Pre-Shared Keys": a client and server
-  using PSK MUST support TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655) and TLS_PSK_WITH_AES_128_CBC_SHA256
-  (RFC 5487). Both are offered, CCM_8 first.
+- LwM2M 1.0 TS §7.1.7 / 1.1-1.2 Transport TS "Pre-Shared Keys": "If a LwM2M Server supports
+  the pre-shared key credentials it MUST support TLS_PSK_WITH_AES_128_CCM_8 (RFC 6655, mandated
+  in RFC 7925) [and] TLS_PSK_WITH_AES_128_CBC_SHA256 (RFC 5487)"; the client SHOULD NOT use the
+  CBC one (RFC 7457). Both are offered, CCM_8 preferred (the server's order decides).
 - RFC 6347 §4.2.1: the server answers a ClientHello without a valid cookie with
   HelloVerifyRequest and keeps no state; Mbed TLS then raises ``HelloVerifyRequest`` and needs a
   fresh context for the ClientHello that carries the cookie (cookies are bound to the peer's
