@@ -181,3 +181,21 @@ async def test_plain_update_of_dtls_registration_forbidden(server, hooks):
         assert len(server.registrations) == 1
     finally:
         await ctx.shutdown()
+
+
+async def test_listener_says_why_when_the_library_is_missing(hooks, clock, monkeypatch, caplog):
+    """A platform without python-mbedtls wheels: plain CoAP still starts, the DTLS listener does
+    not, and start-up says why (dtls_status and one warning)."""
+    monkeypatch.setattr(dtls_adapter, "DTLS_AVAILABLE", False)
+    monkeypatch.setattr(dtls_adapter, "DTLS_MISSING_REASON",
+                        "python-mbedtls is not importable (No module named 'mbedtls'); pip install python-mbedtls")
+    caplog.set_level(logging.WARNING, "modemu.lwm2m")
+    srv = Lwm2mServer(hooks, clock, port=0, dtls_port=0)
+    try:
+        endpoints = await srv.start()
+        assert "ctwing_lwm2m" in endpoints and "ctwing_lwm2m_dtls" not in endpoints
+        assert srv.dtls_status.startswith("unavailable: python-mbedtls is not importable")
+        assert any("DTLS listener not started" in r.getMessage() and "mbedtls" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        await srv.stop()
