@@ -3,10 +3,13 @@
 Device -> platform: ``POST /rd?ep=&lt=&b=&lwm2m=`` Register (2.01, Location-Path rd/<n>),
 ``POST /rd/<n>`` Update (2.04), ``DELETE /rd/<n>`` De-register (2.02). Platform -> device, out
 of the listener the device talks to and to the address it registered from: ``GET /19/0/0``
-Observe=0 after registration when 19/0 is announced, each notification (NON or CON; aiocoap ACKs
-CON) reported as an uplink; ``PUT /19/1/0`` Write (application/octet-stream, 42) for each queued
-downlink, right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
-trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable. 2.04 ->
+Observe=0 (with the hooks' Accept, if any) after registration when 19/0 is announced, each
+notification (NON or CON; aiocoap ACKs CON) reported as an uplink: its application bytes
+(``payload_codec``) and Content-Format; a Write for each queued downlink (``PUT /19/1/0`` opaque
+42 by default, or TLV / SenML CBOR on /19/1/0/0 per the hooks' ``downlink_format``; a device that
+did not register 19/1 gets none, the command fails at once), right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
+trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable (a
+queue-mode registration: within ``queue_awake`` s of its last message). 2.04 ->
 delivered, anything else or no answer -> failed; when the platform stops waiting for the
 answer (the command timed out, :meth:`Lwm2mServer.abandon_downlink`), the device's next command
 goes out.
@@ -39,7 +42,6 @@ from .models import (
 
 log = logging.getLogger("modemu.lwm2m")
 _CODES = {"4.00": Code.BAD_REQUEST, "4.03": Code.FORBIDDEN, "4.04": Code.NOT_FOUND}
-OCTET_STREAM = 42
 EVENTS_KEPT = 200
 # Queue mode (LwM2M 1.1 Core §6.5.1, 1.0 §8.3): the client listens for MAX_TRANSMIT_WAIT (93 s,
 # RFC 7252 §4.8.2) after each message it sends; Leshan's default "awake time" is the same 93 s.
