@@ -49,7 +49,7 @@ def missing_requirement(scenario: Scenario) -> str | None:
         if need == "dtls":
             from ..backends.lwm2m import dtls_adapter
             if not dtls_adapter.DTLS_AVAILABLE:
-                return "needs DTLS (pip install DTLSSocket): " + dtls_adapter.DTLS_MISSING_REASON
+                return "needs DTLS: " + dtls_adapter.DTLS_MISSING_REASON
     return None
 
 
