@@ -17,8 +17,11 @@ from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
 SCENARIO_KEYS = {"name", "module", "modems", "modem", "config", "backends", "steps", "within",
-                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires"}
-STEP_MODIFIERS = {"within", "modem", "allow_other", "as"}
+                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires", "line_end"}
+STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
+#: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
+#: Zephyr and python-gsmmodem CR), and the module must treat each the same.
+LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
 CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
 FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
@@ -131,7 +134,8 @@ class _Builder:
                         within=self.duration(raw.get("within", 10.0), lines.get("within")),
                         wall_timeout=self.duration(raw.get("wall_timeout", 10.0), lines.get("wall_timeout")),
                         allow_other=self.flag(raw, "allow_other"), skip_boot=self.flag(raw, "skip_boot"),
-                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires))
+                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires),
+                        line_end=self.line_end(raw.get("line_end", "cr"), lines.get("line_end")))
         for i, item in enumerate(steps_raw):
             scen.steps.append(self.step(item, i, names, lines.get("steps", raw.line)))
         return scen
@@ -141,6 +145,11 @@ class _Builder:
         if not isinstance(value, bool):
             raise self.err(f"'{key}' must be true or false", raw.key_lines.get(key, raw.line))
         return value
+
+    def line_end(self, value: Any, line: int | None) -> str:
+        if value not in LINE_ENDS:
+            raise self.err(f"'line_end' must be one of {', '.join(LINE_ENDS)} (got {value!r})", line)
+        return LINE_ENDS[value]
 
     def duration(self, value: Any, line: int | None) -> float:
         try:
@@ -208,6 +217,10 @@ class _Builder:
             if kind != "platform" or not isinstance(item["as"], str):
                 raise self.err("'as: name' only applies to platform steps", item.key_lines.get("as"))
             step.capture_as = item["as"]
+        if "line_end" in item:
+            if kind != "send":
+                raise self.err("'line_end' only applies to send steps", item.key_lines.get("line_end"))
+            step.line_end = self.line_end(item["line_end"], item.key_lines.get("line_end"))
         try:
             step.value = self.value(kind, value, vline)
         except PatternError as exc:
