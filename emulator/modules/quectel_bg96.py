@@ -1,9 +1,11 @@
 """Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007, power saving, Quectel
-common commands, TCP/IP (AT+QI*), MQTT (AT+QMT*) and SKT ThingPlug (AT+SKTP*)."""
+common commands, TCP/IP (AT+QI*), MQTT (AT+QMT*), SKT ThingPlug (AT+SKTP*)
+and GNSS (AT+QGPS*)."""
 
 from .data_loader import build_profile
-from .handlers import power, quectel_common, quectel_mqtt, quectel_tcpip, thingplug, ts27007, v250
+from .handlers import power, quectel_common, quectel_gnss, quectel_mqtt, quectel_tcpip, thingplug, ts27007, v250
 
 PROFILE = build_profile("bg96", "bg96", (v250.FEATURE, ts27007.FEATURE, power.FEATURE, power.QUECTEL_FEATURE,
                                          quectel_common.FEATURE,
-                                         quectel_tcpip.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE))
+                                         quectel_tcpip.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE,
+                                         quectel_gnss.FEATURE))
