@@ -26,6 +26,7 @@ from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChan
                              SimRemoved, WakeUp)
 from ..errors import ConfigError
 from ..net.internet import Fault
+from .gnss import router as gnss_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -170,6 +171,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         emulator.internet.clear_faults()
         return {"ok": True}
 
+    app.include_router(gnss_router(emulator))
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:

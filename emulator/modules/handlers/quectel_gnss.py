@@ -127,6 +127,7 @@ def _hdop_nsat(ctx: Context) -> tuple[float, int]:
 # --- lifecycle -----------------------------------------------------------------------------
 def _init(ctx: Context) -> None:
     ctx.state.gnss = GnssState()
+    _source(ctx)  # a configured track starts replaying at the first power-on
 
 
 def _shutdown(ctx: Context) -> None:

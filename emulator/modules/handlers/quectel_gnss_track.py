@@ -67,6 +67,8 @@ class Track:
     def __post_init__(self) -> None:
         if not self.points:
             raise TrackError("a track needs at least one point")
+        if any(b.t < a.t for a, b in zip(self.points, self.points[1:])):
+            raise TrackError("track times go backwards")
 
     @property
     def duration(self) -> float:
