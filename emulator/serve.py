@@ -21,6 +21,7 @@ from .config import Config, ModemSpec, default_modems, load_config, load_gnss_tr
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
+from .transport.statedir import StateDir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .transport.runner import Emulator
@@ -138,7 +139,12 @@ async def serve(args: argparse.Namespace) -> int:
     api_address(args.api)  # a bad --api fails before anything starts
     await emulator.start()
     api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
+    state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
+        state_dir = getattr(args, "state_dir", None) or config.state_dir
+        if state_dir:
+            state = StateDir(state_dir)
+            state.attach(emulator)
         emulator.api_url = await api.start()
         info = emulator.ready_info()
         try:
@@ -149,6 +155,8 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await api.stop()
+        if state is not None:
+            state.save_all()
         await emulator.stop()
         remove_ready(args.ready_file)
     return 0

@@ -27,6 +27,7 @@ from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChan
 from ..errors import ConfigError
 from ..net.internet import Fault
 from .gnss import router as gnss_router
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -172,6 +173,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         return {"ok": True}
 
     app.include_router(gnss_router(emulator))
+    app.include_router(tls_router(emulator))
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:

@@ -70,6 +70,12 @@ class Context:
     def is_pending(self, key: str) -> bool:
         return self._modem._pending_key == key
 
+    def abort_data(self, reply: "Reply") -> bool:
+        """End the open data phase from a timer (an upload whose bytes did not all come in
+        time): the bytes so far are dropped and ``reply`` finishes the command. False when
+        no data phase is open any more."""
+        return self._modem._abort_prompt(reply)
+
     def write_raw(self, data: bytes) -> None:
         """Bytes straight to the host (transparent mode); not held, not framed."""
         self._modem._emit(data)

@@ -28,6 +28,7 @@ EXECUTOR_MODULES: list[str] = [
     "emulator.net.mqtt_exec",
     "emulator.net.sockets",
     "emulator.net.thingplug_exec",
+    "emulator.net.tls_sockets",
 ]
 
 
