@@ -1,13 +1,13 @@
 """Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007, power saving, Quectel
 common commands, TCP/IP (AT+QI*), MQTT (AT+QMT*), SKT ThingPlug (AT+SKTP*), the file system
-(AT+QF*), TLS sockets (AT+QSSL*) and GNSS (AT+QGPS*)."""
+(AT+QF*), TLS sockets (AT+QSSL*), the HTTP(S) client (AT+QHTTP*) and GNSS (AT+QGPS*)."""
 
 from .data_loader import build_profile
-from .handlers import (power, quectel_common, quectel_file, quectel_gnss, quectel_mqtt, quectel_ssl, quectel_tcpip,
+from .handlers import (power, quectel_common, quectel_file, quectel_gnss, quectel_http, quectel_mqtt, quectel_ssl, quectel_tcpip,
                        thingplug, ts27007, v250)
 
 PROFILE = build_profile("bg96", "bg96", (v250.FEATURE, ts27007.FEATURE, power.FEATURE, power.QUECTEL_FEATURE,
                                          quectel_common.FEATURE,
                                          quectel_tcpip.FEATURE, quectel_mqtt.FEATURE, thingplug.BG96_FEATURE,
                                          quectel_file.FEATURE, quectel_ssl.FEATURE,
-                                         quectel_gnss.FEATURE))
+                                         quectel_http.FEATURE, quectel_gnss.FEATURE))
