@@ -141,7 +141,7 @@ async def _exchange(effect: HttpRequest, net: NetContext) -> HttpResult:
     finally:
         writer.close()
     assert response is not None
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers)
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw_items())  # as sent
     length = next((v for k, v in headers if k.lower() == "content-length"), None)
     return HttpResult(effect.token, 0, response.status_code, response.reason.decode("latin-1"), headers,
                       bytes(body), response.http_version.decode("ascii"),
