@@ -15,7 +15,7 @@ from .clock import Timer
 from .events import Effect
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..modules.profile import Reply
+    from .feature import Reply
     from .modem import Modem
 
 
@@ -75,6 +75,12 @@ class Context:
         time): the bytes so far are dropped and ``reply`` finishes the command. False when
         no data phase is open any more."""
         return self._modem._abort_prompt(reply)
+
+    def result_after_data(self, text: str) -> None:
+        """A result code written when the line leaves data mode on its own (``OK`` after
+        ``+++``, ``NO CARRIER``), then the URCs held while it was in data mode."""
+        self._modem._urc(text)
+        self._modem._flush_held()
 
     def write_raw(self, data: bytes) -> None:
         """Bytes straight to the host (transparent mode); not held, not framed."""
