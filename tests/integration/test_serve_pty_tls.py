@@ -305,3 +305,18 @@ def test_mqtt_over_tls_to_ctwing_with_its_ca_and_the_api_errors(served) -> None:
     line.expect(b"\r\n+QMTOPEN: 1,0\r\n")
     line.at("AT+QMTCLOSE=1")
     line.expect(b"\r\n+QMTCLOSE: 1,0\r\n")
+
+
+def test_transparent_tls_echo_and_escape(served, pki) -> None:
+    line = _line(served)
+    line.at("AT+QIACT=1")
+    line.at('AT+QSSLCFG="seclevel",5,0')
+    line.ser.write(b'AT+QSSLOPEN=1,5,7,"echo.test",4443,2\r')
+    line.expect(b'AT+QSSLOPEN=1,5,7,"echo.test",4443,2\r\r\nCONNECT\r\n')
+    line.ser.write(b"raw bytes\x1a\x1b\r\n")  # the line is the TLS stream: echoed by the peer only
+    line.expect(b"raw bytes\x1a\x1b\r\n")
+    time.sleep(1.2)  # the +++ escape needs 1 s of silence before and after (serve: wall-clock pace)
+    line.ser.write(b"+++")
+    line.expect(b"\r\nOK\r\n", timeout=5)
+    line.at("AT+QSSLSTATE=7", '+QSSLSTATE: 7,"SSLClient","echo.test",4443,0,2,1,7,0,"uart1",5')
+    line.at("AT+QSSLCLOSE=7")

@@ -73,12 +73,14 @@ THINGPLUG = [
 LATER = [
     Case("+CMGS", 'AT+CMGS="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
     Case("+QFUPL", 'AT+QFUPL="UFS:crlf.bin",{n}', exact=False),
+    Case("+QFWRITE", "AT+QFWRITE=1,{n}", setup=(b'AT+QFOPEN="w.bin",1',), exact=False),
+    Case("+QSSLSEND", "AT+QSSLSEND=4,{n}", setup=(b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443')),
+    Case("+QSSLSEND", "AT+QSSLSEND=4", b"\x1a", (b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443'),
+         alphabet=CTRL),
+    # the CONNECT data phase of a TLS socket in transparent mode
+    Case("+QSSLOPEN", 'AT+QSSLOPEN=1,1,4,"tls.example.com",443,2', setup=(b"AT+QIACT=1",), alphabet=b"+", tail=b""),
     # HTTP(S): the URL, a POST body, a host-built request after CONNECT (the effect carries
     # them as url/body/raw, so the payload is not compared)
-    # the TLS socket and file-handle data phases (r3/stacks-tls)
-    Case("+QSSLSEND", "AT+QSSLSEND=0,{n}", setup=(b'AT+QSSLOPEN=1,1,0,"echo.example.com",443,0',)),
-    Case("+QSSLSEND", "AT+QSSLSEND=0", b"\x1a", (b'AT+QSSLOPEN=1,1,0,"echo.example.com",443,0',), alphabet=CTRL),
-    Case("+QFWRITE", "AT+QFWRITE={fh},{n}", setup=(b'AT+QFOPEN="crlf.bin",1',), exact=False),
     Case("+QHTTPURL", "AT+QHTTPURL={n}", exact=False),
     Case("+QHTTPPOST", "AT+QHTTPPOST={n}", setup=HTTP_URL, exact=False),
     Case("+QHTTPGET", "AT+QHTTPGET=60,{n}", setup=HTTP_URL + (b'AT+QHTTPCFG="requestheader",1',), exact=False),

@@ -8,6 +8,7 @@ import pytest
 
 from emulator.modules.handlers.quectel_ssl_effects import (TlsClose, TlsClosed, TlsData, TlsOpen, TlsOpened,
                                                            TlsSend)
+from emulator.core.stimuli import NetworkDetach
 from emulator.testing.sansio import make_harness
 
 OK = b"\r\nOK\r\n"
@@ -126,7 +127,6 @@ def test_push_mode_data_in_the_urc(h):
 
 
 def test_open_failures(h):
-    assert h.send('AT+QSSLOPEN=1,1,0,"tls.example.com",443,2\r') == ERR  # transparent: not emulated
     assert h.send('AT+QSSLOPEN=1,1,12,"tls.example.com",443\r') == ERR
     assert h.send('AT+QSSLOPEN=1,6,0,"tls.example.com",443\r') == ERR
     assert h.send('AT+QSSLOPEN=1,1,0,"",443\r') == ERR
@@ -156,6 +156,59 @@ def test_open_hands_the_uploaded_files_to_the_executor(h):
         b"CA-PEM", b"CERT", b"KEY", 2, True, "")
     h.send('AT+QFDEL="c.key"\r')
     assert h.send('AT+QSSLOPEN=1,3,2,"tls.example.com",443\r') == OK + b"\r\n+QSSLOPEN: 2,566\r\n"
+
+
+def test_transparent_mode_connect_escape_ato_and_no_carrier(h):
+    h.other.clear()
+    assert h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r') == b""  # no OK: CONNECT or ERROR
+    (effect,) = effects(h, TlsOpen)
+    assert h.stim(TlsOpened(3, effect.gen, 0)) == b"\r\nCONNECT\r\n"
+    assert h.send(b"AT+QSSLSTATE\r\x1a\x1b") == b""  # the line is the TLS stream now
+    assert h.advance(0.5) == b""
+    assert b"".join(e.data for e in effects(h, TlsSend)) == b"AT+QSSLSTATE\r\x1a\x1b"
+    assert h.stim(TlsData(3, effect.gen, b"\r\nOK\r\n")) == b"\r\nOK\r\n"  # raw, as it came
+    assert h.advance(1.5) + h.send(b"+++") + h.advance(1.0) == OK  # the escape: OK, buffer mode
+    assert effects(h, TlsSend) == []
+    assert h.send("AT+QSSLSTATE=3\r") == ok('+QSSLSTATE: 3,"SSLClient","tls.example.com",443,0,2,1,3,0,"uart1",1')
+    assert h.stim(TlsData(3, effect.gen, b"while away")) == b'\r\n+QSSLURC: "recv",3\r\n'
+    assert h.send("ATO\r") == b"\r\nCONNECT\r\n"
+    assert h.advance(0.1) == b"while away"  # what came meanwhile follows CONNECT
+    assert h.stim(TlsClosed(3, effect.gen)) == b"\r\nNO CARRIER\r\n"
+    assert h.send("AT+QSSLSTATE\r") == OK  # nothing left to AT+QSSLCLOSE
+    assert h.send("ATO\r") == b"\r\nNO CARRIER\r\n"
+
+
+def test_transparent_open_failures_answer_error(h):
+    h.other.clear()
+    assert h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r') == b""
+    (effect,) = effects(h, TlsOpen)
+    assert h.stim(TlsOpened(3, effect.gen, 566)) == ERR
+    assert h.send('AT+QSSLOPEN=2,1,3,"tls.example.com",443,2\r') == ERR  # PDP 2 inactive
+    h.send('AT+QSSLCFG="seclevel",1,1\r')
+    assert h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r') == ERR  # no CA file
+    h.send('AT+QSSLCFG="seclevel",1,0;+QSSLCFG="negotiatetime",1,10\r')
+    h.other.clear()
+    assert h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r') == b""
+    assert h.advance(14.9) == b""
+    assert h.advance(0.2) == ERR  # no answer at all: the module gives up (safety net)
+    assert [e.client_id for e in effects(h, TlsClose)] == [3]
+    assert h.send("AT+QSSLSTATE\r") == OK
+
+
+def test_coverage_loss_ends_the_connections(h):
+    _open(h, cid=1)
+    effect = _open(h, cid=2, access=0)
+    h.other.clear()
+    h.send('AT+QSSLOPEN=1,1,3,"tls.example.com",443,2\r')
+    (raw,) = effects(h, TlsOpen)
+    assert h.stim(TlsOpened(3, raw.gen, 0)) == b"\r\nCONNECT\r\n"
+    out = h.stim(NetworkDetach())
+    assert out.startswith(b"\r\nNO CARRIER\r\n") and b'+QIURC: "pdpdeact",1' in out
+    assert sorted(e.client_id for e in effects(h, TlsClose)) == [1, 2, 3]
+    assert h.send("AT+QSSLSTATE=2\r") == ok('+QSSLSTATE: 2,"SSLClient","tls.example.com",4243,0,4,1,2,0,"uart1",1')
+    assert h.stim(TlsData(2, effect.gen, b"late")) == b""
+    assert h.send("AT+QSSLCLOSE=1;+QSSLCLOSE=2\r") == OK
+    assert h.send("AT+QSSLSTATE\r") == OK
 
 
 def test_reboot_closes_open_clients(h):

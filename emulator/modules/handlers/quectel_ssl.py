@@ -13,7 +13,8 @@ server, answers 566 [dev S5]), ``AT+QSSLSTATE`` -> ``+QSSLSTATE: <client>,"SSLCl
 (``AT+QFUPL``) when the connection opens. Settings are not kept over a reboot (units: "sni"
 back to 0 after a restart [dev S5]).
 
-Deviations (README "Quectel TLS"): access mode 2 (transparent) answers ``ERROR``; the handshake
+Access mode 2 (transparent: ``CONNECT`` / ``ERROR``, ``+++``, ``ATO``) is
+``quectel_ssl_transparent.py``. Deviations (README "Quectel TLS"): the handshake
 is bounded by ``negotiatetime`` (virtual seconds) and ends in 566; "checkhost" also sends the
 name as SNI (Python's ssl ties the two); AT+QIGETERROR is not touched [dev S5].
 
@@ -24,9 +25,10 @@ from __future__ import annotations
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
-from ...core.results import ERROR
-from ..profile import CommandTable, Feature, Reply
+from ...core.results import CONNECT, ERROR
+from ..profile import CommandTable, Feature, Pending, Reply
 from . import quectel_ssl_data as data
+from . import quectel_ssl_transparent as transparent
 from .quectel_common import urc_port
 from .quectel_ssl_effects import (ALL_SUITES, CLOSING, CONNECTED, OPENING, SUITES, TRANSPARENT, SslClient,
                                   SslState, TlsClose, TlsClosed, TlsData, TlsOpen, TlsOpened, TlsSent,
@@ -52,10 +54,28 @@ def st(ctx: Context) -> SslState:
 
 def _init(ctx: Context) -> None:
     ctx.state.ssl = SslState(gen=ctx.nvm.get("ssl_gen", 0))
+    ctx.state.radio_hooks = [*getattr(ctx.state, "radio_hooks", []), _radio_changed]
+
+
+def _radio_changed(ctx: Context, event: str) -> None:
+    """Coverage or functionality lost: the TLS connections die with the PDP context (AT+QI*
+    prints ``+QIURC: "pdpdeact",<cid>``). As for AT+QI sockets, a connected client goes to state
+    4 (closing) until AT+QSSLCLOSE; one in transparent mode ends with NO CARRIER."""
+    if ctx.state.radio.registered:
+        return
+    s = st(ctx)
+    for client in [c for c in s.clients.values() if c.state == CONNECTED]:
+        ctx.effect(TlsClose(client.client_id, client.gen))
+        if transparent.closed(ctx, client):
+            del s.clients[client.client_id]
+        else:
+            client.state = CLOSING
 
 
 def _shutdown(ctx: Context) -> None:
     s = st(ctx)
+    if s.transparent is not None:
+        s.transparent.drop_timers()
     for client in s.clients.values():
         ctx.effect(TlsClose(client.client_id, client.gen))
     ctx.nvm["ssl_gen"] = s.gen  # late answers of old connections stay recognisable
@@ -150,20 +170,29 @@ def qsslopen_set(cmd: AtCommand, ctx: Context) -> Reply:
     access = cmd.int(5, 0, lo=0, hi=2)
     if not host:
         raise ArgError("empty host")
-    if access == TRANSPARENT:
-        return Reply(final=ERROR)  # not emulated (README "Quectel TLS")
     s = st(ctx)
+    raw_mode = access == TRANSPARENT  # CONNECT or ERROR instead of OK + URC (as AT+QIOPEN)
     if cid in s.clients:
-        return Reply(after=(f"+QSSLOPEN: {cid},563",))  # connectID in use [doc: Q-TCP §4]
+        return Reply(final=ERROR) if raw_mode else Reply(after=(f"+QSSLOPEN: {cid},563",))
     pdp = ctx.state.pdp.get(pdp_id)
     if pdp is None or not pdp.active:
-        return Reply(after=(f"+QSSLOPEN: {cid},561",))
+        return Reply(final=ERROR) if raw_mode else Reply(after=(f"+QSSLOPEN: {cid},561",))
     settings = settings_for(ctx, idx, host)
     if settings.missing:  # seclevel 1/2 without the files: the handshake cannot verify [dev S5]
-        return Reply(after=(f"+QSSLOPEN: {cid},566",))
+        return Reply(final=ERROR) if raw_mode else Reply(after=(f"+QSSLOPEN: {cid},566",))
     client = SslClient(cid, pdp_id, idx, host, port, access, s.next_gen())
     s.clients[cid] = client
-    return Reply(effects=(TlsOpen(cid, client.gen, host, port, settings),))
+    effect = TlsOpen(cid, client.gen, host, port, settings)
+    if not raw_mode:
+        return Reply(effects=(effect,))
+
+    def on_timeout(c: Context) -> Reply:  # the executor's own bound ends first; a safety net
+        if st(c).clients.get(cid) is client:
+            del st(c).clients[cid]
+            c.effect(TlsClose(cid, client.gen))
+        return Reply(final=ERROR)
+    return Reply(final=None, effects=(effect,),
+                 pending=Pending(f"qsslopen:{cid}", settings.negotiatetime + 5.0, on_timeout))
 
 
 def _live(ctx: Context, cid: int, gen: int) -> SslClient | None:
@@ -181,12 +210,20 @@ def _opened(stim: TlsOpened, ctx: Context) -> None:
         del st(ctx).clients[client.client_id]  # a failed open frees the clientID (as AT+QIOPEN)
     else:
         client.state = CONNECTED
+    if client.access == TRANSPARENT:
+        if not stim.err:
+            transparent.enter(ctx, client)
+        ctx.finish(f"qsslopen:{client.client_id}", Reply(final=ERROR if stim.err else CONNECT))
+        return
     ctx.urc(f"+QSSLOPEN: {client.client_id},{stim.err}")
 
 
 def _closed(stim: TlsClosed, ctx: Context) -> None:
     client = _live(ctx, stim.client_id, stim.gen)
     if client is not None and client.state == CONNECTED:
+        if transparent.closed(ctx, client):
+            del st(ctx).clients[client.client_id]  # NO CARRIER ends it
+            return
         client.state = CLOSING  # the host must AT+QSSLCLOSE
         ctx.urc(f'+QSSLURC: "closed",{client.client_id}')
 
@@ -223,12 +260,14 @@ def qsslclose_set(cmd: AtCommand, ctx: Context) -> Reply:
     client = st(ctx).clients.pop(cid, None)
     if client is not None:
         ctx.effect(TlsClose(cid, client.gen))
+    if st(ctx).escaped_id == cid:
+        st(ctx).escaped_id = None
     return Reply()
 
 
 @T.test("+QSSLOPEN")
 def qsslopen_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=('+QSSLOPEN: (1-16),(0-5),(0-11),"<serveraddr>",(1-65535),(0-1)',))
+    return Reply(lines=('+QSSLOPEN: (1-16),(0-5),(0-11),"<serveraddr>",(1-65535),(0-2)',))
 
 
 @T.test("+QSSLSTATE")
@@ -240,6 +279,8 @@ def qsslstate_test(cmd: AtCommand, ctx: Context) -> Reply:
 def qsslclose_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+QSSLCLOSE: (0-11),(0-65535)",))
 
+
+T.exec("O")(transparent.ato_exec)  # ATO: back to a TLS client left with +++ (else AT+QI's ATO)
 
 FEATURE = Feature("quectel_ssl", T.merged(data.T), init=_init, on_shutdown=_shutdown, stimuli={
     TlsOpened: _opened, TlsData: data.received, TlsSent: data.sent, TlsClosed: _closed,

@@ -19,6 +19,7 @@ from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR, SEND_OK
 from ..profile import CommandTable, Prompt, Reply
+from . import quectel_ssl_transparent as transparent
 from . import ts27007
 from .quectel_ssl_effects import CONNECTED, PUSH, SslClient, SslState, TlsData, TlsSend, TlsSent
 
@@ -91,6 +92,8 @@ def received(stim: TlsData, ctx: Context) -> None:
         return
     client.total_recv += len(stim.data)
     ts27007.rrc_activity(ctx)
+    if transparent.deliver(ctx, client, stim.data):
+        return
     if client.access == PUSH:
         ctx.urc(f'+QSSLURC: "recv",{client.client_id},{len(stim.data)}\r\n'.encode() + stim.data)
         return

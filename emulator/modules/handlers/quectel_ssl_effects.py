@@ -79,6 +79,8 @@ class SslState:
     contexts: dict[int, SslContext] = field(default_factory=lambda: {i: SslContext() for i in range(6)})
     clients: dict[int, SslClient] = field(default_factory=dict)
     gen: int = 0
+    transparent: Any = None  # the SslTransparentLine while a client is in transparent mode
+    escaped_id: int | None = None  # the client left with +++ (ATO goes back to it)
 
     def next_gen(self) -> int:
         self.gen += 1
