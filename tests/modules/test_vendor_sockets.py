@@ -51,7 +51,7 @@ def test_sock6_forms_and_errors() -> None:
     assert h.send("AT@SOCKCLOSE6=0\r") == b"\r\nOK\r\n\r\n@SOCKCLOSE6:0,1\r\n"
     assert h.send("AT@SOCKOPEN6=2,1,1,64:ff9b::a00:1,5683,5683\r") == b"\r\nOK\r\n"
     op = _last(h, OpenSocket)
-    assert (op.conn_id, op.service, op.host, op.port) == (2, "UDP", "64:ff9b::a00:1", 5683)
+    assert (op.conn_id, op.service, op.host, op.port) == (2, "UDP", "10.0.0.1", 5683)  # NAT64
     assert h.send("AT@SOCKSTAT6\r").split(b"\r\n")[3] == b"@SOCKSTAT6:2,1,2"  # opening
     assert h.stim(SocketOpened(2, op.gen)) == b"\r\n@SOCKOPEN6:2,0\r\n"
     assert h.send("AT@SOCKOPEN6=2,1,1,::1,1\r") == b"\r\nOK\r\n\r\n@SOCKOPEN6:2,1\r\n"  # in use
@@ -63,8 +63,12 @@ def test_sock6_forms_and_errors() -> None:
     assert h.send("AT@SOCKSTAT6\r").split(b"\r\n")[3] == b"@SOCKSTAT6:2,0,0"
 
 
-def test_dnsq6_prefers_ipv6() -> None:
+def test_dnsq6_prefers_ipv6_and_synthesises_dns64() -> None:
     h = make_harness("amm5918k", testkit=False)
     assert h.send("AT@DNSQ6=www.example.com\r") == b"\r\nOK\r\n"
     assert h.stim(NameResolved(1, ("192.0.2.1", "2001:db8::1"))) == b"\r\n@DNSQ6:2001:db8::1\r\n"
-    assert h.stim(NameResolved(2, ())) == b"\r\n@DNSQ6:FAIL\r\n"
+    # RFC 6052 §2.2: 192.0.2.33 in 64:ff9b::/96 is 64:ff9b::c000:221
+    assert h.stim(NameResolved(2, ("192.0.2.33",))) == b"\r\n@DNSQ6:64:ff9b::c000:221\r\n"
+    assert h.stim(NameResolved(3, ())) == b"\r\n@DNSQ6:FAIL\r\n"
+    h.send("AT@SOCKOPEN6=1,0,0,64:ff9b::c000:221,80\r")
+    assert [e for e in h.other if isinstance(e, OpenSocket)][-1].host == "192.0.2.33"  # NAT64

@@ -15,7 +15,12 @@ Forms from the WIZnet AM01 guide (Wiznet/wiznet-iot-shield-arduino-kr
 - ``AT@DNSQ6=<name>`` -> ``OK``, ``@DNSQ6:<address>`` (a name that does not resolve:
   ``@DNSQ6:FAIL``, INVENTED: the guide shows no failure).
 
-A peer close is reported as ``@SOCKCLOSE6:<id>,0`` (ASSUMPTION: the guide lists no close URC).
+The network is IPv6-only with DNS64/NAT64, as the guide describes (§5: an IPv4 server is reached
+through the AAAA address the DNS64 server synthesises): ``@DNSQ6`` answers the name's IPv6
+address, or for an IPv4-only name the RFC 6052 well-known-prefix address ``64:ff9b::a.b.c.d``
+(printed in hex, ``64:ff9b::b46a:9492``); a socket to ``64:ff9b::/96`` reaches the IPv4 address
+inside it (NAT64). A peer close is reported as ``@SOCKCLOSE6:<id>,0`` (ASSUMPTION: the guide lists
+no close URC).
 I/O is the Quectel socket executor's (``emulator/net/sockets.py``), effects and stimuli shared.
 
 Must not: do I/O.
@@ -24,6 +29,7 @@ Must not: do I/O.
 from __future__ import annotations
 
 import binascii
+import ipaddress
 from dataclasses import dataclass, field
 
 from ...at.commands import ArgError, AtCommand
@@ -38,6 +44,31 @@ MAX_ID = 4  # "최대 5 개의 소켓" (at most five sockets), ids 0-4
 CLOSED, CLOSING, OPENING, OPENED = 0, 1, 2, 3
 OPEN_TIMEOUT = 60.0  # ASSUMPTION: the guide gives no open timeout
 MAX_CHARS = 1024
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 §2.1 well-known prefix
+
+
+def nat64(host: str) -> str:
+    """The IPv4 address a ``64:ff9b::/96`` destination reaches through NAT64; else ``host``."""
+    try:
+        addr = ipaddress.IPv6Address(host.strip("[]"))
+    except ValueError:
+        return host
+    if addr not in NAT64:
+        return host
+    return str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
+
+
+def dns64(addresses: tuple[str, ...]) -> str | None:
+    """The AAAA answer: an IPv6 address of the name, else one synthesised from its IPv4."""
+    for a in addresses:
+        if ":" in a:
+            return a
+    for a in addresses:
+        try:
+            return str(NAT64[int(ipaddress.IPv4Address(a))])
+        except ValueError:
+            continue
+    return None
 
 
 @dataclass
@@ -113,7 +144,7 @@ def sockopen6_set(cmd: AtCommand, ctx: Context) -> Reply:
             _drop(c, sock)
             c.urc(f"@SOCKOPEN6:{sid},1")
     sock.timer = ctx.later(OPEN_TIMEOUT, expire, "sockopen6-timeout")
-    return Reply(effects=(OpenSocket(sid, sock.gen, "UDP" if udp else "TCP", host, port),))
+    return Reply(effects=(OpenSocket(sid, sock.gen, "UDP" if udp else "TCP", nat64(host), port),))
 
 
 def _payload(sock: ASock, dtype: int, text: str) -> bytes | None:
@@ -220,8 +251,7 @@ def _sent(stim: SocketSent, ctx: Context) -> None:
 
 
 def _resolved(stim: NameResolved, ctx: Context) -> None:
-    v6 = [a for a in stim.addresses if ":" in a]
-    addr = (v6 or list(stim.addresses) or [None])[0]
+    addr = dns64(stim.addresses)
     ctx.urc(f"@DNSQ6:{addr}" if addr else "@DNSQ6:FAIL")
 
 
