@@ -120,3 +120,13 @@ def test_inactive_context_is_709() -> None:
     assert h.send('AT+QHTTPCFG="contextid",3\r') == b"\r\nOK\r\n"
     _url(h, b"http://dev.example.com/")
     assert h.send("AT+QHTTPGET\r") == b"\r\nOK\r\n\r\n+QHTTPGET: 709\r\n"
+
+
+def test_a_request_is_uplink_traffic() -> None:
+    h = _h()
+    _url(h, b"http://dev.example.com/")
+    assert h.send("AT+CSCON=1\r") == b"\r\nOK\r\n"
+    h.advance(60.0)  # the attach's RRC connection was released long ago
+    assert h.modem.state.radio.rrc == 0
+    out = h.send("AT+QHTTPGET\r")
+    assert out == b"\r\nOK\r\n\r\n+CSCON: 1\r\n" and h.modem.state.radio.rrc == 1

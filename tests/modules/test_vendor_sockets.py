@@ -72,3 +72,13 @@ def test_dnsq6_prefers_ipv6_and_synthesises_dns64() -> None:
     assert h.stim(NameResolved(3, ())) == b"\r\n@DNSQ6:FAIL\r\n"
     h.send("AT@SOCKOPEN6=1,0,0,64:ff9b::c000:221,80\r")
     assert [e for e in h.other if isinstance(e, OpenSocket)][-1].host == "192.0.2.33"  # NAT64
+
+
+def test_vendor_socket_data_is_radio_traffic() -> None:
+    h = make_harness("amm5918k", testkit=False)
+    h.send("AT+CSCON=1\r")
+    h.send("AT@SOCKOPEN6=0,0,0,::1,7\r")
+    h.stim(SocketOpened(0, _last(h, OpenSocket).gen))
+    h.advance(60.0)
+    assert h.modem.state.radio.rrc == 0
+    assert h.send('AT@SOCKSND6=0,0,"hi"\r') == b"\r\nOK\r\n\r\n@SOCKSND6:0,2,0\r\n\r\n+CSCON: 1\r\n"

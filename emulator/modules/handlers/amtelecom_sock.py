@@ -36,6 +36,7 @@ from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Reply
+from . import ts27007
 from .quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName, SendData,
                                     SocketClosed, SocketData, SocketOpened, SocketSent)
 
@@ -171,6 +172,7 @@ def socksnd6_set(cmd: AtCommand, ctx: Context) -> Reply:
     data = _payload(sock, dtype, text) if sock is not None else None
     if sock is None or sock.status != OPENED or not data:
         return Reply(after=(f"@SOCKSND6:{sid},0,1",))
+    ts27007.rrc_activity(ctx, len(data))  # uplink: RRC, PSM wake, air time on the meter
     return Reply(effects=(SendData(sid, sock.gen, data),), after=(f"@SOCKSND6:{sid},{len(data)},0",))
 
 
@@ -232,6 +234,7 @@ def _data(stim: SocketData, ctx: Context) -> None:
     sock = _live(ctx, stim.conn_id, stim.gen)
     if sock is None or sock.status != OPENED:
         return
+    ts27007.rrc_activity(ctx)
     for i in range(0, len(stim.data), MAX_CHARS // 2 if sock.hexmode else MAX_CHARS):
         chunk = stim.data[i:i + (MAX_CHARS // 2 if sock.hexmode else MAX_CHARS)]
         body = chunk.hex().upper() if sock.hexmode else chunk.decode("latin-1")

@@ -32,6 +32,7 @@ from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import CONNECT, CmeError
 from ..profile import CommandTable, Feature, Prompt, Reply
+from . import ts27007
 from .quectel_http_effects import (BUSY, CONTENT_TYPES, EMPTY_URL, INPUT_TIMEOUT, INVALID_PARAM,
                                    NET_DEACTIVATED, NO_REQUEST, TIMEOUT, URL_ERROR, HttpCancel,
                                    HttpRequest, HttpResult, HttpState)
@@ -177,7 +178,10 @@ def _start(ctx: Context, kind: str, rsptime: int, *, method: str = "GET", body: 
             _stop(c)
             c.urc(f"{urc}: {TIMEOUT}")
     s.timer = ctx.later(float(rsptime), expire, "qhttp-rsptime")
-    ctx.effect(HttpRequest(token, host, port, method, target, headers, body, raw, settings, float(rsptime)))
+    request = HttpRequest(token, host, port, method, target, headers, body, raw, settings, float(rsptime))
+    # uplink traffic: RRC connects, a sleeping module wakes, the meter books the request's air time
+    ts27007.rrc_activity(ctx, len(raw if raw is not None else body) + sum(len(k) + len(v) + 4 for k, v in headers))
+    ctx.effect(request)
     return None
 
 
@@ -280,6 +284,7 @@ def _result(stim: HttpResult, ctx: Context) -> None:
         ctx.urc(f"+QHTTP{kind}: {stim.err}")
         return
     s.response = stim
+    ts27007.rrc_activity(ctx)  # the response came over the air
     tail = f",{stim.content_length}" if stim.content_length is not None else ""
     ctx.urc(f"+QHTTP{kind}: 0,{stim.status}{tail}")
 

@@ -30,6 +30,7 @@ from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Reply
+from . import ts27007
 from .quectel_tcpip_effects import (CloseSocket, OpenSocket, SendData, SocketClosed, SocketData,
                                     SocketOpened, SocketSent)
 
@@ -137,6 +138,7 @@ def wsowr_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(lines=(f"+WSOWR:0,{sid}",))
     if len(data) != length:
         return Reply(lines=(f"+WSOWR:0,{sid}",))
+    ts27007.rrc_activity(ctx, len(data))  # uplink: RRC, PSM wake, air time on the meter
     return Reply(lines=(f"+WSOWR:1,{sid}",), effects=(SendData(sid, sock.gen, data),))
 
 
@@ -181,6 +183,7 @@ def _data(stim: SocketData, ctx: Context) -> None:
     sock = _live(ctx, stim.conn_id, stim.gen)
     if sock is None or sock.state != "open":
         return
+    ts27007.rrc_activity(ctx)
     body = stim.data.hex().upper() if sock.hexmode else stim.data.decode("latin-1")
     ctx.urc(f"+WSORD:{sock.sid},{len(stim.data)},{body}")
 
