@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, model_validator
 
 from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, current_fix, track_from_points
+from ..modules.handlers.quectel_gnss_track import TrackError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -69,7 +70,10 @@ def router(emulator: "Emulator") -> APIRouter:
     async def set_gnss(name: str, body: GnssBody) -> dict:
         port = gnss_port(name)
         if body.track is not None:
-            stim = GnssTrack(track_from_points([p.model_dump() for p in body.track]))
+            try:
+                stim = GnssTrack(track_from_points([p.model_dump() for p in body.track]))
+            except TrackError as exc:
+                raise HTTPException(422, f"bad track: {exc}") from None
         else:
             stim = GnssPosition(body.lat, body.lon, body.alt)
         emulator.on_loop(port.stimulus, stim)
