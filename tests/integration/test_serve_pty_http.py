@@ -10,13 +10,12 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import os
+import signal
 import ssl
 import subprocess
 import sys
 import threading
 import time
-import json
-import signal
 from pathlib import Path
 
 import pytest

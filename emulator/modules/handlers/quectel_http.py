@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
-from ...core.results import CONNECT, CmeError
+from ...core.results import CmeError
 from ..profile import CommandTable, Feature, Prompt, Reply
 from . import ts27007
 from .quectel_http_effects import (BUSY, CONTENT_TYPES, EMPTY_URL, INPUT_TIMEOUT, INVALID_PARAM,
