@@ -2,7 +2,8 @@
 
 Body ``{"lat", "lon", "alt"}``: the receiver stands there from now on (replacing a running
 track); or ``{"track": [{"t", "lat", "lon", "alt"}, ...]}``: replay those points from now on the
-virtual clock. ``GET`` returns where the receiver is now (``null`` without a position source).
+virtual clock. ``GET`` returns where the receiver is now (``null`` without a position source)
+and the ``socket://`` URL of its NMEA port (``"usbnmea"``, open once a session started).
 A modem without GNSS (no ``AT+QGPS``) answers 404.
 
 Must not: hold state (the position lives in the modem) or parse NMEA/GPX itself.
@@ -58,7 +59,8 @@ def router(emulator: "Emulator") -> APIRouter:
     def where(port) -> dict:
         fix = current_fix(port.modem.ctx)
         s = port.modem.state.gnss
-        return {"session": s.on, "fixed": s.fixed,
+        return {"session": s.on, "fixed": s.fixed, "outport": s.outport,
+                "nmea_port": f"socket://127.0.0.1:{s.nmea_port}" if s.nmea_port else None,
                 "position": None if fix is None else {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt,
                                                       "cog": fix.cog, "speed_kmh": fix.speed_kmh}}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.modules.handlers.quectel_gnss import GnssPosition, GnssTrack
+from emulator.modules.handlers.quectel_gnss import GnssPosition, GnssTrack, NmeaOut, NmeaPortReady
 from emulator.modules.handlers.quectel_gnss_nmea import lat_dm, lon_dm
 from emulator.modules.handlers.quectel_gnss_track import TrackError, parse_track
 from emulator.testing.sansio import make_harness
@@ -101,10 +101,20 @@ def test_uartnmea_streams_the_selected_sentences_every_fixrate() -> None:
     assert h.advance(10.0) == b""
 
 
-def test_usbnmea_default_prints_nothing_on_the_at_port() -> None:
+def test_usbnmea_default_goes_to_the_nmea_port_not_the_at_port() -> None:
     h = _bg96()
     h.send("AT+QGPS=1\r")
     assert h.advance(60.0) == b""
+    outs = [e for e in h.other if isinstance(e, NmeaOut)]
+    assert outs[0].sentences == ()  # AT+QGPS=1 opens the port
+    assert len(outs) == 61  # one burst a second (fixrate 1)
+    assert all({x[3:6] for x in o.sentences} == {"GGA", "RMC", "GSV", "GSA", "VTG"} for o in outs[1:])
+    assert len(outs[1].sentences) == 5 and len(outs[-1].sentences) == 6  # fixed: 8 satellites in 2 GSV
+    h.stim(NmeaPortReady(4711))
+    assert h.ctx.state.gnss.nmea_port == 4711
+    assert h.send('AT+QGPSCFG="outport","none"\r') == b"\r\nOK\r\n"
+    h.advance(5.0)
+    assert len([e for e in h.other if isinstance(e, NmeaOut)]) == 61
 
 
 def test_nmea_track_replays_and_moves() -> None:

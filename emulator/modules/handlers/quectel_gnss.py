@@ -13,9 +13,12 @@ order of the BG96 datasheet's cold start), and only if the receiver has a positi
   given (or the module powers on) on the virtual clock.
 
 The source is the world, not the module: it survives reboots (kept in ``ctx.nvm``).
-With ``AT+QGPSCFG="outport","uartnmea"`` the sentences selected by ``"gpsnmeatype"`` go to the
-AT port every ``<fixrate>`` seconds while a session runs; ``"usbnmea"`` (the default) is a USB
-NMEA port this emulator does not have, so nothing is printed on the AT port (as on the module).
+While a session runs, every ``<fixrate>`` seconds the sentences selected by ``"gpsnmeatype"``
+go to the port ``AT+QGPSCFG="outport"`` names: ``"usbnmea"`` (the default) is the module's
+separate NMEA port, here a loopback TCP port (``NmeaOut`` effects; ``emulator/net/gnss_nmea.py``
+opens it at the first session and answers ``NmeaPortReady``; ``GET /api/modems/{name}/gnss``
+tells its ``socket://`` URL); ``"uartnmea"`` prints them on the AT port; ``"none"`` nowhere.
+The AT port never gets NMEA otherwise (as on the module).
 
 Must not: do I/O, read files or the wall clock (time is ``ctx.clock``).
 """
@@ -30,6 +33,7 @@ from typing import Any, Callable
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import CmeError
+from ...core.events import Effect
 from ...core.stimuli import Stimulus
 from ..profile import CommandTable, Feature, Reply
 from .quectel_gnss_nmea import NMEA_BITS, loc_fields, sentences
@@ -65,6 +69,20 @@ class GnssTrack(Stimulus):
     track: Track
 
 
+@dataclass(frozen=True)
+class NmeaOut(Effect):
+    """Sentences for the NMEA port (none: just make sure the port is open)."""
+
+    sentences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NmeaPortReady(Stimulus):
+    """The NMEA port listens on 127.0.0.1:``port``."""
+
+    port: int
+
+
 @dataclass
 class GnssState:
     on: bool = False
@@ -75,6 +93,7 @@ class GnssState:
     cfg: dict[str, int] = field(default_factory=lambda: {k: v[2] for k, v in INT_KEYS.items()})
     fix_timer: Any = None
     nmea_timer: Any = None
+    nmea_port: int = 0  # the loopback TCP port of the "usbnmea" stream (0: not open yet)
 
 
 def st(ctx: Context) -> GnssState:
@@ -153,13 +172,16 @@ def _nmea_tick(ctx: Context) -> None:
     s = st(ctx)
     if not s.on:
         return
-    if s.outport == "uartnmea":
+    if s.outport != "none":
         fix = current_fix(ctx) if s.fixed else None
         hdop, nsat = _hdop_nsat(ctx)
-        for kind, bit in NMEA_BITS:
-            if s.cfg["gpsnmeatype"] & bit:
-                for sentence in sentences(kind, fix, _now(ctx), hdop, nsat):
-                    ctx.urc(sentence)
+        out = [sentence for kind, bit in NMEA_BITS if s.cfg["gpsnmeatype"] & bit
+               for sentence in sentences(kind, fix, _now(ctx), hdop, nsat)]
+        if s.outport == "uartnmea":
+            for sentence in out:
+                ctx.urc(sentence)
+        else:
+            ctx.effect(NmeaOut(tuple(out)))
     s.nmea_timer = ctx.later(float(s.fixrate), _nmea_tick, "gnss-nmea")
 
 
@@ -210,7 +232,7 @@ def qgps_set(cmd: AtCommand, ctx: Context) -> Reply:
     s.on, s.fixed, s.fixrate = True, False, fixrate
     s.fix_timer = ctx.later(float(ctx.defaults.get("gnss_ttff", 30.0)), _try_fix, "gnss-ttff")
     s.nmea_timer = ctx.later(float(fixrate), _nmea_tick, "gnss-nmea")
-    return Reply()
+    return Reply(effects=(NmeaOut(),) if s.outport == "usbnmea" else ())
 
 
 @T.read("+QGPS")
@@ -297,6 +319,10 @@ def _on_position(stim: GnssPosition, ctx: Context) -> None:
     ctx.nvm["gnss_source"] = ("fixed", Fix(stim.lat, stim.lon, stim.alt), 0.0)
 
 
+def _on_nmea_port(stim: NmeaPortReady, ctx: Context) -> None:
+    st(ctx).nmea_port = stim.port
+
+
 def _on_track(stim: GnssTrack, ctx: Context) -> None:
     ctx.nvm["gnss_source"] = ("track", stim.track, ctx.clock.now())
 
@@ -308,6 +334,6 @@ def track_from_points(points: list[dict]) -> Track:
 
 
 FEATURE = Feature("quectel_gnss", T, init=_init, on_shutdown=_shutdown,
-                  stimuli={GnssPosition: _on_position, GnssTrack: _on_track})
+                  stimuli={GnssPosition: _on_position, GnssTrack: _on_track, NmeaPortReady: _on_nmea_port})
 
-__all__ = ["FEATURE", "GnssPosition", "GnssTrack", "current_fix"]
+__all__ = ["FEATURE", "GnssPosition", "GnssTrack", "NmeaOut", "NmeaPortReady", "current_fix"]
