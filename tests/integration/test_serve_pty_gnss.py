@@ -1,6 +1,7 @@
 """BG96 GNSS end to end through a REAL pty: ``modemu serve --gnss-track FILE`` replays a GPX track
 on the virtual clock; the host sees ``+CME ERROR: 516`` until the first fix, then AT+QGPSLOC fixes
-that move as the console advances the clock; ``POST /api/modems/bg96/gnss`` moves the receiver.
+that move as the console advances the clock, and checksummed NMEA on the module's NMEA port
+(a ``socket://`` URL read with pyserial); ``POST /api/modems/bg96/gnss`` moves the receiver.
 Expected positions are interpolated here from the GPX points, independently of the emulator.
 """
 
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
+import pynmea2
 import pytest
 
 import importlib.util
@@ -21,6 +24,7 @@ _spec.loader.exec_module(_helpers)  # the pty helpers (start_server, command ...
 _link, command, open_port = _helpers._link, _helpers.command, _helpers.open_port
 start_server, stop_server = _helpers.start_server, _helpers.stop_server
 
+serial = pytest.importorskip("serial")
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
 
 LAT0, LON0, STEP = 37.50000, 127.00000, 0.01  # north by 0.01 degree a minute
@@ -88,6 +92,18 @@ def test_track_replay_gives_moving_fixes(gnss_server) -> None:
             assert LAT0 + STEP * (t - 5) / 60 <= lat <= LAT0 + STEP * (t + 30) / 60 + 1e-5
             seen.append(lat)
         assert seen[0] < seen[1] < seen[2]
+        # the NMEA port ("usbnmea", the default outport), read as a serial URL with pyserial
+        with urllib.request.urlopen(api + "/api/modems/bg96/gnss", timeout=5) as resp:
+            url = json.loads(resp.read())["nmea_port"]
+        nmea = serial.serial_for_url(url, timeout=5)
+        try:
+            time.sleep(0.1)  # the listener takes the reader on
+            _post(api, "/api/clock/advance", {"seconds": 2})
+            msgs = [pynmea2.parse(nmea.readline().decode().strip(), check=True) for _ in range(8)]
+        finally:
+            nmea.close()
+        gga = [m for m in msgs if type(m).__name__ == "GGA"]
+        assert gga and gga[0].gps_qual == 1 and abs(gga[0].latitude - seen[2]) < STEP
         mode0 = command(ser, "AT+QGPSLOC=0")[0]
         assert mode0.startswith("+QGPSLOC: ") and "N,12700.0000E," in mode0
         _post(api, "/api/clock/advance", {"seconds": 400})  # past the end: standing at the last point
