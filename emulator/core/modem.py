@@ -323,7 +323,8 @@ class Modem:
         if reply.prompt is not None:
             self._prompt = reply.prompt
             self._emit(reply.prompt.text)
-            self.framing.start_data(reply.prompt.length, reply.prompt.limit, reply.prompt.echo)
+            self.framing.start_data(reply.prompt.length, reply.prompt.limit, reply.prompt.echo,
+                                    cr_echo=reply.prompt.cr_echo)
             return False
         if reply.pending is not None:
             self._pending_key = reply.pending.key

@@ -28,6 +28,7 @@ EXECUTOR_MODULES: list[str] = [
     "emulator.net.http_client",
     "emulator.net.lwm2m_exec",
     "emulator.net.mqtt_exec",
+    "emulator.net.smsc",
     "emulator.net.sockets",
     "emulator.net.thingplug_exec",
     "emulator.net.tls_sockets",

@@ -72,6 +72,8 @@ THINGPLUG = [
 # command table has the command, so these wait here until the handlers land.
 LATER = [
     Case("+CMGS", 'AT+CMGS="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+CMGW", 'AT+CMGW="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+QCMGS", 'AT+QCMGS="+821012345678",7,1,2', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
     Case("+QFUPL", 'AT+QFUPL="UFS:crlf.bin",{n}', exact=False),
     Case("+QFWRITE", "AT+QFWRITE=1,{n}", setup=(b'AT+QFOPEN="w.bin",1',), exact=False),
     Case("+QSSLSEND", "AT+QSSLSEND=4,{n}", setup=(b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443')),
@@ -86,7 +88,7 @@ LATER = [
     Case("+QHTTPGET", "AT+QHTTPGET=60,{n}", setup=HTTP_URL + (b'AT+QHTTPCFG="requestheader",1',), exact=False),
 ]
 QUECTEL += LATER
-SMS = [case for case in LATER if case.command == "+CMGS"]
+SMS = [case for case in LATER if case.command in ("+CMGS", "+CMGW")]
 CASES = {"bg96": QUECTEL + THINGPLUG, "ec800e": QUECTEL, "wm-n400mse": SMS,
          "amm5918k": THINGPLUG + SMS}
 # the same handler, but this dialect takes the data inline on the command line (no prompt)
