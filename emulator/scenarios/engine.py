@@ -299,6 +299,8 @@ class Bench:
             port.stimulus(DtrChanged(action["dtr"] in ("high", True)))
         elif "wake" in action:
             port.stimulus(WakeUp()) if port.modem.powered else port.power_on()
+        elif "gnss" in action:
+            port.stimulus(action["gnss"])  # GnssPosition / GnssTrack, parsed by the loader
         elif "clear_faults" in action:
             self.emulator.internet.clear_faults()
         elif "ussd" in action:  # script the network's answer to a code, or push a USSD now
