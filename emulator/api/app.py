@@ -28,7 +28,9 @@ from pydantic import BaseModel, Field
 
 from ..control import BadRequest, Control, NotFound, Refused
 from . import sms as sms_api
+from .gnss import router as gnss_router
 from .tls import tls_router
+from .ussd import ussd_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -138,6 +140,8 @@ def create_app(emulator: "Emulator") -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
+    app.include_router(ussd_router(control))  # USSD scripting and network-initiated USSD (api/ussd.py)
+    app.include_router(gnss_router(control))  # the GNSS receivers' position (api/gnss.py)
     app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():
