@@ -173,11 +173,13 @@ class Control:
             self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
         except ConfigError as exc:
             raise NotFound(str(exc)) from None
+        self.emulator.events.publish("fault", host=host, port=port, kind=kind, count=count, seconds=float(seconds))
         if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
             self.emulator.on_loop(self.emulator.internet.cut, host, port)
 
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
+        self.emulator.events.publish("fault", kind="clear")
 
     # --- platforms ------------------------------------------------------------------------
     def platform(self, backend: str, action: str, args: dict[str, Any]) -> Any:
