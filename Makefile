@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Debian packages: mosquitto (real-peer MQTT tests), libcoap3-bin (DTLS-PSK peer),
-# autotools (to build DTLSSocket's tinydtls). Installed when we are root and they are missing.
+# autotools (to build DTLSSocket's tinydtls), chromium + chromium-driver (the web console test). Installed when we are root and they are missing.
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; \
-	  for p in mosquitto mosquitto-clients libcoap3-bin autoconf automake libtool pkg-config; do \
+	  for p in mosquitto mosquitto-clients libcoap3-bin autoconf automake libtool pkg-config chromium chromium-driver; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -86,6 +86,7 @@ class Control:
         psm = getattr(modem.state, "psm", None)
         return {**port.info(), "powered": on, "registered": on and radio.registered,
                 "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
+                "rssi": getattr(radio, "rssi", None) if on else None,
                 "psm": bool(psm and psm.in_psm),
                 "dtr_high": modem.dtr_line_high,  # the host's line: kept while powered off
                 "reachable": modem.reachable, "held_downlinks": len(port.held),
