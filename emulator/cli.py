@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--api", default="127.0.0.1:8765", help="console API address (default 127.0.0.1:8765)")
     s.add_argument("--time-scale", type=float, default=None, help="virtual seconds per wall second (default 1)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
-    s.add_argument("-v", "--verbose", action="store_true")
+    s.add_argument("-v", "--verbose", action="store_true", help="also print the libraries' logs (otherwise quiet)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="print no live events after the ready table (default: one line per event)")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout")
     x.add_argument("--module", default="bg96", help="module on the program's serial line (default bg96)")
     x.add_argument("--config", help="YAML config (modems, backends, routes)")

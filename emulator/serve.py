@@ -39,6 +39,15 @@ def run_loop(coro) -> int:  # noqa: ANN001
     return uvloop.run(coro)
 
 
+def print_events(emulator: "Emulator") -> None:
+    """Print every live event (``observe/bus.py``) as one readable line (``observe/render.py``)."""
+    from .observe.render import render
+
+    def out(event: dict) -> None:
+        print(render(event), flush=True)
+    emulator.events.listen(out)
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -172,6 +181,8 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        if not getattr(args, "quiet", False):
+            print_events(emulator)  # from here on: one line per event (-q: none)
         await stop.wait()
     finally:
         await api.stop()
