@@ -1,6 +1,8 @@
 """The web console at ``/`` and offline ``/docs``: static files shipped in the package
 (``api/static/``: plain HTML/JS/CSS, no build step) and swagger-ui's assets from the
-``swagger-ui-bundle`` wheel, all served by modemu itself, so nothing is fetched from the internet.
+``fastapi-offline`` wheel (swagger-ui 5, which renders FastAPI's OpenAPI 3.1 schema; the
+``swagger-ui-bundle`` wheel ships swagger-ui 4, which cannot), all served by modemu itself, so
+nothing is fetched from the internet.
 
 Also ``GET /api/platforms``: one read for the page: every platform's devices with their online
 state, uplinks, downlinks and RPCs (the per-platform routes give the same, one device at a time).
@@ -70,10 +72,11 @@ def platforms(emulator: "Emulator") -> dict[str, list[dict[str, Any]]]:
 def mount(app: FastAPI, emulator: "Emulator") -> None:
     """Add ``/``, ``/static``, offline ``/docs`` and ``GET /api/platforms`` to ``app`` (created
     with ``docs_url=None``)."""
-    import swagger_ui_bundle
+    import fastapi_offline  # only for its files: swagger-ui 5's bundle and css
 
+    swagger = Path(fastapi_offline.__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    app.mount("/swagger", StaticFiles(directory=swagger), name="swagger")
     r = APIRouter()
 
     @r.get("/", include_in_schema=False)
@@ -85,7 +88,7 @@ def mount(app: FastAPI, emulator: "Emulator") -> None:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="modemu console API",
                                    swagger_js_url="/swagger/swagger-ui-bundle.js",
                                    swagger_css_url="/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/swagger/favicon-32x32.png")
+                                   swagger_favicon_url="/swagger/favicon.png")
 
     @r.get("/api/platforms", tags=["platforms"])
     async def list_platforms() -> dict:

@@ -5,6 +5,7 @@ const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
 const MAX_LINES = 400, MAX_EVENTS = 300;
 const modems = {};        // name -> {el, transcript}
+const early = {};         // name -> AT events that came before the modem's card existed
 let refreshTimer = null;
 
 async function api(method, path, body) {
@@ -40,6 +41,8 @@ function modemCard(m) {
       act(() => api("POST", `/api/modems/${encodeURIComponent(m.name)}/power`, {on: !modems[m.name].powered})));
     $("#modems").appendChild(el);
     card = modems[m.name] = {el, transcript: el.querySelector(".transcript"), powered: m.powered};
+    for (const ev of early[m.name] || []) addLine(ev);
+    delete early[m.name];
   }
   return card;
 }
@@ -63,7 +66,12 @@ function renderModem(m, energy) {
 
 function addLine(ev) {
   const card = modems[ev.modem];
-  if (!card) return;
+  if (!card) {
+    const q = early[ev.modem] = early[ev.modem] || [];
+    q.push(ev);
+    if (q.length > MAX_LINES) q.shift();
+    return;
+  }
   const t = card.transcript;
   const row = document.createElement("div");
   const ctl = ev.control || ev.payload !== undefined || ev.prompt || ev.data;
@@ -75,8 +83,8 @@ function addLine(ev) {
   if (atBottom) t.scrollTop = t.scrollHeight;
 }
 
-function table(headers, rows) {
-  if (!rows.length) return "<div class=muted>none</div>";
+function table(headers, rows, empty) {
+  if (!rows.length) return `<div class=muted>${esc(empty)}</div>`;
   return `<table><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>` +
     rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("") + "</table>";
 }
@@ -96,8 +104,8 @@ function renderPlatforms(pf) {
       html.push(`<div class="device" data-platform="${esc(platform)}" data-device="${esc(d.id)}">
         <b>${esc(d.id)}</b> ${d.imei ? `<span class=muted>IMEI ${esc(d.imei)}</span>` : ""}
         <span class="badge ${d.online ? "on" : "off"}">${d.online ? "online" : "offline"}</span>
-        <div class="uplinks">${table(["time", "via", "text", "hex"], ups)}</div>
-        <div class="downlinks">${table(["kind", "id", "status", "payload", "reason / result"], downs)}</div></div>`);
+        <div class="uplinks">${table(["time", "via", "text", "hex"], ups, "no uplinks")}</div>
+        <div class="downlinks">${table(["kind", "id", "status", "payload", "reason / result"], downs, "no downlinks / RPCs")}</div></div>`);
     }
   }
   box.innerHTML = html.join("");
