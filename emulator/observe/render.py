@@ -42,7 +42,11 @@ def render(event: dict[str, Any]) -> str:
             else json.dumps(event.get("data"), ensure_ascii=False)
         via = event.get("protocol") or event.get("kind") or ""
         return f"{ts} {who}: uplink {body} ({via})"
+    if kind == "online":
+        return f"{ts} {who}: {'online' if event.get('online') else 'offline'}"
+    if kind == "login":
+        return f"{ts} {who}: login ({event.get('protocol', 'mqtt')})"
     if kind == "login_refused":
-        return f"{ts} {who}: login refused: {event.get('reason')}"
+        return f"{ts} {who or event.get('client_id')}: login refused: {event.get('reason')}"
     rest = " ".join(f"{k}={v}" for k, v in event.items() if k not in _SKIP and v not in (None, ""))
     return f"{ts} {who + ': ' if who else ''}{kind.replace('_', ' ')} {rest}".rstrip()
