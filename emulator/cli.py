@@ -2,7 +2,7 @@
 
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
 ``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
-[--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--time-scale X]``.
+[--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--time-scale X] [--state-dir DIR]``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--api", default="127.0.0.1:8765", help="console API address (default 127.0.0.1:8765)")
     s.add_argument("--time-scale", type=float, default=None, help="virtual seconds per wall second (default 1)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    s.add_argument("--state-dir", metavar="DIR",
+                   help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
     s.add_argument("-v", "--verbose", action="store_true", help="also print the libraries' logs (otherwise quiet)")
     s.add_argument("-q", "--quiet", action="store_true",
                    help="print no live events after the ready table (default: one line per event)")

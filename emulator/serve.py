@@ -24,6 +24,7 @@ from .config import Config, ModemSpec, default_modems, load_config
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
+from .transport.statedir import StateDir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .transport.runner import Emulator
@@ -228,7 +229,12 @@ async def serve(args: argparse.Namespace) -> int:
         raise
     api = ApiServer(emulator, args.api, args.ephemeral_ports, sock)  # after start: the app mounts the backends' routes
     printer: EventPrinter | None = None
+    state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
+        state_dir = getattr(args, "state_dir", None) or config.state_dir
+        if state_dir:
+            state = StateDir(state_dir)
+            state.attach(emulator)
         emulator.api_url = await api.start()
         info = emulator.ready_info()
         try:
@@ -244,6 +250,8 @@ async def serve(args: argparse.Namespace) -> int:
         if printer is not None:
             printer.close()
         await api.stop()
+        if state is not None:
+            state.save_all()
         await emulator.stop()
         remove_ready(args.ready_file)
     return 0

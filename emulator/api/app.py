@@ -7,8 +7,9 @@ Routes: ``GET /api/modems``, ``GET /api/modems/{name}``, ``POST /api/modems/{nam
 ``POST /api/modems/{name}/dtr``, ``GET /api/clock``, ``POST /api/clock/advance``,
 ``GET /api/network/routes``, ``POST /api/network/faults``, ``DELETE /api/network/faults``.
 OpenAPI docs at ``/docs`` (served offline, ``api/console.py``); live events at ``/api/events``
-(``api/events.py``); the web console at ``/``. Each route validates its body (pydantic), calls one ``Control``
-method and maps the control errors: unknown modem or target -> 404, bad request -> 422.
+(``api/events.py``); the web console at ``/``. Each route validates its body (pydantic), calls one
+``Control`` method and maps the control errors: unknown modem or target -> 404, bad request -> 422, a
+value the network refuses -> 400 (also for the routers of api/sms.py, which use the same Control).
 
 Handlers are ``async def`` so they run on the emulator's event loop: a ``def`` handler would
 run in FastAPI's thread pool, where a stimulus that makes a modem start an async executor
@@ -26,10 +27,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..control import BadRequest, Control, NotFound
+from ..control import BadRequest, Control, NotFound, Refused
 from . import console
 from . import events as events_api
 from . import sms as sms_api
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -72,6 +74,10 @@ def create_app(emulator: "Emulator") -> FastAPI:
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.get("/api/modems", tags=["modems"])
     async def list_modems() -> list[dict]:
@@ -135,7 +141,8 @@ def create_app(emulator: "Emulator") -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
-    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
+    app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     app.include_router(events_api.router(emulator))  # GET /api/events, SSE (api/events.py)
     console.mount(app, emulator)  # the web console at /, offline /docs, GET /api/platforms
     for backend in emulator.backends.values():

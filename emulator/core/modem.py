@@ -359,6 +359,14 @@ class Modem:
             reply = prompt.on_too_long(self.ctx) if prompt.on_too_long else Reply(final=ERROR)
         self._resume(reply)
 
+    def _abort_prompt(self, reply: Reply) -> bool:
+        if self._prompt is None or self._job is None:
+            return False
+        self._prompt = None
+        self.framing.cancel_data()
+        self._resume(reply)
+        return True
+
     def _finish_pending(self, key: str, reply: Reply) -> bool:
         if self._pending_key != key or self._job is None:
             return False

@@ -29,6 +29,7 @@ EXECUTOR_MODULES: list[str] = [
     "emulator.net.smsc",
     "emulator.net.sockets",
     "emulator.net.thingplug_exec",
+    "emulator.net.tls_sockets",
 ]
 
 
