@@ -123,6 +123,12 @@ class Control:
         port = self.port(name)
         self.emulator.on_loop(port.stimulus, DtrChanged(bool(high)))
 
+    def gnss(self, name: str, fix: Stimulus) -> None:
+        """Where the modem's GNSS receiver is: a ``GnssPosition`` or ``GnssTrack`` stimulus
+        (built by the scenario loader from ``{lat, lon, alt}`` / ``{track: ...}``)."""
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, fix)
+
     def energy(self, name: str) -> dict[str, Any]:
         """The energy meter's report: time per power state and the estimated charge (µAh)."""
         port = self.port(name)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from ..control import BadRequest, Control, NotFound, Refused
 from . import console
 from . import events as events_api
+from .gnss import router as gnss_router
 from . import sms as sms_api
 from .tls import tls_router
 
@@ -141,6 +142,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
+    app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
     app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     app.include_router(events_api.router(emulator))  # GET /api/events, SSE (api/events.py)

@@ -3,7 +3,7 @@ per control, each a YAML check (the loader's error message) and a call into
 :class:`emulator.control.Control`.
 
 ``{network: detach|attach|signal|sim_remove|sim_insert, rssi: N}``, ``{power: on|off}``,
-``{dtr: high|low}``, ``{wake: true}``, ``{fault: {host, port?, kind, count?, seconds?}}``,
+``{dtr: high|low}``, ``{wake: true}``, ``{gnss: {lat, lon, alt} | {track: ...}}``, ``{fault: {host, port?, kind, count?, seconds?}}``,
 ``{clear_faults: true}``. Adding a control: one :class:`ControlAction` in ``ACTIONS``.
 
 Must not: decide what a control does to the emulator (``control.py`` does), wait or touch the
@@ -57,6 +57,8 @@ ACTIONS: tuple[ControlAction, ...] = (
     ControlAction("wake", lambda v: None if v["wake"] is True
                   else "control wake takes true (a PWRKEY / PON_TRIG pulse)",
                   lambda c, m, v: c.wake(m)),
+    ControlAction("gnss", lambda v: None,  # the loader parses {lat, lon, alt} / {track: ...}
+                  lambda c, m, v: c.gnss(m, v["gnss"])),
     ControlAction("fault", _check_fault, _run_fault),
     ControlAction("clear_faults", lambda v: None, lambda c, m, v: c.clear_faults()),
 )
