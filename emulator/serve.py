@@ -95,9 +95,21 @@ class EventPrinter:
         except (OSError, ValueError, NotImplementedError):  # a regular file: never blocks anyway
             pass
 
-    def close(self) -> None:
-        self.flush()  # what still fits, without blocking
+    def close(self, grace: float = 1.0) -> None:
+        """Stop watching; give a reader up to ``grace`` wall seconds to take what is pending
+        (and the note on dropped lines), then restore the fd's blocking mode."""
+        import select
+        import time
         self._watch(False)
+        deadline = time.monotonic() + grace
+        self.flush()
+        while (self.pending or self.dropped) and (left := deadline - time.monotonic()) > 0:
+            try:
+                select.select([], [self.fd], [], left)
+            except (OSError, ValueError):
+                break
+            self.flush()
+            self._watch(False)
         if self.restore is not None:
             with contextlib.suppress(OSError):
                 os.set_blocking(self.fd, self.restore)

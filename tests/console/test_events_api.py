@@ -42,6 +42,12 @@ class Collector:
         assert self.opened.wait(10), "no answer from /api/events"
 
     def _run(self, url: str) -> None:
+        try:
+            self._read(url)
+        except httpx.HTTPError:  # the server stopped at the end of the module: the stream ends
+            pass
+
+    def _read(self, url: str) -> None:
         with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
             with client.stream("GET", url) as resp:
                 self.headers = dict(resp.headers)
