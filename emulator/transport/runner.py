@@ -131,6 +131,8 @@ class ModemPort:
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
+                if isinstance(event, PowerOff):  # the API's, a scenario's or the module's own (AT+QPOWD)
+                    self.emulator.events.publish("power", modem=self.name, on=False)
                 self.held.clear()  # data for the old session dies with it
                 self.drop_resources()
             elif isinstance(event, Effect):
@@ -193,7 +195,6 @@ class ModemPort:
         self.stimulus(PowerOn())
 
     def power_off(self) -> None:
-        self.emulator.events.publish("power", modem=self.name, on=False)
         self.modem.power_off()
         self.drain()
 

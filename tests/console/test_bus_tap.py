@@ -3,6 +3,8 @@ dropped) and the AT line tap (the same lines whatever way the bytes are split), 
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,3 +103,28 @@ def test_render_one_line() -> None:
                    "protocol": "tcp"}).endswith('ctwing d1: uplink "hi" (tcp)')
     assert render({"type": "login_refused", "ts": 0, "platform": "ctwing", "device": "d1",
                    "reason": "bad feature string"}).endswith("ctwing d1: login refused: bad feature string")
+
+
+def test_power_events_from_the_api_and_from_at_qpowd() -> None:
+    from emulator.config import Config, default_modems
+    from emulator.control import Control
+    from emulator.transport.runner import Emulator
+
+    async def run() -> list:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        sub = emu.events.subscribe()
+        await emu.start()
+        try:
+            ctl = Control(emu)
+            ctl.power("bg96", False)
+            ctl.power("bg96", True)
+            emu.ports["bg96"].feed(b"AT+QPOWD\r")
+            emu.advance(5)
+            return [e for e in sub.get_all() if e["type"] in ("power", "at")]
+        finally:
+            await emu.stop()
+    events = asyncio.run(run())
+    power = [e["on"] for e in events if e["type"] == "power"]
+    assert power == [False, True, False]
+    assert ("in", "AT+QPOWD") in [(e.get("dir"), e.get("line")) for e in events]
