@@ -128,3 +128,19 @@ def test_power_events_from_the_api_and_from_at_qpowd() -> None:
     power = [e["on"] for e in events if e["type"] == "power"]
     assert power == [False, True, False]
     assert ("in", "AT+QPOWD") in [(e.get("dir"), e.get("line")) for e in events]
+
+
+def test_platform_events_from_the_thingplug_model() -> None:
+    from emulator.backends.thingplug.models import ThingPlugModel
+    from emulator.backends.thingplug.registry import DEFAULT_TOKEN, Registry
+    bus = EventBus()
+    model = ThingPlugModel(Registry.from_config({}), lambda: 1_700_000_000.0)
+    model.events = bus.publish
+    sub = bus.subscribe()
+    tel = "v1/dev/smarthome/smartlight001/telemetry"
+    assert model.publish(DEFAULT_TOKEN, tel, b'{"temperature":30}').accepted
+    assert not model.publish(DEFAULT_TOKEN, tel, b'{"nope":').accepted
+    model.send_rpc("smarthome", "smartlight001", "tp_user", {"cmd": "on"})
+    got = [(e["type"], e["device"]) for e in sub.get_all()]
+    assert got == [("uplink", "smarthome/smartlight001"), ("refused", "smarthome/smartlight001"),
+                   ("downlink", "smarthome/smartlight001")]
