@@ -3,8 +3,9 @@
 The console API (``api/app.py``), the scenario actions (``scenarios/actions.py``) and the pytest
 harness (``testing/harness.py``, through the scenario bench) all call :class:`Control`: look up
 a modem, describe it, power it, wake it, set DTR, change its network (detach, attach, signal,
-SIM), set its GNSS position or track, script or send USSD, advance the virtual clock, inject or clear a fault on the fake internet (a ``cut`` also
-resets what is open on that route), deliver an SMS through the network's SMSC and list what a
+SIM), set its GNSS position or track and read it back, script or send USSD, advance the
+virtual clock, inject or clear a fault on the fake internet (a ``cut`` also resets what is open
+on that route), deliver an SMS through the network's SMSC and list what a
 modem sent, read the energy meter, run a platform's action (queue a CTWing command, send a
 ThingPlug RPC or attribute, ``sms.deliver`` ...). Adding a feature's control is one
 method here, one route in the API and one entry in the scenario action table.
@@ -107,6 +108,7 @@ class Control:
         psm = getattr(modem.state, "psm", None)
         return {**port.info(), "powered": on, "registered": on and radio.registered,
                 "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
+                "rssi": getattr(radio, "rssi", None) if on else None,
                 "psm": bool(psm and psm.in_psm),
                 "dtr_high": modem.dtr_line_high,  # the host's line: kept while powered off
                 "reachable": modem.reachable, "held_downlinks": len(port.held),
@@ -136,6 +138,30 @@ class Control:
     def dtr(self, name: str, high: bool) -> None:
         port = self.port(name)
         self.emulator.on_loop(port.stimulus, DtrChanged(bool(high)))
+
+    def gnss(self, name: str, fix: Stimulus) -> None:
+        """Where the modem's GNSS receiver is: a ``GnssPosition`` or ``GnssTrack`` stimulus
+        (built by the scenario loader from ``{lat, lon, alt}`` / ``{track: ...}``)."""
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, fix)
+
+    def ussd(self, name: str, text: str, *, code: str | None = None, session: bool = False) -> dict[str, Any]:
+        """USSD from the network: with ``code``, script the answer the network gives to it
+        (``session``: it then waits for the user's next string); without, push ``text`` to the
+        modem now as a network-initiated USSD. The model is ``handlers/ussd_network.py``."""
+        from .modules.handlers.ussd import UssdFromNetwork
+        from .modules.handlers.ussd_network import script
+        port = self.port(name)
+        if code is not None:
+            return self.emulator.on_loop(script, port.modem.ctx, code, text, session)
+        self.emulator.on_loop(port.stimulus, UssdFromNetwork(text, session))
+        return {"sent": text}
+
+    def ussd_state(self, name: str) -> dict[str, Any]:
+        """The scripted answers and the strings the modem sent."""
+        from .modules.handlers.ussd_network import network_of
+        port = self.port(name)
+        return self.emulator.on_loop(lambda: network_of(port.modem.ctx).describe())
 
     def energy(self, name: str) -> dict[str, Any]:
         """The energy meter's report: time per power state and the estimated charge (µAh)."""
@@ -194,21 +220,24 @@ class Control:
             self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
         except ConfigError as exc:
             raise NotFound(str(exc)) from None
+        self.emulator.events.publish("fault", host=host, port=port, kind=kind, count=count, seconds=float(seconds))
         if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
             self.emulator.on_loop(self.emulator.internet.cut, host, port)
 
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
+        self.emulator.events.publish("fault", kind="clear")
 
-    # --- GNSS receiver ----------------------------------------------------------------------
+    # --- GNSS receiver (set it with ``gnss`` above) ------------------------------------------
     def _gnss_port(self, name: str) -> Any:
         port = self.port(name)
         if not hasattr(port.modem.state, "gnss"):
             raise NotFound(f"modem {name!r} ({port.profile.name}) has no GNSS receiver")
         return port
 
-    def gnss(self, name: str) -> dict[str, Any]:
-        """Where the receiver is now (``position`` None without a source), its session and NMEA port."""
+    def gnss_state(self, name: str) -> dict[str, Any]:
+        """Where the receiver is now (``position`` None without a source), its session and NMEA
+        port; NotFound for a modem without GNSS."""
         from .modules.handlers.quectel_gnss import current_fix
         port = self._gnss_port(name)
         fix = current_fix(port.modem.ctx)
@@ -217,29 +246,6 @@ class Control:
                 "nmea_port": f"socket://127.0.0.1:{s.nmea_port}" if s.nmea_port else None,
                 "position": None if fix is None else {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt,
                                                       "cog": fix.cog, "speed_kmh": fix.speed_kmh}}
-
-    def set_gnss(self, name: str, source: Any) -> None:
-        """Stand the receiver at a ``GnssPosition`` or replay a ``GnssTrack`` from now on (see
-        :func:`gnss_source`; scenarios parse GPX/NMEA track files in the loader)."""
-        port = self._gnss_port(name)
-        self.emulator.on_loop(port.stimulus, source)
-
-    # --- USSD (the network's answers, modules/handlers/ussd_network.py) ---------------------
-    def ussd(self, name: str, text: str, code: str | None = None, session: bool = False) -> dict[str, Any]:
-        """With ``code``: script the network's answer to it; without: a network-initiated USSD now."""
-        from .modules.handlers.ussd import UssdFromNetwork
-        from .modules.handlers.ussd_network import script
-        port = self.port(name)
-        if code:
-            return {"name": name, **self.emulator.on_loop(script, port.modem.ctx, code, text, session)}
-        self.emulator.on_loop(port.stimulus, UssdFromNetwork(text, session))
-        return {"name": name, "sent": text}
-
-    def ussd_state(self, name: str) -> dict[str, Any]:
-        """The scripted answers and the strings the modem sent."""
-        from .modules.handlers.ussd_network import network_of
-        port = self.port(name)
-        return {"name": name, **self.emulator.on_loop(lambda: network_of(port.modem.ctx).describe())}
 
     # --- SMS (the network's SMSC, net/smsc.py) -------------------------------------------
     def sms_deliver(self, name: str, *, sender: str | None = None, text: str | None = None,

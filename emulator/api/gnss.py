@@ -6,7 +6,7 @@ virtual clock. ``GET`` returns where the receiver is now (``null`` without a pos
 and the ``socket://`` URL of its NMEA port (``"usbnmea"``, open once a session started).
 A modem without GNSS (no ``AT+QGPS``) answers 404.
 
-Each route calls :class:`emulator.control.Control` (``gnss``, ``set_gnss``); app.py maps its
+Each route calls :class:`emulator.control.Control` (``gnss_state``, ``gnss``); app.py maps its
 errors (unknown modem or no receiver 404, a bad track 422).
 
 Must not: hold state (the position lives in the modem), parse NMEA/GPX itself or decide what a
@@ -53,12 +53,13 @@ def router(control: "Control") -> APIRouter:
 
     @r.get("/api/modems/{name}/gnss")
     async def get_gnss(name: str) -> dict:
-        return control.gnss(name)
+        return control.gnss_state(name)
 
     @r.post("/api/modems/{name}/gnss")
     async def set_gnss(name: str, body: GnssBody) -> dict:
+        control.gnss_state(name)  # an unknown modem or one without GNSS: 404 before anything
         track = None if body.track is None else [p.model_dump() for p in body.track]
-        control.set_gnss(name, gnss_source(body.lat, body.lon, body.alt, track))
-        return control.gnss(name)
+        control.gnss(name, gnss_source(body.lat, body.lon, body.alt, track))
+        return control.gnss_state(name)
 
     return r

@@ -7,11 +7,8 @@ user's next string); without ``code`` the text goes to the modem now as a networ
 USSD (``+CUSD: 0,"<text>",15``, or 1 with ``session``). ``GET /api/modems/{name}/ussd`` lists
 the scripted answers and the strings the modem sent. Included from ``api/app.py``.
 
-Each route calls :class:`emulator.control.Control` (``ussd``, ``ussd_state``); app.py maps its
-errors (unknown modem 404).
-
-Must not: hold state (the network model is ``modules/handlers/ussd_network.py``) or decide what
-a control does (control.py).
+Must not: hold state (the network model is ``modules/handlers/ussd_network.py``) or reach
+the emulator except through the control plane (``emulator/control.py``).
 """
 
 from __future__ import annotations
@@ -32,14 +29,15 @@ class UssdBody(BaseModel):
 
 
 def ussd_router(control: "Control") -> APIRouter:
+    """The routes; an unknown modem is the control plane's NotFound (404 in api/app.py)."""
     router = APIRouter(tags=["modems"])
 
     @router.post("/api/modems/{name}/ussd")
     async def post_ussd(name: str, body: UssdBody) -> dict:
-        return control.ussd(name, body.text, body.code, body.session)
+        return {"name": name, **control.ussd(name, body.text, code=body.code, session=body.session)}
 
     @router.get("/api/modems/{name}/ussd")
     async def get_ussd(name: str) -> dict:
-        return control.ussd_state(name)
+        return {"name": name, **control.ussd_state(name)}
 
     return router

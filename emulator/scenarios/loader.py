@@ -299,6 +299,6 @@ class _Builder:
         problem = control_actions.check(value)
         if problem:
             raise self.err(problem, line)
-        if control_actions.find(value)[0].key == "gnss":  # a position or a track (file relative to us)
-            value = dict(value, gnss=self.gnss(value["gnss"], line))
+        if "gnss" in value:  # parsed here: a track file's path is relative to the scenario
+            return dict(value, gnss=self.gnss(value["gnss"], line))
         return dict(value)
