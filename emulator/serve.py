@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,13 +67,15 @@ def api_address(address: str) -> tuple[str, int]:
 class ApiServer:
     """The console API (uvicorn) on the emulator's loop; the emulator owns the signals."""
 
-    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool) -> None:
+    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool,
+                 token: str | None = None) -> None:
         import uvicorn
 
         from .api.app import create_app
         host, port = api_address(address)
         self.address = address
-        self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
+        app = create_app(emulator, api_token=api_token(token))
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host,
                                                     port=0 if ephemeral else port,
                                                     log_level="warning", lifespan="off"))
         # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts down in order instead.
@@ -104,6 +107,46 @@ class ApiServer:
             self.task.cancel()
 
 
+def api_token(flag: str | None) -> str | None:
+    """The console API's bearer token: ``--api-token``, else ``MODEMU_API_TOKEN``, else none."""
+    return flag or os.environ.get("MODEMU_API_TOKEN") or None
+
+
+EXIT_WALL = 4.0  # wall seconds from the first signal to a forced (clean-up-then-exit-0) exit
+
+
+class Shutdown:
+    """SIGINT/SIGTERM: the first stops intake at once and starts the orderly stop, with a
+    watchdog thread that forces the exit after ``EXIT_WALL`` seconds; a second signal forces it
+    now. A forced exit still removes the links and the ready file, then exits 0."""
+
+    def __init__(self, emulator: "Emulator", ready_file: str | None) -> None:
+        self.emulator, self.ready_file = emulator, ready_file
+        self.requested = asyncio.Event()
+        self._watchdog: threading.Timer | None = None
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.on_signal)
+
+    def on_signal(self) -> None:
+        if self.requested.is_set():
+            self.force_exit()
+        self.requested.set()
+        self.emulator.stop_intake()
+        self._watchdog = threading.Timer(EXIT_WALL, self.force_exit)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def force_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            self.emulator.remove_links()
+        remove_ready(self.ready_file)
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os._exit(0)
+
+
 def write_ready(path: str | None, info: dict[str, Any]) -> None:
     if path:
         tmp = Path(path).with_suffix(".tmp")
@@ -127,13 +170,12 @@ async def serve(args: argparse.Namespace) -> int:
                         link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
                         backends=[] if args.no_backends else None)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    shutdown = Shutdown(emulator, args.ready_file)
+    shutdown.install(asyncio.get_running_loop())
     api_address(args.api)  # a bad --api fails before anything starts
     await emulator.start()
-    api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
+    api = ApiServer(emulator, args.api, args.ephemeral_ports,  # after start: the app mounts the backends' routes
+                    token=getattr(args, "api_token", None))
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         emulator.api_url = await api.start()
         info = emulator.ready_info()
@@ -142,7 +184,7 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
-        await stop.wait()
+        await shutdown.requested.wait()
     finally:
         await api.stop()
         await emulator.stop()

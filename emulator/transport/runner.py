@@ -25,6 +25,8 @@ from ..core.stimuli import Downlink, Paged, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
+from . import shutdown
+from .flow import RX_BUFFER, RX_RESUME
 
 log = logging.getLogger("modemu")
 
@@ -55,9 +57,37 @@ class ModemPort:
         self.released_hooks: list[Callable[[Stimulus], None]] = []  # fn(stimulus) after its release
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
+        self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
+        self.stopping = False  # shutdown: intake stopped for good
+
+    def _intakes(self) -> list[Any]:
+        return [t for t in (self.pty, self.tcp) if t is not None]
+
+    def flow(self) -> None:
+        """RTS/CTS: stop reading the host while the modem holds ``RX_BUFFER`` unprocessed bytes,
+        read again once it is below ``RX_RESUME`` (see transport/flow.py)."""
+        pending = self.modem.pending_input
+        if not self.intake_paused and pending >= RX_BUFFER:
+            self.intake_paused = True
+            for intake in self._intakes():
+                intake.pause()
+        elif self.intake_paused and pending < RX_RESUME and not self.stopping:
+            self.intake_paused = False
+            for intake in self._intakes():
+                intake.resume()
+
+    def stop_intake(self) -> None:
+        """Shutdown: read nothing more from any host, accept no new TCP client."""
+        self.stopping = self.intake_paused = True
+        if self.pty is not None:
+            self.pty.pause()
+        if self.tcp is not None:
+            self.tcp.stop_intake()
 
     # host side
     def feed(self, data: bytes) -> None:
+        if self.stopping:
+            return
         self.rx_bytes += len(data)
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
@@ -126,6 +156,7 @@ class ModemPort:
                 self._execute(event)
         if self.held and self.modem.reachable:
             self.release_held()
+        self.flow()
         self.emulator.notify_activity()
 
     def _execute(self, effect: Effect) -> None:
@@ -230,6 +261,9 @@ class Emulator:
         if len(set(names)) != len(names):
             from ..errors import ConfigError
             raise ConfigError(f"modem names must be unique: {names}")
+        if self.with_pty and self.link_dir is not None:
+            from .pty import clean_stale_links
+            clean_stale_links(self.link_dir)  # links of a killed run (their ptys are gone)
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -249,34 +283,15 @@ class Emulator:
         if self.follow_wall:
             self._driver = loop.create_task(self._drive_clock())
 
+    def stop_intake(self) -> None:
+        """First step of shutdown, at once: no host input is read any more, no client accepted."""
+        shutdown.stop_intake(self)
+
+    def remove_links(self) -> None:
+        shutdown.remove_links(self)
+
     async def stop(self) -> None:
-        if self._driver:
-            self._driver.cancel()
-            try:
-                await self._driver
-            except asyncio.CancelledError:
-                pass
-        for port in self.ports.values():
-            for task in list(port.tasks):
-                task.cancel()
-            for closer in list(port.resources.values()):
-                close = getattr(closer, "close", None)
-                if close:
-                    try:
-                        res = close()
-                        if asyncio.iscoroutine(res):
-                            await asyncio.wait_for(res, 1.0)
-                    except Exception:  # noqa: BLE001
-                        pass
-            if port.pty:
-                port.pty.close()
-            if port.tcp:
-                await port.tcp.close()
-        for backend in self.backends.values():
-            try:
-                await asyncio.wait_for(backend.stop(), 5.0)
-            except Exception:  # noqa: BLE001 - shutting down anyway
-                log.exception("stopping backend %s", backend.name)
+        await shutdown.stop_emulator(self)  # in order, every wait capped (shutdown.py)
 
     # --- time -----------------------------------------------------------------------------
     def _wall_target(self) -> float:
