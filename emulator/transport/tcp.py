@@ -31,7 +31,10 @@ class _Client(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport
-        if len(self.port.clients) >= MAX_CLIENTS or self.port.closing:
+        if self.port.closing:
+            transport.abort()
+            return
+        if len(self.port.clients) >= MAX_CLIENTS:
             log.warning("tcp %s: refusing a client (already %d)", self.port.port, len(self.port.clients))
             transport.abort()
             return
