@@ -3,7 +3,7 @@
 Every connected client feeds the modem and receives everything it writes (at most
 ``MAX_CLIENTS`` at once; one more is closed on arrival). Flow control as on a UART (figures in
 :mod:`.flow`): each read is at most ``READ_CHUNK`` bytes (a buffered protocol hands us its
-buffer), ``pause``/``resume`` stop and restart reading from every client while the modem's
+buffer) and each client gets one read per loop turn (fair scheduling), ``pause``/``resume`` stop and restart reading from every client while the modem's
 input is full, so a flooding host's ``send`` blocks in the kernel; output waiting for a client
 that does not read is capped at ``TX_BUFFER`` bytes, past which the newest bytes are lost for that
 client only (the others are unaffected). A client's buffers go with it.
@@ -27,6 +27,7 @@ class _Client(asyncio.BufferedProtocol):
         self.port = port
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray(READ_CHUNK)
+        self._yielding = False  # paused until the next loop turn (one read per turn)
         self.dropped = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -49,6 +50,20 @@ class _Client(asyncio.BufferedProtocol):
         if self.port.closing:
             return
         self.port.on_data(bytes(self._buf[:nbytes]))
+        # One chunk per loop turn: libuv (uvloop) reads a ready stream up to 32 times in one
+        # turn, so 8 flooding clients held everything else (signals too) for seconds. Pause
+        # and resume on the next turn; flow control (port.paused) may keep it paused.
+        transport = self.transport
+        if transport is not None and not transport.is_closing() and not self._yielding:
+            self._yielding = True
+            transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._yielding = False
+        transport = self.transport
+        if transport is not None and not transport.is_closing() and not self.port.paused:
+            transport.resume_reading()
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -96,7 +111,7 @@ class TcpPort:
             return
         self.paused = False
         for client in list(self.clients):
-            if client.transport is not None and not client.transport.is_closing():
+            if client.transport is not None and not client.transport.is_closing() and not client._yielding:
                 client.transport.resume_reading()
 
     def stop_intake(self) -> None:
