@@ -16,8 +16,9 @@ and a state-changing request (POST, PUT, PATCH, DELETE) must also:
 - come from no ``Origin`` or our own (``http://127.0.0.1:PORT`` ...) — else 403;
 - for POST/PUT/PATCH: be ``Content-Type: application/json`` (a form or ``text/plain`` is what a
   cross-site page can send without a CORS preflight) — else 415 — with a JSON body whose numbers
-  are all finite (``NaN``, ``Infinity``, ``1e400`` are refused: no JSON value is infinite) — else
-  422. The checked body is handed on unchanged.
+  are all finite (``NaN``, ``Infinity``, ``1e400`` are refused: no JSON value is infinite) and
+  whose strings are Unicode (no lone surrogate) — else 422. The checked body is handed on
+  unchanged.
 
 Must not: know any route or model (range checks live with the request models), log bodies or
 tokens, or read more than ``MAX_BODY`` bytes of a request.
@@ -78,11 +79,14 @@ def check_json(body: bytes) -> None:
     if not body.strip():
         raise Refused(422, "a JSON body is required (send {} when there is nothing to say)")
     try:
-        json.loads(body, parse_float=_finite, parse_constant=_no_constant)
+        value = json.loads(body, parse_float=_finite, parse_constant=_no_constant)
+        # a lone surrogate ("\ud800") is valid JSON text but no Unicode string: refused here,
+        # else the 422 that echoes it could not be encoded and became a 500
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise Refused(422, "JSON body nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, non-finite numbers
-        raise Refused(422, f"invalid JSON body: {exc}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError/EncodeError, non-finite numbers
+        raise Refused(422, f"invalid JSON body: {str(exc)[:200]}") from None
 
 
 class ApiSecurity:
