@@ -180,7 +180,11 @@ async def serve(args: argparse.Namespace) -> int:
     shutdown = Shutdown(emulator, args.ready_file)
     shutdown.install(asyncio.get_running_loop())
     api_address(args.api)  # a bad --api fails before anything starts
-    await emulator.start()
+    try:
+        await emulator.start()
+    except BaseException:
+        await emulator.stop()  # the ports already made (and their links) go too
+        raise
     api = ApiServer(emulator, args.api, args.ephemeral_ports,  # after start: the app mounts the backends' routes
                     token=getattr(args, "api_token", None))
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from relhelp import scale, serve
+from relhelp import env, scale, serve
 
 pytestmark = [pytest.mark.pty, pytest.mark.slow]
 EXIT_WALL = 5.0  # the requirement ("exit 0 within 5 s under any load"), not a performance figure
@@ -109,3 +111,16 @@ def test_links_of_a_killed_run_are_cleaned_at_the_next_start_and_nothing_else(tm
     finally:
         assert second.stop() == 0
     assert sorted(p.name for p in second.links.iterdir()) == ["dangling", "elsewhere", "notes.txt"]
+
+
+def test_a_file_of_yours_at_a_link_name_is_kept_and_the_start_fails_cleanly(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "ec800e").write_text("mine")
+    res = subprocess.run([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--no-backends",
+                          "--module", "bg96", "--module", "ec800e", "--link-dir", str(links),
+                          "--api", "127.0.0.1:0"], cwd=tmp_path, env=env(), capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2 and "not a link" in res.stderr and "Traceback" not in res.stderr
+    assert sorted(p.name for p in links.iterdir()) == ["ec800e"]  # bg96's link went again
+    assert (links / "ec800e").read_text() == "mine"
