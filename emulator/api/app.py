@@ -164,8 +164,7 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         except ConfigError as exc:
             raise HTTPException(404, str(exc)) from None
         if body.kind == "cut":
-            for hook in getattr(emulator, "cut_hooks", []):
-                hook(body.host, body.port)
+            emulator.internet.cut(body.host, body.port)
         return {"ok": True}
 
     @app.delete("/api/network/faults", tags=["network"])

@@ -1,4 +1,5 @@
-"""Find ``grammars/<name>.lark``, build a Lark LALR parser once per grammar, parse lines.
+"""Find ``grammars/<name>.lark``, build a Lark LALR parser once per grammar, parse lines
+(the common one-command line through :mod:`fastpath`, generated from the same grammar).
 
 Grammars live at the repository top level (``grammars/``) and ship inside the wheel as
 ``emulator/grammars`` (hatch force-include); both places are searched, so a checkout and an
@@ -16,6 +17,7 @@ from lark import Lark
 from lark.exceptions import LarkError
 
 from ..errors import GrammarError
+from . import fastpath
 from .commands import AtCommand
 from .transformer import ToCommands
 
@@ -45,8 +47,19 @@ class SyntaxErrorInLine(ValueError):
     """The line is not valid AT syntax for this grammar."""
 
 
+@functools.lru_cache(maxsize=None)
+def fast_parser_for(name: str) -> fastpath.FastParser:
+    return fastpath.build(parser_for(name))
+
+
 def parse_line(line: str, grammar: str = "v250") -> list[AtCommand]:
-    """Parse one command line (without CR) into commands; raise SyntaxErrorInLine."""
+    """Parse one command line (without CR) into commands; raise SyntaxErrorInLine.
+
+    The common shape (one extended command) takes the fast path generated from the grammar's
+    terminals (:mod:`fastpath`); every other line goes through Lark, with a cache."""
+    fast = fast_parser_for(grammar)(line)
+    if fast is not None:
+        return fast
     result = _parse_cached(line, grammar)
     if isinstance(result, str):
         raise SyntaxErrorInLine(result)

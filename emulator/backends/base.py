@@ -48,6 +48,7 @@ class Backend:
     """Base class; subclasses set ``name`` and implement ``start``/``stop``/``reset``."""
 
     name: ClassVar[str] = ""
+    ca_file: str | None = None  # PEM of the CA that signs its TLS servers (once started); modems trust it
 
     def __init__(self, config: Mapping[str, Any] | None, ctx: BackendContext) -> None:
         self.config = dict(config or {})

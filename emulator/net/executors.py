@@ -3,10 +3,13 @@
 A feature defines its effects (``OpenSocket``, ``MqttConnect`` ...) next to its handlers;
 the matching executor lives in ``emulator/net/<feature>.py`` and registers itself with
 ``@executor(EffectType)``. The runner imports the executor modules listed in
-``EXECUTOR_MODULES`` lazily, calls ``executor(effect, port)``, where ``port`` is the runner's
-:class:`~emulator.transport.runner.ModemPort` (``port.stimulus(...)`` answers the modem,
-``port.emulator.internet`` routes, ``port.emulator.clock`` is the clock). An executor may be
-a coroutine function; it then runs as a task owned by the port.
+``EXECUTOR_MODULES`` lazily and calls ``executor(effect, net)``, where ``net`` is the modem's
+:class:`~emulator.net.context.NetContext` (``net.stimulus(...)`` answers the modem,
+``net.internet`` routes, ``net.clock`` is the clock, ``net.resources`` keeps sessions). An
+executor may be a coroutine function; it then runs as a task owned by the port.
+
+Must not: import the transport (the port, the Emulator) or a backend; executors get what
+they need through the NetContext.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
+from .context import NetContext
+
+Executor = Callable[[Any, NetContext], Any]  # (effect, net) -> None or a coroutine
 EXECUTORS: dict[type, Callable[..., Any]] = {}
 
 # Modules whose import registers executors (kept lazy so the core stays import-light).
@@ -35,7 +41,7 @@ def executor(effect_type: type) -> Callable[[Callable[..., Any]], Callable[..., 
 _loaded = False
 
 
-def find_executor(effect: object) -> Callable[..., Any] | None:
+def find_executor(effect: object) -> Executor | None:
     global _loaded
     if not _loaded:
         for name in EXECUTOR_MODULES:

@@ -20,13 +20,13 @@ from collections import deque
 from typing import Any, Callable
 
 from ..core.clock import VirtualClock
-from .internet import Fault, FakeInternet
+from .internet import Fault, FakeInternet, Route
 
 log = logging.getLogger("modemu.faults")
 
 
 class RouteGate:
-    def __init__(self, internet: FakeInternet, route: Any, clock: VirtualClock,
+    def __init__(self, internet: FakeInternet, route: Route | None, clock: VirtualClock,
                  sync: Callable[[], None] | None = None) -> None:
         self.internet, self.route, self.clock = internet, route, clock
         self._sync = sync or (lambda: None)

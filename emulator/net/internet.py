@@ -13,15 +13,23 @@ connection attempts. A ``drop`` or ``delay`` without a count stands until cleare
 sessions that are already open: executors ask :meth:`FakeInternet.standing_fault` per datagram
 or write, and :meth:`FakeInternet.on_change` wakes traffic they hold when faults change.
 
-Must not: open sockets or read the clock; the executors in ``emulator/net`` do the I/O.
+It owns its routes (:meth:`~FakeInternet.add_route` adds or replaces, :meth:`~FakeInternet.remove_route`,
+:meth:`~FakeInternet.routes` lists) and the one cut mechanism: every open stream or session an
+executor wants reset by a ``cut`` registers with :meth:`~FakeInternet.watch_cut` (AT+QI* TCP
+sockets, AT+QMT sessions, ThingPlug links); :meth:`~FakeInternet.cut` (the console API and the
+scenario ``control: {fault: {kind: cut}}``) resets the matching ones in one call.
+
+Must not: open sockets, read the clock or know a protocol; the executors in ``emulator/net`` do
+the I/O, and each watcher's ``reset`` hops to its own event loop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Callable
 
 from ..errors import ConfigError
 
@@ -68,13 +76,21 @@ class Route:
     faults: list[Fault] = field(default_factory=list)
 
 
+@dataclass(eq=False)
+class _CutWatch:
+    route: Route | None
+    host: str
+    port: int
+    reset: Callable[[], None]
+
+
 class FakeInternet:
     def __init__(self) -> None:
         self._dns: dict[str, list[str]] = {}
         self._routes: dict[tuple[str, int], Route] = {}
         self._watchers: list[Callable[[], None]] = []
-        # open streams the console's "cut" can reset: (route, host, port, reset)
-        self._cut_watchers: list[tuple[Any, str, int, Callable[[], None]]] = []
+        self._cut_watchers: list[_CutWatch] = []  # open streams a "cut" resets, oldest first
+        self._cut_lock = threading.Lock()
 
     # --- configuration -------------------------------------------------------------------
     def add_name(self, name: str, *addresses: str) -> None:
@@ -85,7 +101,8 @@ class FakeInternet:
                 entry.append(_key(addr))
 
     def add_route(self, host: str, port: int | None, target: Endpoint, label: str = "") -> Route:
-        """Send connections to ``host`` (name or public IP) on ``port`` (None = any) to ``target``."""
+        """Send connections to ``host`` (name or public IP) on ``port`` (None = any) to ``target``;
+        replaces the route ``host:port`` had (its faults go with it)."""
         if not is_loopback(target[0]):
             raise ConfigError(f"route target {target[0]}:{target[1]} is not a loopback address")
         route = Route(_key(host), ANY_PORT if port is None else int(port), (target[0], int(target[1])), label)
@@ -109,6 +126,17 @@ class FakeInternet:
             raise
         except Exception as exc:  # noqa: BLE001 - any malformed spec
             raise ConfigError(f"bad route {spec!r}: expected HOST[:PORT]=IP:PORT ({exc})") from None
+
+    def remove_route(self, host: str, port: int | None, target: Endpoint | None = None) -> bool:
+        """Forget the route of exactly ``host:port`` (None = the any-port one); with ``target``,
+        only while it still goes there (a listener unrouting itself must not remove the route
+        that replaced it). True if a route was removed."""
+        key = (_key(host), ANY_PORT if port is None else int(port))
+        route = self._routes.get(key)
+        if route is None or (target is not None and route.target != (target[0], int(target[1]))):
+            return False
+        del self._routes[key]
+        return True
 
     def route(self, host: str, port: int | None) -> Route | None:
         key = _key(host)
@@ -147,26 +175,46 @@ class FakeInternet:
                 self._watchers.remove(callback)
         return cancel
 
-    def watch_cut(self, route: Any, host: str, port: int, reset: Callable[[], None]) -> Callable[[], None]:
-        """An open stream to ``host:port`` (through ``route``) that a ``cut`` resets; ``reset`` may
-        be called from another thread (it must hop to its own loop). Returns the unwatch."""
-        entry = (route, host.lower(), port, reset)
-        self._cut_watchers.append(entry)
+    def watch_cut(self, route: Route | None, host: str, port: int,
+                  reset: Callable[[], None]) -> Callable[[], None]:
+        """An open stream to ``host:port`` (the name the modem dialled; through ``route``) that a
+        ``cut`` resets by calling ``reset`` (perhaps from another thread: it must hop to its
+        own loop). Returns the unwatch; call it when the stream closes."""
+        entry = _CutWatch(route, _key(host), int(port), reset)
+        with self._cut_lock:
+            self._cut_watchers.append(entry)
 
         def cancel() -> None:
-            with contextlib.suppress(ValueError):
+            with self._cut_lock, contextlib.suppress(ValueError):
                 self._cut_watchers.remove(entry)
         return cancel
 
-    def cut_open(self, host: str, port: int | None) -> int:
-        """The console's ``cut``: reset the watched open streams that went through the route of
-        ``host:port`` or were dialled to that name. Returns how many."""
+    def cut(self, host: str, port: int | None) -> int:
+        """The ``cut`` fault on what is open now (call it after :meth:`add_fault` of the cut):
+        reset every watched stream that went through the route of ``host:port`` or was dialled
+        to the name ``host`` (on ``port``, when one is given), oldest first. A cut fault with a
+        ``count`` on that route is spent on the streams it resets (one each) and stops there;
+        without one, all are reset. Returns how many were reset."""
         route = self.route(host, port)
-        hit = [reset for r, h, p, reset in list(self._cut_watchers)
-               if (route is not None and r is route) or (h == host.lower() and port in (None, p))]
-        for reset in hit:
-            reset()
-        return len(hit)
+        fault = None
+        if route is not None:  # the cut fault just added: its count limits how many we reset
+            fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
+        name = _key(host)
+        hits: list[_CutWatch] = []
+        with self._cut_lock:  # the console may cut from a worker thread
+            for watch in list(self._cut_watchers):
+                if not ((route is not None and watch.route is route)
+                        or (watch.host == name and port in (None, watch.port))):
+                    continue
+                if fault is not None and fault.count is not None:
+                    if fault.count <= 0:
+                        break
+                    fault.count -= 1  # spent on an open stream, not on the next connect
+                self._cut_watchers.remove(watch)  # reset once: the stream is gone
+                hits.append(watch)
+        for watch in hits:
+            watch.reset()
+        return len(hits)
 
     def _changed(self) -> None:
         watchers, self._watchers = self._watchers, []
@@ -253,6 +301,7 @@ class FakeInternet:
         return route.target, "", None
 
     def routes(self) -> list[Route]:
+        """Every route, in the order they were added (the console's ``GET /api/network/routes``)."""
         return list(self._routes.values())
 
     def names(self) -> dict[str, list[str]]:

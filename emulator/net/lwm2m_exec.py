@@ -1,9 +1,11 @@
 """Executors for the Quectel LwM2M effects (``AT+QLW*``): effects -> a real LwM2M client.
 
-Each modem port holds at most one :class:`Lwm2mSession` in ``port.resources["lwm2m"]``, wrapping
-an ``emulator.net.lwm2m_client.Lwm2mClient`` (aiocoap, CoAP or DTLS-PSK). The server host the
-module was configured with is routed through ``port.emulator.internet.connect_target`` so the
-client only ever dials the loopback endpoint the FakeInternet returns.
+Each modem holds at most one :class:`Lwm2mSession` in ``net.resources["lwm2m"]`` (its
+:class:`~emulator.net.context.NetContext`), wrapping an ``emulator.net.lwm2m_client.Lwm2mClient``
+(aiocoap, CoAP or DTLS-PSK). The server host the module was configured with is routed through
+``net.internet.connect_target`` so the client only ever dials the loopback endpoint the
+FakeInternet returns. What the modem's own LwM2M state says (an exchange open, a platform
+request still pending) comes from ``net.lwm2m()``, never from the modem object.
 
 Everything that depends on the client's API is in the section marked ``GLUE`` below (one
 place to adapt if the client changes). Written against the client's documented surface:
@@ -43,6 +45,7 @@ from ..modules.handlers.quectel_lwm2m_effects import (
     Lwm2mNotifyAcked, Lwm2mObserveRequest, Lwm2mObserveResponse, Lwm2mReadRequest, Lwm2mReadResponse,
     Lwm2mRegister, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse)
+from .context import NetContext
 from .executors import executor
 from .faultgate import RouteGate
 
@@ -102,8 +105,8 @@ def notify_outcome(outcome: Any) -> tuple[bool, bool]:
 class Lwm2mSession:
     """One module's LwM2M session: the client plus the platform requests waiting for the host."""
 
-    def __init__(self, port: Any) -> None:
-        self.port = port
+    def __init__(self, net: NetContext) -> None:
+        self.net = net
         self.client: Any = None
         self.waiting: dict[tuple[str, int], asyncio.Future] = {}
         self.exchanges = 0  # module requests (Register/Update) awaiting the platform's answer
@@ -116,8 +119,8 @@ class Lwm2mSession:
         return fault is not None and fault.kind == "drop"
 
     def _exchange_open(self) -> bool:
-        state = getattr(self.port.modem.state, "lwm2m", None)
-        return self.exchanges > 0 or (state is not None and getattr(state, "update_mid", None) is not None)
+        state = self.net.lwm2m()
+        return self.exchanges > 0 or (state is not None and state.update_mid is not None)
 
     def begin_exchange(self) -> None:
         self.exchanges += 1
@@ -131,7 +134,7 @@ class Lwm2mSession:
 
     def _ask(self, kind: str, mid: int, stimulus: Any) -> asyncio.Future:
         """Tell the modem; the answer comes as an effect (maybe synchronously, during
-        ``port.stimulus``), which resolves the future the client awaits.
+        ``net.stimulus``), which resolves the future the client awaits.
 
         A platform request that arrives while the module's own Register/Update waits for its
         answer is told to the host only after that result line: the platform sends it after
@@ -150,8 +153,8 @@ class Lwm2mSession:
         fut = self.waiting.get((kind, mid))
         if fut is None or fut.done():
             return
-        if self.port.stimulus(stimulus) is False:  # held by the port (modem in PSM) until it wakes
-            hooks = getattr(self.port, "released_hooks", [])
+        if self.net.stimulus(stimulus) is False:  # held by the port (modem in PSM) until it wakes
+            hooks = self.net.released
 
             def released(stim: Any) -> None:
                 if stim is stimulus:
@@ -162,7 +165,7 @@ class Lwm2mSession:
         self._dropped_check(kind, mid, fut)
 
     def _dropped_check(self, kind: str, mid: int, fut: asyncio.Future) -> None:
-        state = getattr(self.port.modem.state, "lwm2m", None)
+        state = self.net.lwm2m()
         if not fut.done() and (state is None or mid not in state.pending):
             self.answer(kind, mid, SERVICE_UNAVAILABLE, b"")  # the modem dropped it
 
@@ -197,70 +200,69 @@ class Lwm2mSession:
             await client.close()
 
 
-def _session(port: Any) -> Lwm2mSession | None:
-    session = port.resources.get(RESOURCE_KEY)
+def _session(net: NetContext) -> Lwm2mSession | None:
+    session = net.resources.get(RESOURCE_KEY)
     return session if isinstance(session, Lwm2mSession) and session.client is not None else None
 
 
-async def _drop(port: Any, only: Lwm2mSession | None = None) -> None:
-    """Close the port's session (or only ``only``, if it is still the current one: a slow
+async def _drop(net: NetContext, only: Lwm2mSession | None = None) -> None:
+    """Close the modem's session (or only ``only``, if it is still the current one: a slow
     register/deregister task must not close a session the host opened since)."""
-    if only is not None and port.resources.get(RESOURCE_KEY) is not only:
+    if only is not None and net.resources.get(RESOURCE_KEY) is not only:
         if only.client is not None:
             await only.close()
         return
-    session = port.resources.pop(RESOURCE_KEY, None)
+    session = net.resources.pop(RESOURCE_KEY, None)
     if isinstance(session, Lwm2mSession):
         try:
             await session.close()
         except Exception:  # noqa: BLE001 - closing anyway
-            log.exception("%s: closing the LwM2M client", port.name)
+            log.exception("%s: closing the LwM2M client", net.name)
 
 
 @executor(Lwm2mRegister)
-async def register(effect: Lwm2mRegister, port: Any) -> None:
-    await _drop(port)
-    target, err, fault = port.emulator.internet.connect_target(effect.server, effect.port)
+async def register(effect: Lwm2mRegister, net: NetContext) -> None:
+    await _drop(net)
+    target, err, fault = net.internet.connect_target(effect.server, effect.port)
     if err:
-        port.stimulus(Lwm2mRegistered(RESULT_DNS if err == "dns" else RESULT_FAILED))
+        net.stimulus(Lwm2mRegistered(RESULT_DNS if err == "dns" else RESULT_FAILED))
         return
     if fault is not None and fault.kind == "drop":
         return  # black-holed: the modem's own timer (virtual clock) reports the timeout
     if effect.bootstrap:
-        log.warning("%s: LwM2M bootstrap is not supported", port.name)
-        port.stimulus(Lwm2mRegistered(RESULT_FAILED))
+        log.warning("%s: LwM2M bootstrap is not supported", net.name)
+        net.stimulus(Lwm2mRegistered(RESULT_FAILED))
         return
-    session = Lwm2mSession(port)
-    internet = port.emulator.internet
-    session.gate = RouteGate(internet, internet.route_for(effect.server, effect.port), port.emulator.clock,
-                             getattr(port.emulator, "sync_clock", None))
+    session = Lwm2mSession(net)
+    internet = net.internet
+    session.gate = RouteGate(internet, internet.route_for(effect.server, effect.port), net.clock, net.sync_clock)
     try:
         session.client = make_client(session, effect, target[0], target[1])
     except Exception:  # noqa: BLE001 - no client module, bad arguments
-        log.exception("%s: cannot create the LwM2M client", port.name)
-        port.stimulus(Lwm2mRegistered(RESULT_FAILED))
+        log.exception("%s: cannot create the LwM2M client", net.name)
+        net.stimulus(Lwm2mRegistered(RESULT_FAILED))
         return
-    port.resources[RESOURCE_KEY] = session
+    net.resources[RESOURCE_KEY] = session
     session.begin_exchange()
     try:
         result: Any = await session.client.register()
     except Exception as exc:  # noqa: BLE001
         result = exc
     code = request_result(result)
-    if port.resources.get(RESOURCE_KEY) is not session:
-        await _drop(port, only=session)  # the modem gave up (Lwm2mClose) or registered anew
+    if net.resources.get(RESOURCE_KEY) is not session:
+        await _drop(net, only=session)  # the modem gave up (Lwm2mClose) or registered anew
         return
     if code != RESULT_OK:
-        await _drop(port, only=session)
-    port.stimulus(Lwm2mRegistered(code))
+        await _drop(net, only=session)
+    net.stimulus(Lwm2mRegistered(code))
     session.end_exchange()
 
 
 @executor(Lwm2mUpdate)
-async def update(effect: Lwm2mUpdate, port: Any) -> None:
-    session = _session(port)
+async def update(effect: Lwm2mUpdate, net: NetContext) -> None:
+    session = _session(net)
     if session is None:
-        port.stimulus(Lwm2mUpdated(RESULT_FAILED))
+        net.stimulus(Lwm2mUpdated(RESULT_FAILED))
         return
     if session.dropping():
         return  # lost on the way: the modem's exchange timer reports the timeout
@@ -270,16 +272,16 @@ async def update(effect: Lwm2mUpdate, port: Any) -> None:
             result: Any = await session.client.update(effect.lifetime, effect.binding)
         except Exception as exc:  # noqa: BLE001
             result = exc
-        port.stimulus(Lwm2mUpdated(request_result(result)))
+        net.stimulus(Lwm2mUpdated(request_result(result)))
     finally:
         session.end_exchange()
 
 
 @executor(Lwm2mDeregister)
-async def deregister(effect: Lwm2mDeregister, port: Any) -> None:
-    session = _session(port)
+async def deregister(effect: Lwm2mDeregister, net: NetContext) -> None:
+    session = _session(net)
     if session is None:
-        port.stimulus(Lwm2mDeregistered(RESULT_OK))  # nothing registered on our side
+        net.stimulus(Lwm2mDeregistered(RESULT_OK))  # nothing registered on our side
         return
     if session.dropping():
         return  # lost on the way: the modem's exchange timer gives up (and closes us)
@@ -287,18 +289,18 @@ async def deregister(effect: Lwm2mDeregister, port: Any) -> None:
         result: Any = await session.client.deregister()
     except Exception as exc:  # noqa: BLE001
         result = exc
-    await _drop(port, only=session)
-    port.stimulus(Lwm2mDeregistered(request_result(result)))
+    await _drop(net, only=session)
+    net.stimulus(Lwm2mDeregistered(request_result(result)))
 
 
 @executor(Lwm2mClose)
-async def close(effect: Lwm2mClose, port: Any) -> None:
-    await _drop(port)
+async def close(effect: Lwm2mClose, net: NetContext) -> None:
+    await _drop(net)
 
 
 @executor(Lwm2mNotify)
-async def notify(effect: Lwm2mNotify, port: Any) -> None:
-    session = _session(port)
+async def notify(effect: Lwm2mNotify, net: NetContext) -> None:
+    session = _session(net)
     try:
         if session is None:
             raise RuntimeError("no LwM2M session")
@@ -309,34 +311,34 @@ async def notify(effect: Lwm2mNotify, port: Any) -> None:
             return
         ok, timeout = notify_outcome(await note.result)
     except Exception:  # noqa: BLE001 - not observed on the client side, socket gone ...
-        log.exception("%s: LwM2M notify %s failed", port.name, effect.mid)
+        log.exception("%s: LwM2M notify %s failed", net.name, effect.mid)
         ok, timeout = False, False
         if not effect.confirmable:
             return
-    port.stimulus(Lwm2mNotifyAcked(effect.mid, ok, timeout))
+    net.stimulus(Lwm2mNotifyAcked(effect.mid, ok, timeout))
 
 
-def _answer(port: Any, kind: str, msgid: int, code: int, payload: bytes = b"") -> None:
-    session = port.resources.get(RESOURCE_KEY)
+def _answer(net: NetContext, kind: str, msgid: int, code: int, payload: bytes = b"") -> None:
+    session = net.resources.get(RESOURCE_KEY)
     if not isinstance(session, Lwm2mSession) or not session.answer(kind, msgid, code, payload):
-        log.info("%s: no waiting platform %s with msgid %s", port.name, kind, msgid)
+        log.info("%s: no waiting platform %s with msgid %s", net.name, kind, msgid)
 
 
 @executor(Lwm2mObserveResponse)
-def observe_response(effect: Lwm2mObserveResponse, port: Any) -> None:
-    _answer(port, "observe", effect.msgid, effect.code, effect.payload)
+def observe_response(effect: Lwm2mObserveResponse, net: NetContext) -> None:
+    _answer(net, "observe", effect.msgid, effect.code, effect.payload)
 
 
 @executor(Lwm2mReadResponse)
-def read_response(effect: Lwm2mReadResponse, port: Any) -> None:
-    _answer(port, "read", effect.msgid, effect.code, effect.payload)
+def read_response(effect: Lwm2mReadResponse, net: NetContext) -> None:
+    _answer(net, "read", effect.msgid, effect.code, effect.payload)
 
 
 @executor(Lwm2mWriteResponse)
-def write_response(effect: Lwm2mWriteResponse, port: Any) -> None:
-    _answer(port, "write", effect.msgid, effect.code)
+def write_response(effect: Lwm2mWriteResponse, net: NetContext) -> None:
+    _answer(net, "write", effect.msgid, effect.code)
 
 
 @executor(Lwm2mExecuteResponse)
-def execute_response(effect: Lwm2mExecuteResponse, port: Any) -> None:
-    _answer(port, "execute", effect.msgid, effect.code)
+def execute_response(effect: Lwm2mExecuteResponse, net: NetContext) -> None:
+    _answer(net, "execute", effect.msgid, effect.code)

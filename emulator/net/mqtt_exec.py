@@ -1,7 +1,8 @@
 """Executors for the MQTT effects (``modules/handlers/mqtt_effects.py``).
 
 One :class:`~emulator.net.mqtt_client.MqttSession` per (owner, client_idx), kept in
-``port.resources["mqtt:<owner>:<idx>"]`` (closed by the runner on shutdown). Each executor
+``net.resources["mqtt:<owner>:<idx>"]`` (closed by the runner on shutdown) of the modem's
+:class:`~emulator.net.context.NetContext`. Each executor
 awaits the session and answers the modem with a stimulus carrying the Quectel result numbers
 of protocols.md §1.5; other dialects (ThingPlug) map from those.
 
@@ -18,6 +19,7 @@ from ..modules.handlers.mqtt_effects import (
     STAT_CONNACK_FAILED, STAT_PEER_CLOSED, STAT_PING_TIMEOUT, STAT_SEND_FAILED, MqttClose, MqttCloseDone,
     MqttClosed, MqttConnAck, MqttConnect, MqttDisconnect, MqttDisconnected, MqttMessage, MqttOpen,
     MqttOpened, MqttPinged, MqttPubDone, MqttPublish, MqttSubAck, MqttSubscribe, MqttUnsubAck, MqttUnsubscribe)
+from .context import NetContext
 from .executors import executor
 from .mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, LOST_SEND, MqttSession
 
@@ -35,58 +37,57 @@ def _key(effect: Any) -> str:
     return f"mqtt:{effect.owner}:{effect.client_idx}"
 
 
-def session_for(port: Any, effect: Any) -> MqttSession | None:
-    return port.resources.get(_key(effect))
+def session_for(net: NetContext, effect: Any) -> MqttSession | None:
+    return net.resources.get(_key(effect))
 
 
-def _new_session(port: Any, effect: MqttOpen) -> MqttSession:
+def _new_session(net: NetContext, effect: MqttOpen) -> MqttSession:
     idx, owner = effect.client_idx, effect.owner
     session: MqttSession | None = None
 
     def on_message(topic: str, payload: bytes, pid: int, qos: int, retain: bool) -> None:
-        port.stimulus(MqttMessage(idx, topic, payload, pid, qos, retain, owner=owner))
+        net.stimulus(MqttMessage(idx, topic, payload, pid, qos, retain, owner=owner))
 
     def on_lost(reason: str) -> None:
-        if port.resources.get(_key(effect)) is session:
-            del port.resources[_key(effect)]
-        port.stimulus(MqttClosed(idx, STAT_FOR_LOSS.get(reason, STAT_PEER_CLOSED), owner=owner))
+        if net.resources.get(_key(effect)) is session:
+            del net.resources[_key(effect)]
+        net.stimulus(MqttClosed(idx, STAT_FOR_LOSS.get(reason, STAT_PEER_CLOSED), owner=owner))
 
     def on_retry(kind: str, pid: int, retries: int) -> None:
         if kind == "publish":
-            port.stimulus(MqttPubDone(idx, pid, RESULT_RETRY, retries, owner=owner))
+            net.stimulus(MqttPubDone(idx, pid, RESULT_RETRY, retries, owner=owner))
         elif kind == "subscribe":
-            port.stimulus(MqttSubAck(idx, pid, RESULT_RETRY, retries=retries, owner=owner))
+            net.stimulus(MqttSubAck(idx, pid, RESULT_RETRY, retries=retries, owner=owner))
         else:
-            port.stimulus(MqttUnsubAck(idx, pid, RESULT_RETRY, retries=retries, owner=owner))
+            net.stimulus(MqttUnsubAck(idx, pid, RESULT_RETRY, retries=retries, owner=owner))
 
-    # Runner hook (when present): in serve, move virtual time up to the wall clock before a
-    # timer is armed, so a 5 s packet timeout is not already overdue at the runner's next tick.
-    sync = getattr(port.emulator, "sync_clock", None)
-    session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=on_message,
-                          on_lost=on_lost, on_retry=on_retry, name=f"{port.name}/{owner}{idx}", sync_clock=sync)
-    session.on_ping = lambda: port.stimulus(MqttPinged(idx, owner=owner))
+    # net.sync_clock: in serve, move virtual time up to the wall clock before a timer is
+    # armed, so a 5 s packet timeout is not already overdue at the runner's next tick.
+    session = MqttSession(net.clock, net.internet, on_message=on_message, on_lost=on_lost,
+                          on_retry=on_retry, name=f"{net.name}/{owner}{idx}", sync_clock=net.sync_clock)
+    session.on_ping = lambda: net.stimulus(MqttPinged(idx, owner=owner))
     return session
 
 
 @executor(MqttOpen)
-async def mqtt_open(effect: MqttOpen, port: Any) -> None:
-    old = session_for(port, effect)
+async def mqtt_open(effect: MqttOpen, net: NetContext) -> None:
+    old = session_for(net, effect)
     if old is not None:
         await old.close()
-    session = _new_session(port, effect)
-    port.resources[_key(effect)] = session
+    session = _new_session(net, effect)
+    net.resources[_key(effect)] = session
     outcome = await session.open(effect.host, effect.port, tls=effect.tls, ca_file=effect.ca_file,
                                  timeout=effect.open_timeout)
-    if outcome != "ok" and port.resources.get(_key(effect)) is session:
-        del port.resources[_key(effect)]
-    port.stimulus(MqttOpened(effect.client_idx, OPEN_RESULT.get(outcome, OPEN_FAILED), owner=effect.owner))
+    if outcome != "ok" and net.resources.get(_key(effect)) is session:
+        del net.resources[_key(effect)]
+    net.stimulus(MqttOpened(effect.client_idx, OPEN_RESULT.get(outcome, OPEN_FAILED), owner=effect.owner))
 
 
 @executor(MqttConnect)
-async def mqtt_connect(effect: MqttConnect, port: Any) -> None:
-    session = session_for(port, effect)
+async def mqtt_connect(effect: MqttConnect, net: NetContext) -> None:
+    session = session_for(net, effect)
     if session is None:
-        port.stimulus(MqttConnAck(effect.client_idx, RESULT_FAILED, owner=effect.owner))
+        net.stimulus(MqttConnAck(effect.client_idx, RESULT_FAILED, owner=effect.owner))
         return
     will = ((effect.will_topic, effect.will_message, effect.will_qos, effect.will_retain)
             if effect.will_flag else None)
@@ -95,49 +96,49 @@ async def mqtt_connect(effect: MqttConnect, port: Any) -> None:
                                    version=effect.version, will=will, pkt_timeout=effect.pkt_timeout,
                                    retry_times=effect.retry_times)
     if result.outcome in ("accepted", "refused"):
-        port.stimulus(MqttConnAck(effect.client_idx, RESULT_OK, result.code, owner=effect.owner))
+        net.stimulus(MqttConnAck(effect.client_idx, RESULT_OK, result.code, owner=effect.owner))
     # "timeout"/"lost": the session already reported the loss (+QMTSTAT 4 / 1)
 
 
 @executor(MqttSubscribe)
-async def mqtt_subscribe(effect: MqttSubscribe, port: Any) -> None:
-    session = session_for(port, effect)
+async def mqtt_subscribe(effect: MqttSubscribe, net: NetContext) -> None:
+    session = session_for(net, effect)
     if session is None:
-        port.stimulus(MqttSubAck(effect.client_idx, effect.msg_id, RESULT_FAILED, owner=effect.owner))
+        net.stimulus(MqttSubAck(effect.client_idx, effect.msg_id, RESULT_FAILED, owner=effect.owner))
         return
     ack = await session.subscribe(list(effect.topics), effect.msg_id)
-    port.stimulus(MqttSubAck(effect.client_idx, effect.msg_id, RESULT_OK if ack.ok else RESULT_FAILED,
+    net.stimulus(MqttSubAck(effect.client_idx, effect.msg_id, RESULT_OK if ack.ok else RESULT_FAILED,
                              ack.codes, owner=effect.owner))
 
 
 @executor(MqttUnsubscribe)
-async def mqtt_unsubscribe(effect: MqttUnsubscribe, port: Any) -> None:
-    session = session_for(port, effect)
+async def mqtt_unsubscribe(effect: MqttUnsubscribe, net: NetContext) -> None:
+    session = session_for(net, effect)
     ok = session is not None and (await session.unsubscribe(list(effect.topics), effect.msg_id)).ok
-    port.stimulus(MqttUnsubAck(effect.client_idx, effect.msg_id, RESULT_OK if ok else RESULT_FAILED,
+    net.stimulus(MqttUnsubAck(effect.client_idx, effect.msg_id, RESULT_OK if ok else RESULT_FAILED,
                                owner=effect.owner))
 
 
 @executor(MqttPublish)
-async def mqtt_publish(effect: MqttPublish, port: Any) -> None:
-    session = session_for(port, effect)
+async def mqtt_publish(effect: MqttPublish, net: NetContext) -> None:
+    session = session_for(net, effect)
     ok = session is not None and (await session.publish(
         effect.topic, effect.payload, effect.qos, effect.retain, effect.msg_id or None)).ok
-    port.stimulus(MqttPubDone(effect.client_idx, effect.msg_id, RESULT_OK if ok else RESULT_FAILED,
+    net.stimulus(MqttPubDone(effect.client_idx, effect.msg_id, RESULT_OK if ok else RESULT_FAILED,
                               owner=effect.owner))
 
 
 @executor(MqttDisconnect)
-async def mqtt_disconnect(effect: MqttDisconnect, port: Any) -> None:
-    session = port.resources.pop(_key(effect), None)
+async def mqtt_disconnect(effect: MqttDisconnect, net: NetContext) -> None:
+    session = net.resources.pop(_key(effect), None)
     if session is not None:
         await session.disconnect()
-    port.stimulus(MqttDisconnected(effect.client_idx, 0 if session is not None else -1, owner=effect.owner))
+    net.stimulus(MqttDisconnected(effect.client_idx, 0 if session is not None else -1, owner=effect.owner))
 
 
 @executor(MqttClose)
-async def mqtt_close(effect: MqttClose, port: Any) -> None:
-    session = port.resources.pop(_key(effect), None)
+async def mqtt_close(effect: MqttClose, net: NetContext) -> None:
+    session = net.resources.pop(_key(effect), None)
     if session is not None:
         await session.close()
-    port.stimulus(MqttCloseDone(effect.client_idx, 0, owner=effect.owner))
+    net.stimulus(MqttCloseDone(effect.client_idx, 0, owner=effect.owner))

@@ -1,13 +1,13 @@
-"""The open sockets of one modem port: bookkeeping and teardown for the socket executors.
+"""The open sockets of one modem: bookkeeping and teardown for the socket executors.
 
-:class:`SocketTable` (kept in ``port.resources['tcpip']``, made by :func:`table_of`) maps the
+:class:`SocketTable` (kept in ``net.resources['tcpip']``, made by :func:`table_of`) maps the
 modem's ``(connectID, generation)`` to a :class:`Conn` (the asyncio stream / datagram transport /
 listening server behind it, its route and fault lanes), remembers accepted clients waiting for
 the modem (``pending``) and connections the host closed before they opened (``cancelled``), and
-tears a connection down (``drop``: close or reset, unroute a listener). It is also the console
-API's ``cut`` hook: :meth:`SocketTable.cut` resets every open TCP connection through the cut
-route and reports ``SocketClosed``. :func:`listeners` tells tests the real loopback port of each
-TCP LISTENER / UDP SERVICE.
+tears a connection down (``drop``: close or reset, unroute a listener). :meth:`SocketTable.add`
+registers each open TCP connection with the FakeInternet's one cut mechanism
+(``FakeInternet.watch_cut``): a console ``cut`` resets it and reports ``SocketClosed``.
+:func:`listeners` tells tests the real loopback port of each TCP LISTENER / UDP SERVICE.
 
 Must not: open, dial or bind anything (``sockets.py`` does), hold protocol state (the modem
 does), or decide what the host sees.
@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from ..core.stimuli import Stimulus
 from ..modules.handlers.quectel_tcpip_effects import SocketClosed
+from .context import NetContext
 from .faultgate import RouteGate, StreamLane
-from .internet import FakeInternet
+from .internet import FakeInternet, Route
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Conn:
     gen: int
     kind: str
     host: str = ""
-    route: Any = None
+    port: int = 0  # the port the modem dialled (TCP/UDP client)
+    route: Route | None = None
     writer: asyncio.StreamWriter | None = None
     transport: Any = None  # UDP
     server: asyncio.AbstractServer | None = None
@@ -42,13 +45,14 @@ class Conn:
     gate: RouteGate | None = None
     out: StreamLane | None = None      # TCP bytes to the peer, through the route's faults
     inbound: StreamLane | None = None  # TCP bytes (None = EOF) from it
+    unwatch: Callable[[], None] | None = None  # stop being reset by a cut
 
 
 @dataclass
 class SocketTable:
-    """The sockets of one modem port (kept in ``port.resources['tcpip']``)."""
+    """The sockets of one modem (kept in ``net.resources['tcpip']``)."""
 
-    port: Any
+    net: NetContext
     conns: dict[tuple[int, int], Conn] = field(default_factory=dict)
     pending: dict[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=dict)
     cancelled: set[tuple[int, int]] = field(default_factory=set)
@@ -57,10 +61,17 @@ class SocketTable:
 
     @property
     def internet(self) -> FakeInternet:
-        return self.port.emulator.internet
+        return self.net.internet
 
-    def report(self, stimulus: Any) -> None:
-        self.port.stimulus(stimulus)
+    def report(self, stimulus: Stimulus) -> None:
+        self.net.stimulus(stimulus)
+
+    def add(self, key: tuple[int, int], conn: Conn) -> None:
+        """Keep an open connection; a TCP one is reset by a ``cut`` of its route or host."""
+        self.conns[key] = conn
+        if conn.kind == "TCP" and conn.writer is not None:
+            conn.unwatch = self.internet.watch_cut(conn.route, conn.host, conn.port,
+                                                   lambda: self._on_loop(self._cut, key, conn))
 
     def drop(self, key: tuple[int, int], reset: bool = False) -> None:
         conn = self.conns.pop(key, None)
@@ -68,6 +79,8 @@ class SocketTable:
             self.cancelled.add(key)
             return
         conn.closed = True
+        if conn.unwatch is not None:
+            conn.unwatch()
         for lane in (conn.out, conn.inbound):
             if lane is not None:
                 lane.close()
@@ -81,7 +94,8 @@ class SocketTable:
         if conn.server is not None:
             conn.server.close()
         if conn.added_route is not None:
-            _unroute(self.internet, conn.added_route, conn.real_port)
+            host, port = conn.added_route
+            self.internet.remove_route(host, port, ("127.0.0.1", conn.real_port))
         if conn.task is not None and conn.task is not _current_task():
             conn.task.cancel()
 
@@ -92,37 +106,22 @@ class SocketTable:
             writer.close()
         self.pending.clear()
 
-    def cut(self, host: str, port: int | None) -> None:
-        """Reset every open connection that went to ``host[:port]`` (the console's cut fault).
-
-        FastAPI runs sync routes in a worker thread: hop onto the emulator's loop first."""
+    def _on_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn`` now when on the table's loop, else hop there (the console API's sync
+        routes run in worker threads)."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if self.loop is not None and running is not self.loop:
-            self.loop.call_soon_threadsafe(self._cut, host, port)
+            self.loop.call_soon_threadsafe(fn, *args)
         else:
-            self._cut(host, port)
+            fn(*args)
 
-    def _cut(self, host: str, port: int | None) -> int:
-        route = self.internet.route(host, port)
-        fault = None
-        if route is not None:  # the cut fault just added; its count limits how many we reset
-            fault = next((f for f in reversed(route.faults) if f.kind == "cut"), None)
-        hits = 0
-        for key, conn in list(self.conns.items()):
-            if conn.kind != "TCP" or conn.writer is None:
-                continue
-            if (route is not None and conn.route is route) or conn.host.lower() == host.lower():
-                if fault is not None and fault.count is not None:
-                    if fault.count <= 0:
-                        break
-                    fault.count -= 1  # spent on an open connection, not on the next connect
-                self.drop(key, reset=True)
-                self.report(SocketClosed(*key))
-                hits += 1
-        return hits
+    def _cut(self, key: tuple[int, int], conn: Conn) -> None:
+        if self.conns.get(key) is conn:
+            self.drop(key, reset=True)
+            self.report(SocketClosed(*key))
 
 
 def _current_task() -> asyncio.Task | None:
@@ -132,30 +131,17 @@ def _current_task() -> asyncio.Task | None:
         return None
 
 
-def table_of(port: Any) -> SocketTable:
-    """The port's table, made (and hooked to the console's cut fault) on first use."""
-    table = port.resources.get("tcpip")
+def table_of(net: NetContext) -> SocketTable:
+    """The modem's table, made on first use."""
+    table = net.resources.get("tcpip")
     if table is None:
-        table = port.resources["tcpip"] = SocketTable(port, loop=asyncio.get_running_loop())
-        emulator = port.emulator
-        hooks = getattr(emulator, "cut_hooks", None)
-        if hooks is None:
-            hooks = emulator.cut_hooks = []
-        hooks.append(table.cut)
+        table = net.resources["tcpip"] = SocketTable(net, loop=asyncio.get_running_loop())
     return table
 
 
-def _unroute(internet: FakeInternet, key: tuple[str, int], real_port: int) -> None:
-    # FakeInternet has no remove_route (yet): drop our own listener route from its table,
-    # and only if it still points at our listener (not one that replaced it since).
-    routes = getattr(internet, "_routes", None)
-    if isinstance(routes, dict) and key in routes and routes[key].target[1] == real_port:
-        del routes[key]
-
-
-def listeners(port: Any) -> dict[int, int]:
+def listeners(net: NetContext) -> dict[int, int]:
     """connectID -> real loopback port of this modem's TCP LISTENER / UDP SERVICE sockets."""
-    table = port.resources.get("tcpip")
+    table = net.resources.get("tcpip")
     if table is None:
         return {}
     return {c.conn_id: c.real_port for c in table.conns.values() if c.real_port}

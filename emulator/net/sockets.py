@@ -7,11 +7,11 @@ later on the virtual clock; ``cut`` -> the connection is reset right after it op
 that does not resolve is 565. TCP LISTENER / UDP SERVICE bind an ephemeral port on 127.0.0.1
 and route ``<modem ip>:<local_port>`` there, so a test or app dials the modem's listener
 through the FakeInternet (the real port is also in the ``SocketOpened`` stimulus and
-``listeners(port)``). Socket data, peer closes and accepted clients go back as stimuli.
+``listeners(net)``). Executors get the modem's :class:`~emulator.net.context.NetContext`. Socket data, peer closes and accepted clients go back as stimuli.
 
-The ``cut`` fault of the console API calls ``emulator.cut_hooks``; ours resets every open
-connection that went through that route (the per-port table of open connections, their
-teardown and that hook are ``socket_table.py``). A standing ``drop``/``delay`` (no count)
+A console ``cut`` (``FakeInternet.cut``, the one cut mechanism) resets every open TCP connection
+that went through that route or to that host (the per-modem table of open connections, their
+teardown and their cut watch are ``socket_table.py``). A standing ``drop``/``delay`` (no count)
 also hits open sockets (``faultgate``): TCP data both ways is held in order (unacknowledged in
 ``AT+QISEND=<id>,0``) while the route drops, or for ``seconds`` of virtual time; a send still
 unacknowledged after the module's TCP retransmissions (``SendData.give_up``) resets the
@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocket, NameResolved,
                                                       OpenSocket, ResolveName, SendData,
                                                       SocketClosed, SocketData, SocketIncoming,
                                                       SocketOpened, SocketSent)
+from .context import NetContext
 from .executors import executor
 from .faultgate import RouteGate, StreamLane
 from .internet import is_loopback
@@ -53,8 +53,8 @@ def _check(endpoint: tuple[str, int]) -> tuple[str, int]:
 
 # --- open ----------------------------------------------------------------------------------
 @executor(OpenSocket)
-async def open_socket(effect: OpenSocket, port: Any) -> None:
-    table = table_of(port)
+async def open_socket(effect: OpenSocket, net: NetContext) -> None:
+    table = table_of(net)
     key = (effect.conn_id, effect.gen)
     if effect.service in ("TCP LISTENER", "UDP SERVICE"):
         await _listen(table, effect, key)
@@ -67,8 +67,8 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
     if fault is not None and fault.kind == "drop":
         return  # black-holed: the modem's own timeout reports 566
     route = table.internet.route_for(effect.host, effect.port)
-    conn = Conn(*key, kind=effect.service, host=effect.host, route=route)
-    conn.gate = RouteGate(table.internet, route, port.emulator.clock, _sync(port))
+    conn = Conn(*key, kind=effect.service, host=effect.host, port=effect.port, route=route)
+    conn.gate = RouteGate(table.internet, route, net.clock, net.sync_clock)
     try:
         if effect.service == "TCP":
             reader, writer = await asyncio.open_connection(*_check(endpoint))
@@ -88,7 +88,7 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
         table.cancelled.discard(key)
         conn.writer.close() if conn.writer else conn.transport.close()
         return
-    table.conns[key] = conn
+    table.add(key, conn)
     lport = local[1] if local else 0
 
     def announce() -> None:
@@ -96,13 +96,13 @@ async def open_socket(effect: OpenSocket, port: Any) -> None:
             return
         table.report(SocketOpened(*key, err=0, local_port=lport))
         if conn.writer is not None:
-            conn.task = _spawn(port, _pump(table, key, reader))
+            conn.task = net.spawn(_pump(table, key, reader))
             if fault is not None and fault.kind == "cut":
                 table.drop(key, reset=True)
                 table.report(SocketClosed(*key))
 
     if fault is not None and fault.kind == "delay" and fault.seconds > 0:
-        port.emulator.clock.call_later(fault.seconds, announce, "connect-delay")
+        net.clock.call_later(fault.seconds, announce, "connect-delay")
     else:
         announce()
 
@@ -112,7 +112,7 @@ def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn) -> None:
     def write(data: bytes) -> None:
         if key in table.conns and not conn.writer.is_closing():
             conn.writer.write(data)
-            _spawn(table.port, _drained(table, key, conn.writer, len(data)))
+            table.net.spawn(_drained(table, key, conn.writer, len(data)))
 
     def receive(chunk: bytes | None) -> None:
         if key not in table.conns:
@@ -125,23 +125,12 @@ def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn) -> None:
 
     def give_up() -> None:  # the module's TCP retransmissions are exhausted: it resets
         if key in table.conns:
-            log.info("%s: socket %s: no ACK through the dropping route, reset", table.port.name, key[0])
+            log.info("%s: socket %s: no ACK through the dropping route, reset", table.net.name, key[0])
             table.drop(key, reset=True)
             table.report(SocketClosed(*key))
 
     conn.out = StreamLane(conn.gate, write, on_give_up=give_up)
     conn.inbound = StreamLane(conn.gate, receive)
-
-
-def _sync(port: Any) -> Any:
-    return getattr(port.emulator, "sync_clock", None)
-
-
-def _spawn(port: Any, coro: Any) -> asyncio.Task:
-    task = asyncio.get_running_loop().create_task(coro)
-    port.tasks.add(task)
-    task.add_done_callback(port.tasks.discard)
-    return task
 
 
 async def _pump(table: SocketTable, key: tuple[int, int], reader: asyncio.StreamReader) -> None:
@@ -203,15 +192,15 @@ async def _listen(table: SocketTable, effect: OpenSocket, key: tuple[int, int]) 
         return
     if effect.modem_ip:
         route = table.internet.add_route(effect.modem_ip, effect.local_port, ("127.0.0.1", conn.real_port),
-                                         f"{table.port.name} {effect.service} {effect.conn_id}")
+                                         f"{table.net.name} {effect.service} {effect.conn_id}")
         conn.added_route = (route.host, route.port)
-    table.conns[key] = conn
+    table.add(key, conn)
     table.report(SocketOpened(*key, err=0, local_port=effect.local_port, real_port=conn.real_port))
 
 
 @executor(AcceptIncoming)
-def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
-    table = table_of(port)
+def accept_incoming(effect: AcceptIncoming, net: NetContext) -> None:
+    table = table_of(net)
     pair = table.pending.pop(effect.token, None)
     if pair is None:
         return
@@ -222,16 +211,16 @@ def accept_incoming(effect: AcceptIncoming, port: Any) -> None:
     key = (effect.conn_id, effect.gen)
     peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
     conn = Conn(*key, kind="TCP", host=peer[0], writer=writer)
-    conn.gate = RouteGate(table.internet, None, port.emulator.clock)  # no route of ours: never faulted
+    conn.gate = RouteGate(table.internet, None, net.clock)  # no route of ours: never faulted
     _lanes(table, key, conn)
-    table.conns[key] = conn
-    conn.task = _spawn(port, _pump(table, key, reader))
+    table.add(key, conn)
+    conn.task = net.spawn(_pump(table, key, reader))
 
 
 # --- send / close / dns ---------------------------------------------------------------------
 @executor(SendData)
-def send_data(effect: SendData, port: Any) -> None:
-    table = table_of(port)
+def send_data(effect: SendData, net: NetContext) -> None:
+    table = table_of(net)
     key = (effect.conn_id, effect.gen)
     conn = table.conns.get(key)
     if conn is None:
@@ -250,7 +239,7 @@ def send_data(effect: SendData, port: Any) -> None:
         if err or endpoint is None:
             return  # an unroutable datagram is lost, as on the air
         gate = RouteGate(table.internet, table.internet.route_for(effect.host, effect.port),
-                         port.emulator.clock, _sync(port))
+                         net.clock, net.sync_clock)
         gate.datagram(lambda: transport.sendto(data, _check(endpoint)), "udp-out")
     elif conn.gate is not None:
         conn.gate.datagram(lambda: transport.sendto(data), "udp-out")
@@ -270,18 +259,18 @@ async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.Str
 
 
 @executor(CloseSocket)
-def close_socket(effect: CloseSocket, port: Any) -> None:
-    table_of(port).drop((effect.conn_id, effect.gen))
+def close_socket(effect: CloseSocket, net: NetContext) -> None:
+    table_of(net).drop((effect.conn_id, effect.gen))
 
 
 @executor(ResolveName)
-async def resolve_name(effect: ResolveName, port: Any) -> None:
+async def resolve_name(effect: ResolveName, net: NetContext) -> None:
     # async: runs as a task after the command's OK is out, like the module's URCs
-    internet = port.emulator.internet
+    internet = net.internet
     addresses = tuple(internet.resolve(effect.host))
     reachable = False
     if effect.ping and addresses:
         keys = {effect.host.strip().lower().rstrip("."), *addresses}
         keys |= {name for name, addrs in internet.names().items() if set(addrs) & set(addresses)}
         reachable = any(is_loopback(a) for a in addresses) or any(r.host in keys for r in internet.routes())
-    port.stimulus(NameResolved(effect.token, addresses, reachable))
+    net.stimulus(NameResolved(effect.token, addresses, reachable))

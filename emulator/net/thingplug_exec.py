@@ -1,11 +1,11 @@
 """Executors for the ThingPlug effects (``modules/handlers/thingplug_effects.py``) on :class:`MqttSession`.
 
-One ThingPlug link per modem, kept in ``port.resources["thingplug"]`` (closed by the runner on
-shutdown / reboot). What each effect does (protocols.md §2-§3):
+One ThingPlug link per modem, kept in ``net.resources["thingplug"]`` (closed by the runner on
+shutdown / reboot) of the modem's :class:`~emulator.net.context.NetContext`. What each effect does (protocols.md §2-§3):
 
 * ``TpConnect``: open TCP (TLS when ``tls``: the modem trusts the CA of the embedded ThingPlug
-  backend, ``port.emulator.backends["thingplug"].ca_file``; with no such backend the certificate
-  is not checked), CONNECT with user name = device token, no password (TP-LINUX MA.c), the
+  backend, ``net.trust.ca_file("thingplug")``, which the transport passes in as data; with no
+  such backend the certificate is not checked), CONNECT with user name = device token, no password (TP-LINUX MA.c), the
   client id, keepalive and clean-session flag the modem chose, then SUBSCRIBE (QoS 1) its
   ``/down`` topic. Answer ``TpConnected(code)``: 0 once the SUBACK grants the subscription;
   1..5 = the CONNACK refusal code; -1 = the network failed (DNS, refused, TLS, timeout, reset).
@@ -21,8 +21,9 @@ shutdown / reboot). What each effect does (protocols.md §2-§3):
 * ``TpDisconnect``: DISCONNECT then close (``graceful``), or just drop the connection (network
   detach: the radio is gone, nothing can be sent).
 * A connection that ends while up -> ``TpLost(reason)`` (``mqtt_client.LOST_*``).
-* The console's ``cut`` fault resets an open link (the session watches its route: FakeInternet.cut_open) that went through the
-  cut route (or to the cut host name), like an open socket: the broker side sees the reset and
+* The console's ``cut`` fault resets an open link (the session watches its route:
+  ``FakeInternet.watch_cut`` / ``cut``) that went through the cut route (or to the cut host
+  name), like an open socket: the broker side sees the reset and
   the modem reports the loss (``+SKTPCON: -1``).
 
 Must not: decide what the host may do (the feature's state machine does), dial anything the
@@ -32,10 +33,10 @@ FakeInternet did not return, or read the wall clock (timers are the session's, v
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..modules.handlers.thingplug_effects import (TpConnect, TpConnected, TpDisconnect, TpLost, TpMessage,
                                                   TpPublish, TpPublished)
+from .context import NetContext
 from .executors import executor
 from .mqtt_client import MqttSession
 
@@ -53,19 +54,19 @@ CONNECT_TIMEOUT = 30.0
 class TpLink:
     """The modem's ThingPlug connection: the session plus whether the modem was told it is up."""
 
-    def __init__(self, port: Any, host: str = "", dport: int = 0) -> None:
-        self.port, self.ready, self.backlog = port, False, []
+    def __init__(self, net: NetContext, host: str = "", dport: int = 0) -> None:
+        self.net, self.ready = net, False
+        self.backlog: list[TpMessage] = []
         self.host, self.dport = host, dport
-        sync = getattr(port.emulator, "sync_clock", None)
-        self.session = MqttSession(port.emulator.clock, port.emulator.internet, on_message=self._message,
-                                   on_lost=self._lost, name=f"{port.name}/thingplug", sync_clock=sync)
+        self.session = MqttSession(net.clock, net.internet, on_message=self._message, on_lost=self._lost,
+                                   name=f"{net.name}/thingplug", sync_clock=net.sync_clock)
 
     def current(self) -> bool:
-        return self.port.resources.get(KEY) is self
+        return self.net.resources.get(KEY) is self
 
     def _message(self, topic: str, payload: bytes, pid: int, qos: int, retain: bool) -> None:
         if self.ready:
-            self.port.stimulus(TpMessage(topic, payload))
+            self.net.stimulus(TpMessage(topic, payload))
         else:
             self.backlog.append(TpMessage(topic, payload))
 
@@ -74,84 +75,79 @@ class TpLink:
             return  # still connecting: tp_connect reports the outcome itself
         self.ready = False
         if self.current():
-            del self.port.resources[KEY]
-            self.port.stimulus(TpLost(reason))
+            del self.net.resources[KEY]
+            self.net.stimulus(TpLost(reason))
 
     def up(self) -> None:
         self.ready = True
-        self.port.stimulus(TpConnected(0))
+        self.net.stimulus(TpConnected(0))
         backlog, self.backlog = self.backlog, []
         for message in backlog:
-            self.port.stimulus(message)
+            self.net.stimulus(message)
 
     async def close(self) -> None:
         self.ready = False
         await self.session.close()
 
 
-def _ca_file(port: Any) -> str | None:
-    backends = getattr(port.emulator, "backends", {}) or {}
-    return getattr(backends.get("thingplug"), "ca_file", None)
-
-
-async def _give_up(port: Any, link: TpLink, code: int, graceful: bool = False) -> None:
+async def _give_up(net: NetContext, link: TpLink, code: int, graceful: bool = False) -> None:
     if link.current():
-        del port.resources[KEY]
+        del net.resources[KEY]
         if graceful:
             await link.session.disconnect()
         else:
             await link.close()
-        port.stimulus(TpConnected(code))
+        net.stimulus(TpConnected(code))
     else:  # dropped by TpDisconnect / a newer TpConnect meanwhile: report nothing
         await link.close()
 
 
 @executor(TpConnect)
-async def tp_connect(effect: TpConnect, port: Any) -> None:
-    old = port.resources.pop(KEY, None)
+async def tp_connect(effect: TpConnect, net: NetContext) -> None:
+    old = net.resources.pop(KEY, None)
     if old is not None:
         await old.close()
-    link = TpLink(port, effect.host, effect.port)
-    port.resources[KEY] = link
+    link = TpLink(net, effect.host, effect.port)
+    net.resources[KEY] = link
     outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,
-                                      ca_file=_ca_file(port) if effect.tls else None, timeout=CONNECT_TIMEOUT)
+                                      ca_file=net.trust.ca_file("thingplug") if effect.tls else None, timeout=CONNECT_TIMEOUT)
     if outcome != "ok" or not link.current():
-        log.info("%s: ThingPlug open %s:%s -> %s", port.name, effect.host, effect.port, outcome)
-        await _give_up(port, link, NETWORK_FAILED)
+        log.info("%s: ThingPlug open %s:%s -> %s", net.name, effect.host, effect.port, outcome)
+        await _give_up(net, link, NETWORK_FAILED)
         return
     result = await link.session.connect(effect.client_id, username=effect.token, password=None,
                                         keepalive=effect.keepalive, clean_session=effect.clean)
     if result.outcome == "refused":
-        await _give_up(port, link, int(result.code or SUB_REFUSED_CODE))
+        await _give_up(net, link, int(result.code or SUB_REFUSED_CODE))
         return
     if result.outcome != "accepted" or not link.current():
-        await _give_up(port, link, NETWORK_FAILED)
+        await _give_up(net, link, NETWORK_FAILED)
         return
     ack = await link.session.subscribe([(effect.subscribe, 1)])
     if not link.current():
         await link.close()
         return
     if not ack.ok:
-        await _give_up(port, link, NETWORK_FAILED)
+        await _give_up(net, link, NETWORK_FAILED)
     elif any(code == SUBACK_FAILURE for code in ack.codes):
-        log.info("%s: ThingPlug refused the subscription to %s", port.name, effect.subscribe)
-        await _give_up(port, link, SUB_REFUSED_CODE, graceful=True)
+        log.info("%s: ThingPlug refused the subscription to %s", net.name, effect.subscribe)
+        await _give_up(net, link, SUB_REFUSED_CODE, graceful=True)
     else:
         link.up()
 
 
 @executor(TpPublish)
-async def tp_publish(effect: TpPublish, port: Any) -> None:
-    link = port.resources.get(KEY)
+async def tp_publish(effect: TpPublish, net: NetContext) -> None:
+    link = net.resources.get(KEY)
     ok = False
     if isinstance(link, TpLink) and link.ready:
         ok = (await link.session.publish(effect.topic, effect.payload, qos=1)).ok
-    port.stimulus(TpPublished(effect.tag, ok))
+    net.stimulus(TpPublished(effect.tag, ok))
 
 
 @executor(TpDisconnect)
-async def tp_disconnect(effect: TpDisconnect, port: Any) -> None:
-    link = port.resources.pop(KEY, None)
+async def tp_disconnect(effect: TpDisconnect, net: NetContext) -> None:
+    link = net.resources.pop(KEY, None)
     if link is None:
         return
     link.ready = False

@@ -294,8 +294,7 @@ class Bench:
             self.emulator.internet.add_fault(f["host"], f.get("port"),
                                              Fault(f["kind"], f.get("count"), float(f.get("seconds", 0.0))))
             if f["kind"] == "cut":
-                for hook in getattr(self.emulator, "cut_hooks", []):
-                    hook(f["host"], f.get("port"))
+                self.emulator.internet.cut(f["host"], f.get("port"))
         elif "dtr" in action:
             port.stimulus(DtrChanged(action["dtr"] in ("high", True)))
         elif "wake" in action:

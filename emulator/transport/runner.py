@@ -1,9 +1,10 @@
 """The only asyncio loop: modems <-> ports, effects <-> executors, wall clock -> VirtualClock.
 
 ``Emulator`` owns one :class:`VirtualClock`, the :class:`FakeInternet`, the backends and a
-:class:`ModemPort` per modem. In ``serve`` the clock follows the wall clock (times
-``time_scale``) and can be pushed forward (``advance``); scenarios run with
-``follow_wall=False`` and move time themselves.
+:class:`ModemPort` per modem. Each port hands the effect executors of ``emulator/net`` its
+:class:`~emulator.net.context.NetContext` (built by ``netwiring.py``), never itself. In
+``serve`` the clock follows the wall clock (times ``time_scale``) and can be pushed forward
+(``advance``); scenarios run with ``follow_wall=False`` and move time themselves.
 
 Must not: contain protocol logic (features, executors and backends do).
 """
@@ -27,6 +28,7 @@ from ..net.executors import find_executor
 from ..net.internet import FakeInternet
 from . import shutdown
 from .flow import RX_BUFFER, RX_RESUME
+from .netwiring import net_context
 
 log = logging.getLogger("modemu")
 
@@ -57,6 +59,7 @@ class ModemPort:
         self.released_hooks: list[Callable[[Stimulus], None]] = []  # fn(stimulus) after its release
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
+        self.net = net_context(self, emulator)  # what the executors get instead of the port
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
 
@@ -164,11 +167,16 @@ class ModemPort:
         if fn is None:
             log.warning("%s: no executor for %s", self.name, type(effect).__name__)
             return
-        result = fn(effect, self)
+        result = fn(effect, self.net)
         if asyncio.iscoroutine(result):
-            task = asyncio.get_running_loop().create_task(self._guard(result, effect))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self.spawn(self._guard(result, effect))
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        """Run ``coro`` as a task of this port (cancelled at power-off, reboot and stop)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _guard(self, coro: Any, effect: Effect) -> None:
         try:
@@ -182,7 +190,8 @@ class ModemPort:
 
     def drop_resources(self) -> None:
         """Close every connection/client the executors keep for this modem (power-off, reboot)."""
-        resources, self.resources = dict(self.resources), {}
+        resources = dict(self.resources)
+        self.resources.clear()  # in place: the NetContext shares this dict
         for task in list(self.tasks):
             task.cancel()
         for res in resources.values():
@@ -235,9 +244,6 @@ class Emulator:
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self.api_url: str | None = None
-        # called as hook(host, port) when the console API adds a "cut" fault: the AT+QI* socket
-        # tables (net/socket_table.py) and every open MQTT session (FakeInternet.cut_open)
-        self.cut_hooks: list[Callable[[str, int | None], Any]] = [self.internet.cut_open]
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._activity_seq = 0  # bumped on every modem drain (advance_live watches it)

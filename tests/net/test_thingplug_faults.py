@@ -78,8 +78,7 @@ async def test_cut_of_another_route_leaves_the_link_alone() -> None:
     async with thingplug_emulator() as (emu, hosts):
         h = hosts["bg96"]
         await connected(h)
-        for hook in emu.cut_hooks:
-            hook("test.sktiot.com", 8883)  # the MQTTS route, not the one in use
+        assert emu.internet.cut("test.sktiot.com", 8883) == 0  # the MQTTS route, not the one in use
         assert b"+SKTPCON" not in await h.quiet(0.2)
         assert await send_data(h, b'{"temperature":5}') == b"\r\nOK\r\n"
 

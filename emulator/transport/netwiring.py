@@ -1,0 +1,50 @@
+"""Builds a modem port's :class:`~emulator.net.context.NetContext`: the typed view of the
+network side that effect executors get instead of the port.
+
+``net_context(port, emulator)`` wires the port's answer path (``port.stimulus``), its task
+set, its sessions dict and released-data hooks, the Emulator's clock, FakeInternet and
+wall-clock sync, the modem's LwM2M state (read live: a reboot makes fresh feature state) and
+the backends' CA files (a live mapping: a platform restarted from the console has a new CA).
+
+Must not: do I/O or hold state of its own; the executors must never reach the port through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from ..backends.base import Backend
+from ..net.context import Lwm2mView, NetContext, Trust
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runner import Emulator, ModemPort
+
+
+class BackendCAs(Mapping[str, str]):
+    """The CA file of each started backend that has one, read when asked."""
+
+    def __init__(self, backends: Mapping[str, Backend]) -> None:
+        self._backends = backends
+
+    def __getitem__(self, name: str) -> str:
+        backend = self._backends.get(name)
+        if backend is None or not backend.ca_file:
+            raise KeyError(name)
+        return backend.ca_file
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, b in list(self._backends.items()) if b.ca_file)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
+    def lwm2m() -> Lwm2mView | None:
+        return getattr(port.modem.state, "lwm2m", None)  # None: the module has no LwM2M feature
+
+    return NetContext(name=port.name, clock=emulator.clock, internet=emulator.internet,
+                      stimulus=port.stimulus, resources=port.resources, spawn=port.spawn,
+                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
+                      trust=Trust(BackendCAs(emulator.backends)))
