@@ -15,7 +15,7 @@ from .clock import Timer
 from .events import Effect
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..modules.profile import Reply
+    from .feature import Reply
     from .modem import Modem
 
 
@@ -69,6 +69,12 @@ class Context:
 
     def is_pending(self, key: str) -> bool:
         return self._modem._pending_key == key
+
+    def result_after_data(self, text: str) -> None:
+        """A result code written when the line leaves data mode on its own (``OK`` after
+        ``+++``, ``NO CARRIER``), then the URCs held while it was in data mode."""
+        self._modem._urc(text)
+        self._modem._flush_held()
 
     def write_raw(self, data: bytes) -> None:
         """Bytes straight to the host (transparent mode); not held, not framed."""

@@ -11,6 +11,28 @@ Data mode (after a ``> `` prompt): bytes are collected until Ctrl+Z (0x1A) or, f
 length, until exactly that many bytes arrived (binary-safe: 0x1A/0x1B are data then). In
 Ctrl+Z mode ESC (0x1B) cancels, and more than ``limit`` bytes is :class:`DataTooLong`.
 
+Line ends and trailers (bytes that belong to what came before, never to what follows):
+
+* The S4 (LF) right after the S3 (CR) that ended a command line belongs to that line, also
+  when the line opened a ``> `` prompt or a ``CONNECT`` data phase, and also when it arrives in
+  a later chunk: hosts that end lines with CR LF (TinyGSM's ``AT_NL "\r\n"``, Arduino
+  ``println``, hologram-python, WIZnet samples) get exactly their payload through. Real UARTs
+  tell the two apart by time (the LF arrives microseconds after the CR, long before the prompt
+  is printed); this line discipline cannot use time, so it learns the host's line end instead:
+  each command line's S3 followed by S4 marks a CR LF host, followed by anything else a CR-only
+  host. A data phase starting with S4 right after the S3 drops it unless the host is known to
+  end lines with CR alone (Zephyr's bg9x driver; binary payloads starting 0x0A stay intact).
+  In command mode the LF is echoed and ignored as before (V.250 §5.2.1 ignores it anyway).
+* A 0x1A right after a fixed-length payload is dropped silently: Zephyr's ``quectel-bg9x``
+  appends ^Z even after ``AT+QISEND=<id>,<len>`` data (drivers: zephyr
+  drivers/modem/quectel-bg9x.c, send_socket_data).
+* An S3 [S4] right after a ^Z-terminated payload is dropped silently: WIZnet's WM-N400MSE
+  samples send CR LF after the ^Z of ``AT+CMGS``; it must not print an empty line.
+
+Transparent mode (after ``CONNECT``): every host byte goes, unechoed, to the sink the feature
+gave to :meth:`LineDiscipline.start_transparent` until it calls :meth:`stop_transparent`
+(escape sequences, packing and guard times are the feature's business, on the virtual clock).
+
 Must not: parse commands, know about results, or care how the input was chunked: feeding
 the same bytes split at any offset yields the same events (tests check every split point).
 """
@@ -18,6 +40,7 @@ the same bytes split at any offset yields the same events (tests check every spl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -78,6 +101,11 @@ class LineDiscipline:
         self._data_echo = True
         self._data = bytearray()
         self._data_overrun = 0
+        self._sink: Callable[[bytes], None] | None = None  # transparent mode
+        # what the previous byte ended: None | "line" (the S3 of a command line) | "fixed" (a
+        # fixed-length payload) | "ctrlz" (a ^Z payload) | "ctrlz-s3" (its trailing S3)
+        self._after: str | None = None
+        self.host_crlf: bool | None = None  # learned: does the host end lines with S3 S4?
 
     # --- mode switches (called by the modem) ---------------------------------------------
     def start_data(self, length: int | None, limit: int = 4096, echo: bool = True) -> None:
@@ -89,9 +117,23 @@ class LineDiscipline:
         self._data = bytearray()
         self._data_overrun = 0
 
+    def start_transparent(self, sink: Callable[[bytes], None]) -> None:
+        """Enter transparent mode: every host byte goes to ``sink`` (not echoed, no events)."""
+        self._sink = sink
+
+    def stop_transparent(self, sink: Callable[[bytes], None] | None = None) -> None:
+        """Back to command mode (only if ``sink`` is still the one in charge, when given)."""
+        if sink is None or self._sink == sink:
+            self._sink = None
+
+    @property
+    def transparent_sink(self) -> Callable[[bytes], None] | None:
+        return self._sink
+
     @property
     def in_data_mode(self) -> bool:
-        return self._data_mode is not None
+        """A prompt's data phase or transparent mode: URCs wait until it ends."""
+        return self._data_mode is not None or self._sink is not None
 
     def pending_bytes(self) -> int:
         return len(self._buf)
@@ -103,6 +145,11 @@ class LineDiscipline:
         rest once it has acted on the event (a completed line may open a data prompt)."""
         echo = bytearray()
         for i, byte in enumerate(data):
+            if self._after is not None and self._belongs_before(byte):
+                continue
+            if self._sink is not None:
+                self._sink(data[i:])
+                return bytes(echo), None, len(data)
             if self._data_mode is not None:
                 event = self._feed_data(byte, echo)
             else:
@@ -122,10 +169,36 @@ class LineDiscipline:
                 events.append(event)
         return bytes(echo), events
 
+    def _belongs_before(self, byte: int) -> bool:
+        """Is ``byte`` the tail of what ended just before (see the module docstring)? Dropped
+        silently if so; command-mode LFs after a line are left to the normal path (echoed)."""
+        after, self._after = self._after, None
+        in_data = self._data_mode is not None or self._sink is not None
+        lf = byte == self.s4
+        if after == "line":
+            if not in_data:
+                self.host_crlf = lf
+                return False
+            if lf and self.host_crlf is not False:
+                self.host_crlf = True
+                return True
+            if not lf:
+                self.host_crlf = False
+            return False
+        if in_data:
+            return False
+        if after == "fixed":
+            return byte == CTRL_Z
+        if after == "ctrlz" and byte == self.s3:
+            self._after = "ctrlz-s3"
+            return True
+        return after == "ctrlz-s3" and lf
+
     def _feed_command(self, byte: int, echo: bytearray) -> LineEvent | None:
         if self.echo:
             echo.append(byte)
         if byte == self.s3:
+            self._after = "line"
             line, overflow = bytes(self._buf), self._overflow
             self._buf.clear()
             self._overflow = 0
@@ -172,9 +245,12 @@ class LineDiscipline:
             if self._data_echo and self.echo:
                 echo.append(byte)
             if len(self._data) >= self._data_len:
-                return self._finish(DataComplete(bytes(self._data)))
+                event = self._finish(DataComplete(bytes(self._data)))
+                self._after = "fixed"
+                return event
             return None
         if byte == CTRL_Z:
+            self._after = "ctrlz"
             if len(self._data) > self._data_limit:
                 return self._finish(DataTooLong(len(self._data) + self._data_overrun))
             return self._finish(DataComplete(bytes(self._data)))

@@ -6,33 +6,37 @@ returns None. One command line is executed at a time; input that arrives while a
 still running (a delay, a pending network answer) waits in the inbox and is executed after
 the final result. Every command line gets exactly one final result; URCs raised while a
 command runs or a prompt is open are held and written after the final result, so they never
-split a response.
+split a response. The profile's features (the contract in ``core/feature.py``) declare the
+hooks the modem calls: whether the UART takes bytes, whether the network reaches the device and
+when it can be paged, command-line start, power on/off, and the device's energy meter
+(``Modem.energy``, made once, it outlives reboots).
 
-Must not: do I/O, read the wall clock, or know any particular command (features do).
+Must not: do I/O, read the wall clock, know any particular command (features do), or import
+anything above ``core/``, ``at/`` and ``errors`` (``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..at.commands import ArgError, AtCommand, Kind
 from ..at.grammar import SyntaxErrorInLine, parse_line
 from .clock import Timer, VirtualClock
 from .context import Context
+from .energy import EnergyMeter
 from .events import CommandHandled, Event, PowerOff, Reset, ToHost
+from .feature import ProfileLike, Prompt, Reply, declared_hooks
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
 from .stimuli import DtrChanged, PowerOn, Stimulus
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..modules.profile import ModuleProfile, Prompt, Reply
-
 
 class Modem:
-    def __init__(self, profile: "ModuleProfile", *, clock: VirtualClock | None = None,
+    def __init__(self, profile: ProfileLike, *, clock: VirtualClock | None = None,
                  name: str | None = None, boot: bool = True) -> None:
         self.profile = profile
         self.name = name or profile.name
@@ -45,7 +49,7 @@ class Modem:
         self._held_lead: list[bytes] = []
         self._held_tail: list[bytes] = []
         self._job: _LineJob | None = None
-        self._prompt: "Prompt | None" = None
+        self._prompt: Prompt | None = None
         self._pending_key: str | None = None
         self._pending_timer: Timer | None = None
         self._last_line = ""
@@ -54,18 +58,20 @@ class Modem:
         self.crashes: list[tuple[str, str]] = []  # (line, exception) of handler bugs, answered ERROR
         self.commands = profile.commands.handlers
         self._timers: set[Timer] = set()  # everything scheduled through ctx.later
-        self.input_gates: list[Callable[[], bool]] = []  # all True -> host bytes are taken
-        self.power_listeners: list[Callable[[bool], None]] = []
-        # all True -> the network can reach the device (the power feature adds "not in PSM")
-        self.reach_gates: list[Callable[[], bool]] = []
-        # when an unreachable device can next be paged (virtual time); None = not pageable
-        self.paging_hooks: list[Callable[[], float | None]] = []
         self.dtr_line_high = False  # the host's DTR level: a wire, it outlives power cycles
-        self.line_hooks: list[Callable[[], None]] = []  # called as each command line starts
         self.ctx = Context(self)
         self._stimulus_handlers: list[tuple[type, Callable]] = []
         for feature in profile.features:
             self._stimulus_handlers.extend(feature.stimuli.items())
+        # the hooks the features declare (core/feature.py), in profile order
+        self._input_gates = declared_hooks(profile.features, "input_gate")
+        self._reach_gates = declared_hooks(profile.features, "reach_gate")
+        self._paging_hooks = declared_hooks(profile.features, "next_paging")
+        self._line_hooks = declared_hooks(profile.features, "on_line")
+        self._power_hooks = declared_hooks(profile.features, "on_power")
+        # one energy meter per device: it outlives reboots and power cycles ("off" time)
+        makers = declared_hooks(profile.features, "energy")
+        self.energy: EnergyMeter | None = makers[0](self.ctx) if makers else None
         self._init_state()
         if boot:
             self.boot()
@@ -88,7 +94,7 @@ class Modem:
 
     # --- public sans-IO surface -----------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        if not self.powered or not all(gate() for gate in self.input_gates):
+        if not self.powered or not all(gate(self.ctx) for gate in self._input_gates):
             return  # powered down, or the UART sleeps (BG96 in PSM): the bytes are lost
         self._inbox += data
         self._pump()
@@ -98,8 +104,8 @@ class Modem:
             if not self.powered:
                 self.powered = True
                 self.reboot(delay=0.0)
-                for listener in list(self.power_listeners):
-                    listener(True)
+                for hook in self._power_hooks:
+                    hook(self.ctx, True)
             return
         if isinstance(stimulus, DtrChanged):
             self.dtr_line_high = stimulus.high  # kept even while off: applies at power-on
@@ -125,14 +131,14 @@ class Modem:
     @property
     def reachable(self) -> bool:
         """Can network data reach the device now? (powered, and every reach gate agrees)."""
-        return self.powered and all(gate() for gate in self.reach_gates)
+        return self.powered and all(gate(self.ctx) for gate in self._reach_gates)
 
     def next_paging(self) -> float | None:
         """When the network can next page the device to hand it held data (now, if it can
         already); None: not pageable (powered down, PSM, detached: it must wake by itself)."""
         if not self.powered:
             return None
-        times = [t for hook in self.paging_hooks if (t := hook()) is not None]
+        times = [t for hook in self._paging_hooks if (t := hook(self.ctx)) is not None]
         return min(times) if times else None
 
     @property
@@ -151,7 +157,9 @@ class Modem:
 
     def boot(self) -> None:
         """Emit the power-on URCs (after ``boot_delay`` virtual seconds)."""
+        learned = self.framing.host_crlf  # the host's line end is the host's, not the module's
         self.framing = LineDiscipline()
+        self.framing.host_crlf = learned
         self.framing.echo = self.profile.quirks.echo_default
 
         def emit(_ctx: Context) -> None:
@@ -193,8 +201,8 @@ class Modem:
             timer.cancel()
         self._timers.clear()
         self._out.append(PowerOff())
-        for listener in list(self.power_listeners):
-            listener(False)
+        for hook in self._power_hooks:
+            hook(self.ctx, False)
 
     # --- output ---------------------------------------------------------------------------
     def _emit(self, data: bytes) -> None:
@@ -278,8 +286,8 @@ class Modem:
             self._flush_held()
             return
         self._job = _LineJob(commands)
-        for hook in list(self.line_hooks):
-            hook()
+        for hook in self._line_hooks:
+            hook(self.ctx)
         self._continue()
 
     def _continue(self) -> None:
@@ -305,12 +313,12 @@ class Modem:
         if job is not None:
             self._end(job.last_final)
 
-    def _apply(self, reply: "Reply") -> bool:
+    def _apply(self, reply: Reply) -> bool:
         """Apply one reply; True when the job may go on with its next command."""
         job = self._job
         assert job is not None
         if reply.delay > 0:
-            delayed = _without_delay(reply)
+            delayed = replace(reply, delay=0.0)
             job.timer = self.clock.call_later(reply.delay, lambda: self._resume(delayed), "reply-delay")
             return False
         if reply.lines:
@@ -339,7 +347,7 @@ class Modem:
         job.index += 1
         return True
 
-    def _resume(self, reply: "Reply") -> None:
+    def _resume(self, reply: Reply) -> None:
         if self._job is None:
             return
         if self._apply(reply):
@@ -350,7 +358,6 @@ class Modem:
         prompt, self._prompt = self._prompt, None
         if prompt is None or self._job is None:
             return
-        from ..modules.profile import Reply  # local: profile imports core
         if isinstance(event, DataComplete):
             reply = prompt.on_data(event.data, self.ctx)
         elif isinstance(event, DataCancelled):
@@ -359,7 +366,7 @@ class Modem:
             reply = prompt.on_too_long(self.ctx) if prompt.on_too_long else Reply(final=ERROR)
         self._resume(reply)
 
-    def _finish_pending(self, key: str, reply: "Reply") -> bool:
+    def _finish_pending(self, key: str, reply: Reply) -> bool:
         if self._pending_key != key or self._job is None:
             return False
         self._pending_key = None
@@ -371,7 +378,6 @@ class Modem:
     def _pending_timeout(self, pend: Any) -> None:
         if self._pending_key != pend.key:
             return
-        from ..modules.profile import Reply
         self._pending_key = None
         self._resume(pend.on_timeout(self.ctx) if pend.on_timeout else Reply(final=ERROR))
 
@@ -404,11 +410,6 @@ class _LineJob:
         self.last_final: Result = OK
         self.after: list[str] = []
         self.timer: Timer | None = None
-
-
-def _without_delay(reply: "Reply") -> "Reply":
-    from dataclasses import replace
-    return replace(reply, delay=0.0)
 
 
 __all__ = ["Context", "Modem", "Kind", "Final"]

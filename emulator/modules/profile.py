@@ -2,128 +2,32 @@
 
 A *feature* is one command family (``handlers/v250.py``, ``handlers/ts27007.py``,
 ``handlers/quectel_tcpip.py`` ...): a :class:`CommandTable` of handlers, the stimuli it
-reacts to, and an ``init`` that creates its slice of modem state. A profile
-(``quectel_bg96.py`` ...) lists its features; the later ones override earlier handlers of the
-same (name, kind), which is how a vendor dialect replaces a generic answer.
+reacts to, an ``init`` that creates its slice of modem state and the hooks it declares for
+the core to call. Those types (``Feature``, ``CommandTable``, ``Reply``, ``Prompt``,
+``Pending``) are the core's contract (``core/feature.py``) and are re-exported here, so
+handlers import everything from ``..profile``. A profile (``quectel_bg96.py`` ...) lists its
+features; the later ones override earlier handlers of the same (name, kind), which is how a
+vendor dialect replaces a generic answer.
 
 Handlers are plain functions ``<cmd>_<kind>(cmd, ctx) -> Reply`` registered with the table's
 decorators. They return a :class:`Reply` and never touch a transport.
 
-Must not: import asyncio/socket/os/time (sans-IO, ``tests/test_layering.py``).
+Must not: import asyncio/socket/os/time (sans-IO, ``tests/test_layering.py``), or define
+contract types the core needs (they belong in ``core/feature.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
-from ..at.commands import AtCommand, Kind
-from ..core.results import OK, Result
+# The reply contract and the feature/command-table types live in the core (core/feature.py);
+# handlers keep importing them from here.
+from ..core.feature import (CommandTable, Feature, Handler, Pending, Prompt, Reply,  # noqa: F401
+                            StimulusHandler)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..core.events import Effect
-    from ..core.modem import Context
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """Ask the host for data after ``\\r\\n> ``: ``length`` bytes, or up to Ctrl+Z when None.
-
-    ``on_data(data, ctx) -> Reply`` finishes the command; ``on_cancel(ctx) -> Reply`` runs on
-    ESC; data longer than ``limit`` in Ctrl+Z mode gets ``on_too_long`` (default ERROR).
-    """
-
-    on_data: Callable[[bytes, "Context"], "Reply"]
-    length: int | None = None
-    limit: int = 1548
-    on_cancel: Callable[["Context"], "Reply"] | None = None
-    on_too_long: Callable[["Context"], "Reply"] | None = None
-    echo: bool = True
-    text: bytes = b"\r\n> "
-
-
-@dataclass(frozen=True)
-class Pending:
-    """The final result comes later: the command stays running (further input waits) until
-    ``ctx.finish(key, reply)`` is called, or ``timeout`` virtual seconds pass and
-    ``on_timeout`` (default ERROR) answers."""
-
-    key: str
-    timeout: float = 300.0
-    on_timeout: Callable[["Context"], "Reply"] | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    lines: tuple[str | bytes, ...] = ()
-    final: Result | None = OK
-    effects: tuple["Effect", ...] = ()
-    delay: float = 0.0
-    prompt: Prompt | None = None
-    pending: Pending | None = None
-    after: tuple[str, ...] = ()  # URCs queued right after the final result
-    raw: bytes = b""  # bytes written verbatim before the final result (transparent data)
-
-
-Handler = Callable[[AtCommand, "Context"], Reply]
-StimulusHandler = Callable[[Any, "Context"], None]
-
-
-class CommandTable:
-    """Handlers keyed by (NAME, Kind). ``@table.set("+CEREG")`` etc. register them."""
-
-    def __init__(self, name: str = "") -> None:
-        self.name = name
-        self.handlers: dict[tuple[str, Kind], Handler] = {}
-
-    def _register(self, names: Iterable[str], kind: Kind) -> Callable[[Handler], Handler]:
-        def deco(fn: Handler) -> Handler:
-            for n in names:
-                self.handlers[(n.upper(), kind)] = fn
-            return fn
-        return deco
-
-    def exec(self, *names: str):  # noqa: A003 - mirrors the AT kind name
-        return self._register(names, Kind.EXEC)
-
-    def set(self, *names: str):  # noqa: A003
-        return self._register(names, Kind.SET)
-
-    def read(self, *names: str):
-        return self._register(names, Kind.READ)
-
-    def test(self, *names: str):
-        return self._register(names, Kind.TEST)
-
-    def all(self, *names: str):  # noqa: A003
-        """One handler for every kind (it looks at ``cmd.kind``)."""
-        def deco(fn: Handler) -> Handler:
-            for kind in Kind:
-                self._register(names, kind)(fn)
-            return fn
-        return deco
-
-    def merged(self, *others: "CommandTable") -> "CommandTable":
-        out = CommandTable(self.name)
-        out.handlers.update(self.handlers)
-        for other in others:
-            out.handlers.update(other.handlers)
-        return out
-
-    def names(self) -> set[str]:
-        return {n for n, _ in self.handlers}
-
-
-@dataclass
-class Feature:
-    name: str
-    commands: CommandTable
-    stimuli: dict[type, StimulusHandler] = field(default_factory=dict)
-    init: Callable[["Context"], None] | None = None
-    on_boot: Callable[["Context"], None] | None = None
-    # Called before a reboot/power-off wipes ``ctx.state``: save what the module keeps in
-    # non-volatile memory into ``ctx.nvm`` (init reads it back).
-    on_shutdown: Callable[["Context"], None] | None = None
+__all__ = ["CommandTable", "Feature", "Handler", "Identity", "ModuleProfile", "Pending", "Prompt",
+           "Quirks", "Reply", "StimulusHandler"]
 
 
 @dataclass(frozen=True)

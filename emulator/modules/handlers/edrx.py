@@ -18,11 +18,13 @@ one cycle after the device went idle (``idle_since``) and repeat every cycle:
 ``[idle_since + k*cycle, idle_since + k*cycle + PTW)``, k >= 1. Meanwhile ``asleep`` is True
 (the power feature's reach gate then says "not reachable"), ``next_paging`` tells the runner
 when it can page, and the ``Paged`` stimulus sets up the RRC connection (``+CSCON: 1``) before
-the held downlink is handed over. In PSM the device cannot be paged at all (power.py).
+the held downlink is handed over. In PSM the device cannot be paged at all: power.py owns
+that decision and only passes ``Paged`` on outside PSM.
 
 Cycle and PTW lengths: TS 24.008 §10.5.5.32, Table 10.5.5.32 (Extended DRX parameters).
 
-Must not: do I/O, or know how the runner holds downlinks (it asks ``next_paging``).
+Must not: do I/O, know how the runner holds downlinks (it asks ``next_paging``), or import
+power.py or read its PSM state (power.py builds on this module, one way).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from dataclasses import dataclass
 from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
-from ...core.stimuli import Paged
 from ..profile import CommandTable, Reply
 from . import ts27007
 
@@ -132,11 +133,9 @@ def next_paging(ctx: Context) -> float | None:
     return start if start > now else st.idle_since + (k + 1) * cycle
 
 
-def on_paged(stim: Paged, ctx: Context) -> None:
-    """The network pages the device in its window: it connects (+CSCON: 1) to take the data."""
-    psm = getattr(ctx.state, "psm", None)
-    if psm is not None and psm.in_psm:
-        return  # PSM: no paging at all; the data waits for the device to wake
+def on_paged(ctx: Context) -> None:
+    """The network pages the device in its window: it connects (+CSCON: 1) to take the data.
+    (power.py passes the ``Paged`` stimulus on unless the device is in PSM.)"""
     at = next_paging(ctx)
     if at is not None and at <= ctx.clock.now():
         ts27007.rrc_activity(ctx)

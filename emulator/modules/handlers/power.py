@@ -5,13 +5,9 @@ seconds), ``+CEDRXS``/``+CEDRXRDP`` (edrx.py, merged into this feature), ``+QSCL
 §6.1: ``AT+QSCLK=3,2,"<T3412>","<T3324>"`` enables PSM with those timers), ``+QSCLKEX``
 (enhanced sleep: asks the network to release RRC, ``+CSCON: 0`` 2-3 s later, guide 001 §6.1).
 
-PSM cycle (3GPP TS 24.301, BG96 PSM AN): when RRC goes idle with PSM granted, T3324 (active
-time) runs; at expiry the modem enters PSM (unreachable: platforms queue downlinks) until an
-uplink (``psm_wake``), a PWRKEY/PON_TRIG wake (``WakeUp`` stimulus) or T3412 (periodic TAU).
-URCs, enabled by ``AT+QCFG="urc/psm",1`` (EC800E) or ``AT+QCFG="psm/urc",1`` (BG96):
-EC800E ``+QIND: ENTER PSM`` / ``+QIND: EXIT PSM`` (guide 001 §6.1); BG96 ``+QPSMTIMER:
-<tau>,<active>`` when timers are granted and ``POWER DOWN`` on entry (BG96 PSM AN §3.5-3.6).
-On the BG96 the UART is off in PSM: host bytes are lost until it wakes (quirk ``psm_uart_off``).
+PSM cycle (T3324/T3412, entering and leaving PSM, URCs, the UART gate) and the decision
+"reachable" live in psm.py; this file holds the commands, stimuli, the energy meter and the
+``Feature`` that declares psm.py's hooks to the core.
 
 Reachability: while in PSM (or powered down, or detached) ``is_reachable`` is False; the runner
 (``ModemPort``) then holds every :class:`~emulator.core.stimuli.Downlink` (socket data and
@@ -34,95 +30,52 @@ Wake-up and sleep rules (choices, each from the source named):
   passes; the host learns of a close only after waking.
 * Bad timer strings (not exactly 8 binary digits) are ERROR and change nothing.
 
-Timer strings are the 8-bit GPRS Timer 3 (T3412, TS 24.008 §10.5.7.4a) and GPRS Timer 2
-(T3324, §10.5.7.3) encodings; anything that is not 8 binary digits is ERROR.
+Ownership: this feature (with psm.py) owns the power state and decides "reachable" (PSM,
+eDRX sleep, registration); it builds on ts27007.py (radio, RRC) and edrx.py (paging windows),
+which never import it: ts27007 announces uplinks through ``ctx.state.uplink_hooks`` and RRC changes through
+``ctx.state.rrc_hooks``. The core calls the hooks ``FEATURE`` declares (UART gate, reach gate,
+next paging time, command-line wake, power on/off, the energy meter it makes once per device).
 
-Must not: do I/O. Other features call ``psm_wake(ctx)`` before any uplink and read
-``is_reachable(ctx)`` to know whether the network can reach the device.
+Must not: do I/O, or assign anything onto the Modem (declare a hook in ``FEATURE`` instead).
+Other features call ``psm_wake(ctx)`` before any uplink and read ``is_reachable(ctx)`` to
+know whether the network can reach the device.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from ...at.commands import ArgError, AtCommand
-from ...core.clock import Timer
+from ...at.commands import AtCommand
 from ...core.energy import EnergyMeter, EnergyTable
 from ...core.modem import Context
 from ...core.stimuli import DtrChanged, Paged, WakeUp
 from ..profile import CommandTable, Feature, Reply
 from . import edrx, ts27007
+from .psm import (T3324_UNITS, T3412_UNITS, PsmState, cancel_timer, decode_timer,  # noqa: F401
+                  is_reachable, next_paging, on_command_line, on_rrc, on_uplink, psm_urcs, psm_wake,
+                  start_active_timer, uart_awake)
 
 T = CommandTable("power")  # 3GPP TS 27.007: every module
 QT = CommandTable("power_quectel")  # Quectel: +QPSMS, +QSCLK (BG96 0/1; EC800E also 3)
 ET = CommandTable("power_ec800e")  # +QSCLKEX: only in the ECx00x guide (001 §6.1)
 
-T3412_UNITS = {0b000: 600, 0b001: 3600, 0b010: 36000, 0b011: 2, 0b100: 30, 0b101: 60, 0b110: 1_152_000}
-# GPRS Timer 2 (TS 24.008 §10.5.7.4, coded as GPRS Timer §10.5.7.3): 2 s, 1 min, decihours, 111 =
-# deactivated; "Other values shall be interpreted as multiples of 1 minute in this version of the
-# protocol", so units 011-110 are minutes, not a deactivated timer.
-T3324_UNITS = {0b000: 2, 0b001: 60, 0b010: 360, 0b011: 60, 0b100: 60, 0b101: 60, 0b110: 60}
-
-
-def decode_timer(bits: str, units: dict[int, int]) -> int | None:
-    """8-bit timer string -> seconds; None = deactivated. Raises ArgError when malformed."""
-    if len(bits) != 8 or set(bits) - {"0", "1"}:
-        raise ArgError(f"timer {bits!r} is not 8 bits")
-    unit, value = int(bits[:3], 2), int(bits[3:], 2)
-    if unit not in units:
-        return None
-    return units[unit] * value
-
-
-@dataclass
-class PsmState:
-    requested: bool = False
-    t3412: str = "00000100"
-    t3324: str = "00001111"
-    tau_s: int | None = None
-    active_s: int | None = None
-    in_psm: bool = False
-    sleep_mode: int = 0
-    modem: Any = None  # the core keeps the host's DTR line level (Modem.dtr_line_high)
-    timers: dict[str, Timer] = field(default_factory=dict)
-
-    @property
-    def dtr_high(self) -> bool:
-        """The host's DTR level: a wire, so it outlives reboots and power-off (the core's)."""
-        return bool(getattr(self.modem, "dtr_line_high", False))
-
-    @property
-    def enabled(self) -> bool:
-        return self.requested and self.tau_s is not None and self.active_s is not None
-
-    @property
-    def active_time(self) -> str:
-        return self.t3324
-
-    @property
-    def periodic_tau(self) -> str:
-        return self.t3412
-
-
 def _init(ctx: Context) -> None:
-    psm = ctx.state.psm = PsmState(modem=ctx.modem)
-    meter = getattr(ctx.modem, "energy_meter", None)
-    if meter is None:  # one meter per device: it outlives reboots and power cycles ("off" time)
-        meter = ctx.modem.energy_meter = EnergyMeter(
-            ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")), lambda: _power_state(ctx))
-    ctx.state.energy = meter
-    ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), _on_rrc]
+    ctx.state.psm = PsmState(modem=ctx.modem)
+    ctx.state.energy = ctx.modem.energy  # the core keeps the device's meter (FEATURE.energy)
+    ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), on_rrc]
+    ctx.state.uplink_hooks = [*getattr(ctx.state, "uplink_hooks", []), on_uplink]
     edrx.init(ctx)
-    if not getattr(ctx.modem, "_power_wired", False):  # listeners outlive a reboot's fresh state
-        ctx.modem.input_gates.append(lambda: _uart_awake(ctx))
-        ctx.modem.reach_gates.append(lambda: is_reachable(ctx))
-        ctx.modem.paging_hooks.append(lambda: _next_paging(ctx))
-        ctx.modem.line_hooks.append(lambda: _on_command_line(ctx))
-        ctx.modem.power_listeners.append(lambda on: ctx.state.energy.update())
-        ctx.modem._power_wired = True
     ctx.state.energy.update(edrx=False)  # a fresh state: eDRX off (the meter outlives reboots)
-    del psm
+
+
+def _make_meter(ctx: Context) -> EnergyMeter:
+    """The device's energy meter; the core makes it once and keeps it across power cycles."""
+    return EnergyMeter(ctx.clock.now, EnergyTable.from_mapping(ctx.defaults.get("energy")),
+                       lambda: _power_state(ctx))
+
+
+def _on_power(ctx: Context, on: bool) -> None:
+    ctx.state.energy.update()
 
 
 def _power_state(ctx: Context) -> str:
@@ -131,106 +84,6 @@ def _power_state(ctx: Context) -> str:
     if ctx.state.psm.in_psm:
         return "psm"
     return "connected" if ctx.state.radio.rrc else "idle"
-
-
-def _uart_awake(ctx: Context) -> bool:
-    """Does the UART take host bytes now? Not in the BG96's PSM (UART off, quirk
-    ``psm_uart_off``), not in deep sleep (PSM with DTR held high, guide 001 §6.1: "若持续拉高 DTR
-    进入深休眠，将无法通过以下直接发送数据的方式唤醒"), not in sleep mode 1 with DTR high (BG96
-    AT+QSCLK=1: DTR high lets the module sleep, DTR low wakes it)."""
-    psm = getattr(ctx.state, "psm", None)
-    if psm is None:
-        return True
-    if psm.in_psm and (ctx.profile.quirks.psm_uart_off or psm.dtr_high):
-        return False
-    return not (psm.sleep_mode == 1 and psm.dtr_high)
-
-
-def _on_command_line(ctx: Context) -> None:
-    """A command line while in PSM (UART still awake: EC800E without DTR high) wakes the module
-    (guide 001 §6.1 note 3: "通过 DTR 或 AT 唤醒 PSM"); its URCs follow the command's OK."""
-    psm = getattr(ctx.state, "psm", None)
-    if psm is not None and psm.in_psm and ctx.modem.powered:
-        psm_wake(ctx)
-
-
-def _psm_urcs(ctx: Context) -> bool:
-    cfg = ctx.state.qcfg if hasattr(ctx.state, "qcfg") else {}
-    return bool(cfg.get("urc/psm", (0,))[0] or cfg.get("psm/urc", (0,))[0])
-
-
-def _cancel(psm: PsmState, name: str) -> None:
-    timer = psm.timers.pop(name, None)
-    if timer is not None:
-        timer.cancel()
-
-
-# --- the PSM cycle ------------------------------------------------------------------------
-def _on_rrc(ctx: Context, mode: int) -> None:
-    psm: PsmState = ctx.state.psm
-    ctx.state.energy.update()
-    edrx.on_rrc(ctx, mode)
-    if mode == 1:
-        _cancel(psm, "t3324")
-    elif psm.enabled and not psm.in_psm:
-        _start_active_timer(ctx)
-
-
-def _start_active_timer(ctx: Context) -> None:
-    psm: PsmState = ctx.state.psm
-    _cancel(psm, "t3324")
-    psm.timers["t3324"] = ctx.later(float(psm.active_s or 0), _enter_psm, "T3324")
-
-
-def _enter_psm(ctx: Context) -> None:
-    psm: PsmState = ctx.state.psm
-    if psm.in_psm or not psm.enabled or not ctx.state.radio.registered:
-        return
-    # The radio is released as part of entering PSM; guide 001 §6.1 shows no +CSCON: 0 here.
-    ctx.state.radio.rrc = 0
-    if ctx.state.rrc_timer is not None:
-        ctx.state.rrc_timer.cancel()
-    psm.in_psm = True
-    ctx.state.energy.update()
-    if _psm_urcs(ctx):
-        ctx.urc("POWER DOWN" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: ENTER PSM")
-    psm.timers["t3412"] = ctx.later(float(psm.tau_s or 0), _periodic_tau, "T3412")
-
-
-def _periodic_tau(ctx: Context) -> None:
-    psm_wake(ctx)
-
-
-def psm_wake(ctx: Context) -> bool:
-    """Leave PSM because the device talks (uplink, TAU, PWRKEY). True if it was asleep."""
-    psm: PsmState | None = getattr(ctx.state, "psm", None)
-    if psm is None or not psm.in_psm:
-        return False
-    psm.in_psm = False
-    _cancel(psm, "t3412")
-    ctx.state.energy.update()
-    # Guide 001 §6.1 (wake by AT+QLWNOTIFY): OK, +QIND: EXIT PSM, the command's own URCs, then
-    # +CSCON: 1 once the RRC connection for the uplink is set up.
-    if _psm_urcs(ctx):
-        ctx.urc_lead("RDY" if ctx.profile.quirks.psm_urc_style == "bg96" else "+QIND: EXIT PSM")
-    ts27007.rrc_activity(ctx, tail=True)
-    return True
-
-
-def is_reachable(ctx: Context) -> bool:
-    """Can the network deliver now? Not in PSM, and not idle with eDRX (paged first, edrx.py)."""
-    psm = getattr(ctx.state, "psm", None)
-    return ctx.modem.powered and ctx.state.radio.registered and not (psm and psm.in_psm) \
-        and not edrx.asleep(ctx)
-
-
-def _next_paging(ctx: Context) -> float | None:
-    """When held network data can be paged in: never while in PSM or unregistered (it waits
-    for the device to wake and talk), else at the next eDRX paging time window."""
-    psm = getattr(ctx.state, "psm", None)
-    if not ctx.modem.powered or not ctx.state.radio.registered or (psm and psm.in_psm):
-        return None
-    return edrx.next_paging(ctx)
 
 
 def record_uplink(ctx: Context, nbytes: int) -> None:
@@ -258,10 +111,10 @@ def _request_psm(ctx: Context, t3412: str, t3324: str) -> None:
     psm.tau_s = int(grant["tau"]) if "tau" in grant else decode_timer(t3412, T3412_UNITS)
     psm.active_s = int(grant["active"]) if "active" in grant else decode_timer(t3324, T3324_UNITS)
     _report_cereg_timers(ctx, before)
-    if psm.enabled and _psm_urcs(ctx) and ctx.profile.quirks.psm_urc_style == "bg96":
+    if psm.enabled and psm_urcs(ctx) and ctx.profile.quirks.psm_urc_style == "bg96":
         ctx.urc(f"+QPSMTIMER: {psm.tau_s},{psm.active_s}")
     if psm.enabled and ctx.state.radio.rrc == 0:
-        _start_active_timer(ctx)
+        start_active_timer(ctx)
 
 
 def _disable_psm(ctx: Context) -> None:
@@ -269,7 +122,7 @@ def _disable_psm(ctx: Context) -> None:
     before = _cereg_tail(ctx)
     psm.requested = False
     _report_cereg_timers(ctx, before)
-    _cancel(psm, "t3324")
+    cancel_timer(psm, "t3324")
     if psm.in_psm:
         psm_wake(ctx)
 
@@ -322,7 +175,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
         cmd.int(1, 2, lo=0, hi=255)
         t3412, t3324 = _timer_arg(cmd, 2, psm.t3412), _timer_arg(cmd, 3, psm.t3324)  # ERROR before any change
         psm.sleep_mode = mode
-        _cancel(psm, "t3324")  # the TAU negotiating the new timers restarts the active time
+        cancel_timer(psm, "t3324")  # the TAU negotiating the new timers restarts the active time
         radio = ctx.state.radio
         # Guide 001 §6.1: re-reports the idle RRC state (not when connected: just printed), opens
         # a connection for the TAU negotiating PSM (+CSCON: 1), enters PSM after the active time.
@@ -331,7 +184,7 @@ def qsclk_set(cmd: AtCommand, ctx: Context) -> Reply:
         def tau(c: Context) -> None:
             ts27007.rrc_activity(c)
             _request_psm(c, t3412, t3324)
-            _start_active_timer(c)
+            start_active_timer(c)
         ctx.later(1.0, tau, "psm-tau")
         return Reply(after=after)
     psm.sleep_mode = mode
@@ -356,6 +209,14 @@ def qsclkex_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 # --- stimuli ------------------------------------------------------------------------------
+def _on_paged(stim: Paged, ctx: Context) -> None:
+    """The network pages the device in its eDRX window; in PSM there is no paging at all: the
+    data waits for the device to wake (TS 23.682 §4.5.4)."""
+    if ctx.state.psm.in_psm:
+        return
+    edrx.on_paged(ctx)
+
+
 def _on_wake(stim: WakeUp, ctx: Context) -> None:
     psm_wake(ctx)
 
@@ -374,7 +235,9 @@ def energy_report(ctx: Context) -> dict[str, Any]:
 
 
 FEATURE = Feature("power", T.merged(edrx.T), init=_init,
-                  stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr, Paged: edrx.on_paged})
+                  stimuli={WakeUp: _on_wake, DtrChanged: _on_dtr, Paged: _on_paged},
+                  input_gate=uart_awake, reach_gate=is_reachable, next_paging=next_paging,
+                  on_line=on_command_line, on_power=_on_power, energy=_make_meter)
 # Quectel's own commands, on top of FEATURE (the Woori-net and AM Telecom modules answer ERROR)
 QUECTEL_FEATURE = Feature("power_quectel", QT)
 EC800E_FEATURE = Feature("power_ec800e", ET)

@@ -6,8 +6,11 @@ come in raw. ``+++`` with 1 s of silence before and after (virtual clock) return
 mode with ``OK`` and the socket is in buffer access mode until ``ATO``; the peer closing ends it with
 ``NO CARRIER``.
 
-Must not: do I/O or parse command lines (the modem's line discipline is swapped out while in
-data mode and put back afterwards).
+The serial side uses the core line discipline's transparent mode
+(``framing.start_transparent(sink)`` / ``stop_transparent``): every host byte goes to
+:class:`TransparentLine`, which owns the escape and packing rules.
+
+Must not: do I/O, parse command lines, or replace or patch anything on the Modem.
 """
 
 from __future__ import annotations
@@ -24,22 +27,19 @@ GUARD = 1.0  # +++ needs >= 1 s of silence before and after [doc: Q-TCP §2.2]
 
 
 class TransparentLine:
-    """Stands in for the modem's line discipline while a socket is in transparent mode:
-    host bytes go to the socket (packed per transpktsize / transwaittm); ``+++`` framed by
-    ``GUARD`` seconds of silence on the virtual clock returns to command mode with OK."""
+    """The sink of the line discipline's transparent mode while a socket is in it: host bytes
+    go to the socket (packed per transpktsize / transwaittm); ``+++`` framed by ``GUARD``
+    seconds of silence on the virtual clock returns to command mode with OK."""
 
-    in_data_mode = True
-
-    def __init__(self, ctx: Context, sock: Socket, saved: object) -> None:
-        self.ctx, self.sock, self.saved = ctx, sock, saved
-        self.echo = getattr(saved, "echo", True)
+    def __init__(self, ctx: Context, sock: Socket) -> None:
+        self.ctx, self.sock = ctx, sock
         self.last = ctx.clock.now()
         self.plus = 0
         self.tx = bytearray()
         self.guard_timer = None
         self.flush_timer = None
 
-    def step(self, data: bytes) -> tuple[bytes, None, int]:
+    def receive(self, data: bytes) -> None:
         now = self.ctx.clock.now()
         for byte in data:
             if byte == 0x2B and self.plus < 3 and (self.plus or now - self.last >= GUARD):
@@ -52,7 +52,6 @@ class TransparentLine:
         if self.plus:
             self.guard_timer = self.ctx.later(GUARD, lambda c: self._guard_over(), "transparent-guard")
         self._schedule_flush()
-        return b"", None, len(data)
 
     def drop_timers(self) -> None:
         self._cancel_guard()
@@ -97,7 +96,7 @@ class TransparentLine:
         s = st(self.ctx)
         if s.transparent is self:
             s.transparent = None
-            self.ctx.modem.framing = self.saved
+            self.ctx.modem.framing.stop_transparent(self.receive)
 
     def _escape(self) -> None:
         if st(self.ctx).transparent is not self:
@@ -111,33 +110,19 @@ class TransparentLine:
         st(self.ctx).escaped_id = self.sock.conn_id
         _say(self.ctx, "OK")
 
-    # the rest of the LineDiscipline surface the core and V.250 handlers touch
-    def cancel_data(self) -> None:
-        pass
-
-    def pending_bytes(self) -> int:
-        return 0
-
-    def __getattr__(self, name: str) -> object:  # s3/s4/s5 ... of the discipline it stands in for
-        if name == "saved":
-            raise AttributeError(name)
-        return getattr(self.saved, name)
 
 
 def _say(ctx: Context, text: str) -> None:
     """A result after leaving data mode, then the URCs held meanwhile."""
-    ctx.urc(text)
-    flush = getattr(ctx.modem, "_flush_held", None)  # core has no public "flush held URCs"
-    if flush is not None:
-        flush()
+    ctx.result_after_data(text)
 
 
 def enter_transparent(ctx: Context, sock: Socket) -> None:
     s = st(ctx)
     sock.access, sock.escaped = TRANSPARENT, False
     s.escaped_id = None
-    s.transparent = TransparentLine(ctx, sock, ctx.modem.framing)
-    ctx.modem.framing = s.transparent
+    s.transparent = TransparentLine(ctx, sock)
+    ctx.modem.framing.start_transparent(s.transparent.receive)
     if sock.rx:  # bytes buffered while in command mode follow CONNECT
         def late(c: Context) -> None:
             if st(c).transparent is not None and st(c).transparent.sock is sock and sock.rx:

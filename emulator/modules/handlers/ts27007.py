@@ -3,9 +3,13 @@
 +CPIN, +CFUN, +CSQ, +CREG/+CGREG/+CEREG (n=0..5, URCs on change), +COPS, +CGATT,
 +CGDCONT, +CGACT, +CGPADDR, +CSCON (URC on RRC change), +CCLK. Registration follows the
 table in ``core/state.py``; ``radio_event``/``rrc_activity`` are the entry points other
-features (sockets, LwM2M, PSM) call when traffic flows or coverage changes.
+features (sockets, LwM2M, PSM) call when traffic flows or coverage changes. Features that
+build on the radio subscribe through ``ctx.state``: ``radio_hooks`` (registration events),
+``rrc_hooks`` (RRC connected/idle), ``uplink_hooks`` (traffic about to flow: power.py wakes
+from PSM and books the energy there).
 
-Must not: print vendor commands (quectel_common.py, woorinet.py ...).
+Must not: print vendor commands (quectel_common.py, woorinet.py ...), or import power.py /
+edrx.py (they build on this module, one way).
 """
 
 from __future__ import annotations
@@ -59,18 +63,13 @@ def radio_event(ctx: Context, event: str) -> None:
 
 
 def rrc_activity(ctx: Context, nbytes: int = 0, *, tail: bool = False) -> None:
-    """Traffic: leave PSM if asleep, RRC goes connected (+CSCON: 1), the inactivity timer
-    restarts, and the energy meter books a radio burst."""
+    """Traffic: the uplink hooks run first (power.py: leave PSM if asleep, the energy meter
+    books the burst), RRC goes connected (+CSCON: 1), the inactivity timer restarts."""
     radio: RadioState = ctx.state.radio
     if not radio.registered:
         return
-    psm = getattr(ctx.state, "psm", None)
-    if psm is not None and psm.in_psm:
-        from .power import psm_wake  # power builds on this module
-        psm_wake(ctx)
-    meter = getattr(ctx.state, "energy", None)
-    if meter is not None:
-        meter.add_tx(nbytes)
+    for hook in getattr(ctx.state, "uplink_hooks", []):
+        hook(ctx, nbytes)
     if radio.rrc == 0:
         _set_rrc(ctx, 1, tail=tail)
     if ctx.state.rrc_timer is not None:
