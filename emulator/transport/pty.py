@@ -28,7 +28,6 @@ from ..errors import ConfigError
 from .flow import READ_CHUNK, TX_BUFFER
 
 log = logging.getLogger("modemu")
-MAX_BACKLOG = TX_BUFFER  # kept for callers of the old name
 _PTS = re.compile(r"^/dev/pts/\d+$")
 
 
