@@ -22,7 +22,7 @@ Line ends and trailers (bytes that belong to what came before, never to what fol
   each command line's S3 followed by S4 marks a CR LF host, followed by anything else a CR-only
   host. A data phase starting with S4 right after the S3 drops it unless the host is known to
   end lines with CR alone (Zephyr's bg9x driver; binary payloads starting 0x0A stay intact).
-  In command mode the LF is echoed and ignored as before (V.250 §5.2.1 ignores it anyway).
+  In command mode the LF is echoed and ignored as before (an S4 before ``AT`` is noise).
 * A 0x1A right after a fixed-length payload is dropped silently: Zephyr's ``quectel-bg9x``
   appends ^Z even after ``AT+QISEND=<id>,<len>`` data (drivers: zephyr
   drivers/modem/quectel-bg9x.c, send_socket_data).

@@ -46,6 +46,8 @@ class Case:
     alphabet: bytes = b""  # payload bytes to avoid
     tail: bytes = b"AT\r"  # the next command (none in transparent mode: it would be data)
     json: bool = False  # the payload must be a JSON object (ThingPlug)
+    text: bool = False  # printable ASCII only (SMS text)
+    exact: bool = True  # the effect carries the payload verbatim (``data``/``payload``)
 
 
 SOCKET = (b'AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0',)
@@ -64,7 +66,16 @@ THINGPLUG = [
     Case("+SKTPDAT", 'AT+SKTPDAT=1,"telemetry",0', b"\x1a", (TP_CON,), json=True),
     Case("+SKTPRES", 'AT+SKTPRES=1,"tp_user",1815296803,0', b"\x1a", (TP_CON,), TP_RPC, json=True),
 ]
-CASES = {"bg96": QUECTEL + THINGPLUG, "ec800e": QUECTEL, "wm-n400mse": [], "amm5918k": THINGPLUG}
+# Prompt commands other branches add (issue 11: SMS, files); a case only runs on a module whose
+# command table has the command, so these wait here until the handlers land.
+LATER = [
+    Case("+CMGS", 'AT+CMGS="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+QFUPL", 'AT+QFUPL="UFS:crlf.bin",{n}', exact=False),
+]
+QUECTEL += LATER
+SMS = [case for case in LATER if case.command == "+CMGS"]
+CASES = {"bg96": QUECTEL + THINGPLUG, "ec800e": QUECTEL, "wm-n400mse": SMS,
+         "amm5918k": THINGPLUG + SMS}
 # the same handler, but this dialect takes the data inline on the command line (no prompt)
 INLINE = {"wm-n400mse": {"+SKTPDAT", "+SKTPRES"}}
 
@@ -158,6 +169,8 @@ def test_cr_and_crlf_give_the_same_payload_and_output(module: str, case: Case, d
         text = data.draw(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e,
                                                blacklist_characters='"\\'), max_size=40))
         payload = json.dumps({"v": text}).encode()
+    elif case.text:
+        payload = data.draw(st.text("abcXYZ 0123.,:-", min_size=1, max_size=60)).encode()
     else:
         payload = data.draw(st.binary(min_size=1, max_size=60).map(
             lambda b: bytes(x for x in b if x not in case.alphabet) or b"x"))
@@ -168,7 +181,7 @@ def test_cr_and_crlf_give_the_same_payload_and_output(module: str, case: Case, d
     sent = [p for p in sent if isinstance(p, bytes)]
     if case.json:  # the platform gets the JSON values (inside its own envelope)
         assert any(json.dumps(text)[1:-1].encode() in p for p in sent), sent
-    else:
+    elif case.exact:
         assert b"".join(sent) == payload
     if case.tail:
         assert cr[0].endswith(b"AT\r\r\nOK\r\n")  # nothing left over prefixes the next command

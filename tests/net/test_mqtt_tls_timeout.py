@@ -1,8 +1,10 @@
-"""MQTTS dialled at a plain-MQTT port: the TLS handshake never completes (the broker reads the
-ClientHello as a broken MQTT packet and waits for the rest). The module gives up after its own
-open limit in *virtual* time — AT+QMTOPEN's 75 s maximum response time (+QMTOPEN: <id>,-1), and
-AT+SKTPCON's connect timeout (+SKTPCON: -1, AT+SKTPERR -20) — instead of asyncio's 60 s of wall
-time. Every wait below is virtual; the wall-time asserts prove nothing waits on the wall clock.
+"""MQTTS dialled at a port that never completes the TLS handshake. Against a server that reads
+the ClientHello and waits, the module gives up after its own open limit in *virtual* time --
+AT+QMTOPEN's 75 s maximum response time (+QMTOPEN: <id>,-1), AT+SKTPCON's connect timeout
+(+SKTPCON: -1, AT+SKTPERR -20) -- instead of asyncio's 60 s of wall time. The embedded brokers
+hang up on a ClientHello at once (a CONNECT with bad flags, MQTT-4.8.0-1, as mosquitto does),
+so there the open fails before the limit. The wall-time asserts prove nothing waits on the
+wall clock.
 """
 
 from __future__ import annotations
@@ -46,23 +48,26 @@ async def test_tls_open_to_a_server_that_never_answers_times_out_in_virtual_time
         server.close()
 
 
-def test_qmtopen_with_ssl_to_a_plain_broker_fails_after_the_open_limit():
+def test_qmtopen_with_ssl_to_a_plain_broker_fails():
+    # The embedded broker reads the ClientHello (0x16...) as a CONNECT with bad flags and hangs
+    # up at once, as mosquitto does (MQTT-4.8.0-1); the open fails before AT+QMTOPEN's limit.
     with ModemHarness("ec800e", backends=["ctwing"]) as h:
         h.command('AT+QMTCFG="ssl",0,1,0')
         t0, v0 = time.monotonic(), h.now
         h.command('AT+QMTOPEN=0,"mqtt.ctwing.cn",1883', "OK", "+QMTOPEN: 0,-1", within="80s")
-        assert 75 <= h.now - v0 <= 80, h.now - v0  # not before the limit (80: the step's budget)
+        assert h.now - v0 < 75, h.now - v0
         assert time.monotonic() - t0 < 20
         h.command('AT+QMTCFG="ssl",0,0,0')  # the port keeps working: plain MQTT opens
         h.command('AT+QMTOPEN=0,"mqtt.ctwing.cn",1883', "OK", "+QMTOPEN: 0,0")
 
 
-def test_sktpcon_mqtts_to_the_plain_port_fails_with_connection_timeout():
+def test_sktpcon_mqtts_to_the_plain_port_fails():
+    # as above: the broker hangs up on the ClientHello, before the module's connect timeout
     with ModemHarness("bg96", backends=["thingplug"]) as h:
         t0, v0 = time.monotonic(), h.now
         h.command('AT+SKTPCON=1,"MQTTS","test.sktiot.com",1883,120,1,"simple_v1","a0149f60b---------",'
                   '"smarthome","smartlight001"', "OK", "+SKTPCON: -1", within="40s")
-        assert CONNECT_TIMEOUT <= h.now - v0 <= 40, h.now - v0
+        assert h.now - v0 < CONNECT_TIMEOUT, h.now - v0
         assert time.monotonic() - t0 < 20
         h.command("AT+SKTPERR=1", "+SKTPE: -20", "OK")
         h.command('AT+SKTPCON=1,"MQTTS","test.sktiot.com",8883,120,1,"simple_v1","a0149f60b---------",'

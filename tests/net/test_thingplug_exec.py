@@ -139,13 +139,13 @@ async def test_application_reads_telemetry_and_drives_rpc_over_mqtt() -> None:
             app.close()
 
 
-async def test_wrong_token_is_refused_with_connack_5() -> None:
+async def test_wrong_token_is_refused_with_connack_4() -> None:
     async with thingplug_emulator() as (emu, hosts):
         h = hosts["bg96"]
         await connect(h, token="not-a-token")
-        assert await h.expect(b"\r\n") == b"5\r\n"  # amqtt refuses every bad login with 5
-        assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -25\r\n\r\nOK\r\n"
-        assert await h.at("AT+SKTPERR=2") == b"\r\n+SKTPE: Not Authorized\r\n\r\nOK\r\n"
+        assert await h.expect(b"\r\n") == b"4\r\n"  # CONNACK 4: bad user name or password
+        assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -24\r\n\r\nOK\r\n"
+        assert await h.at("AT+SKTPERR=2") == b"\r\n+SKTPE: Bad user name or password\r\n\r\nOK\r\n"
         assert b"status: disconnected" in await h.at("AT+SKTPCON")
         assert await h.at('AT+SKTPDAT=1,"telemetry",0') == b"\r\nERROR\r\n"
 

@@ -130,14 +130,14 @@ async def test_registry_token_change_and_delete_take_effect_on_a_live_link() -> 
             assert await h.expect(b"+SKTPCON: -1\r\n")
             assert await h.at("AT+SKTPERR=1") == b"\r\n+SKTPE: -3\r\n\r\nOK\r\n"
             await connect(h, token="TOKEN-002", device="smartlight002")
-            assert await h.expect(b"\r\n") == b"5\r\n"  # the old token is refused
+            assert await h.expect(b"\r\n") == b"4\r\n"  # the old token is refused: CONNACK 4
             await connected(h, token="TOKEN-NEW", device="smartlight002")
             assert (await console.put(path, json={"token": "a0149f60b---------"})).status_code == 409
             assert (await console.put(f"/api/thingplug/{SVC}/devices/ghost", json={})).status_code == 404
             assert (await console.delete(path)).status_code == 204
             assert await h.expect(b"+SKTPCON: -1\r\n")
             await connect(h, token="TOKEN-NEW", device="smartlight002")
-            assert await h.expect(b"\r\n") == b"5\r\n"
+            assert await h.expect(b"\r\n") == b"4\r\n"  # a deleted device's token: CONNACK 4
             assert (await console.get(path)).status_code == 404
             assert (await console.delete(path)).status_code == 404
             r = await console.put(f"/api/thingplug/{SVC}/devices/{DEV}", json={})

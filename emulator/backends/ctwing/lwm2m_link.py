@@ -2,8 +2,8 @@
 
 :class:`CtwingLwm2mHooks` implements the LwM2M server's platform-hook protocol
 (``emulator.backends.lwm2m.server.Lwm2mPlatformHooks``: authorize, psk_for, on_registered,
-on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, deliver_at_once) on
-top of the shared registry and store; it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
+on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, should_deliver) on
+top of the shared registry and store (commands: the store's ``CommandModel``); it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
 :class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
 lazily, so this package works without the LwM2M component) and kicks it when a command is
 queued for one of its devices.
@@ -55,14 +55,11 @@ class CtwingLwm2mHooks:
         self.store.record_uplink(device_id, bytes(payload), "lwm2m")
 
     def next_downlink(self, device_id: str) -> tuple[int, bytes] | None:
-        cmd = self.store.next_queued(device_id)
-        if cmd is None:
-            return None
-        self.store.mark_sent(cmd.id)
-        return cmd.id, cmd.payload
+        cmd = self.store.commands_model.take_next(device_id)
+        return None if cmd is None else (cmd.id, cmd.payload)
 
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str = "") -> None:
-        self.store.settle(command_id, ok, reason or "device did not accept the write")
+        self.store.commands_model.settle(command_id, ok, reason or "device did not accept the write")
 
     def auto_observe(self, device_id: str) -> bool:
         """The product's auto-subscribe (自动订阅) flag: "yes" = the platform observes the
@@ -70,12 +67,10 @@ class CtwingLwm2mHooks:
         device = self.registry.device_by_id(device_id)
         return device is None or self.registry.product_of(device).auto_subscribe
 
-    def deliver_at_once(self, device_id: str) -> bool:
-        """The product's power-saving mode (省电模式, guide 001 §4.1.1): with DRX/eDRX a queued
-        command is written at once; with PSM the platform keeps it until the device next talks
-        to it (an uplink or an Update "triggers" the downlink, §4.1.3.1 / §4.1.5.2)."""
-        device = self.registry.device_by_id(device_id)
-        return device is None or self.registry.product_of(device).power_saving != "PSM"
+    def should_deliver(self, device_id: str, trigger: str, reachable: bool) -> bool:
+        """The shared command model's rule (``models.py``): with a PSM product a queued command
+        waits for the device's next contact (guide 001 §4.1.1, §4.1.3.1, §4.1.5.2)."""
+        return self.store.commands_model.should_deliver(device_id, trigger, reachable)
 
     def is_lwm2m_device(self, device_id: str) -> bool:
         device = self.registry.device_by_id(device_id)

@@ -2,12 +2,16 @@
 
 CTWing rules (guide 001 §4.2.2-4.2.3, protocols.md §5.2): client ID = device ID of a device of an
 MQTT product, user name free, password = the device's feature string (一机一密) or the product's
-(一型一密); anything else gets CONNACK 5 (not authorized, amqtt's refusal code). Every PUBLISH
+(一型一密). A wrong password gets CONNACK 4 (bad user name or password), a client ID that is no
+device of an MQTT product CONNACK 5 (not authorized), as MQTT 3.1.1 §3.2.2.3 defines them
+(amqtt alone answers 5 to both: the codes are sent by ``../mqtt_gate.py``, which also owns the
+sockets, closes misbehaving connections and runs keepalive on the virtual clock). Every PUBLISH
 from a device is stored (protocol "mqtt", topic kept; for thing-model products the topic is the
 service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
 topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
 device, on ``device_control`` (the topic a passthrough device subscribes, protocols.md §5.2),
-once the device is connected and subscribed; then they are marked delivered. A second
+once the device is connected and subscribed, one at a time in the order the shared command
+model (``models.py``) gives; the PUBACK (QoS 1) or the write (QoS 0) settles each. A second
 connection with a connected device's client ID takes over: the old one is closed first
 (MQTT-3.1.4-2, ``../mqtt_takeover.py``), so downlinks follow the new connection. Optionally a
 second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
@@ -33,6 +37,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
+from ..mqtt_gate import BAD_CREDENTIALS, NOT_AUTHORIZED, ConnectInfo, MqttGate, server_ssl_context
 from ..mqtt_takeover import ConnectionTracker
 from .registry import Registry
 from .store import Command, Store
@@ -91,7 +96,7 @@ class CtwingEventPlugin(_PluginMixin, BasePlugin):
         self.server.client_disconnected(client_id)
 
     async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
-        self.server.kick(client_id)
+        self.server.kick(client_id, "subscribed")
 
     async def on_broker_message_received(self, *, client_id: str, message: Any) -> None:
         if message is None or not message.topic:
@@ -101,7 +106,8 @@ class CtwingEventPlugin(_PluginMixin, BasePlugin):
 
 class CtwingMqttServer:
     def __init__(self, registry: Registry, store: Store, clock: Any = None) -> None:
-        self.registry, self.store, self.clock = registry, store, clock
+        self.registry, self.store = registry, store
+        self.clock = clock if clock is not None else store.clock  # the gates' timers run on it
         self.server_id = f"ctwing-{next(_ids)}"
         self.broker: Broker | None = None
         self._connections = ConnectionTracker("ctwing mqtt")
@@ -109,7 +115,17 @@ class CtwingMqttServer:
         self._delivering: set[str] = set()
         self.tls_cert: Path | None = None
         self.tls_endpoint: tuple[str, int] | None = None
+        self._gates: list[MqttGate] = []
         store.on_command_queued(self._command_queued)
+
+    def authorize(self, info: ConnectInfo) -> int:
+        """The CONNACK code for a CONNECT (``MqttGate``): 0, 4 wrong feature string, 5 unknown."""
+        verdict = self.registry.check_feature_string(info.client_id, info.password, "mqtt")
+        if verdict == "ok":
+            return 0
+        log.info("ctwing mqtt: refused client %r (%s)", info.client_id,
+                 "not registered" if verdict == "unknown" else "bad feature string")
+        return NOT_AUTHORIZED if verdict == "unknown" else BAD_CREDENTIALS
 
     async def start(self, host: str = "127.0.0.1", port: int = 0,
                     tls_port: int | None = None) -> tuple[str, int]:
@@ -118,11 +134,13 @@ class CtwingMqttServer:
         self._loop = asyncio.get_running_loop()
         _SERVERS[self.server_id] = self
         cfg = {"server_id": self.server_id}
-        listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{host}:{port}"}}
+        # amqtt serves sessions handed over by the gates (its listeners bind nothing)
+        listeners: dict[str, Any] = {"default": {"type": "external", "bind": f"{host}:0"}}
+        gates = [("default", None, port)]
         if tls_port is not None:
             self.tls_cert, key = make_self_signed()
-            listeners["tls"] = {"type": "tcp", "bind": f"{host}:{tls_port}", "ssl": True,
-                                "certfile": str(self.tls_cert), "keyfile": str(key)}
+            listeners["tls"] = {"type": "external", "bind": f"{host}:0"}
+            gates.append(("tls", server_ssl_context(str(self.tls_cert), str(key)), tls_port))
         config = {
             "listeners": listeners,
             "plugins": {
@@ -133,12 +151,20 @@ class CtwingMqttServer:
         }
         self.broker = Broker(config, plugin_namespace=f"emulator.ctwing.{self.server_id}")
         await self.broker.start()
-        servers = self.broker._servers  # noqa: SLF001 - amqtt has no public accessor for bound ports
-        if "tls" in servers:
-            self.tls_endpoint = (host, servers["tls"].instance.sockets[0].getsockname()[1])
-        return host, servers["default"].instance.sockets[0].getsockname()[1]
+        bound: dict[str, tuple[str, int]] = {}
+        for name, context, gate_port in gates:
+            gate = MqttGate(lambda: self.broker, name, self.clock, "ctwing mqtt", authorize=self.authorize,
+                            ssl_context=context)
+            bound[name] = await gate.start(host, gate_port)
+            self._gates.append(gate)
+        if "tls" in bound:
+            self.tls_endpoint = bound["tls"]
+        return bound["default"]
 
     async def stop(self) -> None:
+        for gate in self._gates:
+            await gate.stop()
+        self._gates.clear()
         if self.broker is not None:
             await self.broker.shutdown()
             self.broker = None
@@ -182,11 +208,15 @@ class CtwingMqttServer:
     def _command_queued(self, cmd: Command) -> None:
         if self._loop is None or self._connections.count(cmd.device_id) == 0:
             return
-        self._loop.call_soon_threadsafe(self.kick, cmd.device_id)
+        self._loop.call_soon_threadsafe(self.kick, cmd.device_id, "queued")
 
-    def kick(self, device_id: str) -> None:
-        """Start delivering this device's queued commands, if it is reachable and not already."""
+    def kick(self, device_id: str, trigger: str = "contact") -> None:
+        """Start delivering this device's queued commands when the command model says so
+        (``models.py``: reachable = connected here) and no delivery runs for it already."""
         if device_id in self._delivering or self._loop is None:
+            return
+        if not self.store.commands_model.should_deliver(device_id, trigger,
+                                                        self._connections.count(device_id) > 0):
             return
         self._delivering.add(device_id)
         self._loop.create_task(self._deliver(device_id))
@@ -216,23 +246,25 @@ class CtwingMqttServer:
         return False
 
     async def _deliver(self, device_id: str) -> None:
+        model = self.store.commands_model
         try:
             while self.broker is not None:
                 entry = self.broker.sessions.get(device_id)
                 qos = self._subscribed_qos(device_id)
                 if entry is None or qos is None or entry[0].transitions.state != "connected":
                     return
-                if self.store.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
+                if model.next_queued(device_id) is None or not await self._handler_ready(entry[1]):
                     return
-                cmd = self.store.next_queued(device_id)
-                if cmd is None or self.broker.sessions.get(device_id) is not entry:
+                if self.broker.sessions.get(device_id) is not entry:
                     continue
-                self.store.mark_sent(cmd.id)
+                cmd = model.take_next(device_id)
+                if cmd is None:
+                    return
                 try:
                     await entry[1].mqtt_publish(DOWNLINK_TOPIC, cmd.payload, qos, retain=False)
                 except Exception as exc:  # noqa: BLE001 - the command records why
-                    self.store.settle(cmd.id, False, f"publish failed: {exc}")
+                    model.settle(cmd.id, False, f"publish failed: {exc}")
                     return
-                self.store.settle(cmd.id, True)
+                model.settle(cmd.id, True)
         finally:
             self._delivering.discard(device_id)

@@ -2,7 +2,9 @@
 
 Thin asyncio glue around :mod:`.tcp_codec`, the registry and the store (guide 001 §4.3.3):
 login result codes 0/2/3/4 (1 for a version other than "1.0"), uplinks stored with protocol
-"tcp", queued commands pushed as 0x03 frames while the device is logged in, heartbeat 0x04
+"tcp", queued commands pushed as 0x03 frames while the device is logged in (which one and when:
+the shared command model, ``models.py``; the protocol has no downlink acknowledgement, so a
+written frame counts as delivered), heartbeat 0x04
 answered with 0x06. The platform expects traffic at least every 5 minutes; a connection idle
 for 300 s of the VIRTUAL clock is closed and its device goes offline. Anything before a
 successful login other than the login itself, and any unknown frame type, closes the connection.
@@ -90,21 +92,23 @@ class _Connection(asyncio.Protocol):
         self.device_id = frame.device_id
         self.server.sessions[frame.device_id] = self
         self.server.store.set_online(frame.device_id, True)
-        self.deliver_pending()
+        self.deliver_pending("contact")
 
-    def deliver_pending(self) -> None:
-        store = self.server.store
+    def deliver_pending(self, trigger: str) -> None:
+        """Push queued commands as 0x03 frames, as the command model decides (``models.py``)."""
+        model = self.server.store.commands_model
+        if self.device_id is None or not model.should_deliver(self.device_id, trigger, not self.closed):
+            return
         while self.device_id is not None and not self.closed:
-            cmd = store.next_queued(self.device_id)
+            cmd = model.take_next(self.device_id)
             if cmd is None:
                 return
-            store.mark_sent(cmd.id)
             try:
                 self._send(codec.Downlink(cmd.payload))
             except Exception as exc:  # noqa: BLE001 - report on the command, never lose it silently
-                store.mark_failed(cmd.id, f"write failed: {exc}")
+                model.settle(cmd.id, False, f"write failed: {exc}")
                 return
-            store.mark_delivered(cmd.id)
+            model.written(cmd.id)
 
     # --- plumbing ------------------------------------------------------------------------
     def _send(self, frame: codec.Frame) -> None:
@@ -175,4 +179,4 @@ class CtwingTcpServer:
     def _deliver(self, device_id: str) -> None:
         conn = self.sessions.get(device_id)
         if conn is not None:
-            conn.deliver_pending()
+            conn.deliver_pending("queued")

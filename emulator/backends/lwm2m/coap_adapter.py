@@ -4,8 +4,16 @@ aiocoap's ``Context.create_server_context`` binds every selected transport to th
 (and the DTLS one to port + 1), so it cannot give us "plain CoAP on port A, DTLS on port B, both
 ephemeral". This file assembles the Context by hand from aiocoap's own transports and reads back
 the ports the OS picked. It is the only place (with ``dtls_adapter.py``) that touches aiocoap
-internals (``Context._append_tokenmanaged_messagemanaged_transport``, ``_pool``); pinned to
-aiocoap 0.4.17.
+internals (``Context._append_tokenmanaged_messagemanaged_transport``, ``_pool``,
+``GenericMessageInterface._received_datagram``); pinned to aiocoap 0.4.17.
+
+Bad input from the network never raises out of the receive path (:class:`DecodeGuard`): aiocoap
+0.4.17 decodes string options (Uri-Path, Uri-Query, ...) with ``bytes.decode("utf-8")`` inside
+``Message.decode`` and only catches its own ``UnparsableMessage``, so a non-UTF-8 option raised a
+UnicodeDecodeError into asyncio's datagram callback (a traceback per datagram). Here such a CON
+request gets 4.00 Bad Request (piggybacked, RFC 7252 §5.2.1) and one log line; other CON
+messages are rejected with RST and NON ones ignored (RFC 7252 §4.2 / §4.3 on message format
+errors), each with one log line.
 
 Must not: hold LwM2M state or import the models.
 """
@@ -16,7 +24,73 @@ import asyncio
 from typing import Any
 
 import aiocoap
+from aiocoap import error as coap_error
+from aiocoap.message import Message
+from aiocoap.numbers.codes import Code
+from aiocoap.numbers.types import Type
 from aiocoap.transports.simplesocketserver import MessageInterfaceSimpleServer, _Address
+
+
+class DecodeGuard:
+    """Mixin for aiocoap message interfaces: decode each datagram without letting a decoding
+    error escape (module docstring). Must come before the aiocoap class in the bases."""
+
+    _log: Any
+    _mman: Any
+
+    def _received_datagram(self, address: Any, datagram: bytes) -> None:
+        try:
+            message = Message.decode(datagram, remote=address)
+        except coap_error.UnparsableMessage:
+            self._log.warning("Ignoring unparsable message from %s", address)
+            return
+        except UnicodeDecodeError:
+            reject_bad_utf8(self._log, address, datagram)
+            return
+        except Exception as exc:  # noqa: BLE001 - any other library decode error: one line, no traceback
+            self._log.warning("Ignoring undecodable CoAP message from %s: %r", _who(address), exc)
+            return
+        if self._mman is not None:
+            self._mman.dispatch_message(message)
+
+
+def _who(address: Any) -> str:
+    """``host:port`` of a plain or DTLS remote, for one short log line."""
+    inner = getattr(address, "_underlying_address", address)
+    addr = getattr(inner, "address", None)
+    return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else repr(address)
+
+
+def reject_bad_utf8(log: Any, address: Any, datagram: bytes) -> None:
+    """Answer a datagram whose header is fine but a string option is not UTF-8 (module docstring).
+
+    Only the fixed 4-byte header and the token are read here (RFC 7252 §3: Ver|T|TKL, Code,
+    Message ID, Token); the reply is built and encoded by aiocoap."""
+    who = _who(address)
+    if len(datagram) < 4 or datagram[0] >> 6 != 1 or (datagram[0] & 0x0F) > 8:
+        log.warning("Ignoring unparsable message from %s", who)
+        return
+    mtype, tkl, code = (datagram[0] >> 4) & 0x03, datagram[0] & 0x0F, datagram[1]
+    mid, token = int.from_bytes(datagram[2:4], "big"), datagram[4:4 + tkl]
+    is_request = code >> 5 == 0 and code != 0
+    if mtype == Type.CON and is_request:
+        log.info("CoAP request from %s has an option that is not UTF-8: 4.00", who)
+        reply = Message(mtype=Type.ACK, mid=mid, code=Code.BAD_REQUEST, token=token,
+                        payload=b"option value is not valid UTF-8")
+    elif mtype == Type.CON:
+        log.info("CoAP message from %s has an option that is not UTF-8: RST", who)
+        reply = Message(mtype=Type.RST, mid=mid, code=Code.EMPTY)
+    else:
+        log.info("CoAP message from %s has an option that is not UTF-8: ignored", who)
+        return
+    try:
+        address.send(reply.encode())
+    except Exception as exc:  # noqa: BLE001 - the socket may be gone; still one line
+        log.info("could not answer %s: %r", who, exc)
+
+
+class PlainServerInterface(DecodeGuard, MessageInterfaceSimpleServer):
+    """aiocoap's single-address UDP server interface with :class:`DecodeGuard`."""
 
 
 def new_context(site: Any, loggername: str) -> aiocoap.Context:
@@ -35,7 +109,7 @@ async def add_plain_listener(ctx: aiocoap.Context, host: str, port: int) -> tupl
     interfaces: list[Any] = []
 
     async def make(mman):
-        iface = await MessageInterfaceSimpleServer.create_server((host, port), mman, log=ctx.log, loop=ctx.loop)
+        iface = await PlainServerInterface.create_server((host, port), mman, log=ctx.log, loop=ctx.loop)
         interfaces.append(iface)
         return iface
 

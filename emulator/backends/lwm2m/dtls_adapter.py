@@ -42,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     MessageInterfaceTinyDTLSServer = object  # type: ignore[assignment,misc]
     _AddressDTLS = None  # type: ignore[assignment]
 
-from .coap_adapter import bound_address
+from .coap_adapter import DecodeGuard, bound_address
 
 
 class PskLookup:
@@ -59,8 +59,9 @@ class PskLookup:
         return bytes(psk), ident
 
 
-class ServerDtlsInterface(MessageInterfaceTinyDTLSServer):  # type: ignore[misc,valid-type]
-    """``tinydtls_server`` that binds the exact port and can send requests back over a session."""
+class ServerDtlsInterface(DecodeGuard, MessageInterfaceTinyDTLSServer):  # type: ignore[misc,valid-type]
+    """``tinydtls_server`` that binds the exact port, can send requests back over a session and
+    never lets a decrypted datagram's decoding error escape (``DecodeGuard``)."""
 
     @classmethod
     async def create_exact(cls, bind: tuple[str, int], mman: Any, log: Any, loop: Any, credentials: PskLookup):

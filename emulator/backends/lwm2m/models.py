@@ -165,7 +165,10 @@ def parse_object_links(payload: bytes | str) -> tuple[str, list[ObjectLink]]:
     (``</>`` -> ""), and object/instance links under it become paths like ``(19, 0)``.
     Raises 4.00 on anything that is not ``<path>;attr=...`` separated by commas.
     """
-    text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    try:
+        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    except UnicodeDecodeError as exc:  # RFC 6690 link format is UTF-8 text
+        raise _bad(f"link format payload is not UTF-8 (byte {exc.start})") from None
     if not text.strip():
         return "", []
     links: list[tuple[str, dict[str, str]]] = []

@@ -58,8 +58,10 @@ class Lwm2mPlatformHooks(Protocol):
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str) -> None: ...
     # optional: False = the platform does not observe 19/0/0 by itself (auto-subscribe "no")
     def auto_observe(self, device_id: str) -> bool: ...
-    # optional: False = hold a queued downlink until the device's next contact (a PSM product)
-    def deliver_at_once(self, device_id: str) -> bool: ...
+    # optional: whether to start writing queued downlinks now; ``trigger`` is "queued",
+    # "abandoned" (the write in flight was given up) or "contact" (Register / Update / uplink).
+    # Without it: whenever the device is reachable.
+    def should_deliver(self, device_id: str, trigger: str, reachable: bool) -> bool: ...
 
 
 class _RdSite(Resource):
@@ -80,6 +82,7 @@ class _RdSite(Resource):
                     return self.server._update(location, request)
                 return self.server._deregister(location, request)
         except Lwm2mError as exc:
+            log.info("%s %s from %s: %s %s", request.code, "/".join(path), request.remote, exc.code, exc.message)
             return aiocoap.Message(code=_CODES[exc.code], payload=exc.message.encode())
         if path[:1] == ("rd",):
             return aiocoap.Message(code=Code.METHOD_NOT_ALLOWED)
@@ -137,19 +140,19 @@ class Lwm2mServer:
         self.registrations.clear()
         self._remotes.clear()
 
-    def kick(self, device_id: str) -> None:
-        """A downlink was queued: deliver now if the device is reachable, else on next contact."""
-        at_once = getattr(self.hooks, "deliver_at_once", None)
-        if at_once is not None and not at_once(device_id):
-            return  # delivered after the next Register / Update / notification (_after_contact)
-        if self.registrations.reachable(device_id, self.reachable_for):
+    def kick(self, device_id: str, trigger: str = "queued") -> None:
+        """A downlink was queued: deliver now if the device is reachable and the hooks agree,
+        else on next contact (``_after_contact``)."""
+        reachable = self.registrations.reachable(device_id, self.reachable_for)
+        ask = getattr(self.hooks, "should_deliver", None)
+        if ask(device_id, trigger, reachable) if ask is not None else reachable:
             self._schedule_delivery(device_id)
 
     def abandon_downlink(self, device_id: str) -> None:
         """The platform stopped waiting for the answer to the Write in flight (its command timed
         out): drop that exchange and go on with the device's next command as ``kick`` would."""
         self._stop_delivering(device_id)
-        self.kick(device_id)
+        self.kick(device_id, "abandoned")
 
     # device -> platform (called by _RdSite.render) ------------------------------------------
 
@@ -225,7 +228,13 @@ class Lwm2mServer:
             self._stop_observing(reg.location)
             self._observers[reg.location] = asyncio.get_running_loop().create_task(
                 self._observe(reg.location, reg.device_id), name=f"lwm2m observe {reg.endpoint}")
-        self._schedule_delivery(reg.device_id)
+        self._contact(reg.device_id)
+
+    def _contact(self, device_id: str) -> None:
+        """The device just talked to the platform: reachable now; write what the hooks allow."""
+        ask = getattr(self.hooks, "should_deliver", None)
+        if ask is None or ask(device_id, "contact", True):
+            self._schedule_delivery(device_id)
 
     def _stop_observing(self, location: str) -> None:
         task = self._observers.pop(location, None)
@@ -251,7 +260,7 @@ class Lwm2mServer:
                     break
                 self.registrations.notified(location, UPLINK_PATH, note.opt.observe)
                 self.hooks.on_uplink(device_id, note.payload, note.mtype == CON)
-                self._schedule_delivery(device_id)
+                self._contact(device_id)
         except asyncio.CancelledError:
             raise
         except coap_error.Error as exc:  # network error, RST, observation ended by the device

@@ -72,7 +72,7 @@ class ThingPlugBackend(Backend):
         return self.broker is not None
 
     async def _start(self, mqtt_port: int, mqtts_port: int) -> dict[str, Endpoint]:
-        self.broker = ThingPlugBroker(self.model, mqtt_port=mqtt_port, mqtts_port=mqtts_port)
+        self.broker = ThingPlugBroker(self.model, mqtt_port=mqtt_port, mqtts_port=mqtts_port, clock=self.ctx.clock)
         self.endpoints = await self.broker.start()
         self.ca_file = self.broker.ca_file
         # routes are set once in start(): a restart binds the same ports, so user routes and

@@ -3,12 +3,20 @@
 All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt):
 
 * config: listeners ``default`` (plain, protocols.md §3 test broker port 1883) and ``mqtts`` (TLS,
-  8883), always bound to 127.0.0.1 (amqtt's default bind is 0.0.0.0:1883, so ``bind`` is always
-  given); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
+  8883) are amqtt ``external`` listeners (they bind nothing; the gates below listen on
+  127.0.0.1); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
   with dacite (0.11+), which is how the plugins get the model object; giving the mapping also
   drops amqtt's default logging/$SYS plugins.
-* ``_TokenAuthPlugin``: CONNECT user name must be a device token. amqtt answers every refused
-  CONNECT with CONNACK return code 5 (not authorized); it has no way to send 4. An accepted
+* sockets: ``../mqtt_gate.py`` listens (plain and TLS) and hands each checked connection to
+  amqtt's ``external`` listeners; it closes a connection whose first packet is not CONNECT, a
+  CONNECT with a password but no user name, one that never sends CONNECT or goes silent past
+  1.5 x keepalive (virtual clock), and answers a client id that is not UTF-8 with CONNACK 2.
+* refused logins: the user name must be a device token; an unknown token (a missing user name
+  included) gets CONNACK 4, bad user name or password (MQTT 3.1.1 §3.2.2.3), sent by the gate
+  through :meth:`ThingPlugBroker.authorize` (amqtt alone can only answer 5); the client id is
+  free on ThingPlug, so nothing here earns 5 (a token used for another device's ``/down`` is
+  refused at SUBSCRIBE, below).
+* ``_TokenAuthPlugin``: the same token rule inside amqtt (defence in depth). An accepted
   CONNECT whose client ID is already connected takes over: the old connection is closed first
   (MQTT-3.1.4-2, ``../mqtt_takeover.py``; ``_IngestPlugin`` reports connects and disconnects to
   it), so the module sees its old link drop and RPCs on ``/down`` reach the new connection.
@@ -26,10 +34,10 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   PUBLISH was read: observers must poll.
 * TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
   removed at stop; ``ca_file`` is the CA's PEM for clients.
-* the bound ports are read from amqtt's private ``_servers`` (needed for port 0).
-* known amqtt 0.12 behaviours left as they are: a clean-session CONNECT drops the old session of
-  the same client id *before* authentication (so a refused client reusing a device's client id
-  still kicks it); a client reconnecting before its old session is torn down waits 1 s (wall).
+* the bound ports are the gates' (port 0 = ephemeral).
+* known amqtt 0.12 behaviour left as it is: a client reconnecting before its old session is torn
+  down waits 1 s (wall). (A refused CONNECT no longer reaches amqtt, so it cannot drop the old
+  session of the same client id any more.)
 
 Must not: bind anything but 127.0.0.1, or decide platform rules (that is ``models.py``).
 """
@@ -48,6 +56,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
+from ..mqtt_gate import BAD_CREDENTIALS, ConnectInfo, MqttGate, server_ssl_context
 from ..mqtt_takeover import ConnectionTracker
 from .models import ThingPlugModel
 from .protocol import down_topic
@@ -159,8 +168,11 @@ class _Broker(Broker):
 class ThingPlugBroker:
     """Owns the amqtt Broker; ``start()`` -> ``{"thingplug_mqtt": (ip, port), "thingplug_mqtts": ...}``."""
 
-    def __init__(self, model: ThingPlugModel, mqtt_port: int = 0, mqtts_port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, model: ThingPlugModel, mqtt_port: int = 0, mqtts_port: int = 0, host: str = "127.0.0.1",
+                 clock: Any = None) -> None:
         self.model = model
+        self.clock = clock  # the gates' connect / keepalive timers (VirtualClock)
+        self._gates: list[MqttGate] = []
         self.host, self.mqtt_port, self.mqtts_port = host, mqtt_port, mqtts_port
         self.ca_file: str | None = None
         self._broker: Broker | None = None
@@ -177,10 +189,9 @@ class ThingPlugBroker:
         self.ca_file = str(ca_file)
         me = {"owner": self}
         config = {
-            "listeners": {
-                "default": {"type": "tcp", "bind": f"{self.host}:{self.mqtt_port}"},
-                "mqtts": {"type": "tcp", "bind": f"{self.host}:{self.mqtts_port}", "ssl": True,
-                          "certfile": str(cert_file), "keyfile": str(key_file)},
+            "listeners": {  # amqtt serves sessions the gates hand over; they bind nothing
+                "default": {"type": "external", "bind": f"{self.host}:0"},
+                "mqtts": {"type": "external", "bind": f"{self.host}:0"},
             },
             "plugins": {
                 f"{__name__}._TokenAuthPlugin": me,
@@ -195,13 +206,30 @@ class ThingPlugBroker:
         except Exception:
             self._cleanup_files()
             raise
-        servers = self._broker._servers  # amqtt has no public accessor for the bound sockets
-        return {
-            "thingplug_mqtt": (self.host, servers["default"].instance.sockets[0].getsockname()[1]),
-            "thingplug_mqtts": (self.host, servers["mqtts"].instance.sockets[0].getsockname()[1]),
-        }
+        bound: dict[str, tuple[str, int]] = {}
+        try:
+            for name, context, port in (("default", None, self.mqtt_port),
+                                        ("mqtts", server_ssl_context(str(cert_file), str(key_file)), self.mqtts_port)):
+                gate = MqttGate(lambda: self._broker, name, self.clock, "ThingPlug", authorize=self.authorize,
+                                ssl_context=context)
+                self._gates.append(gate)
+                bound[name] = await gate.start(self.host, port)
+        except Exception:
+            await self.stop()
+            raise
+        return {"thingplug_mqtt": bound["default"], "thingplug_mqtts": bound["mqtts"]}
+
+    def authorize(self, info: ConnectInfo) -> int:
+        """The CONNACK code for a CONNECT (``MqttGate``): 0, or 4 when the user name is no token."""
+        if self.model.authenticate(info.username) is not None:
+            return 0
+        log.info("ThingPlug: CONNECT from client %r refused: user name is not a device token", info.client_id)
+        return BAD_CREDENTIALS
 
     async def stop(self) -> None:
+        for gate in self._gates:
+            await gate.stop()
+        self._gates.clear()
         if self._broker is not None:
             broker, self._broker = self._broker, None
             await broker.shutdown()

@@ -52,7 +52,7 @@ from ...core.stimuli import DtrChanged, Paged, WakeUp
 from ..profile import CommandTable, Feature, Reply
 from . import edrx, ts27007
 from .psm import (T3324_UNITS, T3412_UNITS, PsmState, cancel_timer, decode_timer,  # noqa: F401
-                  is_reachable, next_paging, on_command_line, on_rrc, on_uplink, psm_urcs, psm_wake,
+                  granted_timers, is_reachable, next_paging, on_command_line, on_rrc, on_uplink, psm_urcs, psm_wake,
                   start_active_timer, uart_awake)
 
 T = CommandTable("power")  # 3GPP TS 27.007: every module
@@ -64,6 +64,7 @@ def _init(ctx: Context) -> None:
     ctx.state.energy = ctx.modem.energy  # the core keeps the device's meter (FEATURE.energy)
     ctx.state.rrc_hooks = [*getattr(ctx.state, "rrc_hooks", []), on_rrc]
     ctx.state.uplink_hooks = [*getattr(ctx.state, "uplink_hooks", []), on_uplink]
+    ctx.state.reg_timer_hooks = [*getattr(ctx.state, "reg_timer_hooks", []), granted_timers]
     edrx.init(ctx)
     ctx.state.energy.update(edrx=False)  # a fresh state: eDRX off (the meter outlives reboots)
 

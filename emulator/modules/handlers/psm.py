@@ -75,6 +75,12 @@ class PsmState:
         return self.t3412
 
 
+def granted_timers(ctx: Context) -> tuple[str, str] | None:
+    """(Active-Time, Periodic-TAU) as +CEREG=4/5 print them (TS 27.007 §10.1.22), if granted."""
+    psm: PsmState = ctx.state.psm
+    return (psm.active_time, psm.periodic_tau) if psm.enabled else None
+
+
 def on_uplink(ctx: Context, nbytes: int) -> None:
     """ts27007.rrc_activity: the device talks. It leaves PSM first, then the meter books the burst."""
     psm = getattr(ctx.state, "psm", None)

@@ -6,7 +6,7 @@ table in ``core/state.py``; ``radio_event``/``rrc_activity`` are the entry point
 features (sockets, LwM2M, PSM) call when traffic flows or coverage changes. Features that
 build on the radio subscribe through ``ctx.state``: ``radio_hooks`` (registration events),
 ``rrc_hooks`` (RRC connected/idle), ``uplink_hooks`` (traffic about to flow: power.py wakes
-from PSM and books the energy there).
+from PSM and books the energy there), ``reg_timer_hooks`` (the PSM timers +CEREG=4/5 report).
 
 Must not: print vendor commands (quectel_common.py, woorinet.py ...), or import power.py /
 edrx.py (they build on this module, one way).
@@ -103,10 +103,11 @@ def _reg_tail(ctx: Context, n: int, urc: bool) -> str:
     if n >= 2 and radio.registered:
         d = ctx.defaults
         parts += [f'"{d.get("tac", "0001")}"', f'"{d.get("ci", "00000001")}"', str(d.get("act", 7))]
-        if n >= 4:
-            psm = getattr(ctx.state, "psm", None)
-            if psm is not None and getattr(psm, "enabled", False):
-                parts += ["", "", f'"{psm.active_time}"', f'"{psm.periodic_tau}"']
+        if n >= 4:  # the granted Active-Time / Periodic-TAU, from whoever negotiated PSM
+            for timers in getattr(ctx.state, "reg_timer_hooks", []):
+                if (granted := timers(ctx)) is not None:
+                    parts += ["", "", f'"{granted[0]}"', f'"{granted[1]}"']
+                    break
     return ",".join(parts)
 
 

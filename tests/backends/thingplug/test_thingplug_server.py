@@ -124,11 +124,12 @@ async def peers(backend):
 
 # --- connection ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("token", ["not-a-token", None])
-async def test_unknown_token_gets_connack_not_authorized(backend, token):
+async def test_unknown_token_gets_connack_bad_user_name_or_password(backend, token):
     peer = Peer(backend.endpoints["thingplug_mqtt"][1], token, "intruder")
     try:
         rc = await peer.connect()
-        assert rc == "Not authorized"  # MQTT 3.1.1 CONNACK return code 5
+        # MQTT 3.1.1 CONNACK return code 4: the token is the credential (user name field)
+        assert (rc.value, str(rc)) == (0x86, "Bad user name or password")
     finally:
         peer.close()
 
@@ -414,7 +415,7 @@ async def test_mosquitto_clients(backend, api):
     assert (await api.get(f"{BASE}/telemetry")).json()[0]["data"] == {"temperature": 30, "humidity": 42}
 
     rc, out = await _run("mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-u", "wrong", "-t", TEL, "-m", "{}")
-    assert rc != 0 and "not authori" in out.lower(), out
+    assert rc != 0 and "bad user name or password" in out.lower(), out  # CONNACK 4
 
     tls_port = str(backend.endpoints["thingplug_mqtts"][1])
     rc, out = await _run("mosquitto_pub", "-h", "localhost", "-p", tls_port, "--cafile", backend.ca_file,
