@@ -60,7 +60,8 @@ def split_host(value: str, default_port: int = 80) -> tuple[str, int | None]:
         host, port = value, ""
     if not port:
         return host.lower(), default_port
-    return host.lower(), int(port) if port.isdigit() and len(port) <= 5 else None
+    canonical = port.isascii() and port.isdigit() and len(port) <= 5 and str(int(port)) == port
+    return host.lower(), int(port) if canonical else None  # "08765" is not how a browser says it
 
 
 def _finite(text: str) -> float:
