@@ -34,6 +34,7 @@ log = logging.getLogger("modemu")
 
 LIVE_ADVANCE_WALL = 5.0  # advance_live: wall seconds of I/O interleaving before firing back to back
 IO_QUIET_ROUNDS, IO_MAX_ROUNDS = 8, 400  # loop rounds without activity = quiet; cap per deadline
+ADVANCE_SLICE_WALL = 0.02  # advance_live past its I/O budget: wall seconds of firing per loop turn
 
 
 class ModemPort:
@@ -339,7 +340,9 @@ class Emulator:
         the way (an automatic LwM2M Update and its answer, MQTT PINGREQ/PINGRESP) happens before
         the next timer (a retransmission, a response timeout) is due. Otherwise a healthy
         device would time out against its own platform. Bounded: after ``LIVE_ADVANCE_WALL``
-        wall seconds the rest fires back to back."""
+        wall seconds the rest fires back to back, in slices of ``ADVANCE_SLICE_WALL`` with a
+        loop turn between them, so a long advance (ten years of PSM cycles: 390,000 timers,
+        minutes of work) never stops the other modems, the platforms or the API, nor a signal."""
         async with self._advance_lock:
             loop = asyncio.get_running_loop()
             start, wall_end = self.clock.now(), loop.time() + LIVE_ADVANCE_WALL
@@ -350,6 +353,13 @@ class Emulator:
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
                 await self._let_io_run(running)
+            while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
+                slice_end = loop.time() + ADVANCE_SLICE_WALL
+                while nxt is not None and nxt <= target and loop.time() < slice_end:
+                    fired += self.clock.advance_to(nxt)
+                    nxt = self.clock.next_deadline()
+                self.drain_all()
+                await asyncio.sleep(0)  # one loop turn: everybody else gets theirs
             fired += self.clock.advance_to(target)
             if self._clock_anchor is not None:
                 loop_t0, virt_t0 = self._clock_anchor

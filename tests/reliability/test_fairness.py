@@ -99,3 +99,33 @@ def test_a_flooded_modem_starves_nobody(served) -> None:
         flooded.close()
         for sock in others.values():
             sock.close()
+
+
+def test_a_ten_year_clock_advance_starves_nobody(tmp_path) -> None:
+    """Ten virtual years of PSM cycles (a 40-minute TAU: ~390,000 timers) fire while another
+    modem and the API keep answering; the advance yields to the loop in slices."""
+    from relhelp import serve
+    srv = serve(tmp_path, "--no-backends", "--module", "bg96", "--module", "ec800e")
+    try:
+        with socket.create_connection(srv.tcp("ec800e")) as dev, socket.create_connection(srv.tcp("bg96")) as other:
+            for line in (b"AT+CEREG=4", b'AT+CPSMS=1,,,"00000100","00000001"', b'AT+QCFG="urc/psm",1'):
+                assert b"\r\nOK\r\n" in at(dev, line)  # (a +CEREG URC may follow the OK)
+            done: list = []
+            years = scale(10, 30)
+            advance = threading.Thread(target=lambda: done.append(json_post(
+                srv, "/api/clock/advance", {"seconds": years * 365 * 86400}, timeout=300)), daemon=True)
+            advance.start()
+            rounds = 0
+            while advance.is_alive():
+                assert at(other, b"AT", wall=WALL).endswith(b"OK\r\n")
+                assert http(srv, "GET", "/api/clock", timeout=WALL)[0] == 200
+                rounds += 1
+            assert done and done[0][0] == 200, done
+            assert done[0][1]["fired"] > years * 30_000  # it really fired them all
+            assert rounds > 1
+        # the device answers after it all (on a fresh connection: the first one never read its
+        # ~780,000 URCs, so past 64 KiB the newest bytes were dropped, as documented)
+        with socket.create_connection(srv.tcp("ec800e")) as dev:
+            assert b"\r\nOK\r\n" in at(dev, b"AT")  # (in PSM: OK, then +QIND: EXIT PSM)
+    finally:
+        assert srv.stop() == 0
