@@ -39,6 +39,7 @@ the same bytes split at any offset yields the same events (tests check every spl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -47,6 +48,17 @@ ESC = 0x1B
 MAX_LINE = 1024
 _LEADING_NOISE = bytes(range(0x21)) + b"\x7f"  # control characters and blanks before "AT"
 _SLASH = ord("/")
+_CTRLZ_STOP = re.compile(rb"[\x1a\x1b]")
+_COMMAND_STOPS: dict[tuple[int, int], re.Pattern[bytes]] = {}
+
+
+def _command_stop(s3: int, s5: int) -> re.Pattern[bytes]:
+    """The bytes that end or edit a command line (S3, S5, DEL) or may complete ``A/``."""
+    key = (s3, s5)
+    if key not in _COMMAND_STOPS:
+        stops = b"".join(re.escape(bytes((c,))) for c in (s3, s5, 0x7F, _SLASH))
+        _COMMAND_STOPS[key] = re.compile(b"[" + stops + b"]")
+    return _COMMAND_STOPS[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,21 +154,66 @@ class LineDiscipline:
     def step(self, data: bytes) -> tuple[bytes, LineEvent | None, int]:
         """Consume bytes of ``data`` up to and including the first one that completes an
         event; return (echo bytes, the event or None, bytes consumed). The caller feeds the
-        rest once it has acted on the event (a completed line may open a data prompt)."""
+        rest once it has acted on the event (a completed line may open a data prompt).
+
+        Runs of ordinary bytes (command text, payload) are taken as slices; only the bytes
+        that can end or edit something (S3, S5, DEL, ``/``, ^Z, ESC, a trailer) go one by one."""
         echo = bytearray()
-        for i, byte in enumerate(data):
-            if self._after is not None and self._belongs_before(byte):
+        i, n = 0, len(data)
+        while i < n:
+            if self._after is not None and self._belongs_before(data[i]):
+                i += 1
                 continue
             if self._sink is not None:
                 self._sink(data[i:])
-                return bytes(echo), None, len(data)
-            if self._data_mode is not None:
-                event = self._feed_data(byte, echo)
-            else:
-                event = self._feed_command(byte, echo)
+                return bytes(echo), None, n
+            if self._data_mode == "fixed":
+                take = max(1, self._data_len - len(self._data))
+                chunk = data[i:i + take]
+                i += len(chunk)
+                self._data += chunk
+                if self._data_echo and self.echo:
+                    echo += chunk
+                if len(self._data) >= self._data_len:
+                    event = self._finish(DataComplete(bytes(self._data)))
+                    self._after = "fixed"
+                    return bytes(echo), event, i
+                continue
+            stop = (_CTRLZ_STOP if self._data_mode else _command_stop(self.s3, self.s5)).search(data, i)
+            end = n if stop is None else stop.start()
+            if end > i:
+                (self._take_payload if self._data_mode else self._take_text)(data[i:end], echo)
+                i = end
+                continue
+            event = (self._feed_data if self._data_mode else self._feed_command)(data[i], echo)
+            i += 1
             if event is not None:
-                return bytes(echo), event, i + 1
-        return bytes(echo), None, len(data)
+                return bytes(echo), event, i
+        return bytes(echo), None, n
+
+    def _take_text(self, run: bytes, echo: bytearray) -> None:
+        """Command mode, a run without S3/S5/DEL/``/``: what :meth:`_feed_command` does to
+        each of its bytes, at once (S4s before the line are ignored, the line is bounded)."""
+        if self.echo:
+            echo += run
+        if self._overflow:
+            self._overflow += len(run)
+            return
+        if not self._buf:
+            run = run.lstrip(bytes((self.s4,)))
+        self._buf += run
+        if len(self._buf) > MAX_LINE:
+            self._overflow = len(self._buf)
+            self._buf.clear()
+
+    def _take_payload(self, run: bytes, echo: bytearray) -> None:
+        """Ctrl+Z data mode, a run without ^Z/ESC: echoed, kept up to ``limit`` + 1 bytes,
+        the rest counted (memory stays bounded; the length is reported)."""
+        if self._data_echo and self.echo:
+            echo += run
+        room = max(0, self._data_limit + 1 - len(self._data))
+        self._data += run[:room]
+        self._data_overrun += max(0, len(run) - room)
 
     def feed(self, data: bytes) -> tuple[bytes, list[LineEvent]]:
         """Consume all of ``data`` without mode changes between events (tests, tools)."""

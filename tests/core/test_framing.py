@@ -7,6 +7,8 @@ h11 style: every input is fed whole, then split at EVERY offset (``data[:i]`` th
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.core.framing import (MAX_LINE, CommandLine, DataCancelled, DataComplete, DataTooLong,
                                    Garbage, LineDiscipline, Overflow, RepeatLast)
@@ -117,3 +119,43 @@ def test_urc_between_chunks_never_splits_a_response() -> None:
     out += h.stim(TUrc("+URC: 1"))  # no command running yet: written at once
     out += h.send(b"Q\r")
     assert out == b"\r\n+URC: 1\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+
+
+def _drive(chunks: list[bytes]) -> tuple[bytes, list]:
+    """A line discipline whose lines open data phases as a modem's would: ``ATF<n>`` a
+    fixed-length payload of n bytes, ``ATC`` a ^Z payload (limit 8), ``ATS3=<n>`` sets S3."""
+    ld = LineDiscipline()
+    echo, events = bytearray(), []
+    for chunk in chunks:
+        while chunk:
+            out, event, used = ld.step(chunk)
+            echo += out
+            chunk = chunk[used:]
+            if event is None:
+                continue
+            events.append(event)
+            if isinstance(event, CommandLine):
+                text = event.text.upper()
+                if text.startswith("ATF") and text[3:].isdigit():
+                    ld.start_data(int(text[3:]))
+                elif text == "ATC":
+                    ld.start_data(None, limit=8)
+                elif text.startswith("ATS3=") and text[5:].isdigit() and 0 < int(text[5:]) < 128:
+                    ld.s3 = int(text[5:])
+    return bytes(echo), events
+
+
+_PIECES = [b"AT", b"ATF3\r", b"ATF0\r", b"ATC\r", b"ATS3=64\r", b"\r", b"\n", b"\r\n", b"\x1a", b"\x1b",
+           b"\x08", b"\x7f", b"A/", b"/", b"@", b"xyz", b"0123456789", b"AT+Q=1," * 40, b"\x00"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map(b"".join), st.data())
+def test_runs_and_single_bytes_agree_with_data_phases(data: bytes, draw) -> None:
+    """Runs of ordinary bytes are taken as slices: whatever the chunking (whole, byte by byte,
+    random cuts), lines, payloads, trailers, overflows and echo come out the same."""
+    whole = _drive([data])
+    assert _drive([bytes([b]) for b in data]) == whole
+    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=6)))
+    parts = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+    assert _drive(parts) == whole
