@@ -3,7 +3,7 @@
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
 ``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
 [--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--api-token TOKEN]
-[--time-scale X]``.
+[--time-scale X] [--state-dir DIR]``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="require 'Authorization: Bearer TOKEN' on every console API request "
                         "(default: $MODEMU_API_TOKEN, else none)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    s.add_argument("--state-dir", metavar="DIR",
+                   help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
     s.add_argument("-v", "--verbose", action="store_true")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout")
     x.add_argument("--module", default="bg96", help="module on the program's serial line (default bg96)")

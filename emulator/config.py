@@ -9,6 +9,7 @@ backends:                     # settings per embedded platform (see README)
   ctwing: {}
 routes: ["broker.example.com:1883=127.0.0.1:1883"]
 time_scale: 1.0
+state_dir: ./modem-state        # keep the modems' UFS files across runs (like --state-dir)
 ```
 Must not: start anything.
 """
@@ -38,6 +39,7 @@ class Config:
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     routes: list[str] = field(default_factory=list)
     time_scale: float = 1.0
+    state_dir: str | None = None
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -50,7 +52,8 @@ def load_config(path: str | Path | None) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     cfg = Config(backends=dict(raw.get("backends") or {}), routes=list(raw.get("routes") or []),
-                 time_scale=float(raw.get("time_scale", 1.0)))
+                 time_scale=float(raw.get("time_scale", 1.0)),
+                 state_dir=str(raw["state_dir"]) if raw.get("state_dir") else None)
     for i, entry in enumerate(raw.get("modems") or []):
         if isinstance(entry, str):
             entry = {"module": entry}

@@ -22,6 +22,7 @@ from .config import Config, ModemSpec, default_modems, load_config
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
+from .transport.statedir import StateDir
 
 if TYPE_CHECKING:  # pragma: no cover
     from .transport.runner import Emulator
@@ -187,7 +188,12 @@ async def serve(args: argparse.Namespace) -> int:
         raise
     api = ApiServer(emulator, args.api, args.ephemeral_ports,  # after start: the app mounts the backends' routes
                     token=getattr(args, "api_token", None))
+    state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
+        state_dir = getattr(args, "state_dir", None) or config.state_dir
+        if state_dir:
+            state = StateDir(state_dir)
+            state.attach(emulator)
         emulator.api_url = await api.start()
         info = emulator.ready_info()
         try:
@@ -198,6 +204,8 @@ async def serve(args: argparse.Namespace) -> int:
         await shutdown.requested.wait()
     finally:
         await api.stop()
+        if state is not None:
+            state.save_all()
         await emulator.stop()
         remove_ready(args.ready_file)
     return 0

@@ -26,7 +26,9 @@ from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChan
                              SimRemoved, WakeUp)
 from ..errors import ConfigError
 from ..net.internet import Fault
+from . import sms as sms_api
 from .security import install as install_security
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -172,6 +174,8 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         emulator.internet.clear_faults()
         return {"ok": True}
 
+    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:

@@ -70,6 +70,12 @@ class Context:
     def is_pending(self, key: str) -> bool:
         return self._modem._pending_key == key
 
+    def abort_data(self, reply: "Reply") -> bool:
+        """End the open data phase from a timer (an upload whose bytes did not all come in
+        time): the bytes so far are dropped and ``reply`` finishes the command. False when
+        no data phase is open any more."""
+        return self._modem._abort_prompt(reply)
+
     def result_after_data(self, text: str) -> None:
         """A result code written when the line leaves data mode on its own (``OK`` after
         ``+++``, ``NO CARRIER``), then the URCs held while it was in data mode."""

@@ -42,6 +42,9 @@ class Prompt:
     on_too_long: Callable[["Context"], "Reply"] | None = None
     echo: bool = True
     text: bytes = b"\r\n> "
+    # Ctrl+Z mode: written for each CR inside the data, which is kept (27.005 §3.5.1: in
+    # +CMGS text mode a CR "shall be echoed as <CR><LF><greater_than><space>")
+    cr_echo: bytes = b""
 
 
 @dataclass(frozen=True)

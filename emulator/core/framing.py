@@ -9,7 +9,9 @@ reported as :class:`Garbage`. Either way the port keeps working.
 
 Data mode (after a ``> `` prompt): bytes are collected until Ctrl+Z (0x1A) or, for a fixed
 length, until exactly that many bytes arrived (binary-safe: 0x1A/0x1B are data then). In
-Ctrl+Z mode ESC (0x1B) cancels, and more than ``limit`` bytes is :class:`DataTooLong`.
+Ctrl+Z mode ESC (0x1B) cancels, and more than ``limit`` bytes is :class:`DataTooLong`; a
+prompt may have each CR in its data answered with a new prompt line (``cr_echo``: +CMGS text
+mode, 27.005 §3.5.1), the CR staying in the data.
 
 Line ends and trailers (bytes that belong to what came before, never to what follows):
 
@@ -49,6 +51,7 @@ MAX_LINE = 1024
 _LEADING_NOISE = bytes(range(0x21)) + b"\x7f"  # control characters and blanks before "AT"
 _SLASH = ord("/")
 _CTRLZ_STOP = re.compile(rb"[\x1a\x1b]")
+_CTRLZ_CR_STOP = re.compile(rb"[\x1a\x1b\r]")  # a prompt that answers each CR (cr_echo)
 _COMMAND_STOPS: dict[tuple[int, int], re.Pattern[bytes]] = {}
 
 
@@ -118,10 +121,14 @@ class LineDiscipline:
         # fixed-length payload) | "ctrlz" (a ^Z payload) | "ctrlz-s3" (its trailing S3)
         self._after: str | None = None
         self.host_crlf: bool | None = None  # learned: does the host end lines with S3 S4?
+        self._cr_echo = b""  # Ctrl+Z mode: written for each CR in the data (+CMGS text mode)
 
     # --- mode switches (called by the modem) ---------------------------------------------
-    def start_data(self, length: int | None, limit: int = 4096, echo: bool = True) -> None:
-        """Enter data mode: ``length`` bytes exactly, or up to Ctrl+Z when ``length`` is None."""
+    def start_data(self, length: int | None, limit: int = 4096, echo: bool = True,
+                   cr_echo: bytes = b"") -> None:
+        """Enter data mode: ``length`` bytes exactly, or up to Ctrl+Z when ``length`` is None
+        (then each CR in the data, which is kept, is answered with ``cr_echo`` when given)."""
+        self._cr_echo = cr_echo
         self._data_mode = "ctrlz" if length is None else "fixed"
         self._data_len = int(length or 0)
         self._data_limit = limit
@@ -179,7 +186,10 @@ class LineDiscipline:
                     self._after = "fixed"
                     return bytes(echo), event, i
                 continue
-            stop = (_CTRLZ_STOP if self._data_mode else _command_stop(self.s3, self.s5)).search(data, i)
+            if self._data_mode:
+                stop = (_CTRLZ_CR_STOP if self._cr_echo else _CTRLZ_STOP).search(data, i)
+            else:
+                stop = _command_stop(self.s3, self.s5).search(data, i)
             end = n if stop is None else stop.start()
             if end > i:
                 (self._take_payload if self._data_mode else self._take_text)(data[i:end], echo)
@@ -313,7 +323,9 @@ class LineDiscipline:
             return self._finish(DataComplete(bytes(self._data)))
         if byte == ESC:
             return self._finish(DataCancelled())
-        if self._data_echo and self.echo:
+        if byte == 13 and self._cr_echo:
+            echo += self._cr_echo  # a new prompt line, with or without ATE
+        elif self._data_echo and self.echo:
             echo.append(byte)
         if len(self._data) <= self._data_limit:  # keep memory bounded; length is reported
             self._data.append(byte)

@@ -331,7 +331,8 @@ class Modem:
         if reply.prompt is not None:
             self._prompt = reply.prompt
             self._emit(reply.prompt.text)
-            self.framing.start_data(reply.prompt.length, reply.prompt.limit, reply.prompt.echo)
+            self.framing.start_data(reply.prompt.length, reply.prompt.limit, reply.prompt.echo,
+                                    cr_echo=reply.prompt.cr_echo)
             return False
         if reply.pending is not None:
             self._pending_key = reply.pending.key
@@ -365,6 +366,14 @@ class Modem:
         else:
             reply = prompt.on_too_long(self.ctx) if prompt.on_too_long else Reply(final=ERROR)
         self._resume(reply)
+
+    def _abort_prompt(self, reply: Reply) -> bool:
+        if self._prompt is None or self._job is None:
+            return False
+        self._prompt = None
+        self.framing.cancel_data()
+        self._resume(reply)
+        return True
 
     def _finish_pending(self, key: str, reply: Reply) -> bool:
         if self._pending_key != key or self._job is None:

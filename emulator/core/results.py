@@ -40,7 +40,7 @@ class Final:
 
     @property
     def is_error(self) -> bool:
-        return self.text in ("ERROR", "NO CARRIER", "SEND FAIL") or self.text.startswith("+CME ERROR")
+        return self.text in ("ERROR", "NO CARRIER", "SEND FAIL") or self.text.startswith(("+CME ERROR", "+CMS ERROR"))
 
 
 @dataclass(frozen=True, slots=True)

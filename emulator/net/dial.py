@@ -43,7 +43,10 @@ class Dialled:
 
 
 async def dial(clock: VirtualClock, internet: FakeInternet, host: str, port: int, *, tls: bool = False,
-               ca_file: str | None = None, timeout: float = 75.0, name: str = "dial") -> Dialled:
+               ca_file: str | None = None, timeout: float = 75.0, name: str = "dial",
+               ssl_context: ssl.SSLContext | None = None, server_hostname: str | None = None) -> Dialled:
+    """``ssl_context`` (a client context from ``tls_context.py``: an AT+QSSLCFG context) replaces
+    the ``ca_file`` one; ``server_hostname`` "" sends no SNI (None: the dialled name)."""
     endpoint, err, fault = internet.connect_target(host, port)
     if err:
         return Dialled(err)
@@ -54,8 +57,9 @@ async def dial(clock: VirtualClock, internet: FakeInternet, host: str, port: int
     if fault is not None and fault.kind == "delay":
         await virtual_sleep(clock, fault.seconds)
     extra: dict[str, Any] = {}
-    if tls:
-        extra = {"ssl": make_ssl_context(ca_file), "server_hostname": host,
+    if tls or ssl_context is not None:
+        extra = {"ssl": ssl_context or make_ssl_context(ca_file),
+                 "server_hostname": host if server_hostname is None else server_hostname,
                  "ssl_handshake_timeout": HANDSHAKE_WALL_CAP}
     loop = asyncio.get_running_loop()
     opening = loop.create_task(asyncio.open_connection(endpoint[0], endpoint[1], **extra))
@@ -74,7 +78,7 @@ async def dial(clock: VirtualClock, internet: FakeInternet, host: str, port: int
         except (asyncio.CancelledError, OSError, ssl.SSLError):
             pass
         log.info("%s: open %s:%s via %s: no %s within %ss", name, host, port, endpoint,
-                 "TLS handshake" if tls else "connection", timeout)
+                 "TLS handshake" if "ssl" in extra else "connection", timeout)
         return Dialled("timeout")
     try:
         reader, writer = opening.result()

@@ -26,8 +26,10 @@ EXECUTORS: dict[type, Callable[..., Any]] = {}
 EXECUTOR_MODULES: list[str] = [
     "emulator.net.lwm2m_exec",
     "emulator.net.mqtt_exec",
+    "emulator.net.smsc",
     "emulator.net.sockets",
     "emulator.net.thingplug_exec",
+    "emulator.net.tls_sockets",
 ]
 
 

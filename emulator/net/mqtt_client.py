@@ -100,7 +100,8 @@ class MqttSession(MqttFlows):
 
     # --- connection ----------------------------------------------------------------------
     async def open(self, host: str, port: int, *, tls: bool = False, ca_file: str | None = None,
-                   timeout: float = 75.0) -> str:
+                   timeout: float = 75.0, ssl_context: ssl.SSLContext | None = None,
+                   server_hostname: str | None = None) -> str:
         """TCP (or TLS) connect within ``timeout`` virtual seconds (``dial.py``); returns
         "ok" | "dns" | "refused" | "timeout" | "error"."""
         self._sync()
@@ -108,7 +109,8 @@ class MqttSession(MqttFlows):
             return "busy"
         self.state = "opening"
         dialled = await dial(self.clock, self.internet, host, port, tls=tls, ca_file=ca_file,
-                             timeout=timeout, name=self.name)
+                             timeout=timeout, name=self.name, ssl_context=ssl_context,
+                             server_hostname=server_hostname)
         if dialled.outcome != "ok":
             if self.state == "opening":
                 self.state = "closed"

@@ -12,6 +12,7 @@ FakeInternet did not return.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from ..modules.handlers.mqtt_effects import (
@@ -22,6 +23,7 @@ from ..modules.handlers.mqtt_effects import (
 from .context import NetContext
 from .executors import executor
 from .mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, LOST_SEND, MqttSession
+from .tls_context import client_context, server_hostname
 
 # MqttSession.open outcome -> +QMTOPEN <result>. A refused or black-holed connection is
 # "failed to open network" (-1); a name that does not resolve is 4 (protocols.md §1.5).
@@ -76,8 +78,17 @@ async def mqtt_open(effect: MqttOpen, net: NetContext) -> None:
         await old.close()
     session = _new_session(net, effect)
     net.resources[_key(effect)] = session
-    outcome = await session.open(effect.host, effect.port, tls=effect.tls, ca_file=effect.ca_file,
-                                 timeout=effect.open_timeout)
+    context, hostname = None, None
+    if effect.tls and effect.tls_settings is not None:  # AT+QSSLCFG context: its CA / client cert
+        try:
+            context = client_context(effect.tls_settings)
+            hostname = server_hostname(effect.tls_settings, effect.host)
+        except (ssl.SSLError, ValueError, OSError):
+            outcome = "error"
+    if context is not None or effect.tls_settings is None or not effect.tls:
+        outcome = await session.open(effect.host, effect.port, tls=effect.tls, ca_file=effect.ca_file,
+                                     timeout=effect.open_timeout, ssl_context=context,
+                                     server_hostname=hostname)
     if outcome != "ok" and net.resources.get(_key(effect)) is session:
         del net.resources[_key(effect)]
     net.stimulus(MqttOpened(effect.client_idx, OPEN_RESULT.get(outcome, OPEN_FAILED), owner=effect.owner))

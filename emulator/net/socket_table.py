@@ -58,6 +58,7 @@ class SocketTable:
     cancelled: set[tuple[int, int]] = field(default_factory=set)
     tokens: Any = field(default_factory=lambda: itertools.count(1))
     loop: asyncio.AbstractEventLoop | None = None
+    closed: Callable[[int, int], Stimulus] = SocketClosed  # what a cut reports (TLS: TlsClosed)
 
     @property
     def internet(self) -> FakeInternet:
@@ -121,7 +122,7 @@ class SocketTable:
     def _cut(self, key: tuple[int, int], conn: Conn) -> None:
         if self.conns.get(key) is conn:
             self.drop(key, reset=True)
-            self.report(SocketClosed(*key))
+            self.report(self.closed(*key))
 
 
 def _current_task() -> asyncio.Task | None:

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Callable
 
+from ..core.stimuli import Stimulus
 from ..modules.handlers.quectel_tcpip_effects import (AcceptIncoming, CloseSocket, NameResolved,
                                                       OpenSocket, ResolveName, SendData,
                                                       SocketClosed, SocketData, SocketIncoming,
@@ -107,27 +110,40 @@ async def open_socket(effect: OpenSocket, net: NetContext) -> None:
         announce()
 
 
-def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn) -> None:
+@dataclass(frozen=True)
+class StreamStimuli:
+    """What a stream connection reports (``(conn_id, gen, ...)``): AT+QI* sockets by default,
+    the TLS sockets of ``tls_sockets.py`` their own types."""
+
+    data: Callable[..., Stimulus] = SocketData
+    closed: Callable[..., Stimulus] = SocketClosed
+    sent: Callable[..., Stimulus] = SocketSent
+
+
+TCP_STIMULI = StreamStimuli()
+
+
+def _lanes(table: SocketTable, key: tuple[int, int], conn: Conn, kinds: StreamStimuli = TCP_STIMULI) -> None:
     """The route's standing faults between this TCP connection and its peer."""
     def write(data: bytes) -> None:
         if key in table.conns and not conn.writer.is_closing():
             conn.writer.write(data)
-            table.net.spawn(_drained(table, key, conn.writer, len(data)))
+            table.net.spawn(_drained(table, key, conn.writer, len(data), kinds.sent))
 
     def receive(chunk: bytes | None) -> None:
         if key not in table.conns:
             return
         if chunk is not None:
-            table.report(SocketData(*key, chunk))
+            table.report(kinds.data(*key, chunk))
         else:
             table.drop(key)
-            table.report(SocketClosed(*key))
+            table.report(kinds.closed(*key))
 
     def give_up() -> None:  # the module's TCP retransmissions are exhausted: it resets
         if key in table.conns:
             log.info("%s: socket %s: no ACK through the dropping route, reset", table.net.name, key[0])
             table.drop(key, reset=True)
-            table.report(SocketClosed(*key))
+            table.report(kinds.closed(*key))
 
     conn.out = StreamLane(conn.gate, write, on_give_up=give_up)
     conn.inbound = StreamLane(conn.gate, receive)
@@ -249,13 +265,14 @@ def send_data(effect: SendData, net: NetContext) -> None:
     asyncio.get_running_loop().call_soon(table.report, SocketSent(*key, len(effect.data)))
 
 
-async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.StreamWriter, n: int) -> None:
+async def _drained(table: SocketTable, key: tuple[int, int], writer: asyncio.StreamWriter, n: int,
+                   sent: Callable[..., Stimulus] = SocketSent) -> None:
     try:
         await writer.drain()
     except (ConnectionError, OSError):
         return  # the reader side reports the close
     if key in table.conns:
-        table.report(SocketSent(*key, n))
+        table.report(sent(*key, n))
 
 
 @executor(CloseSocket)

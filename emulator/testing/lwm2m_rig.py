@@ -16,6 +16,7 @@ from collections import deque
 from ..core.events import Effect, ToHost
 from ..core.modem import Modem
 from ..modules import load_module
+from ..modules.handlers import quectel_lwm2m_effects as lwm2m_effects
 from ..modules.handlers.quectel_lwm2m_effects import (
     Lwm2mDeregister, Lwm2mDeregistered, Lwm2mNotify, Lwm2mNotifyAcked, Lwm2mObserveRequest,
     Lwm2mRegister, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
@@ -89,8 +90,8 @@ class Rig:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 out += event.data
-            elif isinstance(event, Effect):
-                self.platform.handle(event)
+            elif isinstance(event, Effect) and type(event).__module__ == lwm2m_effects.__name__:
+                self.platform.handle(event)  # LwM2M traffic only: SMS, sockets ... are other networks
         return out.decode()
 
     def at(self, line: str) -> str:

@@ -15,7 +15,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from ..backends.base import Backend
+from ..modules.handlers.sms_store import own_number
 from ..net.context import Lwm2mView, NetContext, Trust
+from ..net.smsc import Smsc
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import Emulator, ModemPort
@@ -44,7 +46,10 @@ def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
     def lwm2m() -> Lwm2mView | None:
         return getattr(port.modem.state, "lwm2m", None)  # None: the module has no LwM2M feature
 
-    return NetContext(name=port.name, clock=emulator.clock, internet=emulator.internet,
-                      stimulus=port.stimulus, resources=port.resources, spawn=port.spawn,
-                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
-                      trust=Trust(BackendCAs(emulator.backends)))
+    net = NetContext(name=port.name, clock=emulator.clock, internet=emulator.internet,
+                     stimulus=port.stimulus, resources=port.resources, spawn=port.spawn,
+                     sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
+                     trust=Trust(BackendCAs(emulator.backends)))
+    # the modem joins the network's SMSC with its own number (net/smsc.py)
+    Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net)
+    return net

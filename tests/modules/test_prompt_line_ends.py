@@ -23,6 +23,7 @@ from emulator.core.modem import Modem
 from emulator.modules import load_module
 from emulator.modules.handlers.mqtt_effects import (RESULT_OK, MqttConnAck, MqttConnect, MqttOpen,
                                                     MqttOpened)
+from emulator.modules.handlers.quectel_ssl_effects import TlsOpen, TlsOpened
 from emulator.modules.handlers.quectel_tcpip_effects import OpenSocket, SocketOpened
 from emulator.modules.handlers.thingplug_effects import TpConnect, TpConnected, TpMessage, TpPublish, TpPublished
 
@@ -70,10 +71,18 @@ THINGPLUG = [
 # command table has the command, so these wait here until the handlers land.
 LATER = [
     Case("+CMGS", 'AT+CMGS="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+CMGW", 'AT+CMGW="+821012345678"', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
+    Case("+QCMGS", 'AT+QCMGS="+821012345678",7,1,2', b"\x1a", (b"AT+CMGF=1",), text=True, exact=False),
     Case("+QFUPL", 'AT+QFUPL="UFS:crlf.bin",{n}', exact=False),
+    Case("+QFWRITE", "AT+QFWRITE=1,{n}", setup=(b'AT+QFOPEN="w.bin",1',), exact=False),
+    Case("+QSSLSEND", "AT+QSSLSEND=4,{n}", setup=(b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443')),
+    Case("+QSSLSEND", "AT+QSSLSEND=4", b"\x1a", (b"AT+QIACT=1", b'AT+QSSLOPEN=1,1,4,"tls.example.com",443'),
+         alphabet=CTRL),
+    # the CONNECT data phase of a TLS socket in transparent mode
+    Case("+QSSLOPEN", 'AT+QSSLOPEN=1,1,4,"tls.example.com",443,2', setup=(b"AT+QIACT=1",), alphabet=b"+", tail=b""),
 ]
 QUECTEL += LATER
-SMS = [case for case in LATER if case.command == "+CMGS"]
+SMS = [case for case in LATER if case.command in ("+CMGS", "+CMGW")]
 CASES = {"bg96": QUECTEL + THINGPLUG, "ec800e": QUECTEL, "wm-n400mse": SMS,
          "amm5918k": THINGPLUG + SMS}
 # the same handler, but this dialect takes the data inline on the command line (no prompt)
@@ -92,6 +101,8 @@ def _answer(event: object) -> object | None:
         return TpConnected(0)
     if isinstance(event, TpPublish):
         return TpPublished(event.tag, True)
+    if isinstance(event, TlsOpen):
+        return TlsOpened(event.client_id, event.gen, 0)
     return None
 
 

@@ -8,7 +8,6 @@ for timer cases. Timers are moved with ``emu.advance`` (virtual time), never by 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import pytest
 
@@ -397,6 +396,17 @@ async def test_real_mosquitto_peer(emu):
         ctx.__exit__(None, None, None)
 
 
+async def upload(at: At, name: str, data: bytes) -> bytes:
+    """AT+QFUPL: the file's bytes after CONNECT; returns the +QFUPL line's output."""
+    at.mark = len(at.buf)
+    at.port.feed(f'AT+QFUPL="{name}",{len(data)}\r'.encode())
+    await at.wait(b"\r\nCONNECT\r\n")
+    start = at.mark
+    at.port.feed(data)
+    await at.wait(b"\r\nOK\r\n")
+    return bytes(at.buf[start:at.mark])
+
+
 async def test_mqtts_with_ssl_config_and_ca_from_the_ssl_context(emu, tmp_path):
     cert, key = self_signed_cert(tmp_path, CTWING)
     async with amqtt_broker(tls=(cert, key)) as (_, port):
@@ -404,8 +414,9 @@ async def test_mqtts_with_ssl_config_and_ca_from_the_ssl_context(emu, tmp_path):
         at = At(emu, "ec800e")
         assert b'+QMTCFG: "ssl",0,0' in await at.cmd('AT+QMTCFG="ssl",0')
         await at.cmd('AT+QMTCFG="ssl",0,1,2')
-        # the CA file an SSL feature (AT+QSSLCFG="cacert",2,...) would have stored for context 2
-        emu.ports["ec800e"].modem.state.ssl_contexts = {2: SimpleNamespace(ca_file=str(cert))}
+        # the broker's CA, uploaded to the module and named in SSL context 2
+        assert b"+QFUPL: " in await upload(at, "ca.pem", cert.read_bytes())
+        await at.cmd('AT+QSSLCFG="cacert",2,"ca.pem";+QSSLCFG="seclevel",2,1')
         await at.cmd(f'AT+QMTOPEN=0,"{CTWING}",8883')
         await at.urc("+QMTOPEN: 0,0")
         await at.cmd(f'AT+QMTCONN=0,"{DEVICE_ID}"')
@@ -413,6 +424,7 @@ async def test_mqtts_with_ssl_config_and_ca_from_the_ssl_context(emu, tmp_path):
         await at.cmd("AT+QMTCLOSE=0")
         await at.urc("+QMTCLOSE: 0,0")
         other, _ = self_signed_cert(tmp_path, "other.test")
-        emu.ports["ec800e"].modem.state.ssl_contexts = {2: SimpleNamespace(ca_file=str(other))}
+        await upload(at, "other.pem", other.read_bytes())
+        await at.cmd('AT+QSSLCFG="cacert",2,"other.pem"')
         await at.cmd(f'AT+QMTOPEN=0,"{CTWING}",8883')
         await at.urc("+QMTOPEN: 0,-1")  # the broker's certificate does not verify

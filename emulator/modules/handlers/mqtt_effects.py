@@ -16,6 +16,7 @@ Must not: do I/O or import asyncio/socket/time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ...core.events import Effect
 from ...core.stimuli import Downlink, Stimulus
@@ -40,6 +41,9 @@ class MqttOpen(Effect):
     tls: bool = False
     ca_file: str | None = None  # PEM CA bundle; None = TLS without server verification
     owner: str = "qmt"
+    # AT+QMTCFG="ssl",<id>,1,<ctx>: that SSL context's settings (quectel_ssl_effects.TlsSettings,
+    # certificates from the file system); replaces ca_file
+    tls_settings: Any = None
     open_timeout: float = 75.0  # BG96 MQTT AN: max response time of QMTOPEN
 
 

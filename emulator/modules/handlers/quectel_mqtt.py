@@ -112,12 +112,12 @@ def qmtopen_set(cmd: AtCommand, ctx: Context) -> Reply:
         return Reply(after=(f"+QMTOPEN: {client.idx},{OPEN_PDP_FAILED}",))
     client.state, client.host, client.port = "opening", host, port
     tls = bool(client.cfg["ssl"][0])
-    ca = None
-    if tls:  # the CA file comes from the SSL context (AT+QSSLCFG="cacert"), when that feature exists
-        ssl_ctx = getattr(ctx.state, "ssl_contexts", {}).get(client.cfg["ssl"][1])
-        ca = getattr(ssl_ctx, "ca_file", None) if ssl_ctx is not None else None
+    settings = None
+    if tls and hasattr(ctx.state, "ssl"):  # the SSL context's settings and uploaded certificates
+        from .quectel_ssl import settings_for  # the module may have no AT+QSSL* feature
+        settings = settings_for(ctx, client.cfg["ssl"][1], host)
     ts27007.rrc_activity(ctx)
-    return Reply(effects=(MqttOpen(client.idx, host, port, tls=tls, ca_file=ca, owner=OWNER),))
+    return Reply(effects=(MqttOpen(client.idx, host, port, tls=tls, owner=OWNER, tls_settings=settings),))
 
 
 @T.read("+QMTOPEN")
