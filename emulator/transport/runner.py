@@ -270,7 +270,7 @@ class Emulator:
             raise ConfigError(f"modem names must be unique: {names}")
         if self.with_pty and self.link_dir is not None:
             from .pty import clean_stale_links
-            clean_stale_links(self.link_dir)  # links of a killed run (their ptys are gone)
+            clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -279,6 +279,9 @@ class Emulator:
                 link = (self.link_dir / spec.name) if self.link_dir else None
                 port.pty = PtyPort(port.feed, link)
                 port.pty.start()
+                if self.link_dir:
+                    from .pty import record_links
+                    record_links(self.link_dir, [p.pty for p in self.ports.values() if p.pty])
                 port.sinks.append(port.pty.write)
             if self.with_tcp:
                 from .tcp import TcpPort
