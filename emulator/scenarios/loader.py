@@ -17,8 +17,11 @@ from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
 SCENARIO_KEYS = {"name", "module", "modems", "modem", "config", "backends", "steps", "within",
-                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires"}
-STEP_MODIFIERS = {"within", "modem", "allow_other", "as"}
+                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires", "line_end"}
+STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
+#: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
+#: Zephyr and python-gsmmodem CR), and the module must treat each the same.
+LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
 CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
 FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
@@ -131,7 +134,8 @@ class _Builder:
                         within=self.duration(raw.get("within", 10.0), lines.get("within")),
                         wall_timeout=self.duration(raw.get("wall_timeout", 10.0), lines.get("wall_timeout")),
                         allow_other=self.flag(raw, "allow_other"), skip_boot=self.flag(raw, "skip_boot"),
-                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires))
+                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires),
+                        line_end=self.line_end(raw.get("line_end", "cr"), lines.get("line_end")))
         for i, item in enumerate(steps_raw):
             scen.steps.append(self.step(item, i, names, lines.get("steps", raw.line)))
         return scen
@@ -141,6 +145,11 @@ class _Builder:
         if not isinstance(value, bool):
             raise self.err(f"'{key}' must be true or false", raw.key_lines.get(key, raw.line))
         return value
+
+    def line_end(self, value: Any, line: int | None) -> str:
+        if value not in LINE_ENDS:
+            raise self.err(f"'line_end' must be one of {', '.join(LINE_ENDS)} (got {value!r})", line)
+        return LINE_ENDS[value]
 
     def duration(self, value: Any, line: int | None) -> float:
         try:
@@ -208,6 +217,10 @@ class _Builder:
             if kind != "platform" or not isinstance(item["as"], str):
                 raise self.err("'as: name' only applies to platform steps", item.key_lines.get("as"))
             step.capture_as = item["as"]
+        if "line_end" in item:
+            if kind != "send":
+                raise self.err("'line_end' only applies to send steps", item.key_lines.get("line_end"))
+            step.line_end = self.line_end(item["line_end"], item.key_lines.get("line_end"))
         try:
             step.value = self.value(kind, value, vline)
         except PatternError as exc:
@@ -266,6 +279,23 @@ class _Builder:
             raise self.err(f"expected a line (string) or {{regex: ...}}, got {value!r}", line)
         return Pattern(str(value))
 
+    def gnss(self, value: Any, line: int) -> Any:
+        """``{lat, lon, alt}`` (stand there) or ``{track: FILE}`` (GPX/NMEA, relative to the
+        scenario) or ``{track: [{t, lat, lon, alt}, ...]}``: the parsed position or Track."""
+        from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, track_from_points
+        from ..modules.handlers.quectel_gnss_track import TrackError, parse_track
+        try:
+            if isinstance(value, dict) and isinstance(value.get("track"), str):
+                text = (Path(self.path).parent / value["track"]).read_text(encoding="utf-8")
+                return GnssTrack(parse_track(text))
+            if isinstance(value, dict) and isinstance(value.get("track"), list):
+                return GnssTrack(track_from_points(value["track"]))
+            if isinstance(value, dict) and {"lat", "lon"} <= set(value):
+                return GnssPosition(float(value["lat"]), float(value["lon"]), float(value.get("alt", 0.0)))
+        except (OSError, TrackError, KeyError, TypeError, ValueError) as exc:
+            raise self.err(f"control gnss: {exc}", line) from None
+        raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
+
     def control(self, value: Any, line: int) -> dict[str, Any]:
         if not isinstance(value, dict) or not value:
             raise self.err("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
@@ -288,7 +318,14 @@ class _Builder:
         elif "wake" in value:
             if value["wake"] is not True:
                 raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
+        elif "gnss" in value:
+            value = dict(value, gnss=self.gnss(value["gnss"], line))
+        elif "ussd" in value:
+            ussd = value["ussd"]
+            if (not isinstance(ussd, dict) or not isinstance(ussd.get("text"), str) or not ussd["text"]
+                    or set(ussd) - {"code", "text", "session"}):
+                raise self.err("control ussd takes {code?: '*100#', text: '...', session?: false}", line)
         elif "clear_faults" not in value:
             raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
-                           "fault, clear_faults", line)
+                           "gnss, fault, clear_faults, ussd", line)
         return dict(value)
