@@ -378,7 +378,7 @@ class Emulator:
                 running = self._tasks()
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
-                await self._let_io_run(running)
+                await self._let_io_run(running, wall_end)
             while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
                 slice_end = loop.time() + ADVANCE_SLICE_WALL
                 while nxt is not None and nxt <= target and loop.time() < slice_end:
@@ -394,13 +394,15 @@ class Emulator:
             self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
-    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+    async def _let_io_run(self, running: set[asyncio.Task], wall_end: float | None = None) -> None:
         """Yield to the loop until the executor tasks the fired timers started are done and it
         has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
         written; each hop needs a round or two). Tasks that were already running (a socket's
         pump) do not count."""
         quiet = rounds = 0
-        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
+        loop = asyncio.get_running_loop()
+        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS \
+                and (wall_end is None or loop.time() < wall_end):  # busy loop turns (a flood) are slow
             seen = self._activity_seq
             await asyncio.sleep(0)
             rounds += 1
