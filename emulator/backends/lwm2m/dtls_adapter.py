@@ -43,7 +43,13 @@ log = logging.getLogger("modemu.lwm2m.dtls")
 
 
 class SessionClosed(coap_error.NetworkError):
-    """The DTLS session with the remote ended (close_notify, fatal alert, replaced, shutdown)."""
+    """The DTLS session with the remote ended (close_notify, fatal alert, replaced, shutdown).
+
+    Says why in ``str()`` (aiocoap's NetworkError prints only the class name), so a failed
+    command's reason names it."""
+
+    def __str__(self) -> str:
+        return f"DTLS session ended: {self.args[0]}" if self.args else "DTLS session ended"
 
 
 class DtlsRemote(namedtuple("DtlsRemote", ["serversocket", "address"]), interfaces.EndpointAddress):
@@ -120,7 +126,19 @@ class _DtlsSocket(asyncio.DatagramProtocol):
             self.iface._received_exception(remote, SessionClosed(result.closed))
 
     def send_plaintext(self, peer: tuple[str, int], data: bytes) -> None:
-        self._sendto(self.engine.send(peer, data), peer)
+        """Encrypt and send; with no session to ``peer`` (it ended before an Observe or Write
+        left, or between its retransmissions) nothing is sent and the exchange is failed as a
+        network error on the next loop turn, which also stops its retransmissions (aiocoap
+        keeps retransmitting when a transport raises anything else)."""
+        try:
+            records = self.engine.send(peer, data)
+        except ConnectionError as exc:
+            if self._transport is not None:
+                remote = DtlsRemote(self, peer)
+                asyncio.get_running_loop().call_soon(
+                    self.iface._received_exception, remote, SessionClosed(str(exc)))
+            return
+        self._sendto(records, peer)
 
     def _sendto(self, records: list[bytes], peer: tuple[str, int]) -> None:
         if self._transport is None:

@@ -199,3 +199,33 @@ async def test_listener_says_why_when_the_library_is_missing(hooks, clock, monke
                    for r in caplog.records)
     finally:
         await srv.stop()
+
+
+async def test_write_into_a_session_the_client_closed_fails_cleanly(server, hooks, caplog):
+    """A client that sends close_notify right after its 2.01 (libcoap's coap-client does) may be
+    gone before the platform's Observe or Write leaves: the request fails at once with the
+    session's reason -- no traceback, no "report this as a bug in aiocoap", and no CoAP
+    retransmissions scheduled into the closed session."""
+    caplog.set_level(logging.INFO)
+    dev = Device()
+    ctx, base = await dtls_device_context(server, dev)
+    try:
+        links = b'</>;rt="oma.lwm2m",</1/0>,</19/1>'  # no 19/0: no Observe, only the Write below
+        resp = await ctx.request(req(base, Code.POST, f"rd?ep={EP}&lt=300&b=U&lwm2m=1.0", links)).response
+        assert resp.code == Code.CREATED
+    finally:
+        await ctx.shutdown()  # close_notify
+    for _ in range(200):  # loopback delivery of the close_notify datagram (bounded)
+        if server.dtls.peers() == []:
+            break
+        await asyncio.sleep(0.01)
+    assert server.dtls.peers() == [] and len(server.registrations) == 1
+    hooks.queue(DEV, 7, b"cmd")
+    server.kick(DEV)
+    await hooks.wait_for(lambda e: e[0] == "result")
+    [(dev_id, cmd, ok, reason)] = hooks.results
+    assert (dev_id, cmd, ok) == (DEV, 7, False) and "DTLS session ended" in reason, reason
+    bad = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert bad == [], bad
+    mman = server._ctx.request_interfaces[0].token_interface  # no retransmission left pending
+    assert not mman._active_exchanges, mman._active_exchanges
