@@ -35,7 +35,9 @@ from aiocoap.numbers import constants
 from aiocoap.transports.generic_udp import GenericMessageInterface
 
 from .coap_adapter import DecodeGuard
-from .dtls_engine import MBEDTLS_AVAILABLE, MBEDTLS_MISSING_REASON, PSK_SUITES, DtlsFailure, DtlsServerEngine
+from .dtls_engine import (
+    MAX_SESSIONS, MBEDTLS_AVAILABLE, MBEDTLS_MISSING_REASON, PSK_SUITES, DtlsFailure, DtlsServerEngine,
+)
 
 DTLS_AVAILABLE = MBEDTLS_AVAILABLE
 DTLS_MISSING_REASON = MBEDTLS_MISSING_REASON
@@ -114,6 +116,10 @@ class _DtlsSocket(asyncio.DatagramProtocol):
             return
         self._sendto(result.records, peer)
         remote = DtlsRemote(self, peer)
+        for gone in result.evicted:
+            log.warning("DTLS session with %s:%s dropped: %d sessions open (dtls_engine.MAX_SESSIONS)",
+                        *gone, MAX_SESSIONS)
+            self.iface._received_exception(DtlsRemote(self, gone), SessionClosed("dropped: too many sessions"))
         if result.replaced:
             self.iface._received_exception(remote, SessionClosed("a new DTLS handshake replaced the session"))
         if result.established:

@@ -229,3 +229,31 @@ async def test_write_into_a_session_the_client_closed_fails_cleanly(server, hook
     assert bad == [], bad
     mman = server._ctx.request_interfaces[0].token_interface  # no retransmission left pending
     assert not mman._active_exchanges, mman._active_exchanges
+
+
+async def test_a_session_dropped_for_room_is_logged_and_fails_its_requests(server, hooks, caplog, monkeypatch):
+    """The session table is full of established sessions (dtls_engine.MAX_SESSIONS, 1 here): the
+    oldest goes, with a warning, and a Write to it fails with the reason instead of vanishing."""
+    from emulator.backends.lwm2m import dtls_engine
+
+    monkeypatch.setattr(dtls_engine, "MAX_SESSIONS", 1)
+    caplog.set_level(logging.INFO, "modemu.lwm2m")
+    first, second = Device(), Device()
+    ctx1, base1 = await dtls_device_context(server, first)
+    ctx2 = None
+    try:
+        links = b'</>;rt="oma.lwm2m",</1/0>,</19/1>'
+        resp = await ctx1.request(req(base1, Code.POST, f"rd?ep={EP}&lt=300&b=U&lwm2m=1.0", links)).response
+        assert resp.code == Code.CREATED
+        ctx2, base2 = await dtls_device_context(server, second)
+        assert (await ctx2.request(req(base2, Code.GET, "rd")).response).code == Code.METHOD_NOT_ALLOWED
+        assert any("dropped" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+        hooks.queue(DEV, 8, b"cmd")
+        server.kick(DEV)
+        await hooks.wait_for(lambda e: e[0] == "result")
+        [(_dev, cmd, ok, reason)] = hooks.results
+        assert (cmd, ok) == (8, False) and "DTLS session ended" in reason, reason
+    finally:
+        await ctx1.shutdown()
+        if ctx2 is not None:
+            await ctx2.shutdown()
