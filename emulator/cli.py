@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--api", default="127.0.0.1:8765", help="console API address (default 127.0.0.1:8765)")
     s.add_argument("--time-scale", type=float, default=None, help="virtual seconds per wall second (default 1)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
     s.add_argument("-v", "--verbose", action="store_true")
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--api", default="127.0.0.1:0", help="console API address (default: any free port)")
     x.add_argument("--time-scale", type=float, default=None)
     x.add_argument("--no-backends", action="store_true")
+    x.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track the GNSS replays on the virtual clock")
     x.add_argument("--ready-file", help="write the ready JSON here before the program starts")
     x.add_argument("-v", "--verbose", action="store_true")
     x.add_argument("argv", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")

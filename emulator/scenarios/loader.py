@@ -279,6 +279,23 @@ class _Builder:
             raise self.err(f"expected a line (string) or {{regex: ...}}, got {value!r}", line)
         return Pattern(str(value))
 
+    def gnss(self, value: Any, line: int) -> Any:
+        """``{lat, lon, alt}`` (stand there) or ``{track: FILE}`` (GPX/NMEA, relative to the
+        scenario) or ``{track: [{t, lat, lon, alt}, ...]}``: the parsed position or Track."""
+        from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, track_from_points
+        from ..modules.handlers.quectel_gnss_track import TrackError, parse_track
+        try:
+            if isinstance(value, dict) and isinstance(value.get("track"), str):
+                text = (Path(self.path).parent / value["track"]).read_text(encoding="utf-8")
+                return GnssTrack(parse_track(text))
+            if isinstance(value, dict) and isinstance(value.get("track"), list):
+                return GnssTrack(track_from_points(value["track"]))
+            if isinstance(value, dict) and {"lat", "lon"} <= set(value):
+                return GnssPosition(float(value["lat"]), float(value["lon"]), float(value.get("alt", 0.0)))
+        except (OSError, TrackError, KeyError, TypeError, ValueError) as exc:
+            raise self.err(f"control gnss: {exc}", line) from None
+        raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
+
     def control(self, value: Any, line: int) -> dict[str, Any]:
         if not isinstance(value, dict) or not value:
             raise self.err("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
@@ -301,7 +318,14 @@ class _Builder:
         elif "wake" in value:
             if value["wake"] is not True:
                 raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
+        elif "gnss" in value:
+            value = dict(value, gnss=self.gnss(value["gnss"], line))
+        elif "ussd" in value:
+            ussd = value["ussd"]
+            if (not isinstance(ussd, dict) or not isinstance(ussd.get("text"), str) or not ussd["text"]
+                    or set(ussd) - {"code", "text", "session"}):
+                raise self.err("control ussd takes {code?: '*100#', text: '...', session?: false}", line)
         elif "clear_faults" not in value:
             raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
-                           "fault, clear_faults", line)
+                           "gnss, fault, clear_faults, ussd", line)
         return dict(value)
