@@ -1,18 +1,23 @@
 """Woori-net WM-N400MSE native sockets: AT+WSOCR, AT+WSOCO, AT+WSOWR, AT+WSOCL, URC +WSORD.
 
-As the WIZnet IoT shield samples use them (Wiznet/wiznet-iot-shield-mbed-kr
-``samples/WIoT-WM01_WM-N400MSE/WIZnet-IoTShield-WM-N400MSE-TCP/main.cpp`` @41bc6137), no space
-after ':':
+As the WIZnet IoT shield guides and samples use them (Wiznet/wiznet-iot-shield-mbed-kr
+``samples/WIoT-WM01_WM-N400MSE/WIZnet-IoTShield-WM-N400MSE-TCP/main.cpp`` @41bc6137, and the
+WM01 TCP guide of Wiznet/wiznet-iot-shield-arduino-kr, "5. 소켓 생성"), no space after ':':
 
-- ``AT+WSOCR=<id>,<host>,<port>,<proto 0 TCP|1 UDP>,<ptype 0 ASCII|1 HEX>`` -> ``+WSOCR:1,<id>``
-  ``OK`` (creates the socket; ``+WSOCR:0,<id>`` when the id is in use);
+- ``AT+WSOCR=<id>,<host>,<port>,<proto 1 TCP|2 UDP>,<ptype 0 ASCII|1 HEX>`` -> ``+WSOCR:1,<id>``
+  ``OK`` (creates the socket; ``+WSOCR:0,<id>`` when the id is in use). The guide's protocol
+  values are 1 TCP and 2 UDP (its example ``AT+WSOCR=0,222.98.173.214,8080,1,0`` answers
+  ``...,TCP``; the mbed sample's ``protocol = 1`` is its TCP client); ``0`` is not a protocol.
+  The guide's answer carries two more fields (``+WSOCR:1,0,64:ff9b::<addr>/<port>,TCP``, the
+  DNS64 address); drivers parse only ``+WSOCR:%d,%d`` and the short form is kept (README);
+  packet type 2 (binary) is not supported (ERROR);
 - ``AT+WSOCO=<id>`` -> ``+WSOCO:1,<id>,OPEN_WAIT`` ``OK``, then ``+WSOCO:<id>,OPEN_CMPL``
   (``+WSOCO:<id>,OPEN_FAIL`` when the connection fails: INVENTED, no public source shows it);
 - ``AT+WSOWR=<id>,<len>,<data>`` (data inline, hex when ptype 1) -> ``+WSOWR:1,<id>`` ``OK``
   (``+WSOWR:0,<id>`` when the socket is not open or the length is wrong);
 - received data: ``+WSORD:<id>,<len>,<data>``;
-- ``AT+WSOCL=<id>`` -> ``+WSOCL:1,<id>,CLOSE_WAIT`` ``OK``; a peer close: ``+WSOCL:<id>,CLOSE_CMPL``
-  (INVENTED).
+- ``AT+WSOCL=<id>`` -> ``+WSOCL:1,<id>,CLOSE_WAIT`` ``OK`` then ``+WSOCL:<id>,CLOSE_CMPL`` (guide
+  "9. 소켓 종료"); a peer close: ``+WSOCL:<id>,CLOSE_CMPL`` alone (ASSUMPTION: same URC).
 
 The I/O is the Quectel socket executor's (``emulator/net/sockets.py``): the same
 ``OpenSocket``/``SendData``/``CloseSocket`` effects and their stimuli, so routes and faults of the
@@ -91,7 +96,7 @@ def wsocr_set(cmd: AtCommand, ctx: Context) -> Reply:
     sid = cmd.int(0, lo=0, hi=MAX_ID)
     host = cmd.str(1, max_len=150)
     port = cmd.int(2, lo=1, hi=65535)
-    udp = cmd.int(3, lo=0, hi=1) == 1
+    udp = cmd.int(3, lo=1, hi=2) == 2  # 1 TCP, 2 UDP [WM01 TCP guide §5]
     hexmode = cmd.int(4, 0, lo=0, hi=1) == 1
     s = st(ctx)
     old = s.socks.get(sid)
@@ -154,7 +159,7 @@ def wsocl_set(cmd: AtCommand, ctx: Context) -> Reply:
     if sock.timer is not None:
         sock.timer.cancel()
     effects = (CloseSocket(sid, sock.gen),) if sock.state in ("opening", "open") else ()
-    return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects)
+    return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects, after=(f"+WSOCL:{sid},CLOSE_CMPL",))
 
 
 def _live(ctx: Context, sid: int, gen: int) -> WSock | None:
