@@ -26,6 +26,7 @@ from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChan
                              SimRemoved, WakeUp)
 from ..errors import ConfigError
 from ..net.internet import Fault
+from .ussd import ussd_router
 from .gnss import router as gnss_router
 from . import sms as sms_api
 from .tls import tls_router
@@ -173,6 +174,7 @@ def create_app(emulator: "Emulator") -> FastAPI:
         emulator.internet.clear_faults()
         return {"ok": True}
 
+    app.include_router(ussd_router(emulator))
     app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
     app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)

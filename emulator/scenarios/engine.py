@@ -303,6 +303,14 @@ class Bench:
             port.stimulus(action["gnss"])  # GnssPosition / GnssTrack, parsed by the loader
         elif "clear_faults" in action:
             self.emulator.internet.clear_faults()
+        elif "ussd" in action:  # script the network's answer to a code, or push a USSD now
+            from ..modules.handlers.ussd import UssdFromNetwork
+            from ..modules.handlers.ussd_network import script
+            u = action["ussd"]
+            if u.get("code"):
+                script(port.modem.ctx, str(u["code"]), u["text"], bool(u.get("session", False)))
+            else:
+                port.stimulus(UssdFromNetwork(u["text"], bool(u.get("session", False))))
         self.log(modem, "note", f"control {action}")
         await asyncio.sleep(0)
 

@@ -320,7 +320,12 @@ class _Builder:
                 raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
         elif "gnss" in value:
             value = dict(value, gnss=self.gnss(value["gnss"], line))
+        elif "ussd" in value:
+            ussd = value["ussd"]
+            if (not isinstance(ussd, dict) or not isinstance(ussd.get("text"), str) or not ussd["text"]
+                    or set(ussd) - {"code", "text", "session"}):
+                raise self.err("control ussd takes {code?: '*100#', text: '...', session?: false}", line)
         elif "clear_faults" not in value:
             raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
-                           "gnss, fault, clear_faults", line)
+                           "gnss, fault, clear_faults, ussd", line)
         return dict(value)
