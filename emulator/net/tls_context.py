@@ -37,12 +37,15 @@ VERSIONS = {0: ssl.TLSVersion.TLSv1, 1: ssl.TLSVersion.TLSv1, 2: ssl.TLSVersion.
 def client_context(settings: TlsSettings) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
+    # The module speaks what its sslversion allows, whatever the host's OpenSSL policy (Debian:
+    # TLS 1.2 minimum, security level 2, under which a TLS 1.0/1.1 ClientHello has no cipher):
+    # security level 0 and the protocol range set here, so TLS 1.0/1.1 servers are reachable.
     if settings.sslversion in VERSIONS:
         ctx.minimum_version = ctx.maximum_version = VERSIONS[settings.sslversion]
     else:
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    if settings.ciphersuite != ALL_SUITES:
-        ctx.set_ciphers(SUITES[settings.ciphersuite])
+        ctx.minimum_version, ctx.maximum_version = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2
+    suites = "DEFAULT" if settings.ciphersuite == ALL_SUITES else SUITES[settings.ciphersuite]
+    ctx.set_ciphers(f"{suites}:@SECLEVEL=0")
     if settings.seclevel == 0:
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
