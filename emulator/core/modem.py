@@ -248,9 +248,12 @@ class Modem:
     # --- input loop -----------------------------------------------------------------------
     def _pump(self) -> None:
         while self._inbox and self.powered and (self._job is None or self._prompt is not None):
+            prompt = self._prompt
             echo, event, used = self.framing.step(bytes(self._inbox))
             del self._inbox[:used]
             self._emit(echo)
+            if used and event is None and prompt is not None and prompt.on_progress is not None:
+                prompt.on_progress(self.ctx)
             if event is not None:
                 self._on_line_event(event)
 
