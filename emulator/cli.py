@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
-    s.add_argument("-v", "--verbose", action="store_true")
+    s.add_argument("-v", "--verbose", action="store_true", help="also print the libraries' logs (otherwise quiet)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="print no live events after the ready table (default: one line per event)")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout")
     x.add_argument("--module", default="bg96", help="module on the program's serial line (default bg96)")
     x.add_argument("--config", help="YAML config (modems, backends, routes)")

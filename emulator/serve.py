@@ -1,7 +1,9 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. Must not: contain protocol logic.
+config, the console API server and the ready file. The API socket is bound first, so a busy
+``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+decide what a console request does (``control.py`` does).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +38,81 @@ def run_loop(coro) -> int:  # noqa: ANN001
     except ImportError:
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+class EventPrinter:
+    """Print every live event (``observe/bus.py``) as one readable line (``observe/render.py``)
+    on stdout without ever blocking the emulator: when stdout is a pipe or file, it is made
+    non-blocking and a reader that does not keep up (a test that pipes stdout and never reads
+    it) loses lines, counted in a note, instead of freezing the event loop. A terminal stays
+    blocking (its file description is shared with the shell). ``close`` restores the fd."""
+
+    PENDING_LIMIT = 64 * 1024
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self.fd = sys.stdout.fileno()
+        self.restore = None if os.isatty(self.fd) else os.get_blocking(self.fd)
+        if self.restore is not None:
+            os.set_blocking(self.fd, False)
+        self.pending = b""
+        self.dropped = 0
+        self.loop = asyncio.get_running_loop()
+        self.waiting = False  # a loop writer is set: flush again once the reader made room
+
+    def __call__(self, event: dict) -> None:
+        from .observe.render import render
+        line = (render(event) + "\n").encode("utf-8", "replace")
+        if len(self.pending) + len(line) > self.PENDING_LIMIT:
+            self.dropped += 1
+        else:
+            self.pending += line
+        self.flush()
+
+    def flush(self) -> None:
+        if self.dropped and not self.pending:
+            self.pending = f"({self.dropped} event lines not printed: stdout was not read)\n".encode()
+            self.dropped = 0
+        try:
+            while self.pending:
+                n = os.write(self.fd, self.pending)
+                self.pending = self.pending[n:]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # stdout closed: stop printing, keep serving
+            self.pending, self.dropped = b"", 0
+        self._watch(bool(self.pending or self.dropped))
+
+    def _watch(self, on: bool) -> None:
+        if on == self.waiting or self.restore is None:
+            return
+        try:
+            if on:
+                self.loop.add_writer(self.fd, self.flush)
+            else:
+                self.loop.remove_writer(self.fd)
+            self.waiting = on
+        except (OSError, ValueError, NotImplementedError):  # a regular file: never blocks anyway
+            pass
+
+    def close(self, grace: float = 1.0) -> None:
+        """Stop watching; give a reader up to ``grace`` wall seconds to take what is pending
+        (and the note on dropped lines), then restore the fd's blocking mode."""
+        import select
+        import time
+        self._watch(False)
+        deadline = time.monotonic() + grace
+        self.flush()
+        while (self.pending or self.dropped) and (left := deadline - time.monotonic()) > 0:
+            try:
+                select.select([], [self.fd], [], left)
+            except (OSError, ValueError):
+                break
+            self.flush()
+            self._watch(False)
+        if self.restore is not None:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self.fd, self.restore)
 
 
 def setup_logging(verbose: bool) -> None:
@@ -68,15 +146,36 @@ def api_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class ApiServer:
-    """The console API (uvicorn) on the emulator's loop; the emulator owns the signals."""
+def bind_api(address: str, ephemeral: bool) -> socket.socket:
+    """The console API's listening socket, bound now (port 0 with ``ephemeral``): ``serve`` binds
+    it before any modem or platform listens, so a port in use fails before anything started."""
+    host, port = api_address(address)
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(host, 0 if ephemeral else port,
+                                                              type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError:
+        raise EmulatorError(f"console API could not listen on {address}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(sockaddr)
+    except OSError:
+        sock.close()
+        raise EmulatorError(f"console API could not listen on {address}") from None
+    return sock
 
-    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool) -> None:
+
+class ApiServer:
+    """The console API (uvicorn) on the emulator's loop; the emulator owns the signals.
+    ``sock``: a socket from :func:`bind_api` to serve on (else uvicorn binds ``address``)."""
+
+    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool,
+                 sock: socket.socket | None = None) -> None:
         import uvicorn
 
         from .api.app import create_app
         host, port = api_address(address)
-        self.address = address
+        self.address, self.sock = address, sock
         self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
                                                     port=0 if ephemeral else port,
                                                     log_level="warning", lifespan="off"))
@@ -95,13 +194,15 @@ class ApiServer:
 
     async def _serve(self) -> None:
         try:
-            await self.server.serve()
+            await self.server.serve(sockets=None if self.sock is None else [self.sock])
         except SystemExit:  # uvicorn exits the process when it cannot bind; we clean up instead
             pass
 
     async def stop(self) -> None:
         self.server.should_exit = True
         if self.task is None:
+            if self.sock is not None:
+                self.sock.close()
             return
         try:
             await asyncio.wait_for(self.task, 3.0)
@@ -136,9 +237,14 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    api_address(args.api)  # a bad --api fails before anything starts
-    await emulator.start()
-    api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
+    sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts
+    try:
+        await emulator.start()
+    except BaseException:
+        sock.close()
+        raise
+    api = ApiServer(emulator, args.api, args.ephemeral_ports, sock)  # after start: the app mounts the backends' routes
+    printer: EventPrinter | None = None
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         state_dir = getattr(args, "state_dir", None) or config.state_dir
@@ -152,8 +258,13 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        if not getattr(args, "quiet", False):
+            printer = EventPrinter()  # from here on: one line per event (-q: none)
+            emulator.events.listen(printer)
         await stop.wait()
     finally:
+        if printer is not None:
+            printer.close()
         await api.stop()
         if state is not None:
             state.save_all()

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
+from . import actions as control_actions
 from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
@@ -297,35 +298,9 @@ class _Builder:
         raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
 
     def control(self, value: Any, line: int) -> dict[str, Any]:
-        if not isinstance(value, dict) or not value:
-            raise self.err("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
-                           "{power: on|off}, {fault: {...}} or {clear_faults: true}", line)
-        if "network" in value:
-            if value["network"] not in CONTROL_NETWORK:
-                raise self.err(f"control network must be one of {', '.join(CONTROL_NETWORK)}", line)
-            if value["network"] == "signal" and not isinstance(value.get("rssi"), int):
-                raise self.err("control network: signal needs rssi: 0-31 or 99", line)
-        elif "power" in value:
-            if value["power"] not in ("on", "off", True, False):
-                raise self.err("control power must be on or off", line)
-        elif "fault" in value:
-            fault = value["fault"]
-            if not isinstance(fault, dict) or "host" not in fault or fault.get("kind") not in FAULT_KINDS:
-                raise self.err(f"control fault needs host and kind ({', '.join(FAULT_KINDS)})", line)
-        elif "dtr" in value:
-            if value["dtr"] not in ("high", "low", True, False):
-                raise self.err("control dtr must be high or low", line)
-        elif "wake" in value:
-            if value["wake"] is not True:
-                raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
-        elif "gnss" in value:
-            value = dict(value, gnss=self.gnss(value["gnss"], line))
-        elif "ussd" in value:
-            ussd = value["ussd"]
-            if (not isinstance(ussd, dict) or not isinstance(ussd.get("text"), str) or not ussd["text"]
-                    or set(ussd) - {"code", "text", "session"}):
-                raise self.err("control ussd takes {code?: '*100#', text: '...', session?: false}", line)
-        elif "clear_faults" not in value:
-            raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
-                           "gnss, fault, clear_faults, ussd", line)
+        problem = control_actions.check(value)
+        if problem:
+            raise self.err(problem, line)
+        if "gnss" in value:  # parsed here: a track file's path is relative to the scenario
+            return dict(value, gnss=self.gnss(value["gnss"], line))
         return dict(value)

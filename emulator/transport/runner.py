@@ -4,9 +4,12 @@
 :class:`ModemPort` per modem. Each port hands the effect executors of ``emulator/net`` its
 :class:`~emulator.net.context.NetContext` (built by ``netwiring.py``), never itself. In
 ``serve`` the clock follows the wall clock (times ``time_scale``) and can be pushed forward
-(``advance``); scenarios run with ``follow_wall=False`` and move time themselves.
+(``advance``); scenarios run with ``follow_wall=False`` and move time themselves. Host links (``hostlink.py``)
+attach to each port from ``on_port`` listeners, before its power-on output; what users ask of a
+running emulator goes through ``emulator/control.py``.
 
-Must not: contain protocol logic (features, executors and backends do).
+Must not: contain protocol logic (features, executors and backends do) or know the console API,
+scenarios or tests.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from ..core.stimuli import Downlink, Paged, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
+from ..observe.attap import AtTap
+from ..observe.bus import EventBus
 from .netwiring import net_context
 
 log = logging.getLogger("modemu")
@@ -58,10 +63,12 @@ class ModemPort:
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
         self.net = net_context(self, emulator)  # what the executors get instead of the port
+        self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
 
     # host side
     def feed(self, data: bytes) -> None:
         self.rx_bytes += len(data)
+        self._publish_lines(self.tap.host(data))
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
         self.drain()
@@ -117,12 +124,15 @@ class ModemPort:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 self.tx_bytes += len(event.data)
+                self._publish_lines(self.tap.module(event.data))
                 for sink in list(self.sinks):
                     sink(event.data)
             elif isinstance(event, CommandHandled):
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
+                if isinstance(event, PowerOff):  # the API's, a scenario's or the module's own (AT+QPOWD)
+                    self.emulator.events.publish("power", modem=self.name, on=False)
                 self.held.clear()  # data for the old session dies with it
                 self.drop_resources()
             elif isinstance(event, Effect):
@@ -130,6 +140,11 @@ class ModemPort:
         if self.held and self.modem.reachable:
             self.release_held()
         self.emulator.notify_activity()
+
+    def _publish_lines(self, lines: list) -> None:
+        publish = self.emulator.events.publish
+        for direction, line, extra in lines:
+            publish("at", modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
         fn = find_executor(effect)
@@ -175,6 +190,8 @@ class ModemPort:
                 log.debug("closing %r failed", res, exc_info=True)
 
     def power_on(self) -> None:
+        self.tap = AtTap()
+        self.emulator.events.publish("power", modem=self.name, on=True)
         self.stimulus(PowerOn())
 
     def power_off(self) -> None:
@@ -197,6 +214,7 @@ class Emulator:
         self.config = config
         self.clock = clock or VirtualClock()
         self.internet = FakeInternet()
+        self.events = EventBus(now=self.clock.now)  # live events: API /api/events, serve's lines
         self.ephemeral = ephemeral
         self.follow_wall = follow_wall
         self.time_scale = time_scale if time_scale is not None else config.time_scale
@@ -212,6 +230,7 @@ class Emulator:
         self._wake = asyncio.Event()
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
+        self._port_listeners: list[Callable[[ModemPort], None]] = []
         self.api_url: str | None = None
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -225,7 +244,8 @@ class Emulator:
             import time as _time  # the runner is the one place that reads the wall clock
             self.clock.advance_to(max(self.clock.now(), _time.time()))
             self._clock_anchor = (loop.time(), self.clock.now())
-        ctx = BackendContext(clock=self.clock, internet=self.internet, ephemeral=self.ephemeral)
+        ctx = BackendContext(clock=self.clock, internet=self.internet, ephemeral=self.ephemeral,
+                             publish=self.events.publish)
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
             self.endpoints.update(await backend.start())
@@ -250,6 +270,8 @@ class Emulator:
                 port.tcp = TcpPort(port.feed, port=0 if self.ephemeral else self.tcp_base_port + i)
                 await port.tcp.start()
                 port.sinks.append(port.tcp.write)
+            for listener in list(self._port_listeners):
+                listener(port)  # host links attach here, before the power-on output
             port.drain()
         self.clock.on_schedule(self._wake.set)
         if self.follow_wall:
@@ -312,6 +334,7 @@ class Emulator:
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""
         fired = self.clock.advance(seconds)
+        self.events.publish("clock", advanced=float(seconds), fired=fired)
         if self._clock_anchor is not None:
             loop_t0, virt_t0 = self._clock_anchor
             self._clock_anchor = (loop_t0, virt_t0 + seconds)
@@ -340,6 +363,7 @@ class Emulator:
                 loop_t0, virt_t0 = self._clock_anchor
                 self._clock_anchor = (loop_t0, virt_t0 + (self.clock.now() - start))
             self.drain_all()
+            self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
     async def _let_io_run(self, running: set[asyncio.Task]) -> None:
@@ -386,6 +410,12 @@ class Emulator:
 
     def on_activity(self, listener: Callable[[], None]) -> None:
         self._activity_listeners.append(listener)
+
+    def on_port(self, listener: Callable[["ModemPort"], None]) -> None:
+        """Call ``listener(port)`` for each modem port ``start()`` creates, once its pty/TCP
+        exist and before its first output (the power-on URCs) is drained: where a host link
+        (``transport/hostlink.py``) attaches to read the boot. Register before ``start()``."""
+        self._port_listeners.append(listener)
 
     # --- reporting ------------------------------------------------------------------------
     def ready_info(self) -> dict[str, Any]:
