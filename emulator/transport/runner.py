@@ -251,6 +251,7 @@ class Emulator:
         self.follow_wall = follow_wall
         self.time_scale = time_scale if time_scale is not None else config.time_scale
         self.link_dir = link_dir
+        self.made_link_dir = False  # start() created link_dir: shutdown removes it once empty
         self.with_pty, self.with_tcp = with_pty, with_tcp
         self.tcp_base_port = tcp_base_port
         self.backend_names = backends if backends is not None else available_backends()
@@ -289,6 +290,7 @@ class Emulator:
             from ..errors import ConfigError
             raise ConfigError(f"modem names must be unique: {names}")
         if self.with_pty and self.link_dir is not None:
+            self.made_link_dir = not self.link_dir.exists()
             from .pty import clean_stale_links
             clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
         for i, spec in enumerate(self._specs):

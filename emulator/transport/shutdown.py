@@ -36,6 +36,11 @@ def remove_links(emulator: "Emulator") -> None:
     if emulator.link_dir is not None:
         from .pty import forget_links
         forget_links(emulator.link_dir)  # our record of them (pty.py: record_links)
+        if emulator.made_link_dir:  # ours, and now empty: leave no litter (rmdir keeps a full one)
+            try:
+                emulator.link_dir.rmdir()
+            except OSError:
+                pass
 
 
 async def _capped(result: Any, seconds: float, what: str) -> None:

@@ -62,8 +62,18 @@ def _names(folder: Path) -> list[str]:
 
 
 def _gone(srv) -> None:
-    assert not _names(srv.links), _names(srv.links)  # the links and our record of them
+    # the links, our record of them, and the link directory this run created (left empty it
+    # was litter in /tmp after every run)
+    assert not srv.links.exists(), _names(srv.links)
     assert not srv.ready.exists()
+
+
+def test_a_link_directory_the_user_made_is_kept(tmp_path: Path) -> None:
+    links = tmp_path / "mine"
+    links.mkdir()
+    srv = serve(tmp_path, "--no-backends", links=links)
+    assert srv.stop() == 0
+    assert links.is_dir() and not _names(links)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
