@@ -9,8 +9,10 @@ backends:                     # settings per embedded platform (see README)
   ctwing: {}
 routes: ["broker.example.com:1883=127.0.0.1:1883"]
 time_scale: 1.0
+tcp_base_port: 7001           # modem i listens on TCP tcp_base_port + i (ignored with --ephemeral-ports)
 state_dir: ./modem-state        # keep the modems' UFS files across runs (like --state-dir)
 ```
+Unknown keys and values of the wrong type are one-line ``ConfigError``\s naming the key.
 Must not: start anything.
 """
 
@@ -40,6 +42,10 @@ class Config:
     routes: list[str] = field(default_factory=list)
     time_scale: float = 1.0
     state_dir: str | None = None
+    tcp_base_port: int = 7001
+
+
+KEYS = ("modems", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -51,8 +57,21 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    cfg = Config(backends=dict(raw.get("backends") or {}), routes=list(raw.get("routes") or []),
-                 time_scale=float(raw.get("time_scale", 1.0)),
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; keys: {', '.join(KEYS)}")
+    backends, routes = raw.get("backends") or {}, raw.get("routes") or []
+    if not isinstance(backends, dict) or not all(isinstance(v, dict) or v is None for v in backends.values()):
+        raise ConfigError(f"{path}: backends must map a platform name to its settings, e.g. backends: {{ctwing: {{}}}}")
+    if isinstance(routes, str) or not isinstance(routes, list):
+        raise ConfigError(f"{path}: routes must be a list of HOST[:PORT]=IP:PORT strings")
+    try:
+        time_scale = float(raw.get("time_scale", 1.0))
+        tcp_base_port = int(raw.get("tcp_base_port", 7001))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: time_scale must be a number and tcp_base_port a port number") from None
+    cfg = Config(backends={str(k): dict(v or {}) for k, v in backends.items()},
+                 routes=[str(r) for r in routes], time_scale=time_scale, tcp_base_port=tcp_base_port,
                  state_dir=str(raw["state_dir"]) if raw.get("state_dir") else None)
     for i, entry in enumerate(raw.get("modems") or []):
         if isinstance(entry, str):
