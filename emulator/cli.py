@@ -159,7 +159,11 @@ def copy_examples(dest: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the subcommand, whose --help lists what it takes
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.cmd].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.cmd == "modules":
             for name in available_modules():

@@ -22,7 +22,7 @@ from .errors import ConfigError
 # Every fixed port the embedded platforms listen on (key, default, transport), in the order the
 # backends start. The keys and defaults are the ones the backends pass to ``Backend.port_for``
 # (backends/thingplug/backend.py, backends/ctwing/backend.py, backends/ctwing/lwm2m_link.py);
-# tests/scenarios/test_startup_errors.py checks that this table and those calls agree.
+# tests/transport/test_startup_errors.py checks that this table and those calls agree.
 BACKEND_PORTS: dict[str, list[tuple[str, int, str]]] = {
     "thingplug": [("thingplug_mqtt", 21883, "tcp"), ("thingplug_mqtts", 28883, "tcp")],
     "ctwing": [("ctwing_mqtt", 31883, "tcp"), ("ctwing_mqtts", 38883, "tcp"), ("ctwing_tcp", 28996, "tcp"),
@@ -44,6 +44,8 @@ def planned_ports(config: Config, specs: list[ModemSpec], backends: Iterable[str
                   tcp_base_port: int | None, api_port: int | None) -> list[PlannedPort]:
     """The fixed ports this run will listen on (none of them with ``--ephemeral-ports``)."""
     out: list[PlannedPort] = []
+    if api_port is not None:  # first: the one port every run has
+        out.append(PlannedPort(api_port, "console API", "pass --api 127.0.0.1:PORT"))
     if tcp_base_port is not None:
         for i, spec in enumerate(specs):
             out.append(PlannedPort(tcp_base_port + i, f"modem {spec.name} TCP",
@@ -58,8 +60,6 @@ def planned_ports(config: Config, specs: list[ModemSpec], backends: Iterable[str
             except (TypeError, ValueError):
                 raise ConfigError(f"backends.{name}.ports.{key}: {ports.get(key)!r} is not a port number") from None
             out.append(PlannedPort(port, f"{name} {key}", f"set backends.{name}.ports.{key} in the --config file", proto))
-    if api_port is not None:
-        out.append(PlannedPort(api_port, "console API", "pass --api 127.0.0.1:PORT"))
     return out
 
 
