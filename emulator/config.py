@@ -48,6 +48,43 @@ class Config:
 KEYS = ("modems", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
 
 
+# Keys the modem features read from a profile's ``defaults`` that not every module's data file
+# sets (grep "defaults.get(" under emulator/); any other key can still be set under ``defaults:``.
+READ_DEFAULTS = ("attach_delay", "edrx_grant", "fs_max_open", "fs_ram_total", "ipr", "msisdn", "pin",
+                 "powerdown_delay", "psm_grant", "qcfg", "qiopen_timeout", "release_delay", "spc",
+                 "thingplug_reconnect_delay", "thingplug_usim")
+
+
+def override_keys(module: str) -> list[str]:
+    """What a modem entry may override (besides ``name``/``module``): identity fields, quirks,
+    ``defaults`` (a mapping, any key) and each key of the module's defaults."""
+    from dataclasses import fields
+
+    from .modules import load_module
+    from .modules.profile import Identity, Quirks
+
+    keys = {f.name for f in fields(Identity)} | {f.name for f in fields(Quirks)} | {"defaults"}
+    keys |= set(load_module(module).defaults) | set(READ_DEFAULTS)
+    return sorted(keys)
+
+
+def check_overrides(module: str, overrides: dict[str, Any]) -> str | None:
+    """None when every key is known, else the one-line problem (the caller adds where)."""
+    valid = override_keys(module)
+    for key in overrides:
+        if key in ("name", "module"):
+            continue
+        if key not in valid:
+            import difflib
+            near = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            return (f"unknown {module} override {key!r}; {hint}keys: {', '.join(valid)} "
+                    "(other profile defaults go under 'defaults:')")
+        if key == "defaults" and not isinstance(overrides[key], dict):
+            return "'defaults' must be a mapping of profile default keys to values"
+    return None
+
+
 def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
@@ -78,6 +115,10 @@ def load_config(path: str | Path | None) -> Config:
             entry = {"module": entry}
         if not isinstance(entry, dict) or "module" not in entry:
             raise ConfigError(f"{path}: modems[{i}] needs a 'module' ({', '.join(available_modules())})")
+        if str(entry["module"]) in available_modules():  # an unknown module is reported with the list later
+            problem = check_overrides(str(entry["module"]), entry)
+            if problem:
+                raise ConfigError(f"{path}: modems[{i}]: {problem}")
         cfg.modems.append(ModemSpec(str(entry.get("name", entry["module"])), str(entry["module"]), dict(entry)))
     return cfg
 

@@ -89,7 +89,7 @@ def check_ports(ports: list[PlannedPort]) -> None:
     for p in ports:
         if in_use(p.port, p.proto):
             raise ConfigError(f"port {p.port} ({p.what}) is in use — is another modemu running "
-                              f"(a second `make run`)? Stop it, or {FIX} ({p.fix})")
+                              f"(a second make run)? Stop it, or {FIX} ({p.fix})")
 
 
 def check_routes(routes: list[str]) -> None:
