@@ -76,8 +76,8 @@ def check_overrides(module: str, overrides: dict[str, Any]) -> str | None:
             continue
         if key not in valid:
             import difflib
-            near = difflib.get_close_matches(str(key), valid, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
+            near = difflib.get_close_matches(str(key), valid, n=3)
+            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
             return (f"unknown {module} override {key!r}; {hint}keys: {', '.join(valid)} "
                     "(other profile defaults go under 'defaults:')")
         if key == "defaults" and not isinstance(overrides[key], dict):
