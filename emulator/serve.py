@@ -1,8 +1,10 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. The API socket is bound first, so a busy
-``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+config, the console API server and the ready file. Every check that needs nothing started runs
+first (preflight.py: routes, names, each fixed port free), then the API socket is bound, so a
+busy ``--api`` fails before any modem or platform listens; a start that fails anyway stops what
+it started (``start_or_clean_up``). Must not: contain protocol logic or
 decide what a console request does (``control.py`` does).
 """
 
