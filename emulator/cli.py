@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="require 'Authorization: Bearer TOKEN' on every console API request "
                         "(default: $MODEMU_API_TOKEN, else none)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
     s.add_argument("-v", "--verbose", action="store_true", help="log the libraries' messages too")
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="power the modem on this many virtual seconds after the program starts, "
                         "unless it flushes the line first (default 2)")
     x.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    x.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track the GNSS replays on the virtual clock")
     x.add_argument("--ready-file", metavar="FILE", help="write the ready JSON here before the program starts")
     x.add_argument("-v", "--verbose", action="store_true", help="log the libraries' messages too")
     x.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",

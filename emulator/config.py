@@ -4,6 +4,7 @@
 modems:                       # default: one of each module, named after the module
   - {name: bg96, module: bg96, imei: "866425035073255"}
   - {name: meter, module: ec800e}
+  - {name: tracker, module: bg96, gnss_track: drive.gpx}   # GPX or NMEA, replayed (GNSS)
 backends:                     # settings per embedded platform (see README)
   thingplug: {}
   ctwing: {}
@@ -48,11 +49,18 @@ class Config:
 KEYS = ("modems", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
 
 
-# Keys the modem features read from a profile's ``defaults`` that not every module's data file
-# sets (grep "defaults.get(" under emulator/); any other key can still be set under ``defaults:``.
-READ_DEFAULTS = ("attach_delay", "edrx_grant", "fs_max_open", "fs_ram_total", "ipr", "msisdn", "pin",
-                 "powerdown_delay", "psm_grant", "qcfg", "qiopen_timeout", "release_delay", "spc",
-                 "thingplug_reconnect_delay", "thingplug_usim")
+# Keys the modem features read from a profile's ``defaults`` (``defaults.get("KEY"`` /
+# ``defaults["KEY"]`` under emulator/; tests/transport/test_startup_errors.py keeps this list in
+# step with the code); any other key can still be set under ``defaults:``.
+READ_DEFAULTS = (
+    "act", "attach_delay", "cereg_test", "cmee", "ctzu", "ctzu_test", "dns", "dst", "edrx_grant",
+    "energy", "fs_max_open", "fs_ram_total", "fs_ufs_reserved", "fs_ufs_total", "gnss_hdop",
+    "gnss_nsat", "gnss_position", "gnss_track", "gnss_ttff", "ipr", "msisdn", "networks",
+    "operator", "pin", "powerdown_delay", "psm_grant", "qcfg", "qflst_prefix", "qgmr",
+    "qiclose_urc", "qiopen_cid0", "qiopen_timeout", "qsclk_max", "release_delay", "rrc_inactivity",
+    "rsrp", "rsrq", "rssi", "servingcell", "spc", "spn", "supply_mv", "temperatures",
+    "thingplug_reconnect_delay", "thingplug_usim", "timezone",
+)
 
 
 def override_keys(module: str) -> list[str]:
@@ -119,8 +127,22 @@ def load_config(path: str | Path | None) -> Config:
             problem = check_overrides(str(entry["module"]), entry)
             if problem:
                 raise ConfigError(f"{path}: modems[{i}]: {problem}")
-        cfg.modems.append(ModemSpec(str(entry.get("name", entry["module"])), str(entry["module"]), dict(entry)))
+        overrides = dict(entry)
+        if isinstance(overrides.get("gnss_track"), str):
+            overrides["gnss_track"] = load_gnss_track(Path(path).parent / overrides["gnss_track"])
+        cfg.modems.append(ModemSpec(str(entry.get("name", entry["module"])), str(entry["module"]), overrides))
     return cfg
+
+
+def load_gnss_track(path: str | Path) -> Any:
+    """A GPX or NMEA track file, parsed (``--gnss-track`` / config ``gnss_track``)."""
+    from .modules.handlers.quectel_gnss_track import TrackError, parse_track
+    try:
+        return parse_track(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read GNSS track {path}: {exc.strerror or exc}") from None
+    except TrackError as exc:
+        raise ConfigError(f"GNSS track {path}: {exc}") from None
 
 
 def default_modems(names: list[str] | None) -> list[ModemSpec]:

@@ -21,7 +21,7 @@ import os
 import shutil
 import signal
 
-from .config import ModemSpec, load_config
+from .config import ModemSpec, load_config, load_gnss_track
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .serve import ApiServer, api_address, preflight, remove_ready, setup_logging, start_or_clean_up, write_ready
@@ -53,7 +53,8 @@ async def exec_child(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     load_module(args.module)
     config = load_config(args.config)
-    specs = [ModemSpec(args.module, args.module)]
+    track = {"gnss_track": load_gnss_track(args.gnss_track)} if getattr(args, "gnss_track", None) else {}
+    specs = [ModemSpec(args.module, args.module, track)]
     backends = [] if args.no_backends else None
     args.ephemeral_ports = True  # the platforms listen on free ports; only --api may be fixed
     preflight(config, specs, args, backends, tcp_base_port=None, api="127.0.0.1:0")

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ModemSpec, default_modems, load_config
+from .config import Config, ModemSpec, default_modems, load_config, load_gnss_track
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
@@ -50,12 +50,16 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def modem_specs(config: Config, modules: list[str] | None) -> list[ModemSpec]:
-    """The modems to start: the config's (filtered by ``--module``) or one per module."""
+def modem_specs(config: Config, modules: list[str] | None, gnss_track: str | None = None) -> list[ModemSpec]:
+    """The modems to start: the config's (filtered by ``--module``) or one per module;
+    ``gnss_track`` (``--gnss-track FILE``) is replayed by every modem's GNSS."""
     specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
         else default_modems(modules)
+    track = load_gnss_track(gnss_track) if gnss_track else None
     for spec in specs:
         load_module(spec.module)  # typo -> a clear error before anything starts
+        if track is not None:
+            spec.overrides["gnss_track"] = track
     return specs
 
 
@@ -232,7 +236,7 @@ async def serve(args: argparse.Namespace) -> int:
 
     setup_logging(args.verbose)
     config = load_config(args.config)
-    specs = modem_specs(config, args.module)
+    specs = modem_specs(config, args.module, getattr(args, "gnss_track", None))
     backends = [] if args.no_backends else None
     preflight(config, specs, args, backends, tcp_base_port=config.tcp_base_port, api=args.api)
     emulator = Emulator(config, modems=specs, link_dir=Path(args.link_dir) if args.link_dir else None,

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..control import BadRequest, Control, NotFound
+from .gnss import router as gnss_router
 from . import sms as sms_api
 from .tls import tls_router
 from .security import install as install_security
@@ -135,6 +136,7 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
+    app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
     app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 BACKENDS: dict[str, str] = {
     "thingplug": "emulator.backends.thingplug.backend:ThingPlugBackend",
     "ctwing": "emulator.backends.ctwing.backend:CtwingBackend",
+    "ntp": "emulator.backends.ntp:NtpBackend",
 }
 
 

@@ -9,8 +9,7 @@ aiocoap has no public API for three things the module-side LwM2M session needs:
   ``_Address``), :func:`local_sockname` (its bound port);
 - passing every datagram through a route gate (``faultgate.RouteGate``): :func:`gate_datagrams`
   wraps a transport's ``sendto`` (:class:`GatedTransport`) and a protocol's
-  ``datagram_received``; :func:`gate_dtls_connections` does it for the tinydtls connections a
-  context has made (after their handshake).
+  ``datagram_received`` (plain sockets here, DTLS sessions in ``dtls_client.py``).
 
 Pinned to aiocoap 0.4.17. Must not: know LwM2M, AT syntax or modem state, or open anything but
 the loopback socket it is asked for.
@@ -91,16 +90,6 @@ def gate_datagrams(owner: Any, protocol: Any, gate: Any) -> None:
         lambda: received(data, addr), "coap-in")
 
 
-def gate_dtls_connections(ctx: aiocoap.Context, gate: Any) -> None:
-    """Gate every tinydtls connection ``ctx`` has made that is not gated yet."""
-    for ri in ctx.request_interfaces:
-        mi = getattr(getattr(ri, "token_interface", None), "message_interface", None)
-        for conn in list(getattr(mi, "_pool", {}).values()):
-            transport = getattr(conn, "_transport", None)
-            if transport is not None and not isinstance(transport, GatedTransport):
-                gate_datagrams(conn, transport.get_protocol(), gate)
-
-
 async def open_plain_transport(ctx: aiocoap.Context, local_host: str, server: tuple[str, int],
                                gate: Any = None) -> Any:
     """Bind a CoAP client+server socket on ``(local_host, 0)`` into ``ctx`` (gated when ``gate``
@@ -121,5 +110,8 @@ async def open_plain_transport(ctx: aiocoap.Context, local_host: str, server: tu
 
 
 def local_sockname(remote: Any) -> tuple[str, int]:
-    """The loopback ``(host, port)`` of the plain-CoAP socket behind ``remote``."""
+    """The loopback ``(host, port)`` of the plain-CoAP or DTLS socket behind ``remote``."""
+    session = getattr(remote, "session", None)
+    if session is not None:  # dtls_client.DtlsClientRemote
+        return session.local_address
     return remote.serversocket._transport.get_extra_info("sockname")[:2]

@@ -4,8 +4,8 @@ One :class:`Lwm2mClient` is one module-side LwM2M session: it registers from a s
 also a CoAP server, so the platform's Observe (GET Observe=0), Read (GET), Write (PUT) and
 Execute (POST) on the announced object instances reach it (LwM2M 1.0 §5.3/§5.4; CTWing 19/0/0
 uplink, 19/1/0 downlink, protocols.md §5.1). Plain CoAP uses one UDP socket bound on loopback; with
-``psk_identity``/``psk`` it uses aiocoap's tinydtls client transport and serves the platform's
-requests that arrive over that DTLS session.
+``psk_identity``/``psk`` it opens a DTLS-PSK session (``dtls_client.py``, python-mbedtls, the same
+library as the platform's listener) and serves the platform's requests that arrive over it.
 
 The AT layer answers platform requests asynchronously (``+QLWURC: "observe",<msgid>,...`` then
 ``AT+QLWOBSRSP=<msgid>,...``; seed 001 §4.1.3.1), so each callback ``on_observe(mid, path,
@@ -23,8 +23,8 @@ Lifetime updates are not automatic here: the modem layer calls :meth:`update` on
 
 Route faults: with ``gate`` (a ``faultgate.RouteGate``), every datagram in and out of the
 session passes ``gate.datagram`` (a standing ``drop`` loses it, ``delay`` sends it later): the
-socket's transport and datagram callback are wrapped (plain CoAP at once; DTLS once aiocoap has
-made the session's connection, after the handshake).
+socket's transport and datagram callback are wrapped (plain CoAP and DTLS alike, at once, so the
+handshake's datagrams pass the gate too).
 
 Must not: know AT syntax or modem state, or touch aiocoap internals itself: those (the message
 manager's exchange bookkeeping, to learn when a CON notification is ACKed; simplesocketserver's
@@ -44,7 +44,8 @@ from aiocoap import CON, NON, Code
 from aiocoap.numbers.constants import TransportTuning
 from aiocoap.resource import Resource, Site
 
-from .aiocoap_hooks import Exchanges, gate_dtls_connections, local_sockname, open_plain_transport
+from .aiocoap_hooks import Exchanges, local_sockname, open_plain_transport
+from .dtls_client import open_dtls_transport
 
 Path = tuple[int, int, int]
 LINK_FORMAT, OCTET_STREAM = 40, 42
@@ -138,6 +139,9 @@ class Lwm2mClient:
     # lifecycle -----------------------------------------------------------------------------
 
     async def _ensure_context(self) -> None:
+        if self._ctx is not None and self.secure and self._remote.session.ended is not None:
+            await self._ctx.shutdown()  # the DTLS session ended (alert, close_notify): start a new one
+            self._ctx = None
         if self._ctx is not None:
             return
         site = Site()
@@ -145,23 +149,15 @@ class Lwm2mClient:
             for res in resources:
                 site.add_resource([str(obj), str(inst), str(res)], _InstanceResource(self, (obj, inst, res)))
         loop = asyncio.get_running_loop()
-        if self.secure:
-            ctx = await aiocoap.Context.create_client_context(transports=["tinydtls"])
-            ctx.serversite = site  # platform requests over our DTLS session are served here
-            ctx.client_credentials.load_from_dict({
-                f"coaps://{self._hostport()}/*": {"dtls": {
-                    "psk": bytes(self.psk), "client-identity": self.psk_identity.encode()}}})
+        ctx = aiocoap.Context(loop=loop, serversite=site, loggername="modemu.lwm2m.client")
+        server = (self.server_host, self.server_port)
+        if self.secure:  # platform requests over our DTLS session are served by ``site`` too
+            self._remote = await open_dtls_transport(ctx, self.local_host, server, self.psk_identity,
+                                                     bytes(self.psk), self.gate)
         else:
-            ctx = aiocoap.Context(loop=loop, serversite=site, loggername="modemu.lwm2m.client")
-            self._remote = await open_plain_transport(ctx, self.local_host, (self.server_host, self.server_port),
-                                                      self.gate)
+            self._remote = await open_plain_transport(ctx, self.local_host, server, self.gate)
         self._exchanges.attach_context(ctx)
         self._ctx = ctx
-
-    def _gate_dtls(self) -> None:
-        if self.gate is None or not self.secure or self._ctx is None:
-            return
-        gate_dtls_connections(self._ctx, self.gate)
 
     def _hostport(self) -> str:
         host = f"[{self.server_host}]" if ":" in self.server_host else self.server_host
@@ -194,19 +190,14 @@ class Lwm2mClient:
         msg = aiocoap.Message(code=code, payload=payload, transport_tuning=self._tuning[True])
         if content_format is not None:
             msg.opt.content_format = content_format
-        if self.secure:
-            msg.set_request_uri(f"coaps://{self._hostport()}/{path}")
-        else:
-            msg.remote = self._remote
-            msg.opt.uri_path = tuple(path.split("/"))
+        msg.remote = self._remote
+        msg.opt.uri_path = tuple(path.split("/"))
         msg.opt.uri_query = tuple(query)
         try:
             resp = await self._ctx.request(msg, handle_blockwise=False).response
         except Exception as exc:  # ConRetransmitsExceeded, handshake failure, RST ...
             return RequestResult(False, "timeout" if "etransmi" in str(exc) else "error", msg.mid,
                                  error=f"{type(exc).__name__}: {exc}"), None
-        finally:
-            self._gate_dtls()
         return RequestResult(resp.code.is_successful(), resp.code.dotted, msg.mid), resp
 
     async def register(self) -> RequestResult:

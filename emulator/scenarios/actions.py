@@ -4,7 +4,7 @@ per control, each a YAML check (the loader's error message) and a call into
 
 ``{network: detach|attach|signal|sim_remove|sim_insert, rssi: N}``, ``{power: on|off}``,
 ``{dtr: high|low}``, ``{wake: true}``, ``{fault: {host, port?, kind, count?, seconds?}}``,
-``{clear_faults: true}``. Adding a control: one :class:`ControlAction` in ``ACTIONS``.
+``{clear_faults: true}``, ``{gnss: ...}`` (the loader parses it into a GNSS stimulus). Adding a control: one :class:`ControlAction` in ``ACTIONS``.
 
 Must not: decide what a control does to the emulator (``control.py`` does), wait or touch the
 clock (the bench does), or read YAML text (the loader hands it parsed values).
@@ -59,6 +59,8 @@ ACTIONS: tuple[ControlAction, ...] = (
                   lambda c, m, v: c.wake(m)),
     ControlAction("fault", _check_fault, _run_fault),
     ControlAction("clear_faults", lambda v: None, lambda c, m, v: c.clear_faults()),
+    ControlAction("gnss", lambda v: None,  # checked and parsed by the loader (GnssPosition / GnssTrack)
+                  lambda c, m, v: c.emulator.on_loop(c.port(m).stimulus, v["gnss"])),
 )
 USAGE = ("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
          "{power: on|off}, {fault: {...}} or {clear_faults: true}")

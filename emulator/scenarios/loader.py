@@ -18,8 +18,11 @@ from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
 SCENARIO_KEYS = {"name", "module", "modems", "modem", "config", "backends", "steps", "within",
-                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires"}
-STEP_MODIFIERS = {"within", "modem", "allow_other", "as"}
+                 "wall_timeout", "allow_other", "skip_boot", "tags", "description", "requires", "line_end"}
+STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
+#: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
+#: Zephyr and python-gsmmodem CR), and the module must treat each the same.
+LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
@@ -130,7 +133,8 @@ class _Builder:
                         within=self.duration(raw.get("within", 10.0), lines.get("within")),
                         wall_timeout=self.duration(raw.get("wall_timeout", 10.0), lines.get("wall_timeout")),
                         allow_other=self.flag(raw, "allow_other"), skip_boot=self.flag(raw, "skip_boot"),
-                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires))
+                        tags=[str(t) for t in raw.get("tags") or []], requires=list(requires),
+                        line_end=self.line_end(raw.get("line_end", "cr"), lines.get("line_end")))
         for i, item in enumerate(steps_raw):
             scen.steps.append(self.step(item, i, names, lines.get("steps", raw.line)))
         return scen
@@ -140,6 +144,11 @@ class _Builder:
         if not isinstance(value, bool):
             raise self.err(f"'{key}' must be true or false", raw.key_lines.get(key, raw.line))
         return value
+
+    def line_end(self, value: Any, line: int | None) -> str:
+        if value not in LINE_ENDS:
+            raise self.err(f"'line_end' must be one of {', '.join(LINE_ENDS)} (got {value!r})", line)
+        return LINE_ENDS[value]
 
     def duration(self, value: Any, line: int | None) -> float:
         try:
@@ -213,6 +222,10 @@ class _Builder:
             if kind != "platform" or not isinstance(item["as"], str):
                 raise self.err("'as: name' only applies to platform steps", item.key_lines.get("as"))
             step.capture_as = item["as"]
+        if "line_end" in item:
+            if kind != "send":
+                raise self.err("'line_end' only applies to send steps", item.key_lines.get("line_end"))
+            step.line_end = self.line_end(item["line_end"], item.key_lines.get("line_end"))
         try:
             step.value = self.value(kind, value, vline)
         except PatternError as exc:
@@ -271,7 +284,26 @@ class _Builder:
             raise self.err(f"expected a line (string) or {{regex: ...}}, got {value!r}", line)
         return Pattern(str(value))
 
+    def gnss(self, value: Any, line: int) -> Any:
+        """``{lat, lon, alt}`` (stand there) or ``{track: FILE}`` (GPX/NMEA, relative to the
+        scenario) or ``{track: [{t, lat, lon, alt}, ...]}``: the parsed position or Track."""
+        from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, track_from_points
+        from ..modules.handlers.quectel_gnss_track import TrackError, parse_track
+        try:
+            if isinstance(value, dict) and isinstance(value.get("track"), str):
+                text = (Path(self.path).parent / value["track"]).read_text(encoding="utf-8")
+                return GnssTrack(parse_track(text))
+            if isinstance(value, dict) and isinstance(value.get("track"), list):
+                return GnssTrack(track_from_points(value["track"]))
+            if isinstance(value, dict) and {"lat", "lon"} <= set(value):
+                return GnssPosition(float(value["lat"]), float(value["lon"]), float(value.get("alt", 0.0)))
+        except (OSError, TrackError, KeyError, TypeError, ValueError) as exc:
+            raise self.err(f"control gnss: {exc}", line) from None
+        raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
+
     def control(self, value: Any, line: int) -> dict[str, Any]:
+        if isinstance(value, dict) and "gnss" in value:  # parsed here: files are relative to the scenario
+            value = dict(value, gnss=self.gnss(value["gnss"], line))
         problem = control_actions.check(value)
         if problem:
             raise self.err(problem, line)

@@ -25,7 +25,7 @@ class ModemDecl:
 class Step:
     """One step. ``value`` depends on ``kind``:
 
-    send: str (CR appended) | send_raw: bytes | expect/expect_urc: list[Pattern] (consecutive
+    send: str (``line_end`` appended, default the scenario's, CR) | send_raw: bytes | expect/expect_urc: list[Pattern] (consecutive
     lines) | expect_prompt: str (the prompt text) | expect_none/wait/advance: float seconds |
     platform: (backend, action, args) | control: dict | energy_below: float µAh.
     """
@@ -37,6 +37,7 @@ class Step:
     within: float | None = None
     allow_other: bool | None = None
     capture_as: str | None = None
+    line_end: str | None = None        # send only: overrides Scenario.line_end
 
     def describe(self) -> str:
         if self.kind in ("expect", "expect_urc"):
@@ -63,6 +64,7 @@ class Scenario:
     skip_boot: bool = False
     tags: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)  # optional features ("dtls"); missing -> skipped
+    line_end: str = "\r"              # what ``send`` appends ("\r", "\r\n" or "\n")
     line: int = 1
 
     @property

@@ -49,7 +49,7 @@ def missing_requirement(scenario: Scenario) -> str | None:
         if need == "dtls":
             from ..backends.lwm2m import dtls_adapter
             if not dtls_adapter.DTLS_AVAILABLE:
-                return "needs DTLS (pip install DTLSSocket): " + dtls_adapter.DTLS_MISSING_REASON
+                return "needs DTLS: " + dtls_adapter.DTLS_MISSING_REASON
     return None
 
 
@@ -84,7 +84,8 @@ async def _run_step(bench: Bench, scenario: Scenario, step: Step, variables: dic
     kind = step.kind
     if kind == "send":
         line = substitute(step.value, variables)
-        await bench.send(modem, line.encode() + b"\r", echo=line, allow_other=allow)
+        end = step.line_end if step.line_end is not None else scenario.line_end
+        await bench.send(modem, line.encode() + end.encode(), echo=line, allow_other=allow)
     elif kind == "send_raw":
         await bench.send(modem, step.value, echo=step.value.decode("latin-1"), allow_other=allow)
     elif kind in ("expect", "expect_urc"):

@@ -20,8 +20,8 @@ def test_matrix_contents() -> None:
     modules, rows = coverage.matrix()
     assert set(modules) >= {"bg96", "ec800e", "wm-n400mse", "amm5918k"}
     assert rows["+CEREG"]["ec800e"] == "srt"
-    assert "ec800e" not in rows["$$SWVER"] and rows["$$SWVER"]["wm-n400mse"] == "x"
-    assert rows["@NSI"] == {"amm5918k": "x"}
+    assert "ec800e" not in rows["$$SWVER"] and rows["$$SWVER"]["wm-n400mse"] == "xt"
+    assert rows["@NSI"] == {"amm5918k": "xt"}  # test forms: V.250 §5.4.3 plain OK
 
 
 def test_cli_prints_the_table() -> None:

@@ -180,3 +180,13 @@ def test_examples_are_copied_and_run(tmp_path, capsys):
     assert main(["examples", str(dest)]) == 2  # nothing overwritten
     assert "exists" in capsys.readouterr().err
     assert main(["run", "-q", "--no-color", str(dest / "quickstart.yaml")]) == 0
+
+
+def test_every_defaults_key_the_features_read_is_an_accepted_override():
+    """config.READ_DEFAULTS lists what the features read from a profile's defaults, so a scenario
+    or config may override it; a feature reading a new key must add it there."""
+    from emulator.config import READ_DEFAULTS
+    read = set()
+    for path in (REPO / "emulator").rglob("*.py"):
+        read |= set(re.findall(r'defaults(?:\.get\(|\[)"([a-z_0-9]+)"', path.read_text()))
+    assert read and read <= set(READ_DEFAULTS), sorted(read - set(READ_DEFAULTS))

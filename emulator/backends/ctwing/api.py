@@ -58,8 +58,14 @@ def command_payload(body: dict[str, Any]) -> bytes:
     return data
 
 
-def make_router(registry: Registry, store: Store) -> APIRouter:
+def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/ctwing", tags=["ctwing"])
+
+    @router.get("/events")
+    async def list_events() -> list[dict[str, Any]]:
+        """Platform security events, oldest first (failed DTLS handshakes: peer, identity,
+        reason, alert)."""
+        return [dict(e) for e in (events or [])]
 
     def find(ident: str):  # noqa: ANN202
         try:
@@ -102,6 +108,8 @@ def make_router(registry: Registry, store: Store) -> APIRouter:
     @router.get("/devices/{ident}/data")
     async def get_data(ident: str) -> list[dict[str, Any]]:
         device = find(ident)
+        # LwM2M records also carry content_format (the CoAP Content-Format the notification came
+        # in; base64 is always the application bytes inside it)
         return [r | {"device_id": device.device_id} for r in store.data(device.device_id)]
 
     @router.post("/devices/{ident}/commands", status_code=201)

@@ -57,6 +57,7 @@ def lwm2m_component_available() -> bool:
         return importlib.util.find_spec("emulator.backends.lwm2m.server") is not None
     except ImportError:
         return False
+EVENTS_KEPT = 200  # security events kept for the console
 
 
 class CtwingBackend(Backend):
@@ -74,6 +75,16 @@ class CtwingBackend(Backend):
             self.extra_servers.append(CtwingLwm2mPlugin(**dict(self.config.get("lwm2m_options", {}))))
         self._started_extras: list[Any] = []
         self.endpoints: dict[str, Endpoint] = {}
+        # security events of the platform's servers (failed DTLS handshakes), newest last, for
+        # the console's event stream: read ``events`` or add a callable to ``event_listeners``
+        self.events: list[dict[str, Any]] = []
+        self.event_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def record_event(self, event: dict[str, Any]) -> None:
+        self.events.append(dict(event))
+        del self.events[:-EVENTS_KEPT]
+        for listener in list(self.event_listeners):
+            listener(dict(event))
 
     async def start(self) -> dict[str, Endpoint]:
         tls_port = self.port_for("ctwing_mqtts", 38883) if self.config.get("mqtt_tls", True) else None
@@ -127,7 +138,7 @@ class CtwingBackend(Backend):
         self.store.reset()
 
     def api_router(self) -> Any:
-        return make_router(self.registry, self.store)
+        return make_router(self.registry, self.store, self.events)
 
     # --- scenario actions ----------------------------------------------------------------
     def _device(self, args: Mapping[str, Any]):  # noqa: ANN202

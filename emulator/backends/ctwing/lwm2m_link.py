@@ -51,8 +51,22 @@ class CtwingLwm2mHooks:
     def on_deregistered(self, device_id: str, reason: str = "") -> None:
         self.store.set_online(device_id, False)
 
-    def on_uplink(self, device_id: str, payload: bytes, confirmable: bool = False) -> None:
-        self.store.record_uplink(device_id, bytes(payload), "lwm2m")
+    def on_uplink(self, device_id: str, payload: bytes, confirmable: bool = False,
+                  content_format: int | None = None) -> None:
+        self.store.record_uplink(device_id, bytes(payload), "lwm2m", content_format=content_format)
+
+    def _product(self, device_id: str) -> Any:
+        device = self.registry.device_by_id(device_id)
+        return None if device is None else self.registry.product_of(device)
+
+    def observe_accept(self, device_id: str) -> str | None:
+        """The product's ``observe_accept`` (a payload_codec.ACCEPT_FORMATS name) or None."""
+        product = self._product(device_id)
+        return None if product is None else product.observe_accept
+
+    def downlink_format(self, device_id: str) -> str:
+        product = self._product(device_id)
+        return "opaque" if product is None else product.downlink_format
 
     def next_downlink(self, device_id: str) -> tuple[int, bytes] | None:
         cmd = self.store.commands_model.take_next(device_id)
@@ -94,6 +108,7 @@ class CtwingLwm2mPlugin:
                    "dtls_port": backend.port_for("ctwing_lwm2m_dtls", 25684)}
         options.update(self.options)
         self.server = Lwm2mServer(self.hooks, backend.clock, **options)
+        self.server.on_event = getattr(backend, "record_event", None)  # failed DTLS handshakes
         loop = asyncio.get_running_loop()
 
         def queued(cmd: Command) -> None:

@@ -28,6 +28,8 @@ AUTH_KINDS = ("imei", "feature_string")
 SECURITY_KINDS = ("one-per-device", "one-per-product")
 ENDPOINT_FORMATS = ("IMEI", "urn:imei:", "urn:imei-imsi:")
 POWER_SAVING = ("PSM", "DRX", "eDRX")  # 省电模式 of an LwM2M product (guide 001 §4.1.1)
+DOWNLINK_FORMATS = ("opaque", "tlv", "senml-cbor")  # lwm2m/payload_codec.py DOWNLINK_FORMATS
+OBSERVE_ACCEPTS = ("tlv", "senml-cbor", "senml-json", "opaque", "cbor", "lwm2m-json", "text")
 
 _IMEI_RE = re.compile(r"^\d{15}$")
 _IMSI_RE = re.compile(r"^\d{6,15}$")
@@ -109,6 +111,10 @@ class Product:
     dtls: bool = False
     auto_subscribe: bool = True
     power_saving: str = "DRX"  # the guide's advice for trying downlinks (§4.1.1)
+    # LwM2M clients other than the EC800E (issue 15; README "LwM2M clients"): how commands are
+    # written (opaque on /19/1/0, or tlv / senml-cbor on /19/1/0/0) and the Observe's Accept
+    downlink_format: str = "opaque"
+    observe_accept: str | None = None
     feature_string: str | None = None  # the shared secret of a one-per-product product
 
     def __post_init__(self) -> None:
@@ -126,6 +132,10 @@ class Product:
             raise RegistryError(f"endpoint_format {self.endpoint_format!r} not one of {', '.join(ENDPOINT_FORMATS)}")
         if self.power_saving not in POWER_SAVING:
             raise RegistryError(f"power_saving {self.power_saving!r} not one of {', '.join(POWER_SAVING)}")
+        if self.downlink_format not in DOWNLINK_FORMATS:
+            raise RegistryError(f"downlink_format {self.downlink_format!r} not one of {', '.join(DOWNLINK_FORMATS)}")
+        if self.observe_accept is not None and self.observe_accept not in OBSERVE_ACCEPTS:
+            raise RegistryError(f"observe_accept {self.observe_accept!r} not one of {', '.join(OBSERVE_ACCEPTS)}")
         if self.protocol == "lwm2m" and self.auth != "imei":
             raise RegistryError("LwM2M products only support IMEI authentication (guide 001 §4.1.1)")
         if self.protocol != "lwm2m" and self.auth != "feature_string":

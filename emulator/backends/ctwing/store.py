@@ -68,8 +68,10 @@ class Store:
 
     # --- uplink data ---------------------------------------------------------------------
     def record_uplink(self, device_id: str, payload: bytes, protocol: str,
-                      topic: str | None = None, ts: float | None = None) -> dict[str, Any]:
-        """Store one uplink message; returns the stored record."""
+                      topic: str | None = None, ts: float | None = None,
+                      content_format: int | None = None) -> dict[str, Any]:
+        """Store one uplink message (the application bytes; for LwM2M also the CoAP
+        Content-Format it came in, ``content_format``); returns the stored record."""
         device_id = self._check_device(device_id)
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise TypeError(f"uplink payload must be bytes, not {type(payload).__name__}")
@@ -84,6 +86,8 @@ class Store:
         }
         if topic is not None:
             record["topic"] = topic
+        if content_format is not None:
+            record["content_format"] = int(content_format)
         self._data.setdefault(device_id, []).append(record)
         for listener in list(self._uplink_listeners):
             listener(device_id, dict(record))

@@ -1,107 +1,194 @@
-"""DTLS-PSK listener for the LwM2M server: aiocoap's ``tinydtls_server`` with two fixes.
+"""DTLS-PSK listener for the LwM2M server: an aiocoap message interface over ``dtls_engine``.
 
-aiocoap 0.4.17 ships a DTLS *server* transport (``aiocoap.transports.tinydtls_server``, built on
-DTLSSocket/tinydtls, cipher TLS_PSK_WITH_AES_128_CCM_8 only). As shipped it cannot serve as a
-LwM2M server (external-checks.md, "CoAP / LwM2M / DTLS"):
+aiocoap's own DTLS server (``tinydtls_server``, DTLSSocket) needs a C compiler and autotools to
+install, offers only the CCM suites, insists on RFC 5746 renegotiation_info and says nothing
+about failed handshakes (issue 15). This listener keeps aiocoap for CoAP (message layer,
+retransmission, tokens, Observe) and replaces only the datagram layer: one UDP socket, one
+:class:`~.dtls_engine.DtlsServerEngine` (python-mbedtls, installed from wheels) that turns
+datagrams into plaintext and back.
 
-1. Server-initiated requests. A LwM2M server must send Observe and Write *to the device over the
-   DTLS session the device opened*. aiocoap routes an outgoing request by asking each transport
-   ``recognize_remote(remote)``; the DTLS server inherits simplesocketserver's check
-   ``isinstance(remote, simplesocketserver._Address)``, which the DTLS remote type
-   (``_AddressDTLS``, not a subclass) never passes -> ``NoRequestInterface``. The subclass below
-   recognises its own sessions. Everything else (encryption via ``_AddressDTLS.send``, message
-   IDs, retransmission, matching the response by token) then works unchanged, because the
-   session object is the same one incoming requests carry.
-2. Port choice. ``create_server`` adds ``COAPS_PORT - COAP_PORT`` (= 1) to the bind port, so
-   binding port 0 for an ephemeral port would ask for port 1. We bind the exact port.
+- Server-initiated requests (Observe, Write) go back over the session the device opened:
+  each session's remote is a :class:`DtlsRemote` (this socket + the peer address) that this
+  interface recognises in ``recognize_remote``.
+- A session that ends (the client's close_notify, a fatal alert, a new handshake from the same
+  address, shutdown) is reported to aiocoap with ``_received_exception``, which fails pending
+  requests and stops their retransmissions at once (``MessageManager.dispatch_error``).
+- Failed handshakes: one log line each (identity and reason) and ``on_failure(DtlsFailure)``,
+  which the server keeps in its event list.
 
-PSKs come from a callback (``psk_for(identity)``) through a credentials object exposing the
-one method the transport calls, ``find_dtls_psk(identity) -> (psk, claims)``; the claims (the
-identity string) show up in ``request.remote.authenticated_claims``.
+Wall clock: aiocoap's CoAP retransmissions run on the wall clock (as for plain CoAP).
 
-Wall clock: tinydtls handshake retransmissions are driven by ``time.time()``/``asyncio.sleep``
-inside aiocoap, not by the VirtualClock; handshakes on loopback never need them.
-
-Must not: know about LwM2M registrations; pinned to aiocoap 0.4.17 internals (``_pool``,
-``_protocol``, ``_psk_store``, ``_AddressDTLS``).
+Must not: know about LwM2M registrations; reach into aiocoap beyond the message-interface seam
+(``GenericMessageInterface``, ``Context._append_tokenmanaged_messagemanaged_transport``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import namedtuple
 from typing import Any, Callable
 
-try:  # DTLSSocket is an optional extra (pyproject: modemu[dtls])
-    import DTLSSocket  # noqa: F401
-    from aiocoap.transports.tinydtls_server import MessageInterfaceTinyDTLSServer, _AddressDTLS
+from aiocoap import error as coap_error
+from aiocoap import interfaces
+from aiocoap.numbers import constants
+from aiocoap.transports.generic_udp import GenericMessageInterface
 
-    DTLS_AVAILABLE = True
-    DTLS_MISSING_REASON = ""
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    DTLS_AVAILABLE = False
-    DTLS_MISSING_REASON = f"DTLSSocket is not importable ({exc}); install modemu[dtls]"
-    MessageInterfaceTinyDTLSServer = object  # type: ignore[assignment,misc]
-    _AddressDTLS = None  # type: ignore[assignment]
+from .coap_adapter import DecodeGuard
+from .dtls_engine import MBEDTLS_AVAILABLE, MBEDTLS_MISSING_REASON, PSK_SUITES, DtlsFailure, DtlsServerEngine
 
-from .coap_adapter import DecodeGuard, bound_address
+DTLS_AVAILABLE = MBEDTLS_AVAILABLE
+DTLS_MISSING_REASON = MBEDTLS_MISSING_REASON
+log = logging.getLogger("modemu.lwm2m.dtls")
 
 
-class PskLookup:
-    """The duck-typed ``server_credentials`` the DTLS transport consults during a handshake."""
-
-    def __init__(self, psk_for: Callable[[str], bytes | None]) -> None:
-        self._psk_for = psk_for
-
-    def find_dtls_psk(self, identity: bytes | str) -> tuple[bytes, str]:
-        ident = identity.decode("utf-8", "replace") if isinstance(identity, (bytes, bytearray)) else str(identity)
-        psk = self._psk_for(ident)
-        if not psk:
-            raise KeyError(ident)  # tinydtls then fails the handshake (unknown identity)
-        return bytes(psk), ident
+class SessionClosed(coap_error.NetworkError):
+    """The DTLS session with the remote ended (close_notify, fatal alert, replaced, shutdown)."""
 
 
-class ServerDtlsInterface(DecodeGuard, MessageInterfaceTinyDTLSServer):  # type: ignore[misc,valid-type]
-    """``tinydtls_server`` that binds the exact port, can send requests back over a session and
-    never lets a decrypted datagram's decoding error escape (``DecodeGuard``)."""
+class DtlsRemote(namedtuple("DtlsRemote", ["serversocket", "address"]), interfaces.EndpointAddress):
+    """One peer of the DTLS listener; equal remotes = same socket and peer address."""
 
-    @classmethod
-    async def create_exact(cls, bind: tuple[str, int], mman: Any, log: Any, loop: Any, credentials: PskLookup):
-        self = cls(mman, log, loop)
-        # same steps as MessageInterfaceSimpleServer.create_server, minus the "+1" port shift
-        self._pool = await self._serversocket.create(bind, log, loop, self)
-        self._pool._server_credentials = credentials
-        return self
+    def __repr__(self) -> str:
+        return f"<DtlsRemote {self.address[0]}:{self.address[1]}>"
+
+    def send(self, data: bytes) -> None:
+        self.serversocket.send_plaintext(self.address, data)
+
+    is_multicast = False
+    is_multicast_locally = False
+    scheme = "coaps"
+    maximum_block_size_exp = constants.MAX_REGULAR_BLOCK_SIZE_EXP
+
+    @property
+    def hostinfo(self) -> str:
+        return f"{self.address[0]}:{self.address[1]}"
+
+    @property
+    def uri_base(self) -> str:
+        return "coaps://" + self.hostinfo
+
+    @property
+    def hostinfo_local(self) -> str:
+        return self.serversocket.hostinfo_local
+
+    @property
+    def uri_base_local(self) -> str:
+        return "coaps://" + self.hostinfo_local
+
+    @property
+    def blockwise_key(self) -> Any:
+        return self.address
+
+    @property
+    def authenticated_claims(self) -> list[str]:
+        ident = self.serversocket.engine.identity(self.address)
+        return [] if ident is None else [ident]
+
+
+class _DtlsSocket(asyncio.DatagramProtocol):
+    """The UDP socket: datagrams through the engine; plaintext to the message interface."""
+
+    def __init__(self, iface: "ServerDtlsInterface", engine: DtlsServerEngine) -> None:
+        self.iface, self.engine = iface, engine
+        self._transport: asyncio.DatagramTransport | None = None
+        self.hostinfo_local = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.hostinfo_local = f"{host}:{port}"
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        peer = (addr[0], addr[1])
+        try:
+            result = self.engine.receive(peer, data)
+        except Exception:  # noqa: BLE001 - never let one datagram kill the listener
+            log.exception("DTLS datagram from %s:%s could not be processed", *peer)
+            return
+        self._sendto(result.records, peer)
+        remote = DtlsRemote(self, peer)
+        if result.replaced:
+            self.iface._received_exception(remote, SessionClosed("a new DTLS handshake replaced the session"))
+        if result.established:
+            log.info("DTLS session with %s:%s up (identity %r, %s)", *peer, self.engine.identity(peer),
+                     self.engine.cipher(peer))
+        for chunk in result.plaintext:
+            self.iface._received_datagram(remote, chunk)
+        if result.closed is not None:
+            log.info("DTLS session with %s:%s ended: %s", *peer, result.closed)
+            self.iface._received_exception(remote, SessionClosed(result.closed))
+
+    def send_plaintext(self, peer: tuple[str, int], data: bytes) -> None:
+        self._sendto(self.engine.send(peer, data), peer)
+
+    def _sendto(self, records: list[bytes], peer: tuple[str, int]) -> None:
+        if self._transport is None:
+            return
+        for rec in records:
+            self._transport.sendto(rec, peer)
+
+    def error_received(self, exc: Exception) -> None:
+        log.info("DTLS socket error ignored: %r", exc)
+
+    async def shutdown(self) -> None:
+        for peer in self.engine.peers():
+            self._sendto(self.engine.close(peer), peer)
+        if self._transport is not None:
+            self._transport.abort()
+            self._transport = None
+
+
+class ServerDtlsInterface(DecodeGuard, GenericMessageInterface):
+    """aiocoap message interface for one DTLS-PSK listener (decoding guarded, ``DecodeGuard``)."""
+
+    _pool: _DtlsSocket
 
     async def recognize_remote(self, remote: Any) -> bool:
-        # Fix 1 (see module docstring): a DTLS session accepted by *this* listener is ours.
-        return isinstance(remote, _AddressDTLS) and remote._protocol is self._pool
+        return isinstance(remote, DtlsRemote) and remote.serversocket is self._pool
+
+    async def determine_remote(self, request: Any) -> Any:
+        return None  # the server never opens DTLS sessions itself
 
 
-async def add_dtls_listener(ctx: Any, host: str, port: int, psk_for: Callable[[str], bytes | None]) -> tuple[str, int]:
-    """Add a DTLS-PSK listener on exactly ``host:port`` to ``ctx``; returns the bound address."""
+async def add_dtls_listener(ctx: Any, host: str, port: int, psk_for: Callable[[str], bytes | None],
+                            on_failure: Callable[[DtlsFailure], None] | None = None,
+                            ciphers: tuple[str, ...] = PSK_SUITES) -> DtlsServerEngine:
+    """Add a DTLS-PSK listener on exactly ``host:port`` (0 = ephemeral) to ``ctx``; returns the
+    listener's engine (``bound`` = its address). ``on_failure`` gets every failed handshake
+    (after it was logged); ``ciphers`` narrows the suites offered (tests)."""
     if not DTLS_AVAILABLE:
         raise RuntimeError(DTLS_MISSING_REASON)
-    made: list[Any] = []
-    credentials = PskLookup(psk_for)
 
-    async def make(mman):
-        iface = await ServerDtlsInterface.create_exact((host, port), mman, ctx.log, ctx.loop, credentials)
+    def failed(failure: DtlsFailure) -> None:
+        log.warning("%s", failure.line())
+        if on_failure is not None:
+            on_failure(failure)
+
+    made: list[ServerDtlsInterface] = []
+
+    async def make(mman: Any) -> ServerDtlsInterface:
+        iface = ServerDtlsInterface(mman, ctx.log, ctx.loop)
+        engine = DtlsServerEngine(psk_for, failed, ciphers)
+        _transport, iface._pool = await ctx.loop.create_datagram_endpoint(
+            lambda: _DtlsSocket(iface, engine), local_addr=(host, port))
         made.append(iface)
         return iface
 
     await ctx._append_tokenmanaged_messagemanaged_transport(make)
-    return bound_address(made[0])
+    sock = made[0]._pool._transport.get_extra_info("sockname")
+    made[0]._pool.engine.bound = (sock[0], sock[1])
+    return made[0]._pool.engine
 
 
 def dtls_identity(remote: Any) -> str | None:
     """The PSK identity a DTLS remote authenticated with; None for plain remotes."""
-    if not DTLS_AVAILABLE or not isinstance(remote, _AddressDTLS):
+    if not isinstance(remote, DtlsRemote):
         return None
-    claims = remote._psk_store._claims
-    return claims if isinstance(claims, str) else None
+    return remote.serversocket.engine.identity(remote.address)
 
 
 def dtls_remote_address(remote: Any) -> tuple[str, int] | None:
-    if not DTLS_AVAILABLE or not isinstance(remote, _AddressDTLS):
+    if not isinstance(remote, DtlsRemote):
         return None
-    host, port, *_ = remote._underlying_address.address
-    return host, port
+    return remote.address[0], remote.address[1]

@@ -66,6 +66,7 @@ class RegisterParams:
     lifetime: int
     binding: str
     version: str
+    queue: bool = False  # LwM2M 1.1 §6.2.1.1 "Q" parameter (1.0: the Q in b=UQ)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def _parse_binding(raw: str) -> str:
 
 def parse_register_query(query: list[str] | tuple[str, ...]) -> RegisterParams:
     """Validate the Register query (LwM2M 1.0 §5.3.1): ``ep`` mandatory, ``lt``/``b``/``lwm2m``
-    optional with defaults 86400 / ``U`` / ``1.0``. Unknown parameters (``sms``, ``Q``) are ignored."""
+    optional with defaults 86400 / ``U`` / ``1.0``; queue mode is ``b=UQ`` (1.0) or the value-less
+    ``Q`` parameter (1.1/1.2, Core §6.2.1.1). Unknown parameters (``sms``, ``sv``) are ignored."""
     q = _query_dict(query)
     ep = q.get("ep")
     if not ep:
@@ -116,7 +118,7 @@ def parse_register_query(query: list[str] | tuple[str, ...]) -> RegisterParams:
     version = q.get("lwm2m", "1.0")
     if version not in _VERSIONS:
         raise _bad(f"unsupported LwM2M version lwm2m={version!r} (1.0, 1.1, 1.2)")
-    return RegisterParams(ep, lifetime, binding, version)
+    return RegisterParams(ep, lifetime, binding, version, queue="Q" in q or "Q" in binding)
 
 
 def parse_update_query(query: list[str] | tuple[str, ...]) -> UpdateParams:
@@ -230,6 +232,7 @@ class Registration:
     expires_at: float
     dtls_identity: str | None = None
     last_seen: float = 0.0  # last Register/Update/notification heard from the device
+    queue: bool = False  # registered in queue mode (b=UQ or Q): reachable only right after a message
     observations: dict[Path, Observation] = field(default_factory=dict)
 
     @property
@@ -289,6 +292,7 @@ class Registry:
             lifetime=params.lifetime, binding=params.binding, version=params.version,
             objects=list(objects), remote=remote, registered_at=now, last_update=now,
             expires_at=now + params.lifetime, dtls_identity=dtls_identity, last_seen=now,
+            queue=params.queue,
         )
         self._by_location[reg.location] = reg
         self._arm(reg)
@@ -301,6 +305,8 @@ class Registry:
             reg.lifetime = params.lifetime
         if params.binding is not None:
             reg.binding = params.binding
+            # 1.0: the binding says queue mode (UQ); 1.1+: Q is a Register parameter an Update keeps
+            reg.queue = "Q" in params.binding or (reg.queue and reg.version != "1.0")
         if objects is not None:
             reg.objects = list(objects)
         reg.remote = remote
@@ -343,12 +349,17 @@ class Registry:
         if reg is not None:
             reg.observations.pop(path, None)
 
-    def reachable(self, device_id: str, window: float | None) -> bool:
-        """Registered and (``window`` None) always reachable, or heard from within ``window`` s."""
+    def reachable(self, device_id: str, window: float | None, queue_awake: float | None = None) -> bool:
+        """Registered and (``window`` None) always reachable, or heard from within ``window`` s;
+        a queue-mode registration only within ``queue_awake`` s of its last message (None: not
+        at all until its next message)."""
         reg = self.by_device(device_id)
         if reg is None:
             return False
-        return window is None or self.clock.now() - reg.last_seen <= window
+        since = self.clock.now() - reg.last_seen
+        if reg.queue and (queue_awake is None or since > queue_awake):
+            return False
+        return window is None or since <= window
 
     # internals ----------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@
 Device -> platform: ``POST /rd?ep=&lt=&b=&lwm2m=`` Register (2.01, Location-Path rd/<n>),
 ``POST /rd/<n>`` Update (2.04), ``DELETE /rd/<n>`` De-register (2.02). Platform -> device, out
 of the listener the device talks to and to the address it registered from: ``GET /19/0/0``
-Observe=0 after registration when 19/0 is announced, each notification (NON or CON; aiocoap ACKs
-CON) reported as an uplink; ``PUT /19/1/0`` Write (application/octet-stream, 42) for each queued
-downlink, right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
-trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable. 2.04 ->
+Observe=0 (with the hooks' Accept, if any) after registration when 19/0 is announced, each
+notification (NON or CON; aiocoap ACKs CON) reported as an uplink: its application bytes
+(``payload_codec``) and Content-Format; a Write for each queued downlink (``PUT /19/1/0`` opaque
+42 by default, or TLV / SenML CBOR on /19/1/0/0 per the hooks' ``downlink_format``; a device that
+did not register 19/1 gets none, the command fails at once), right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
+trigger downlink"; protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable (a
+queue-mode registration: within ``queue_awake`` s of its last message). 2.04 ->
 delivered, anything else or no answer -> failed; when the platform stops waiting for the
 answer (the command timed out, :meth:`Lwm2mServer.abandon_downlink`), the device's next command
 goes out.
@@ -31,7 +34,7 @@ from aiocoap import error as coap_error
 from aiocoap.numbers.constants import TransportTuning
 from aiocoap.resource import Resource
 
-from . import coap_adapter, dtls_adapter
+from . import coap_adapter, dtls_adapter, payload_codec
 from .models import (
     DOWNLINK_PATH, UPLINK_PATH, FORBIDDEN, Lwm2mError, Registration, Registry,
     imei_of_endpoint, parse_object_links, parse_register_query, parse_update_query,
@@ -39,7 +42,10 @@ from .models import (
 
 log = logging.getLogger("modemu.lwm2m")
 _CODES = {"4.00": Code.BAD_REQUEST, "4.03": Code.FORBIDDEN, "4.04": Code.NOT_FOUND}
-OCTET_STREAM = 42
+EVENTS_KEPT = 200
+# Queue mode (LwM2M 1.1 Core §6.5.1, 1.0 §8.3): the client listens for MAX_TRANSMIT_WAIT (93 s,
+# RFC 7252 §4.8.2) after each message it sends; Leshan's default "awake time" is the same 93 s.
+QUEUE_AWAKE = 93.0
 
 
 def _segments(path: tuple[int, ...]) -> tuple[str, ...]:
@@ -53,7 +59,10 @@ class Lwm2mPlatformHooks(Protocol):
     def psk_for(self, identity: str) -> bytes | None: ...
     def on_registered(self, device_id: str, reg: Registration) -> None: ...
     def on_deregistered(self, device_id: str, reason: str) -> None: ...
-    def on_uplink(self, device_id: str, payload: bytes, confirmable: bool) -> None: ...
+    # ``payload`` = the application bytes (payload_codec.application_bytes); ``content_format``
+    # = the notification's Content-Format (None: the device sent none)
+    def on_uplink(self, device_id: str, payload: bytes, confirmable: bool,
+                  content_format: int | None = None) -> None: ...
     def next_downlink(self, device_id: str) -> tuple[int, bytes] | None: ...
     def downlink_result(self, device_id: str, command_id: int, ok: bool, reason: str) -> None: ...
     # optional: False = the platform does not observe 19/0/0 by itself (auto-subscribe "no")
@@ -62,6 +71,11 @@ class Lwm2mPlatformHooks(Protocol):
     # "abandoned" (the write in flight was given up) or "contact" (Register / Update / uplink).
     # Without it: whenever the device is reachable.
     def should_deliver(self, device_id: str, trigger: str, reachable: bool) -> bool: ...
+    # optional: the Accept of the platform's Observe of 19/0/0 (a payload_codec.ACCEPT_FORMATS
+    # name or a number; None: no Accept option)
+    def observe_accept(self, device_id: str) -> str | int | None: ...
+    # optional: how commands are written ("opaque", "tlv", "senml-cbor"; payload_codec)
+    def downlink_format(self, device_id: str) -> str: ...
 
 
 class _RdSite(Resource):
@@ -92,13 +106,17 @@ class _RdSite(Resource):
 class Lwm2mServer:
     def __init__(self, hooks: Lwm2mPlatformHooks, clock: Any, *, host: str = "127.0.0.1", port: int = 0,
                  dtls_port: int | None = 0, ack_timeout: float = 2.0, max_retransmit: int = 4,
-                 reachable_for: float | None = None) -> None:
+                 reachable_for: float | None = None, dtls_ciphers: tuple[str, ...] | None = None,
+                 queue_awake: float | None = QUEUE_AWAKE) -> None:
         self.hooks = hooks
         self.clock = clock
         self.host, self.port, self.dtls_port = host, port, dtls_port
         self.reachable_for = reachable_for  # None: a registered device is always reachable (DRX)
+        self.queue_awake = queue_awake  # queue-mode devices: reachable this long after a message
         self.registrations = Registry(clock, self._expired)
         self.dtls_status = "disabled" if dtls_port is None else "not started"
+        self.dtls_ciphers = dtls_ciphers or dtls_adapter.PSK_SUITES  # LwM2M 1.0 TS §7.1.7 both suites
+        self.dtls: Any = None  # the listener's DtlsServerEngine once started
         self.endpoints: dict[str, tuple[str, int]] = {}
         self._tuning = type("PlatformTuning", (TransportTuning,), {
             "ACK_TIMEOUT": float(ack_timeout), "MAX_RETRANSMIT": int(max_retransmit), "reliability": True})()
@@ -106,6 +124,10 @@ class Lwm2mServer:
         self._remotes: dict[str, Any] = {}  # location -> aiocoap remote (plain address or DTLS session)
         self._observers: dict[str, asyncio.Task] = {}
         self._delivering: dict[str, asyncio.Task] = {}
+        # security events (failed DTLS handshakes) for the console's event stream: the newest
+        # EVENTS_KEPT in ``events``, each also passed to ``on_event`` when set
+        self.events: list[dict[str, Any]] = []
+        self.on_event: Any = None
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -114,13 +136,22 @@ class Lwm2mServer:
         self.endpoints["ctwing_lwm2m"] = await coap_adapter.add_plain_listener(self._ctx, self.host, self.port)
         if self.dtls_port is not None:
             if dtls_adapter.DTLS_AVAILABLE:
-                self.endpoints["ctwing_lwm2m_dtls"] = await dtls_adapter.add_dtls_listener(
-                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for)
+                self.dtls = await dtls_adapter.add_dtls_listener(
+                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for, self._dtls_failed, self.dtls_ciphers)
+                self.endpoints["ctwing_lwm2m_dtls"] = self.dtls.bound
                 self.dtls_status = "listening"
             else:
                 self.dtls_status = "unavailable: " + dtls_adapter.DTLS_MISSING_REASON
                 log.warning("LwM2M DTLS listener not started: %s", self.dtls_status)
         return dict(self.endpoints)
+
+    def _dtls_failed(self, failure: Any) -> None:
+        event = {"type": "dtls_handshake_failed", "at": self.clock.now(), "peer": list(failure.peer),
+                 "identity": failure.identity, "reason": failure.reason, "alert": failure.alert}
+        self.events.append(event)
+        del self.events[:-EVENTS_KEPT]
+        if self.on_event is not None:
+            self.on_event(event)
 
     async def stop(self) -> None:
         for task in [*self._observers.values(), *self._delivering.values()]:
@@ -143,7 +174,7 @@ class Lwm2mServer:
     def kick(self, device_id: str, trigger: str = "queued") -> None:
         """A downlink was queued: deliver now if the device is reachable and the hooks agree,
         else on next contact (``_after_contact``)."""
-        reachable = self.registrations.reachable(device_id, self.reachable_for)
+        reachable = self.registrations.reachable(device_id, self.reachable_for, self.queue_awake)
         ask = getattr(self.hooks, "should_deliver", None)
         if ask(device_id, trigger, reachable) if ask is not None else reachable:
             self._schedule_delivery(device_id)
@@ -248,7 +279,11 @@ class Lwm2mServer:
         return self._ctx.request(msg, handle_blockwise=False)
 
     async def _observe(self, location: str, device_id: str) -> None:
-        req = self._request(location, code=Code.GET, uri_path=_segments(UPLINK_PATH), observe=0)
+        ask_accept = getattr(self.hooks, "observe_accept", None)
+        accept = ask_accept(device_id) if ask_accept is not None else None
+        accept = payload_codec.ACCEPT_FORMATS.get(accept, accept)  # a name or a number
+        extra = {} if accept is None else {"accept": accept}
+        req = self._request(location, code=Code.GET, uri_path=_segments(UPLINK_PATH), observe=0, **extra)
         try:
             first = await req.response
             if not first.code.is_successful() or first.opt.observe is None:
@@ -259,7 +294,7 @@ class Lwm2mServer:
                 if location not in self._remotes:
                     break
                 self.registrations.notified(location, UPLINK_PATH, note.opt.observe)
-                self.hooks.on_uplink(device_id, note.payload, note.mtype == CON)
+                self._uplink(device_id, note)
                 self._contact(device_id)
         except asyncio.CancelledError:
             raise
@@ -272,6 +307,31 @@ class Lwm2mServer:
             if self._observers.get(location) is asyncio.current_task():
                 del self._observers[location]
                 self.registrations.forget_observation(location, UPLINK_PATH)
+
+    def _uplink(self, device_id: str, note: aiocoap.Message) -> None:
+        """Store the application bytes of a notification (payload_codec) with its format; a
+        payload that does not decode as its format says is kept whole, with one log line."""
+        fmt = note.opt.content_format
+        fmt = None if fmt is None else int(fmt)
+        try:
+            data = payload_codec.application_bytes(fmt, note.payload, UPLINK_PATH)
+        except payload_codec.PayloadError as exc:
+            log.warning("device %s: notification in Content-Format %s kept as sent: %s", device_id, fmt, exc)
+            data = note.payload
+        self.hooks.on_uplink(device_id, data, note.mtype == CON, content_format=fmt)
+
+    def _write_for(self, reg: Registration, payload: bytes) -> tuple[tuple[int, ...], int, bytes] | str:
+        """The Write for one command, or why it cannot be sent (LwM2M 1.0 §5.4.3: a Write to an
+        object the client did not register would only earn 4.04)."""
+        if not reg.lists(DOWNLINK_PATH):
+            return (f"the device did not register object /{DOWNLINK_PATH[0]} instance {DOWNLINK_PATH[1]} "
+                    f"(registered: {reg.links_text() or 'nothing'}): command not sent")
+        ask = getattr(self.hooks, "downlink_format", None)
+        fmt = ask(reg.device_id) if ask is not None else "opaque"
+        try:
+            return payload_codec.write_request(fmt, payload, DOWNLINK_PATH)
+        except payload_codec.PayloadError as exc:
+            return str(exc)
 
     def _stop_delivering(self, device_id: str) -> None:
         """The registration ended: a write still waiting for the device's answer is failed
@@ -294,9 +354,14 @@ class Lwm2mServer:
                 if item is None:
                     return
                 command_id, payload = item
+                write = self._write_for(reg, bytes(payload))
+                if isinstance(write, str):
+                    self.hooks.downlink_result(device_id, command_id, False, write)
+                    continue
+                path, fmt, body = write
                 try:
-                    resp = await self._request(reg.location, code=Code.PUT, uri_path=_segments(DOWNLINK_PATH),
-                                               payload=bytes(payload), content_format=OCTET_STREAM).response
+                    resp = await self._request(reg.location, code=Code.PUT, uri_path=_segments(path),
+                                               payload=body, content_format=fmt).response
                 except asyncio.CancelledError:
                     self.hooks.downlink_result(device_id, command_id, False,
                                                "no answer: the registration ended (or the platform stopped)")

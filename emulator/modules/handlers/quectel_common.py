@@ -8,6 +8,8 @@ Must not: implement sockets, MQTT or LwM2M (their own features).
 
 from __future__ import annotations
 
+import re
+
 from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR, CmeError
@@ -16,16 +18,26 @@ from .ts27007 import signal
 
 T = CommandTable("quectel_common")
 
-# AT+QCFG settings: name -> default values (ints, or strings printed quoted). Query prints
-# ``+QCFG: "<name>",<values>``. Sources: BG96 AT manual §5.x, EC800E/EC2x manuals.
+# AT+QCFG settings: name -> default values (ints, or strings). Query prints
+# ``+QCFG: "<name>",<values>`` with strings quoted except hex masks and digit sequences, which the
+# manuals print bare (``+QCFG: "nwscanseq",020301``, ``+QCFG: "band",0xf,0x400a0e189f,0xa0e189f``;
+# BG96 AT manual §5.x AT+QCFG; manuals-wave2 §3). Factory values: BG96 AT manual (band
+# 0xF/0x400A0E189F/0xA0E189F, nwscanseq 020301, iotopmode 2). A module's data file
+# ``qcfg`` replaces values or (null) removes keys it does not have.
 QCFG_DEFAULTS: dict[str, tuple] = {
     "nwscanmode": (0,), "nwscanseq": ("020301",), "iotopmode": (2,), "servicedomain": (1,),
-    "band": ("0xf", "0x100002000000000f0e189f", "0x10004200000000090e189f"),
+    "roamservice": (255,),
+    "band": ("0xf", "0x400a0e189f", "0xa0e189f"),
     "urc/port": ("uart1",), "urc/psm": (0,), "psm/urc": (0,), "urc/ri/ring": ("pulse", 120, 1000, 5000, "off", 1),
     "risignaltype": ("respective",), "apready": (0, 0, 500), "psm/enter": (0,), "fast/poweroff": (25, 1),
     "ledmode": (0,), "urc/cache": (0,), "sleepind/level": (0,), "wakeupin/level": (0,),
     "rrcabort": (0,), "lwm2m": (0,),
 }
+# settings whose write form takes a trailing <effect> (1 at once, 0 after reboot) that is not
+# part of the stored value (BG96 AT manual AT+QCFG="nwscanseq"/"nwscanmode"/"iotopmode"/"band"/
+# "servicedomain"/"roamservice")
+QCFG_EFFECT = {"nwscanmode", "nwscanseq", "iotopmode", "band", "servicedomain", "roamservice"}
+_BARE = re.compile(r"0x[0-9a-f]+|[0-9]+")
 
 
 # AT+QINDCFG <urctype> and its default <enable> (BG96/EC2x AT manuals, "Control URC Indication").
@@ -42,13 +54,17 @@ def urc_port(ctx: Context) -> str:
 
 def _init(ctx: Context) -> None:
     ctx.state.qcfg = {k: tuple(v) for k, v in QCFG_DEFAULTS.items()}
-    ctx.state.qcfg.update({k: tuple(v) for k, v in ctx.defaults.get("qcfg", {}).items()})
+    for key, value in ctx.defaults.get("qcfg", {}).items():
+        if value is None:
+            ctx.state.qcfg.pop(key, None)
+        else:
+            ctx.state.qcfg[key] = tuple(value)
     ctx.state.dns = {1: tuple(ctx.defaults.get("dns", ("8.8.8.8", "8.8.4.4")))}
     ctx.state.qindcfg = dict(QINDCFG_DEFAULTS)
 
 
 def _fmt(value: object) -> str:
-    return str(value) if isinstance(value, int) else f'"{value}"'
+    return str(value) if isinstance(value, int) or _BARE.fullmatch(str(value)) else f'"{value}"'
 
 
 @T.exec("+QCCID")
@@ -125,10 +141,27 @@ def _cfg_set(table_attr: str, name_prefix: str):
             values = ",".join(_fmt(v) for v in table[key])
             return Reply(lines=(f'{name_prefix}: "{key}",{values}',))
         old = table[key]
+        given = len(cmd) - 1
+        if given > len(old) + (key in QCFG_EFFECT):
+            return Reply(final=ERROR)
         new = []
-        for i in range(1, len(cmd)):
-            template = old[i - 1] if i - 1 < len(old) else ""
-            new.append(cmd.int(i) if isinstance(template, int) else cmd.str(i, ""))
+        for i in range(1, min(len(cmd), len(old) + 1)):
+            template = old[i - 1]
+            if isinstance(template, int):
+                new.append(cmd.int(i))
+            elif key == "band":  # hex masks, written with or without 0x, read back as 0x<lowercase>
+                text = cmd.str(i).lower().removeprefix("0x")
+                new.append(f"0x{int(text, 16):x}" if re.fullmatch(r"[0-9a-f]{1,32}", text) else None)
+                if new[-1] is None:
+                    return Reply(final=ERROR)
+            elif _BARE.fullmatch(str(template)):
+                new.append(cmd.str(i))
+                if not new[-1].isdigit():
+                    return Reply(final=ERROR)
+            else:
+                new.append(cmd.str(i, ""))
+        if given > len(old):
+            cmd.int(len(old) + 1, lo=0, hi=1)  # <effect>
         table[key] = tuple(new) + tuple(old[len(new):])
         for hook in getattr(ctx.state, "qcfg_hooks", []):
             hook(ctx, key, table[key])

@@ -241,4 +241,11 @@ def cscs_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f'+CSCS: "{getattr(ctx.state, "cscs", "GSM")}"',))
 
 
+@T.test("+CSCS")
+def cscs_test(cmd: AtCommand, ctx: Context) -> Reply:
+    # The sets cscs_set accepts, as the BG96 AT Commands Manual (AT+CSCS, test command) prints
+    # them; python-gsmmodem's sendSms() parses this line and raises without it.
+    return Reply(lines=('+CSCS: ("GSM","IRA","UCS2")',))
+
+
 FEATURE = Feature("v250", T, init=_init, on_boot=_on_boot)

@@ -58,7 +58,9 @@ def imsi_read(cmd: AtCommand, ctx: Context) -> Reply:
 
 @T.read("$$CNUM")
 def cnum_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"$$CNUM:{ctx.defaults.get('msisdn', '01212345678')}",))
+    # the same MSISDN as AT+CNUM, in the national form (+82 10... -> 010...)
+    number = str(ctx.defaults.get("msisdn", "+821012345678"))
+    return Reply(lines=(f"$$CNUM:{'0' + number[3:] if number.startswith('+82') else number}",))
 
 
 @T.read("*NETNAME")

@@ -109,7 +109,7 @@ async def test_dtls_product_registers_with_guide_psk():
     import shutil
     from emulator.backends.lwm2m import dtls_adapter
     if shutil.which("coap-client-openssl") is None or not dtls_adapter.DTLS_AVAILABLE:
-        pytest.skip("needs coap-client-openssl (libcoap3-bin) and DTLSSocket")
+        pytest.skip("needs coap-client-openssl (libcoap3-bin) and python-mbedtls")
     backend = load_backend("ctwing")({}, BackendContext(VirtualClock(), FakeInternet(), ephemeral=True))
     endpoints = await backend.start()
     try:
@@ -121,9 +121,21 @@ async def test_dtls_product_registers_with_guide_psk():
         assert dtls_dev.online
         # the screenshot's spelling (capital I) is not the PSK: the handshake fails
         backend.store.set_online(dtls_dev.device_id, False)
+        seen = []
+        backend.event_listeners.append(seen.append)
         out = await _coap_client_openssl(endpoints["ctwing_lwm2m_dtls"], IMEI, "TYvoITk34D3NZ6GN",
                                          f"rd?ep=urn:imei:{IMEI}&lt=300&b=U")
         assert not dtls_dev.online
+        assert "bad record mac" in out.lower(), out  # refused at once with an alert
+        # the failure is in the backend's event list (and the console API) with identity + reason
+        assert seen == backend.events and len(seen) == 1
+        assert (seen[0]["type"], seen[0]["identity"], seen[0]["alert"]) == (
+            "dtls_handshake_failed", IMEI, "bad_record_mac")
+        from fastapi import FastAPI
+        from fastapi.testclient import TestClient
+        app = FastAPI()
+        app.include_router(backend.api_router())
+        assert TestClient(app).get("/api/ctwing/events").json() == seen
         # a plain-IMEI endpoint over DTLS belongs to the plain product: refused
         out = await _coap_client_openssl(endpoints["ctwing_lwm2m_dtls"], IMEI, "TYvoiTk34D3NZ6GN",
                                          f"rd?ep={IMEI}&lt=300&b=U")

@@ -27,6 +27,15 @@ class MemoryHooks:
         self.queues: dict[str, deque] = {}
         self.results: list[tuple[str, int, bool, str]] = []
         self._waiters: list[tuple[callable, asyncio.Future]] = []
+        self.formats: list[int | None] = []  # Content-Format of each uplink
+        self.write_format = "opaque"  # what downlink_format answers (a product's setting)
+        self.accept = None  # what observe_accept answers
+
+    def downlink_format(self, device_id):
+        return self.write_format
+
+    def observe_accept(self, device_id):
+        return self.accept
 
     def authorize(self, endpoint, dtls_identity):
         imei = endpoint.rsplit(":", 1)[-1]
@@ -41,8 +50,9 @@ class MemoryHooks:
     def on_deregistered(self, device_id, reason):
         self._record(("deregistered", device_id, reason))
 
-    def on_uplink(self, device_id, payload, confirmable):
+    def on_uplink(self, device_id, payload, confirmable, content_format=None):
         self.uplinks.append((device_id, payload, confirmable))
+        self.formats.append(content_format)
         self._record(("uplink", device_id, payload, confirmable))
 
     def next_downlink(self, device_id):

@@ -194,11 +194,12 @@ async def test_dtls_client_wrong_psk_fails(server, hooks):
     client = Lwm2mClient(host, port, f"urn:imei:{IMEI}", 300, psk_identity=IMEI, psk=b"not-the-right-psk",
                           ack_timeout=0.2, max_retransmit=1)
     try:
-        # aiocoap's tinydtls client does not surface the failed handshake: the CON Register
-        # simply times out by retransmission (short here: 0.2 s x 1), as a module would see it
+        # the server answers the bad Finished with a fatal alert: the Register fails at once
+        # with the reason (before the CON Register's first retransmission timer could matter)
         res = await asyncio.wait_for(client.register(), 10)
-        assert not res.ok and res.code == "timeout", res
+        assert not res.ok and res.code == "error" and "fatal alert" in res.error, res
         assert len(server.registrations) == 0 and hooks.events == []
+        assert [e["alert"] for e in server.events] == ["bad_record_mac"]
     finally:
         await client.close()
 
@@ -252,5 +253,43 @@ async def test_unanswered_write_fails_when_the_registration_ends_and_does_not_bl
         _, wmid, _, payload = await at.next("write")
         assert payload == b"two" and client.write_response(wmid, Code.CHANGED)
         assert await hooks.wait_for(lambda e: e[0] == "result" and e[2] == 2) == ("result", DEV, 2, True)
+    finally:
+        await client.close()
+
+
+class CountingGate:
+    """A route gate (faultgate.RouteGate's ``datagram`` contract): passes or drops each datagram."""
+
+    def __init__(self, drop: bool):
+        self.drop, self.seen = drop, []
+
+    def datagram(self, send, name="datagram"):
+        self.seen.append(name)
+        if self.drop:
+            return False
+        send()
+        return True
+
+
+@pytest.mark.needs_dtls
+@pytest.mark.skipif(not dtls_adapter.DTLS_AVAILABLE, reason=dtls_adapter.DTLS_MISSING_REASON or "DTLS")
+@pytest.mark.parametrize("drop", [False, True])
+async def test_dtls_client_handshake_passes_the_route_gate(server, hooks, drop):
+    """The DTLS session is gated from its first datagram (the handshake too); a route that drops
+    everything ends the Register by the CoAP retransmission timeout ("timeout", +QLWREG: -2),
+    not by a wall-clock handshake deadline."""
+    gate = CountingGate(drop)
+    host, port = server.endpoints["ctwing_lwm2m_dtls"]
+    client = Lwm2mClient(host, port, f"urn:imei:{IMEI}", 300, psk_identity=IMEI, psk=PSK,
+                         ack_timeout=0.2, max_retransmit=1, gate=gate)
+    try:
+        res = await asyncio.wait_for(client.register(), 10)
+        if drop:
+            assert not res.ok and res.code == "timeout", res
+            assert set(gate.seen) == {"coap-out"} and len(server.registrations) == 0
+        else:
+            assert res.ok, res
+            # ClientHello twice (cookie), ClientKeyExchange flight, the Register; and answers
+            assert gate.seen.count("coap-out") >= 4 and gate.seen.count("coap-in") >= 4
     finally:
         await client.close()

@@ -23,8 +23,19 @@ def test_register_query_as_ctwing_sees_it():
 
 
 def test_register_query_defaults_and_ignored_params():
-    assert parse_register_query([f"ep=urn:imei:{IMEI}", "sms=123", "Q"]) == RegisterParams(
+    assert parse_register_query([f"ep=urn:imei:{IMEI}", "sms=123"]) == RegisterParams(
         f"urn:imei:{IMEI}", 86400, "U", "1.0")
+
+
+@pytest.mark.parametrize("query, version, binding, queue", [
+    (["lwm2m=1.2"], "1.2", "U", False),            # 1.1/1.2 may leave b= out (Core §6.2.1.1)
+    (["lwm2m=1.1", "b=U", "Q"], "1.1", "U", True),  # 1.1 queue mode: the value-less Q parameter
+    (["lwm2m=1.0", "b=UQ"], "1.0", "UQ", True),     # 1.0 queue mode: the binding
+    (["lwm2m=1.0", "b=U"], "1.0", "U", False),
+])
+def test_register_query_versions_and_queue_mode(query, version, binding, queue):
+    params = parse_register_query([f"ep={IMEI}", *query])
+    assert (params.version, params.binding, params.queue) == (version, binding, queue)
 
 
 @pytest.mark.parametrize("query, needle", [
