@@ -4,12 +4,14 @@ The console API (``api/app.py``), the scenario actions (``scenarios/actions.py``
 harness (``testing/harness.py``, through the scenario bench) all call :class:`Control`: look up
 a modem, describe it, power it, wake it, set DTR, change its network (detach, attach, signal,
 SIM), advance the virtual clock, inject or clear a fault on the fake internet (a ``cut`` also
-resets what is open on that route), read the energy meter, run a platform's action (queue a
-CTWing command, send a ThingPlug RPC or attribute, ...). Adding a feature's control is one
+resets what is open on that route), deliver an SMS through the network's SMSC and list what a
+modem sent, read the energy meter, run a platform's action (queue a CTWing command, send a
+ThingPlug RPC or attribute, ``sms.deliver`` ...). Adding a feature's control is one
 method here, one route in the API and one entry in the scenario action table.
 
-Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`, all
-:class:`ControlError`); each adapter maps them (HTTP 404/422, a scenario step's failure).
+Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`,
+:class:`Refused`, all :class:`ControlError`); each adapter maps them (HTTP 404/422/400, a
+scenario step's failure).
 Stimuli go through ``Emulator.on_loop``: modems, executors and backends are touched only from
 the emulator's event loop.
 
@@ -48,6 +50,10 @@ class UnknownModem(NotFound):
 
 class BadRequest(ControlError):
     """The request is malformed (a signal change without rssi, an unknown fault kind ...)."""
+
+
+class Refused(ControlError):
+    """Well-formed, but the network or platform refuses the value (an undecodable SMS PDU)."""
 
 
 def network_stimulus(action: str, rssi: int | None = None) -> Stimulus:
@@ -179,10 +185,38 @@ class Control:
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
 
+    # --- SMS (the network's SMSC, net/smsc.py) -------------------------------------------
+    def sms_deliver(self, name: str, *, sender: str | None = None, text: str | None = None,
+                    pdu: str | None = None) -> dict[str, Any]:
+        """An MT SMS to modem ``name``: ``text`` from ``sender``, or an SMS-DELIVER ``pdu`` (hex)."""
+        from .modules.handlers.sms_codec import PduError
+        from .net.smsc import Smsc
+        self.port(name)
+        smsc = Smsc.of(self.emulator.internet)
+        try:
+            if pdu is not None:
+                return self.emulator.on_loop(smsc.deliver_pdu, name, pdu)
+            return self.emulator.on_loop(smsc.deliver_text, name, sender or "", text or "")
+        except PduError as exc:
+            raise Refused(f"pdu: {exc}") from None
+
+    def sms_sent(self, name: str) -> list[dict[str, Any]]:
+        """The SMS modem ``name`` sent, oldest first, as the network recorded them."""
+        from .net.smsc import Smsc
+        self.port(name)
+        return Smsc.of(self.emulator.internet).sent_by(name)
+
     # --- platforms ------------------------------------------------------------------------
     def platform(self, backend: str, action: str, args: dict[str, Any]) -> Any:
         """Run a platform's action (``ctwing.queue_command``, ``thingplug.send_rpc`` ...); the
-        result may be a coroutine (the caller awaits it, within its own time budget)."""
+        result may be a coroutine (the caller awaits it, within its own time budget). ``sms``
+        is the network's SMSC (``sms.deliver``, ``sms.expect_sent``), not a platform backend."""
+        if backend == "sms":
+            from .net.smsc import scenario_action
+            try:
+                return scenario_action(self.emulator.internet, action, args)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
         be = self.emulator.backends.get(backend)
         if be is None:
             raise NotFound(f"backend {backend!r} is not running; running: "

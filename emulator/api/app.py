@@ -7,7 +7,8 @@ Routes: ``GET /api/modems``, ``GET /api/modems/{name}``, ``POST /api/modems/{nam
 ``POST /api/modems/{name}/dtr``, ``GET /api/clock``, ``POST /api/clock/advance``,
 ``GET /api/network/routes``, ``POST /api/network/faults``, ``DELETE /api/network/faults``.
 OpenAPI docs at ``/docs``. Each route validates its body (pydantic), calls one ``Control``
-method and maps the control errors: unknown modem or target -> 404, bad request -> 422.
+method and maps the control errors: unknown modem or target -> 404, bad request -> 422, a
+value the network refuses -> 400 (also for the routers of api/sms.py, which use the same Control).
 
 Handlers are ``async def`` so they run on the emulator's event loop: a ``def`` handler would
 run in FastAPI's thread pool, where a stimulus that makes a modem start an async executor
@@ -25,11 +26,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..control import BadRequest, Control, NotFound
-from .gnss import router as gnss_router
+from ..control import BadRequest, Control, NotFound, Refused
 from . import sms as sms_api
-from .tls import tls_router
+from .gnss import router as gnss_router
 from .security import install as install_security
+from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -73,6 +74,10 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.get("/api/modems", tags=["modems"])
     async def list_modems() -> list[dict]:
@@ -137,7 +142,7 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         return {"ok": True}
 
     app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
-    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     for backend in emulator.backends.values():
         router = backend.api_router()

@@ -294,14 +294,6 @@ class Bench:
             raise StepFailure(f"{modem}: used {used:g} uAh, not below {limit_uah:g} uAh ({secs})")
 
     async def platform(self, backend: str, action: str, args: dict[str, Any], *, wall: float) -> Any:
-        if backend == "sms":  # the network's SMSC, not a platform backend (net/smsc.py)
-            from ..net.smsc import scenario_action
-            try:
-                result = scenario_action(self.emulator.internet, action, args)
-            except ValueError as exc:
-                raise StepFailure(str(exc)) from None
-            self.log("platform", "note", f"sms.{action} -> {result!r}")
-            return result
         try:
             result = self.controls.platform(backend, action, args)
         except ControlError as exc:

@@ -3,12 +3,14 @@ harness; typed errors mapped by each adapter; one host-link interface for every 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
 from emulator.api.app import create_app
 from emulator.config import Config, ModemSpec
-from emulator.control import BadRequest, Control, NotFound, UnknownModem
+from emulator.control import BadRequest, Control, NotFound, Refused, UnknownModem
 from emulator.scenarios import actions
 from emulator.scenarios.loader import parse_scenario
 from emulator.scenarios.report import failure_lines
@@ -68,6 +70,23 @@ def test_control_errors_are_typed() -> None:
         with pytest.raises(NotFound, match="backend 'ctwing' is not running; running: none"):
             c.platform("ctwing", "queue_command", {})
         assert isinstance(UnknownModem("x"), NotFound)
+
+
+def test_sms_through_the_control_plane_and_its_errors() -> None:
+    with ModemHarness("ec800e") as h:
+        c: Control = h.controls
+        h.command("AT+CMGF=1")
+        h.command('AT+CNMI=2,2,0,0,0')
+        result = h.call(lambda: c.sms_deliver(h.name, sender="+8210123", text="hi"))
+        assert result["status"] == "delivered"
+        h.expect_urc(re.compile(r'\+CMT: "\+8210123",.*'), "hi")
+        assert h.call(lambda: c.sms_sent(h.name)) == []
+        with pytest.raises(UnknownModem):
+            c.sms_deliver("nope", sender="+1", text="x")
+        with pytest.raises(Refused, match="^pdu: "):
+            h.call(lambda: c.sms_deliver(h.name, pdu="00"))
+        with pytest.raises(BadRequest, match="sms has no scenario action 'explode'"):
+            c.platform("sms", "explode", {"modem": h.name})
 
 
 def test_api_maps_control_errors_to_404_and_422() -> None:
