@@ -21,12 +21,14 @@ from .errors import ConfigError
 
 # Every fixed port the embedded platforms listen on (key, default, transport), in the order the
 # backends start. The keys and defaults are the ones the backends pass to ``Backend.port_for``
-# (backends/thingplug/backend.py, backends/ctwing/backend.py, backends/ctwing/lwm2m_link.py);
+# (backends/thingplug/backend.py, backends/ctwing/backend.py, backends/ctwing/lwm2m_link.py,
+# backends/ntp.py);
 # tests/transport/test_startup_errors.py checks that this table and those calls agree.
 BACKEND_PORTS: dict[str, list[tuple[str, int, str]]] = {
     "thingplug": [("thingplug_mqtt", 21883, "tcp"), ("thingplug_mqtts", 28883, "tcp")],
     "ctwing": [("ctwing_mqtt", 31883, "tcp"), ("ctwing_mqtts", 38883, "tcp"), ("ctwing_tcp", 28996, "tcp"),
                ("ctwing_lwm2m", 25683, "udp"), ("ctwing_lwm2m_dtls", 25684, "udp")],
+    "ntp": [("ntp", 10123, "udp")],
 }
 
 FIX = "use --ephemeral-ports (every listener on a free port; read them from --ready-file), or move it with --config"
