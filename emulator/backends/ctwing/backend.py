@@ -4,7 +4,7 @@
 protocol; it starts the MQTT and TCP servers itself and any ``extra_servers`` (the LwM2M server
 is plugged in this way: objects with ``async start(backend) -> {key: endpoint}`` and
 ``async stop()``), then registers the host names and public IPs the guide dials
-(guide 001 §4 access table, §4.2.3, §4.3.3; seed-fixtures.md) on the fake internet.
+(guide 001 §4 access table, §4.2.3, §4.3.3; docs/guides.md) on the fake internet.
 
 When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
 :class:`~.lwm2m_link.CtwingLwm2mPlugin` is added to ``extra_servers`` automatically (config
