@@ -90,10 +90,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
     s.add_argument("-v", "--verbose", action="store_true", help="log the libraries' messages too")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout",
-                       description="Run PROGRAM with a modem on its stdin/stdout (a pty, raw). The modem "
-                                   "powers on when the program flushes the line (pyserial does on open; "
-                                   "tcflush) or after --boot-delay; exit code: the program's (127: not "
-                                   "found).", epilog=EXAMPLES["exec"])
+                       description="Run PROGRAM with a modem on its stdin/stdout (a pty, raw). The modem\n"
+                                   "powers on when the program flushes the line (pyserial does on open;\n"
+                                   "tcflush) or after --boot-delay. Exit code: the program's (127: not found).",
+                       epilog=EXAMPLES["exec"])
     x.add_argument("--module", default="bg96", metavar="NAME",
                    help="module on the program's serial line (default bg96)")
     x.add_argument("--config", metavar="FILE", help="YAML config (modems, backends, routes; see README)")
