@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
-    s.add_argument("-v", "--verbose", action="store_true", help="log the libraries' messages too")
+    s.add_argument("-v", "--verbose", action="store_true", help="also print the libraries' logs (otherwise quiet)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="print no live events after the ready table (default: one line per event)")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout",
                        description="Run PROGRAM with a modem on its stdin/stdout (a pty, raw). The modem\n"
                                    "powers on when the program flushes the line (pyserial does on open;\n"

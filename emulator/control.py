@@ -92,6 +92,7 @@ class Control:
         psm = getattr(modem.state, "psm", None)
         return {**port.info(), "powered": on, "registered": on and radio.registered,
                 "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
+                "rssi": getattr(radio, "rssi", None) if on else None,
                 "psm": bool(psm and psm.in_psm),
                 "dtr_high": modem.dtr_line_high,  # the host's line: kept while powered off
                 "reachable": modem.reachable, "held_downlinks": len(port.held),
@@ -121,6 +122,30 @@ class Control:
     def dtr(self, name: str, high: bool) -> None:
         port = self.port(name)
         self.emulator.on_loop(port.stimulus, DtrChanged(bool(high)))
+
+    def gnss(self, name: str, fix: Stimulus) -> None:
+        """Where the modem's GNSS receiver is: a ``GnssPosition`` or ``GnssTrack`` stimulus
+        (built by the scenario loader from ``{lat, lon, alt}`` / ``{track: ...}``)."""
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, fix)
+
+    def ussd(self, name: str, text: str, *, code: str | None = None, session: bool = False) -> dict[str, Any]:
+        """USSD from the network: with ``code``, script the answer the network gives to it
+        (``session``: it then waits for the user's next string); without, push ``text`` to the
+        modem now as a network-initiated USSD. The model is ``handlers/ussd_network.py``."""
+        from .modules.handlers.ussd import UssdFromNetwork
+        from .modules.handlers.ussd_network import script
+        port = self.port(name)
+        if code is not None:
+            return self.emulator.on_loop(script, port.modem.ctx, code, text, session)
+        self.emulator.on_loop(port.stimulus, UssdFromNetwork(text, session))
+        return {"sent": text}
+
+    def ussd_state(self, name: str) -> dict[str, Any]:
+        """The scripted answers and the strings the modem sent."""
+        from .modules.handlers.ussd_network import network_of
+        port = self.port(name)
+        return self.emulator.on_loop(lambda: network_of(port.modem.ctx).describe())
 
     def energy(self, name: str) -> dict[str, Any]:
         """The energy meter's report: time per power state and the estimated charge (µAh)."""
@@ -179,11 +204,13 @@ class Control:
             self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
         except ConfigError as exc:
             raise NotFound(str(exc)) from None
+        self.emulator.events.publish("fault", host=host, port=port, kind=kind, count=count, seconds=float(seconds))
         if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
             self.emulator.on_loop(self.emulator.internet.cut, host, port)
 
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
+        self.emulator.events.publish("fault", kind="clear")
 
     # --- SMS (the network's SMSC, net/smsc.py) -------------------------------------------
     def sms_deliver(self, name: str, *, sender: str | None = None, text: str | None = None,

@@ -43,6 +43,81 @@ def run_loop(coro) -> int:  # noqa: ANN001
     return uvloop.run(coro)
 
 
+class EventPrinter:
+    """Print every live event (``observe/bus.py``) as one readable line (``observe/render.py``)
+    on stdout without ever blocking the emulator: when stdout is a pipe or file, it is made
+    non-blocking and a reader that does not keep up (a test that pipes stdout and never reads
+    it) loses lines, counted in a note, instead of freezing the event loop. A terminal stays
+    blocking (its file description is shared with the shell). ``close`` restores the fd."""
+
+    PENDING_LIMIT = 64 * 1024
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self.fd = sys.stdout.fileno()
+        self.restore = None if os.isatty(self.fd) else os.get_blocking(self.fd)
+        if self.restore is not None:
+            os.set_blocking(self.fd, False)
+        self.pending = b""
+        self.dropped = 0
+        self.loop = asyncio.get_running_loop()
+        self.waiting = False  # a loop writer is set: flush again once the reader made room
+
+    def __call__(self, event: dict) -> None:
+        from .observe.render import render
+        line = (render(event) + "\n").encode("utf-8", "replace")
+        if len(self.pending) + len(line) > self.PENDING_LIMIT:
+            self.dropped += 1
+        else:
+            self.pending += line
+        self.flush()
+
+    def flush(self) -> None:
+        if self.dropped and not self.pending:
+            self.pending = f"({self.dropped} event lines not printed: stdout was not read)\n".encode()
+            self.dropped = 0
+        try:
+            while self.pending:
+                n = os.write(self.fd, self.pending)
+                self.pending = self.pending[n:]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # stdout closed: stop printing, keep serving
+            self.pending, self.dropped = b"", 0
+        self._watch(bool(self.pending or self.dropped))
+
+    def _watch(self, on: bool) -> None:
+        if on == self.waiting or self.restore is None:
+            return
+        try:
+            if on:
+                self.loop.add_writer(self.fd, self.flush)
+            else:
+                self.loop.remove_writer(self.fd)
+            self.waiting = on
+        except (OSError, ValueError, NotImplementedError):  # a regular file: never blocks anyway
+            pass
+
+    def close(self, grace: float = 1.0) -> None:
+        """Stop watching; give a reader up to ``grace`` wall seconds to take what is pending
+        (and the note on dropped lines), then restore the fd's blocking mode."""
+        import select
+        import time
+        self._watch(False)
+        deadline = time.monotonic() + grace
+        self.flush()
+        while (self.pending or self.dropped) and (left := deadline - time.monotonic()) > 0:
+            try:
+                select.select([], [self.fd], [], left)
+            except (OSError, ValueError):
+                break
+            self.flush()
+            self._watch(False)
+        if self.restore is not None:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self.fd, self.restore)
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -248,6 +323,7 @@ async def serve(args: argparse.Namespace) -> int:
     await start_or_clean_up(emulator, sock)
     api = ApiServer(emulator, args.api, args.ephemeral_ports, sock,  # after start: the app mounts the backends' routes
                     token=getattr(args, "api_token", None))
+    printer: EventPrinter | None = None
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         state_dir = getattr(args, "state_dir", None) or config.state_dir
@@ -261,8 +337,13 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        if not getattr(args, "quiet", False):
+            printer = EventPrinter()  # from here on: one line per event (-q: none)
+            emulator.events.listen(printer)
         await shutdown.requested.wait()
     finally:
+        if printer is not None:
+            printer.close()
         await api.stop()
         if state is not None:
             state.save_all()

@@ -23,6 +23,8 @@ STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
 #: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
 #: Zephyr and python-gsmmodem CR), and the module must treat each the same.
 LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
+CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
+FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
@@ -302,9 +304,9 @@ class _Builder:
         raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
 
     def control(self, value: Any, line: int) -> dict[str, Any]:
-        if isinstance(value, dict) and "gnss" in value:  # parsed here: files are relative to the scenario
-            value = dict(value, gnss=self.gnss(value["gnss"], line))
         problem = control_actions.check(value)
         if problem:
             raise self.err(problem, line)
+        if "gnss" in value:  # parsed here: a track file's path is relative to the scenario
+            return dict(value, gnss=self.gnss(value["gnss"], line))
         return dict(value)

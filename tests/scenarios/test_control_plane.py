@@ -109,12 +109,14 @@ async def test_a_refused_control_fails_its_step_with_the_reason() -> None:
 
 
 def test_action_table_checks_what_the_loader_reports() -> None:
-    assert [a.key for a in actions.ACTIONS] == ["network", "power", "dtr", "wake", "fault", "clear_faults",
-                                                 "gnss"]
+    assert [a.key for a in actions.ACTIONS] == ["network", "power", "dtr", "wake", "gnss", "fault",
+                                                  "clear_faults", "ussd"]
     assert actions.check({"network": "detach"}) is None
     assert actions.check({"network": "signal"}) == "control network: signal needs rssi: 0-31 or 99"
     assert actions.check({"explode": 1}) == ("unknown control explode; use network, power, dtr, wake, "
-                                             "fault, clear_faults, gnss")
+                                             "gnss, fault, clear_faults, ussd")
+    assert actions.check({"ussd": {"text": ""}}) == "control ussd takes {code?: '*100#', text: '...', session?: false}"
+    assert actions.check({"ussd": {"code": "*100#", "text": "Balance"}}) is None
     assert actions.check([]) == actions.USAGE
     with pytest.raises(BadRequest, match="control power must be on or off"):
         actions.apply(None, "m", {"power": "maybe"})  # type: ignore[arg-type]
