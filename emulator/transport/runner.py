@@ -290,7 +290,7 @@ class Emulator:
             raise ConfigError(f"modem names must be unique: {names}")
         if self.with_pty and self.link_dir is not None:
             from .pty import clean_stale_links
-            clean_stale_links(self.link_dir)  # links of a killed run (their ptys are gone)
+            clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -299,6 +299,9 @@ class Emulator:
                 link = (self.link_dir / spec.name) if self.link_dir else None
                 port.pty = PtyPort(port.feed, link)
                 port.pty.start()
+                if self.link_dir:
+                    from .pty import record_links
+                    record_links(self.link_dir, [p.pty for p in self.ports.values() if p.pty])
                 port.sinks.append(port.pty.write)
             if self.with_tcp:
                 from .tcp import TcpPort
@@ -375,7 +378,7 @@ class Emulator:
                 running = self._tasks()
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
-                await self._let_io_run(running)
+                await self._let_io_run(running, wall_end)
             while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
                 slice_end = loop.time() + ADVANCE_SLICE_WALL
                 while nxt is not None and nxt <= target and loop.time() < slice_end:
@@ -391,13 +394,15 @@ class Emulator:
             self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
-    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+    async def _let_io_run(self, running: set[asyncio.Task], wall_end: float | None = None) -> None:
         """Yield to the loop until the executor tasks the fired timers started are done and it
         has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
         written; each hop needs a round or two). Tasks that were already running (a socket's
         pump) do not count."""
         quiet = rounds = 0
-        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
+        loop = asyncio.get_running_loop()
+        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS \
+                and (wall_end is None or loop.time() < wall_end):  # busy loop turns (a flood) are slow
             seen = self._activity_seq
             await asyncio.sleep(0)
             rounds += 1
