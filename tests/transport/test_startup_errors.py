@@ -58,9 +58,28 @@ def busy_port():
         yield sock.getsockname()[1]
 
 
+def free_ports(n: int, kind: int = socket.SOCK_STREAM) -> list[int]:
+    """Ports nobody listens on right now (so a serve running elsewhere on this machine, on the
+    default ports, does not decide which busy port the test meets first)."""
+    socks = [socket.socket(socket.AF_INET, kind) for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_a_busy_platform_port_is_one_line_naming_the_port_and_the_fix(tmp_path, busy_port):
+    base, *tcp = free_ports(5)
+    udp = free_ports(3, socket.SOCK_DGRAM)
     cfg = tmp_path / "modemu.yaml"
-    cfg.write_text(f"backends:\n  ctwing: {{ports: {{ctwing_mqtt: {busy_port}}}}}\n")
+    cfg.write_text(f"tcp_base_port: {base}\n"
+                   f"backends:\n  thingplug: {{ports: {{thingplug_mqtt: {tcp[0]}, thingplug_mqtts: {tcp[1]}}}}}\n"
+                   f"  ctwing: {{ports: {{ctwing_mqtt: {busy_port}, ctwing_mqtts: {tcp[2]}, ctwing_tcp: {tcp[3]}, "
+                   f"ctwing_lwm2m: {udp[0]}, ctwing_lwm2m_dtls: {udp[1]}}}}}\n"
+                   f"  ntp: {{ports: {{ntp: {udp[2]}}}}}\n")
     res = serve_fails(tmp_path, "--config", str(cfg), "--module", "bg96", "--api", "127.0.0.1:0")
     assert f"port {busy_port} (ctwing ctwing_mqtt) is in use" in res.stderr
     assert "--ephemeral-ports" in res.stderr and "backends.ctwing.ports.ctwing_mqtt" in res.stderr
