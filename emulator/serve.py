@@ -1,7 +1,9 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. Must not: contain protocol logic.
+config, the console API server and the ready file. The API socket is bound first, so a busy
+``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+decide what a console request does (``control.py`` does).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,15 +67,36 @@ def api_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class ApiServer:
-    """The console API (uvicorn) on the emulator's loop; the emulator owns the signals."""
+def bind_api(address: str, ephemeral: bool) -> socket.socket:
+    """The console API's listening socket, bound now (port 0 with ``ephemeral``): ``serve`` binds
+    it before any modem or platform listens, so a port in use fails before anything started."""
+    host, port = api_address(address)
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(host, 0 if ephemeral else port,
+                                                              type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError:
+        raise EmulatorError(f"console API could not listen on {address}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(sockaddr)
+    except OSError:
+        sock.close()
+        raise EmulatorError(f"console API could not listen on {address}") from None
+    return sock
 
-    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool) -> None:
+
+class ApiServer:
+    """The console API (uvicorn) on the emulator's loop; the emulator owns the signals.
+    ``sock``: a socket from :func:`bind_api` to serve on (else uvicorn binds ``address``)."""
+
+    def __init__(self, emulator: "Emulator", address: str, ephemeral: bool,
+                 sock: socket.socket | None = None) -> None:
         import uvicorn
 
         from .api.app import create_app
         host, port = api_address(address)
-        self.address = address
+        self.address, self.sock = address, sock
         self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
                                                     port=0 if ephemeral else port,
                                                     log_level="warning", lifespan="off"))
@@ -91,13 +115,15 @@ class ApiServer:
 
     async def _serve(self) -> None:
         try:
-            await self.server.serve()
+            await self.server.serve(sockets=None if self.sock is None else [self.sock])
         except SystemExit:  # uvicorn exits the process when it cannot bind; we clean up instead
             pass
 
     async def stop(self) -> None:
         self.server.should_exit = True
         if self.task is None:
+            if self.sock is not None:
+                self.sock.close()
             return
         try:
             await asyncio.wait_for(self.task, 3.0)
@@ -132,9 +158,13 @@ async def serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    api_address(args.api)  # a bad --api fails before anything starts
-    await emulator.start()
-    api = ApiServer(emulator, args.api, args.ephemeral_ports)  # after start: the app mounts the backends' routes
+    sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts
+    try:
+        await emulator.start()
+    except BaseException:
+        sock.close()
+        raise
+    api = ApiServer(emulator, args.api, args.ephemeral_ports, sock)  # after start: the app mounts the backends' routes
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         state_dir = getattr(args, "state_dir", None) or config.state_dir

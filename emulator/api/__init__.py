@@ -1,1 +1,2 @@
-"""Console HTTP API (FastAPI): modems, clock, fake internet, and each backend's router."""
+"""Console HTTP API (FastAPI): HTTP adapters over ``emulator.control`` (modems, clock, fake
+internet) plus each backend's router."""

@@ -1,12 +1,16 @@
 """The test bench: an Emulator, one host link per modem, and virtual time that autojumps.
 
-Used by the scenario runner and by :class:`emulator.testing.harness.ModemHarness`. Output is
+Used by the scenario runner and by :class:`emulator.testing.harness.ModemHarness`. Each modem's
+host end is a :class:`~emulator.transport.hostlink.HostLink` (in-process or through its pty
+with pyserial), attached from ``Emulator.on_port`` so the boot output is read too. Output is
 split into lines on CR/LF (empty lines ignored); the echo of what was sent is skipped. While a
 step waits and nothing has happened for ``idle`` wall seconds, the virtual clock jumps to the
 next timer deadline (like trio's MockClock autojump) but never beyond the step's budget; real
-loopback I/O still needs wall time, so each step is also capped in wall seconds.
+loopback I/O still needs wall time, so each step is also capped in wall seconds. Controls
+(``control:``, ``advance:``, platform actions, energy) go through :class:`emulator.control.Control`.
 
-Must not: know the YAML format (loader.py) or print (report.py).
+Must not: know the YAML format (loader.py), print (report.py) or decide what a control does
+to the emulator (control.py).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import asyncio
 from typing import Any
 
 from ..config import Config, ModemSpec
-from ..core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
-                             SimRemoved, WakeUp)
-from ..transport.inproc import hook_ports
+from ..control import Control, ControlError
+from ..transport.hostlink import open_host_link
+from . import actions as control_actions
 from .link import Entry, Link, StepFailure  # noqa: F401 - re-exported (runner, harness, tests)
 from .model import ModemDecl
 from .patterns import Pattern
@@ -37,6 +41,7 @@ class Bench:
         self.links: dict[str, Link] = {}
         self.transcript: list[Entry] = []
         self.emulator: Any = None
+        self.controls: Control | None = None
         self.activity = asyncio.Event()
         self.t0 = 0.0
 
@@ -50,48 +55,20 @@ class Bench:
         self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=pty, with_pty=pty,
                                  with_tcp=False, backends=self.backend_names)
         self.emulator.on_activity(self.activity.set)
+        self.controls = Control(self.emulator)
         for d in self.decls:
             self.links[d.name] = Link(self, d.name)
-
-        def on_port(key: str, port: Any) -> None:
-            link = self.links[key]
-            if pty:  # open pyserial once the pty exists, before the boot output is drained
-                def first_drain(port: Any = port, link: Link = link) -> None:
-                    del port.drain
-                    self._open_serial(link, port.pty.path)
-                    port.drain()
-                port.drain = first_drain
-            else:
-                port.sinks.append(link.on_bytes)
-        hook_ports(self.emulator, on_port)
+        transport = self.transport
+        self.emulator.on_port(lambda port: self.links[port.name].attach(open_host_link(port, transport)))
         await self.emulator.start()
         self.t0 = self.emulator.clock.now()
 
-    def _open_serial(self, link: Link, path: str) -> None:
-        import os
-
-        import serial
-        ser = serial.Serial(path, 115200, timeout=0)
-        link.serial = ser
-
-        def readable() -> None:
-            try:
-                data = os.read(ser.fileno(), 65536)
-            except OSError:
-                return
-            if data:
-                link.on_bytes(data)
-        asyncio.get_running_loop().add_reader(ser.fileno(), readable)
-
     async def stop(self) -> None:
-        loop = asyncio.get_running_loop()
         for link in self.links.values():
-            if link.serial is not None:
-                try:
-                    loop.remove_reader(link.serial.fileno())
-                except Exception:  # noqa: BLE001
-                    pass
-                link.serial.close()
+            try:
+                link.close()
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                pass
         if self.emulator is not None:
             await self.emulator.stop()
 
@@ -160,7 +137,7 @@ class Bench:
         """Read and drop each modem's power-on URCs (through the last one its profile lists)."""
         loop = asyncio.get_running_loop()
         for name, link in self.links.items():
-            boot = [str(u) for u in self.emulator.ports[name].profile.quirks.boot_urcs]
+            boot = [str(u) for u in self.controls.port(name).profile.quirks.boot_urcs]
             vdeadline, wall_deadline = self.now + 60.0, loop.time() + wall
             while boot:
                 line = link.pop_line()
@@ -267,7 +244,7 @@ class Bench:
             pass
 
     async def advance(self, seconds: float) -> None:
-        self.emulator.advance(seconds)
+        self.controls.advance(seconds)
         await self.quiesce()
 
     async def finish(self, *, allow_other: bool = False) -> None:
@@ -278,40 +255,19 @@ class Bench:
             if stray and not allow_other:
                 raise StepFailure(f"{name}: unexpected output after the last step", ["<nothing>"], stray)
 
-    # --- control plane and platforms -----------------------------------------------------
+    # --- control plane and platforms (emulator/control.py) --------------------------------
     async def control(self, modem: str, action: dict[str, Any]) -> None:
-        port = self.emulator.ports[modem]
-        if "network" in action:
-            kind = action["network"]
-            stim = {"detach": NetworkDetach(), "attach": NetworkAttach(), "sim_remove": SimRemoved(),
-                    "sim_insert": SimInserted()}.get(kind) or SignalChanged(int(action["rssi"]))
-            port.stimulus(stim)
-        elif "power" in action:
-            port.power_on() if action["power"] in ("on", True) else port.power_off()
-        elif "fault" in action:
-            from ..net.internet import Fault
-            f = action["fault"]
-            self.emulator.internet.add_fault(f["host"], f.get("port"),
-                                             Fault(f["kind"], f.get("count"), float(f.get("seconds", 0.0))))
-            if f["kind"] == "cut":
-                self.emulator.internet.cut(f["host"], f.get("port"))
-        elif "dtr" in action:
-            port.stimulus(DtrChanged(action["dtr"] in ("high", True)))
-        elif "wake" in action:
-            port.stimulus(WakeUp()) if port.modem.powered else port.power_on()
-        elif "clear_faults" in action:
-            self.emulator.internet.clear_faults()
+        """A ``control:`` step (``scenarios/actions.py``); a refused control fails the step."""
+        try:
+            control_actions.apply(self.controls, modem, action)
+        except ControlError as exc:
+            raise StepFailure(f"control {action}: {exc}") from None
         self.log(modem, "note", f"control {action}")
         await asyncio.sleep(0)
 
     # --- energy ---------------------------------------------------------------------------
     def energy_reports(self) -> dict[str, dict]:
-        out = {}
-        for name, port in self.emulator.ports.items():
-            meter = getattr(port.modem.state, "energy", None)
-            if meter is not None:
-                out[name] = meter.report()
-        return out
+        return self.controls.energy_reports() if self.controls is not None else {}
 
     async def energy_below(self, modem: str, limit_uah: float) -> None:
         """The modem's charge since power-on (energy meter, virtual time) must be under the limit."""
@@ -326,23 +282,11 @@ class Bench:
             raise StepFailure(f"{modem}: used {used:g} uAh, not below {limit_uah:g} uAh ({secs})")
 
     async def platform(self, backend: str, action: str, args: dict[str, Any], *, wall: float) -> Any:
-        if backend == "sms":  # the network's SMSC, not a platform backend (net/smsc.py)
-            from ..net.smsc import scenario_action
-            try:
-                result = scenario_action(self.emulator.internet, action, args)
-            except ValueError as exc:
-                raise StepFailure(str(exc)) from None
-            self.log("platform", "note", f"sms.{action} -> {result!r}")
-            return result
-        be = self.emulator.backends.get(backend)
-        if be is None:
-            raise StepFailure(f"backend {backend!r} is not running; running: {', '.join(self.emulator.backends) or 'none'}")
-        actions = {a.name: a for a in be.scenario_actions()}
-        if action not in actions:
-            raise StepFailure(f"{backend} has no scenario action {action!r}; actions: {', '.join(sorted(actions)) or 'none'}")
-        result = actions[action].run(args)
+        try:
+            result = self.controls.platform(backend, action, args)
+        except ControlError as exc:
+            raise StepFailure(str(exc)) from None
         if asyncio.iscoroutine(result):
             result = await asyncio.wait_for(result, wall)
         self.log("platform", "note", f"{backend}.{action} -> {result!r}")
         return result
-

@@ -1,16 +1,20 @@
 """The host side of a scenario's modem link: bytes in, complete lines out, echoes of what was
 sent skipped; plus the transcript entry and the step-failure type the bench raises.
 
-Must not: wait, touch the clock or know the YAML format (engine.py and loader.py do).
+The bytes travel over a :class:`~emulator.transport.hostlink.HostLink` (in-process, pty or TCP:
+the same reader for every transport).
+Must not: wait, touch the clock, know the YAML format (engine.py and loader.py do) or know
+which transport carries the bytes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..transport.hostlink import HostLink
     from .engine import Bench
 
 _EOL = re.compile(rb"[\r\n]")
@@ -44,17 +48,26 @@ class Link:
         self.bench, self.name = bench, name
         self.rx = bytearray()
         self.echoes: list[str] = []
-        self.serial: Any = None
+        self.host: "HostLink | None" = None
+
+    def attach(self, host: "HostLink") -> None:
+        """Read the modem through ``host`` (attached before its power-on output)."""
+        self.host = host
+        host.on_output(self.on_bytes)
 
     def on_bytes(self, data: bytes) -> None:
         self.rx += data
         self.bench.activity.set()
 
     def write(self, data: bytes) -> None:
-        if self.serial is not None:
-            self.serial.write(data)
-        else:
-            self.bench.emulator.ports[self.name].feed(data)
+        if self.host is None:
+            raise StepFailure(f"{self.name}: no host link (the bench is not started)")
+        self.host.write(data)
+
+    def close(self) -> None:
+        host, self.host = self.host, None
+        if host is not None:
+            host.close()
 
     def expect_echo(self, text: str) -> None:
         for part in re.split(r"[\r\n]+", _CTRL.sub(lambda m: m.group(0) if m.group(0) in "\r\n" else "", text)):

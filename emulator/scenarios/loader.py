@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
+from . import actions as control_actions
 from .model import STEP_KINDS, ModemDecl, Scenario, Step
 from .patterns import Pattern, PatternError, parse_charge, parse_duration
 
@@ -22,8 +23,6 @@ STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
 #: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
 #: Zephyr and python-gsmmodem CR), and the module must treat each the same.
 LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
-CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
-FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
@@ -280,28 +279,7 @@ class _Builder:
         return Pattern(str(value))
 
     def control(self, value: Any, line: int) -> dict[str, Any]:
-        if not isinstance(value, dict) or not value:
-            raise self.err("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
-                           "{power: on|off}, {fault: {...}} or {clear_faults: true}", line)
-        if "network" in value:
-            if value["network"] not in CONTROL_NETWORK:
-                raise self.err(f"control network must be one of {', '.join(CONTROL_NETWORK)}", line)
-            if value["network"] == "signal" and not isinstance(value.get("rssi"), int):
-                raise self.err("control network: signal needs rssi: 0-31 or 99", line)
-        elif "power" in value:
-            if value["power"] not in ("on", "off", True, False):
-                raise self.err("control power must be on or off", line)
-        elif "fault" in value:
-            fault = value["fault"]
-            if not isinstance(fault, dict) or "host" not in fault or fault.get("kind") not in FAULT_KINDS:
-                raise self.err(f"control fault needs host and kind ({', '.join(FAULT_KINDS)})", line)
-        elif "dtr" in value:
-            if value["dtr"] not in ("high", "low", True, False):
-                raise self.err("control dtr must be high or low", line)
-        elif "wake" in value:
-            if value["wake"] is not True:
-                raise self.err("control wake takes true (a PWRKEY / PON_TRIG pulse)", line)
-        elif "clear_faults" not in value:
-            raise self.err(f"unknown control {', '.join(map(str, value))}; use network, power, dtr, wake, "
-                           "fault, clear_faults", line)
+        problem = control_actions.check(value)
+        if problem:
+            raise self.err(problem, line)
         return dict(value)

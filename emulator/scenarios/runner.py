@@ -56,7 +56,7 @@ def missing_requirement(scenario: Scenario) -> str | None:
 def _initial_variables(bench: Bench, scenario: Scenario) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, decl in enumerate(scenario.modems):
-        ident = bench.emulator.ports[decl.name].profile.identity
+        ident = bench.controls.port(decl.name).profile.identity
         for key in ("imei", "imsi", "iccid"):
             value = getattr(ident, key, None)
             if value is not None:

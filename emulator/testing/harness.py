@@ -6,8 +6,11 @@ own asyncio loop in a background thread, with the same virtual-time autojump as 
 (exact text, ``{name}`` / ``{name:regex}`` patterns, or compiled ``re.Pattern``) and returns
 the captures; ``drain()`` hands back (and forgets) unread lines. Strict: an unexpected line
 fails ``expect``, and output nobody read fails ``close(check=True)`` (the fixture's teardown).
+Controls (``control(network="detach")``, ``advance``, ``platform``) are the scenario steps'
+(the bench's), which call :class:`emulator.control.Control`; ``controls`` is that object for
+direct use (``h.controls.describe(h.name)``), run on the emulator's loop with ``call``.
 
-Must not: know pytest (pytest_plugin.py does).
+Must not: know pytest (pytest_plugin.py) or decide what a control does (control.py does).
 """
 
 from __future__ import annotations
@@ -128,8 +131,14 @@ class ModemHarness:
         return self.bench.emulator
 
     @property
+    def controls(self) -> Any:
+        """The :class:`emulator.control.Control` of this harness's emulator."""
+        assert self.bench is not None
+        return self.bench.controls
+
+    @property
     def port(self) -> Any:
-        return self.emulator.ports[self.name]
+        return self.controls.port(self.name)
 
     @property
     def modem(self) -> Any:

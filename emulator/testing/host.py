@@ -1,5 +1,7 @@
-"""The host end of an in-process modem's serial line, for tests and benches: collects what the
-modem writes, waits for a pattern (woken by every chunk, no polling interval), sends AT lines.
+"""The host end of a modem's serial line, for tests and benches: collects what the modem writes,
+waits for a pattern (woken by every chunk, no polling interval), sends AT lines. It reads and
+writes through a :class:`~emulator.transport.hostlink.HostLink` (given, or an in-process one for
+a ``ModemPort``), so the same helper works over every transport.
 
 Must not: sleep on the wall clock for protocol timers (the waits here are bounded waits for real
 loopback I/O), or know about any module or backend.
@@ -12,6 +14,8 @@ import re
 import time
 from typing import Any
 
+from ..transport.inproc import InProcessLink
+
 # Every final result a command line can end with (V.250 plus the Quectel data-mode finals).
 FINAL = re.compile(rb"\r\n(OK|ERROR|SEND OK|SEND FAIL|CONNECT|NO CARRIER|\+CME ERROR: [^\r]*)\r\n")
 
@@ -21,10 +25,12 @@ class Host:
     the last chunk (the benches time round trips with it)."""
 
     def __init__(self, port: Any) -> None:
+        """``port``: a ``ModemPort`` (read in-process) or any ``HostLink``."""
         self.port, self.buf, self.pos = port, bytearray(), 0
+        self.link = port if hasattr(port, "on_output") else InProcessLink(port)
         self.event = asyncio.Event()
         self.arrived = 0.0
-        port.sinks.append(self._sink)
+        self.link.on_output(self._sink)
 
     def _sink(self, data: bytes) -> None:
         self.arrived = time.perf_counter()
@@ -59,11 +65,11 @@ class Host:
 
     async def at(self, line: str | bytes, timeout: float = 5.0) -> bytes:
         """Send one command line (CR added) and return the output up to its final result."""
-        self.port.feed((line.encode() if isinstance(line, str) else line) + b"\r")
+        self.link.write((line.encode() if isinstance(line, str) else line) + b"\r")
         return await self.expect(FINAL, timeout)
 
     def send(self, raw: bytes) -> None:
-        self.port.feed(raw)
+        self.link.write(raw)
 
     async def quiet(self, wait: float = 0.1) -> bytes:
         """Whatever arrives within ``wait`` seconds of real I/O (for "nothing more was printed")."""

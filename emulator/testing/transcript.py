@@ -24,7 +24,8 @@ from pathlib import Path
 
 from ..core.events import ToHost
 from ..core.modem import Modem
-from ..core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved, Stimulus
+from ..control import NETWORK_ACTIONS, ControlError, network_stimulus
+from ..core.stimuli import Stimulus
 from ..modules import load_module
 
 
@@ -54,12 +55,12 @@ def parse(text: str) -> list[Step]:
 
 def _stimulus(spec: str) -> Stimulus:
     name, _, arg = spec.partition(" ")
-    table = {"detach": NetworkDetach, "attach": NetworkAttach, "sim_remove": SimRemoved, "sim_insert": SimInserted}
-    if name == "signal":
-        return SignalChanged(int(arg))
-    if name not in table:
-        raise ValueError(f"unknown stimulus {name!r}; valid: {', '.join([*table, 'signal'])}")
-    return table[name]()
+    if name not in NETWORK_ACTIONS:
+        raise ValueError(f"unknown stimulus {name!r}; valid: {', '.join(NETWORK_ACTIONS)}")
+    try:
+        return network_stimulus(name, int(arg) if name == "signal" else None)
+    except (ControlError, ValueError) as exc:
+        raise ValueError(f"stimulus {spec!r}: {exc}") from None
 
 
 def _lines(modem: Modem) -> list[str]:

@@ -1,1 +1,2 @@
-"""I/O edges: the asyncio runner, pty and TCP ports, the pyserial ``modemu://`` handler."""
+"""I/O edges: the asyncio runner, pty and TCP ports, the child process of ``exec``, the pyserial
+``modemu://`` handler, and the host end of a modem's line for each of them (hostlink.py)."""

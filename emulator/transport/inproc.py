@@ -1,26 +1,35 @@
-"""Attach in-process listeners to an Emulator's ports before they emit their boot URCs.
+"""The in-process transport's :class:`~emulator.transport.hostlink.HostLink`: the host end of a
+modem's line inside the emulator's own process (scenario bench, pytest harness, ``modemu://``).
 
-``Emulator.start()`` creates each :class:`ModemPort`, stores it in ``emulator.ports`` and drains
-the power-on output right away; :func:`hook_ports` swaps ``emulator.ports`` for a dict that
-calls ``on_port(name, port)`` on insertion, i.e. before that first drain.
-Must not: do I/O.
+Writes go straight to ``ModemPort.feed``; every chunk the modem writes reaches the listeners.
+Create it from an ``Emulator.on_port`` listener to see the modem's power-on output.
+Must not: do I/O or interpret bytes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+
+from .hostlink import Listener
 
 
-class _HookedPorts(dict):
-    def __init__(self, on_port: Callable[[str, Any], None]) -> None:
-        super().__init__()
-        self._on_port = on_port
+class InProcessLink:
+    def __init__(self, port: Any) -> None:
+        self.port = port
+        self._listeners: list[Listener] = []
+        port.sinks.append(self._deliver)
 
-    def __setitem__(self, key: str, port: Any) -> None:
-        self._on_port(key, port)
-        super().__setitem__(key, port)
+    def _deliver(self, data: bytes) -> None:
+        for listener in list(self._listeners):
+            listener(data)
 
+    def write(self, data: bytes) -> None:
+        self.port.feed(data)
 
-def hook_ports(emulator: Any, on_port: Callable[[str, Any], None]) -> None:
-    """Call before ``await emulator.start()``."""
-    emulator.ports = _HookedPorts(on_port)
+    def on_output(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def close(self) -> None:
+        self._listeners.clear()
+        if self._deliver in self.port.sinks:
+            self.port.sinks.remove(self._deliver)

@@ -10,6 +10,9 @@ returns a pyserial-compatible object: ``read``/``write``/``in_waiting``/``timeou
 URL: ``modemu://<module>[?name=N&backends=none|all|a,b&time_scale=X&<override>=<value>...]``;
 other query keys are module overrides (``imei``, ``imsi``, ``iccid``, defaults ...).
 
+The host end is an :class:`~emulator.transport.inproc.InProcessLink`, attached from
+``Emulator.on_port`` so the boot URCs are read too.
+
 Must not: bind or dial anything itself (the Emulator's backends and executors do, on loopback).
 """
 
@@ -23,7 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
-from .inproc import hook_ports
+from ..control import Control
+from .inproc import InProcessLink
 
 START_TIMEOUT = 30.0
 
@@ -57,6 +61,7 @@ class _EmulatorThread:
         self.cond = threading.Condition()
         self.loop = asyncio.new_event_loop()
         self.emulator: Any = None
+        self.link: Any = None  # the host end (InProcessLink), attached before the boot output
         self.error: BaseException | None = None
         self._started = threading.Event()
         self.thread = threading.Thread(target=self._main, name=f"modemu-{self.name}", daemon=True)
@@ -87,8 +92,12 @@ class _EmulatorThread:
         self.emulator = Emulator(Config(), modems=[ModemSpec(self.name, self.module, self.overrides)],
                                  ephemeral=True, with_pty=False, with_tcp=False, follow_wall=True,
                                  time_scale=self.time_scale, backends=self.backends)
-        hook_ports(self.emulator, lambda _name, port: port.sinks.append(self._on_bytes))
+        self.emulator.on_port(self._attach)
         await self.emulator.start()
+
+    def _attach(self, port: Any) -> None:
+        self.link = InProcessLink(port)
+        self.link.on_output(self._on_bytes)
 
     def _on_bytes(self, data: bytes) -> None:
         with self.cond:
@@ -104,7 +113,7 @@ class _EmulatorThread:
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
 
     def feed(self, data: bytes) -> None:
-        self.loop.call_soon_threadsafe(self.emulator.ports[self.name].feed, data)
+        self.loop.call_soon_threadsafe(self.link.write, data)
 
     def stop(self) -> None:
         if self.thread.is_alive() and self.emulator is not None:
@@ -195,9 +204,8 @@ class Serial(SerialBase):
         (awake; Quectel: pin high lets it sleep, deep sleep in PSM). Same as the console API's
         ``POST /api/modems/{name}/dtr``."""
         if self.is_open:
-            from ..core.stimuli import DtrChanged
-            stim, name = DtrChanged(not self._dtr_state), self._emu.name
-            self._emu.call(lambda: self._emu.emulator.ports[name].stimulus(stim))
+            high, name = not self._dtr_state, self._emu.name
+            self._emu.call(lambda: Control(self._emu.emulator).dtr(name, high))
 
     @property
     def cts(self) -> bool:
@@ -225,7 +233,7 @@ class Serial(SerialBase):
         """Push the virtual clock forward (timers fire now, deadline by deadline, with loopback
         I/O in between like the console API's advance); returns how many fired."""
         self._check_open()
-        return self._emu.call(lambda: self._emu.emulator.advance_live(seconds))
+        return self._emu.call(lambda: Control(self._emu.emulator).advance_live(seconds))
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 10.0) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop (may return a coroutine) and return its result."""

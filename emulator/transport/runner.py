@@ -4,9 +4,12 @@
 :class:`ModemPort` per modem. Each port hands the effect executors of ``emulator/net`` its
 :class:`~emulator.net.context.NetContext` (built by ``netwiring.py``), never itself. In
 ``serve`` the clock follows the wall clock (times ``time_scale``) and can be pushed forward
-(``advance``); scenarios run with ``follow_wall=False`` and move time themselves.
+(``advance``); scenarios run with ``follow_wall=False`` and move time themselves. Host links (``hostlink.py``)
+attach to each port from ``on_port`` listeners, before its power-on output; what users ask of a
+running emulator goes through ``emulator/control.py``.
 
-Must not: contain protocol logic (features, executors and backends do).
+Must not: contain protocol logic (features, executors and backends do) or know the console API,
+scenarios or tests.
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ class Emulator:
         self._wake = asyncio.Event()
         self._driver: asyncio.Task | None = None
         self._activity_listeners: list[Callable[[], None]] = []
+        self._port_listeners: list[Callable[[ModemPort], None]] = []
         self.api_url: str | None = None
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -250,6 +254,8 @@ class Emulator:
                 port.tcp = TcpPort(port.feed, port=0 if self.ephemeral else self.tcp_base_port + i)
                 await port.tcp.start()
                 port.sinks.append(port.tcp.write)
+            for listener in list(self._port_listeners):
+                listener(port)  # host links attach here, before the power-on output
             port.drain()
         self.clock.on_schedule(self._wake.set)
         if self.follow_wall:
@@ -386,6 +392,12 @@ class Emulator:
 
     def on_activity(self, listener: Callable[[], None]) -> None:
         self._activity_listeners.append(listener)
+
+    def on_port(self, listener: Callable[["ModemPort"], None]) -> None:
+        """Call ``listener(port)`` for each modem port ``start()`` creates, once its pty/TCP
+        exist and before its first output (the power-on URCs) is drained: where a host link
+        (``transport/hostlink.py``) attaches to read the boot. Register before ``start()``."""
+        self._port_listeners.append(listener)
 
     # --- reporting ------------------------------------------------------------------------
     def ready_info(self) -> dict[str, Any]:

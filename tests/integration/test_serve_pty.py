@@ -2,7 +2,8 @@
 
 One server (all four modules, no backends, ephemeral ports) is shared by the module's tests;
 the shutdown test starts its own. Boot URCs sit in the pty until a host opens it, so each test
-flushes its input first.
+flushes its input first. No test here binds a default port (7001.., 8765): they would collide
+with a running ``make run``.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def test_unknown_module_exits_2_with_valid_names(tmp_path: Path) -> None:
     exe = shutil.which("modemu")
     cmd = [exe] if exe else [sys.executable, "-m", "emulator"]
     res = subprocess.run([*cmd, "serve", "--module", "bg69", "--ephemeral-ports", "--no-backends",
-                          "--link-dir", str(tmp_path)], cwd=tmp_path, env=_env(), capture_output=True,
+                          "--api", "127.0.0.1:0", "--link-dir", str(tmp_path)], cwd=tmp_path, env=_env(), capture_output=True,
                          text=True, timeout=30)
     assert res.returncode == 2
     assert "bg69" in res.stderr
@@ -240,6 +241,9 @@ def test_api_must_be_loopback(tmp_path: Path) -> None:
 
 
 def test_api_port_in_use_exits_2_and_cleans_up(tmp_path: Path) -> None:
+    """The console API is bound before any modem or platform listens, so this run (default modem
+    TCP ports, no --ephemeral-ports) fails on the busy API port and never binds 7001 (no collision
+    with a running ``make run``)."""
     import socket
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.backends.lwm2m import dtls_adapter
+
 serial = pytest.importorskip("serial")
 
 pytestmark = [pytest.mark.pty, pytest.mark.slow,
@@ -159,6 +161,8 @@ def test_guide_downlink_waits_for_the_update_that_triggers_it(serve) -> None:
     assert status == "delivered"
 
 
+@pytest.mark.needs_dtls
+@pytest.mark.skipif(not dtls_adapter.DTLS_AVAILABLE, reason=dtls_adapter.DTLS_MISSING_REASON or "DTLS")
 def test_guide_typed_on_after_a_reboot_downlink_reaches_the_live_product(serve) -> None:
     """Guide 001 on one module: §6.1 leaves the plain registration up, the firmware reboots
     (AT+CFUN=1,1, no de-register: the platform still shows it online) and goes on with §4.1.3.2

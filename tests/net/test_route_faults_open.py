@@ -18,9 +18,14 @@ import pytest
 
 from emulator.api.app import create_app
 from emulator.backends.ctwing import tcp_codec as codec
+from emulator.backends.lwm2m import dtls_adapter
 from emulator.net.internet import Fault
 from emulator.testing.harness import ModemHarness
 from emulator.testing.host import until as _until
+
+# the CoAPS (DTLS) variant needs the optional DTLSSocket package: skip with the reason without it
+SECURE = [False, pytest.param(True, marks=[pytest.mark.needs_dtls, pytest.mark.skipif(
+    not dtls_adapter.DTLS_AVAILABLE, reason=dtls_adapter.DTLS_MISSING_REASON or "DTLS")])]
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +71,7 @@ def _con_notify(h: ModemHarness, hexdata: str) -> str:
     return caps["mid"]
 
 
-@pytest.mark.parametrize("secure", [False, True], ids=["coap", "dtls"])
+@pytest.mark.parametrize("secure", SECURE, ids=["coap", "dtls"])
 def test_lwm2m_drop_mid_session_fails_the_con_notify_and_stores_nothing(secure: bool) -> None:
     with ModemHarness("ec800e", backends=["ctwing"]) as h:
         host, port = _lwm2m_register(h, secure)
@@ -90,7 +95,7 @@ def test_lwm2m_drop_mid_session_fails_the_con_notify_and_stores_nothing(secure: 
         assert b"DEF" not in stored and b"GHI" not in stored, stored
 
 
-@pytest.mark.parametrize("secure", [False, True], ids=["coap", "dtls"])
+@pytest.mark.parametrize("secure", SECURE, ids=["coap", "dtls"])
 def test_lwm2m_delay_mid_session_holds_the_ack_on_the_virtual_clock(secure: bool) -> None:
     with ModemHarness("ec800e", backends=["ctwing"]) as h:
         host, port = _lwm2m_register(h, secure)

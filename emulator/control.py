@@ -1,0 +1,194 @@
+"""The control plane: every "what a user wants done" to a running Emulator, written once.
+
+The console API (``api/app.py``), the scenario actions (``scenarios/actions.py``) and the pytest
+harness (``testing/harness.py``, through the scenario bench) all call :class:`Control`: look up
+a modem, describe it, power it, wake it, set DTR, change its network (detach, attach, signal,
+SIM), advance the virtual clock, inject or clear a fault on the fake internet (a ``cut`` also
+resets what is open on that route), read the energy meter, run a platform's action (queue a
+CTWing command, send a ThingPlug RPC or attribute, ...). Adding a feature's control is one
+method here, one route in the API and one entry in the scenario action table.
+
+Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`, all
+:class:`ControlError`); each adapter maps them (HTTP 404/422, a scenario step's failure).
+Stimuli go through ``Emulator.on_loop``: modems, executors and backends are touched only from
+the emulator's event loop.
+
+The ``modemu://`` URL handler (``ser.dtr``, ``ser.advance``) and the golden transcripts'
+network stimuli use it too.
+
+Must not: know HTTP, YAML or pytest (the adapters do), hold state of its own (it reads the
+Emulator), or import api/, scenarios/, testing/ or transport/ (they import it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .core.stimuli import (DtrChanged, NetworkAttach, NetworkDetach, SignalChanged, SimInserted,
+                           SimRemoved, Stimulus, WakeUp)
+from .errors import ConfigError
+from .net.internet import Fault
+
+NETWORK_ACTIONS = ("detach", "attach", "signal", "sim_remove", "sim_insert")
+FAULT_KINDS = ("refuse", "drop", "delay", "cut")
+
+
+class ControlError(Exception):
+    """A control request that cannot be carried out; ``str()`` is the one-line reason."""
+
+
+class NotFound(ControlError):
+    """The thing addressed does not exist (a route, a backend, an energy meter ...)."""
+
+
+class UnknownModem(NotFound):
+    """No modem by that name."""
+
+
+class BadRequest(ControlError):
+    """The request is malformed (a signal change without rssi, an unknown fault kind ...)."""
+
+
+def network_stimulus(action: str, rssi: int | None = None) -> Stimulus:
+    """The stimulus a network control means (also the golden transcripts' ``! detach``)."""
+    if action == "signal":
+        if rssi is None:
+            raise BadRequest("signal needs rssi (0-31, 99)")
+        return SignalChanged(int(rssi))
+    stim = {"detach": NetworkDetach, "attach": NetworkAttach, "sim_remove": SimRemoved,
+            "sim_insert": SimInserted}.get(action)
+    if stim is None:
+        raise BadRequest(f"network action must be one of {', '.join(NETWORK_ACTIONS)}, not {action!r}")
+    return stim()
+
+
+class Control:
+    """The one mapping from user intent to Emulator calls (see the module docstring)."""
+
+    def __init__(self, emulator: Any) -> None:
+        """``emulator``: a running ``transport.runner.Emulator`` (not imported: the transport
+        layer may use the control plane, never the other way round)."""
+        self.emulator = emulator
+
+    # --- modems ---------------------------------------------------------------------------
+    def port(self, name: str) -> Any:
+        """The ``ModemPort`` called ``name``."""
+        port = self.emulator.ports.get(name)
+        if port is None:
+            raise UnknownModem(f"no modem {name!r}; modems: {', '.join(self.emulator.ports)}")
+        return port
+
+    def describe(self, name: str) -> dict[str, Any]:
+        port = self.port(name)
+        modem = port.modem
+        radio, on = modem.state.radio, modem.powered  # powered down: no radio at all
+        psm = getattr(modem.state, "psm", None)
+        return {**port.info(), "powered": on, "registered": on and radio.registered,
+                "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
+                "psm": bool(psm and psm.in_psm),
+                "dtr_high": modem.dtr_line_high,  # the host's line: kept while powered off
+                "reachable": modem.reachable, "held_downlinks": len(port.held),
+                "imei": port.profile.identity.imei,
+                "imsi": port.profile.identity.imsi, "rx_bytes": port.rx_bytes, "tx_bytes": port.tx_bytes}
+
+    def modems(self) -> list[dict[str, Any]]:
+        return [self.describe(name) for name in self.emulator.ports]
+
+    def power(self, name: str, on: bool) -> None:
+        port = self.port(name)
+        self.emulator.on_loop(port.power_on if on else port.power_off)
+
+    def network(self, name: str, action: str, rssi: int | None = None) -> None:
+        """``detach``, ``attach``, ``signal`` (needs ``rssi``), ``sim_remove``, ``sim_insert``."""
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, network_stimulus(action, rssi))
+
+    def wake(self, name: str) -> None:
+        """A PWRKEY / PON_TRIG pulse: leave PSM now (or power on a powered-down modem)."""
+        port = self.port(name)
+        if port.modem.powered:
+            self.emulator.on_loop(port.stimulus, WakeUp())
+        else:
+            self.emulator.on_loop(port.power_on)
+
+    def dtr(self, name: str, high: bool) -> None:
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, DtrChanged(bool(high)))
+
+    def energy(self, name: str) -> dict[str, Any]:
+        """The energy meter's report: time per power state and the estimated charge (µAh)."""
+        port = self.port(name)
+        meter = getattr(port.modem.state, "energy", None)
+        if meter is None:
+            raise NotFound(f"modem {name!r} has no energy meter")
+        return self.emulator.on_loop(meter.report)
+
+    def energy_reports(self) -> dict[str, dict[str, Any]]:
+        """Every modem that has an energy meter -> its report."""
+        out = {}
+        for name, port in self.emulator.ports.items():
+            meter = getattr(port.modem.state, "energy", None)
+            if meter is not None:
+                out[name] = self.emulator.on_loop(meter.report)
+        return out
+
+    # --- the virtual clock ----------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        emu = self.emulator
+        return {"now": emu.clock.now(), "time_scale": emu.time_scale,
+                "pending_timers": len(emu.clock.pending())}
+
+    def advance(self, seconds: float) -> int:
+        """Fire everything due in the next ``seconds`` back to back (scenarios, harness: the
+        bench lets loopback I/O settle itself); returns how many timers fired."""
+        return self.emulator.advance(float(seconds))
+
+    async def advance_live(self, seconds: float) -> int:
+        """``advance`` for a live emulator (console API): deadline by deadline with loopback
+        I/O in between (``Emulator.advance_live``), from the emulator's loop or another one."""
+        emu = self.emulator
+        loop = emu.loop
+        if loop is None or not loop.is_running():
+            return emu.advance(float(seconds))
+        if asyncio.get_running_loop() is loop:
+            return await emu.advance_live(float(seconds))
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(emu.advance_live(float(seconds)), loop))
+
+    # --- the fake internet ----------------------------------------------------------------
+    def routes(self) -> dict[str, Any]:
+        internet = self.emulator.internet
+        return {"routes": [{"host": r.host, "port": None if r.port < 0 else r.port,
+                            "target": f"{r.target[0]}:{r.target[1]}", "label": r.label,
+                            "faults": [f.__dict__ for f in r.faults]} for r in internet.routes()],
+                "dns": internet.names()}
+
+    def add_fault(self, host: str, port: int | None, kind: str, count: int | None = None,
+                  seconds: float = 0.0) -> None:
+        """A fault on a route (``refuse``, ``drop``, ``delay``, ``cut``); ``cut`` also resets
+        what is open on that route now (sockets, MQTT sessions)."""
+        if kind not in FAULT_KINDS:
+            raise BadRequest(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
+        try:
+            self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
+        except ConfigError as exc:
+            raise NotFound(str(exc)) from None
+        if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
+            self.emulator.on_loop(self.emulator.internet.cut, host, port)
+
+    def clear_faults(self) -> None:
+        self.emulator.internet.clear_faults()
+
+    # --- platforms ------------------------------------------------------------------------
+    def platform(self, backend: str, action: str, args: dict[str, Any]) -> Any:
+        """Run a platform's action (``ctwing.queue_command``, ``thingplug.send_rpc`` ...); the
+        result may be a coroutine (the caller awaits it, within its own time budget)."""
+        be = self.emulator.backends.get(backend)
+        if be is None:
+            raise NotFound(f"backend {backend!r} is not running; running: "
+                           f"{', '.join(self.emulator.backends) or 'none'}")
+        actions = {a.name: a for a in be.scenario_actions()}
+        if action not in actions:
+            raise NotFound(f"{backend} has no scenario action {action!r}; actions: "
+                           f"{', '.join(sorted(actions)) or 'none'}")
+        return actions[action].run(args)
