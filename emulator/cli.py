@@ -1,7 +1,7 @@
 """``modemu`` command line: ``serve``, ``exec``, ``modules``, ``run``.
 
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
-``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
+``modemu serve [--module NAME]... [--count N]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
 [--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--api-token TOKEN]
 [--time-scale X] [--state-dir DIR]``.
 """
@@ -20,6 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="start modems on ptys + TCP, the embedded platforms and the console API")
     s.add_argument("--module", action="append", metavar="NAME", help="module to start (repeatable; default: all four)")
+    s.add_argument("--count", action="append", type=int, metavar="N",
+                   help="a fleet: N modems of each --module, named MODULE-0001... (one value for every "
+                        "module, or one per --module in order; 1 keeps the plain name)")
     s.add_argument("--link-dir", default="/tmp/modemu", help="directory for stable pty symlinks (default /tmp/modemu)")
     s.add_argument("--ready-file", help="write JSON describing every port once all listen")
     s.add_argument("--ephemeral-ports", action="store_true", help="bind every listener to port 0")

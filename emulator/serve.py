@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ModemSpec, default_modems, load_config
+from .config import Config, ModemSpec, default_modems, fleet_specs, load_config
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
@@ -48,12 +48,22 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def modem_specs(config: Config, modules: list[str] | None) -> list[ModemSpec]:
-    """The modems to start: the config's (filtered by ``--module``) or one per module."""
+def modem_specs(config: Config, modules: list[str] | None, counts: list[int] | None = None) -> list[ModemSpec]:
+    """The modems to start: the config's (filtered by ``--module``) or one per module; with
+    ``--count`` a fleet of each ``--module`` (default: each module) instead."""
+    if counts:
+        names = list(modules) if modules else [s.module for s in default_modems(None)]
+        if len(counts) not in (1, len(names)):
+            raise ConfigError(f"--count: give one N for every module or one per --module "
+                              f"({len(names)} modules, {len(counts)} counts)")
+        for name in names:
+            load_module(name)  # typo -> a clear error before anything starts
+        per = counts * len(names) if len(counts) == 1 else counts
+        return [spec for name, n in zip(names, per) for spec in fleet_specs(name, n)]
     specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
         else default_modems(modules)
-    for spec in specs:
-        load_module(spec.module)  # typo -> a clear error before anything starts
+    for spec in {s.module for s in specs}:
+        load_module(spec)  # typo -> a clear error before anything starts
     return specs
 
 
@@ -199,7 +209,7 @@ async def serve(args: argparse.Namespace) -> int:
 
     setup_logging(args.verbose)
     config = load_config(args.config)
-    emulator = Emulator(config, modems=modem_specs(config, args.module),
+    emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "count", None)),
                         link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
                         backends=[] if args.no_backends else None)

@@ -256,6 +256,8 @@ class Emulator:
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        from .fleet import check_room
+        check_room(len(self._specs) if self.with_pty else 0, len(self._specs) if self.with_tcp else 0)
         loop = self.loop = asyncio.get_running_loop()
         if self.follow_wall:
             import time as _time  # the runner is the one place that reads the wall clock
