@@ -30,6 +30,7 @@ from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
 from . import shutdown
+from .clockview import LiveClockView
 from .flow import RX_BUFFER, RX_RESUME
 from .netwiring import net_context
 
@@ -263,7 +264,9 @@ class Emulator:
             import time as _time  # the runner is the one place that reads the wall clock
             self.clock.advance_to(max(self.clock.now(), _time.time()))
             self._clock_anchor = (loop.time(), self.clock.now())
-        ctx = BackendContext(clock=self.clock, internet=self.internet, ephemeral=self.ephemeral)
+        # the platforms timestamp at the virtual time of the moment, not at the driver's last tick
+        view: Any = LiveClockView(self.clock, self.live_now) if self.follow_wall else self.clock
+        ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral)
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
             self.endpoints.update(await backend.start())
@@ -325,6 +328,14 @@ class Emulator:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 1.0))
             except asyncio.TimeoutError:
                 pass
+
+    def live_now(self) -> float | None:
+        """Following the wall clock: the virtual time it is now (the clock catches up to it at
+        its next sync); else None."""
+        if self._clock_anchor is None or self.loop is None or not self.loop.is_running():
+            return None
+        loop_t0, virt_t0 = self._clock_anchor
+        return virt_t0 + (self.loop.time() - loop_t0) * self.time_scale
 
     def sync_clock(self) -> None:
         """Following the wall clock: bring virtual time up to now before input is handled
