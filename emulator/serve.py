@@ -41,6 +41,22 @@ def run_loop(coro) -> int:  # noqa: ANN001
     return uvloop.run(coro)
 
 
+def grammar_cache() -> None:
+    """Cache the AT grammars' parser tables across runs: ``$MODEMU_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/modemu``, else ``~/.cache/modemu`` (``MODEMU_CACHE_DIR=off``: none; a
+    directory that cannot be made: none)."""
+    from .at.grammar import set_cache_dir
+    root = os.environ.get("MODEMU_CACHE_DIR", "").strip()
+    if root.lower() in ("off", "0", "no"):
+        return
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modemu"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    set_cache_dir(base)
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -143,6 +159,9 @@ class ApiServer:
             self.task.cancel()
 
 
+API_BACKLOG = 128  # requests that may wait for the console API while it loads (uvicorn's default is 2048)
+
+
 def api_token(flag: str | None) -> str | None:
     """The console API's bearer token: ``--api-token``, else ``MODEMU_API_TOKEN``, else none."""
     return flag or os.environ.get("MODEMU_API_TOKEN") or None
@@ -208,6 +227,7 @@ async def serve(args: argparse.Namespace) -> int:
     from .transport.runner import Emulator
 
     setup_logging(args.verbose)
+    grammar_cache()
     config = load_config(args.config)
     emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "count", None)),
                         link_dir=Path(args.link_dir) if args.link_dir else None,
@@ -222,24 +242,51 @@ async def serve(args: argparse.Namespace) -> int:
         sock.close()
         await emulator.stop()  # the ports already made (and their links) go too
         raise
-    api = ApiServer(emulator, args.api, args.ephemeral_ports, sock,  # after start: the app mounts the backends' routes
-                    token=getattr(args, "api_token", None))
+    sock.listen(API_BACKLOG)  # from here a request waits in the kernel until the app answers it
+    api: ApiServer | None = None
+    failed: list[str] = []
+
+    async def bring_up_api() -> None:
+        """The console API after the ready file: fastapi/uvicorn/pydantic cost more to import than
+        everything else together, so they load in a worker thread while the modems and the
+        platforms already answer; requests that arrive meanwhile wait in the listening socket's
+        backlog and are answered once it serves (it is the app mounting the backends' routes)."""
+        nonlocal api
+        try:
+            api = await asyncio.to_thread(ApiServer, emulator, args.api, args.ephemeral_ports, sock,
+                                          getattr(args, "api_token", None))
+            await api.start()
+        except Exception as exc:  # noqa: BLE001 - one clear line, then the orderly stop
+            failed.append(f"console API could not start: {exc}")
+            shutdown.requested.set()
+    api_task: asyncio.Task | None = None
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         state_dir = getattr(args, "state_dir", None) or config.state_dir
         if state_dir:
             state = StateDir(state_dir)
             state.attach(emulator)
-        emulator.api_url = await api.start()
+        bound = sock.getsockname()
+        emulator.api_url = f"http://{bound[0]}:{bound[1]}"
         info = emulator.ready_info()
         try:
             write_ready(args.ready_file, info)
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        api_task = asyncio.get_running_loop().create_task(bring_up_api())
         await shutdown.requested.wait()
+        if failed:
+            raise EmulatorError(failed[0])
     finally:
-        await api.stop()
+        if api_task is not None and not api_task.done():
+            api_task.cancel()
+            with contextlib.suppress(BaseException):
+                await api_task
+        if api is not None:
+            await api.stop()
+        else:
+            sock.close()
         if state is not None:
             state.save_all()
         await emulator.stop()
