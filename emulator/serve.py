@@ -242,6 +242,8 @@ async def serve(args: argparse.Namespace) -> int:
         sock.close()
         await emulator.stop()  # the ports already made (and their links) go too
         raise
+    import gc
+    gc.freeze()  # what start-up made stays for the whole run: later GC passes skip it (fleets)
     sock.listen(API_BACKLOG)  # from here a request waits in the kernel until the app answers it
     api: ApiServer | None = None
     failed: list[str] = []

@@ -273,10 +273,24 @@ class Emulator:
             self.backends[name] = backend
         for spec in self._routes:
             self.internet.add_user_route(spec)
+        import gc
+        collecting = gc.isenabled()
+        gc.disable()  # a fleet allocates millions of objects that all stay: no GC passes over them now
+        try:
+            await self._start_ports()
+        finally:
+            if collecting:
+                gc.enable()
+        self.clock.on_schedule(self._wake.set)
+        if self.follow_wall:
+            self._driver = loop.create_task(self._drive_clock())
+
+    async def _start_ports(self) -> None:
         names = [s.name for s in self._specs]
         if len(set(names)) != len(names):
             from ..errors import ConfigError
-            raise ConfigError(f"modem names must be unique: {names}")
+            twice = sorted({n for n in names if names.count(n) > 1}) if len(names) < 2000 else ["..."]
+            raise ConfigError(f"modem names must be unique; more than once: {', '.join(twice)}")
         if self.with_pty and self.link_dir is not None:
             from .pty import clean_stale_links
             clean_stale_links(self.link_dir)  # links of a killed run (their ptys are gone)
@@ -297,9 +311,6 @@ class Emulator:
             for listener in list(self._port_listeners):
                 listener(port)  # host links attach here, before the power-on output
             port.drain()
-        self.clock.on_schedule(self._wake.set)
-        if self.follow_wall:
-            self._driver = loop.create_task(self._drive_clock())
 
     def stop_intake(self) -> None:
         """First step of shutdown, at once: no host input is read any more, no client accepted."""
