@@ -14,12 +14,12 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Debian packages: mosquitto (real-peer MQTT tests), libcoap3-bin (DTLS-PSK peers: openssl and
-# gnutls builds). Installed when we are root and they are missing. DTLS itself is python-mbedtls
+# gnutls builds), chromium + chromium-driver (the web console test). Installed when we are root and they are missing. DTLS itself is python-mbedtls
 # (a wheel, no compiler).
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=""; \
-	  for p in mosquitto mosquitto-clients libcoap3-bin; do \
+	  for p in mosquitto mosquitto-clients libcoap3-bin chromium chromium-driver; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \

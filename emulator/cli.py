@@ -35,9 +35,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="require 'Authorization: Bearer TOKEN' on every console API request "
                         "(default: $MODEMU_API_TOKEN, else none)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
+    s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",
                    help="keep the modems' file systems (AT+QFUPL ...) in DIR across runs")
-    s.add_argument("-v", "--verbose", action="store_true")
+    s.add_argument("-v", "--verbose", action="store_true", help="also print the libraries' logs (otherwise quiet)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="print no live events after the ready table (default: one line per event)")
     x = sub.add_parser("exec", help="run a program (firmware under test) with a modem on its stdin/stdout")
     x.add_argument("--module", default="bg96", help="module on the program's serial line (default bg96)")
     x.add_argument("--config", help="YAML config (modems, backends, routes)")
@@ -45,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--api", default="127.0.0.1:0", help="console API address (default: any free port)")
     x.add_argument("--time-scale", type=float, default=None)
     x.add_argument("--no-backends", action="store_true")
+    x.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track the GNSS replays on the virtual clock")
     x.add_argument("--ready-file", help="write the ready JSON here before the program starts")
     x.add_argument("-v", "--verbose", action="store_true")
     x.add_argument("argv", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")

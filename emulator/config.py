@@ -4,6 +4,7 @@
 modems:                       # default: one of each module, named after the module
   - {name: bg96, module: bg96, imei: "866425035073255"}
   - {name: meter, module: ec800e}
+  - {name: tracker, module: bg96, gnss_track: drive.gpx}   # GPX or NMEA, replayed (GNSS)
 backends:                     # settings per embedded platform (see README)
   thingplug: {}
   ctwing: {}
@@ -61,9 +62,23 @@ def load_config(path: str | Path | None) -> Config:
             entry = {"module": entry}
         if not isinstance(entry, dict) or "module" not in entry:
             raise ConfigError(f"{path}: modems[{i}] needs a 'module' ({', '.join(available_modules())})")
-        cfg.modems.append(ModemSpec(str(entry.get("name", entry["module"])), str(entry["module"]), dict(entry)))
+        overrides = dict(entry)
+        if isinstance(overrides.get("gnss_track"), str):
+            overrides["gnss_track"] = load_gnss_track(Path(path).parent / overrides["gnss_track"])
+        cfg.modems.append(ModemSpec(str(entry.get("name", entry["module"])), str(entry["module"]), overrides))
     cfg.modems += fleet_modems(raw.get("fleet"), str(path))
     return cfg
+
+
+def load_gnss_track(path: str | Path) -> Any:
+    """A GPX or NMEA track file, parsed (``--gnss-track`` / config ``gnss_track``)."""
+    from .modules.handlers.quectel_gnss_track import TrackError, parse_track
+    try:
+        return parse_track(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read GNSS track {path}: {exc.strerror or exc}") from None
+    except TrackError as exc:
+        raise ConfigError(f"GNSS track {path}: {exc}") from None
 
 
 FLEET_MAX = 100_000  # a sanity cap on one fleet entry (a typo of 1e9 fails here, not in the kernel)
@@ -140,6 +155,8 @@ def fleet_modems(raw: Any, where: str) -> list[ModemSpec]:
         if not isinstance(entry, dict) or "module" not in entry:
             raise ConfigError(f"{where}: fleet[{i}] needs a 'module' ({', '.join(available_modules())})")
         rest = {k: v for k, v in entry.items() if k not in ("count", "name")}
+        if isinstance(rest.get("gnss_track"), str):  # one track, parsed once, replayed by every member
+            rest["gnss_track"] = load_gnss_track(Path(where).parent / rest["gnss_track"])
         specs += fleet_specs(str(entry["module"]), entry.get("count", 1), rest, str(entry.get("name") or entry["module"]))
     return specs
 

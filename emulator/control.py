@@ -4,12 +4,14 @@ The console API (``api/app.py``), the scenario actions (``scenarios/actions.py``
 harness (``testing/harness.py``, through the scenario bench) all call :class:`Control`: look up
 a modem, describe it, power it, wake it, set DTR, change its network (detach, attach, signal,
 SIM), advance the virtual clock, inject or clear a fault on the fake internet (a ``cut`` also
-resets what is open on that route), read the energy meter, run a platform's action (queue a
-CTWing command, send a ThingPlug RPC or attribute, ...). Adding a feature's control is one
+resets what is open on that route), deliver an SMS through the network's SMSC and list what a
+modem sent, read the energy meter, run a platform's action (queue a CTWing command, send a
+ThingPlug RPC or attribute, ``sms.deliver`` ...). Adding a feature's control is one
 method here, one route in the API and one entry in the scenario action table.
 
-Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`, all
-:class:`ControlError`); each adapter maps them (HTTP 404/422, a scenario step's failure).
+Errors are typed (:class:`UnknownModem`, :class:`NotFound`, :class:`BadRequest`,
+:class:`Refused`, all :class:`ControlError`); each adapter maps them (HTTP 404/422/400, a
+scenario step's failure).
 Stimuli go through ``Emulator.on_loop``: modems, executors and backends are touched only from
 the emulator's event loop.
 
@@ -50,6 +52,10 @@ class BadRequest(ControlError):
     """The request is malformed (a signal change without rssi, an unknown fault kind ...)."""
 
 
+class Refused(ControlError):
+    """Well-formed, but the network or platform refuses the value (an undecodable SMS PDU)."""
+
+
 def network_stimulus(action: str, rssi: int | None = None) -> Stimulus:
     """The stimulus a network control means (also the golden transcripts' ``! detach``)."""
     if action == "signal":
@@ -86,6 +92,7 @@ class Control:
         psm = getattr(modem.state, "psm", None)
         return {**port.info(), "powered": on, "registered": on and radio.registered,
                 "stat": radio.stat if on else 0, "rrc": radio.rrc if on else 0,
+                "rssi": getattr(radio, "rssi", None) if on else None,
                 "psm": bool(psm and psm.in_psm),
                 "dtr_high": modem.dtr_line_high,  # the host's line: kept while powered off
                 "reachable": modem.reachable, "held_downlinks": len(port.held),
@@ -115,6 +122,30 @@ class Control:
     def dtr(self, name: str, high: bool) -> None:
         port = self.port(name)
         self.emulator.on_loop(port.stimulus, DtrChanged(bool(high)))
+
+    def gnss(self, name: str, fix: Stimulus) -> None:
+        """Where the modem's GNSS receiver is: a ``GnssPosition`` or ``GnssTrack`` stimulus
+        (built by the scenario loader from ``{lat, lon, alt}`` / ``{track: ...}``)."""
+        port = self.port(name)
+        self.emulator.on_loop(port.stimulus, fix)
+
+    def ussd(self, name: str, text: str, *, code: str | None = None, session: bool = False) -> dict[str, Any]:
+        """USSD from the network: with ``code``, script the answer the network gives to it
+        (``session``: it then waits for the user's next string); without, push ``text`` to the
+        modem now as a network-initiated USSD. The model is ``handlers/ussd_network.py``."""
+        from .modules.handlers.ussd import UssdFromNetwork
+        from .modules.handlers.ussd_network import script
+        port = self.port(name)
+        if code is not None:
+            return self.emulator.on_loop(script, port.modem.ctx, code, text, session)
+        self.emulator.on_loop(port.stimulus, UssdFromNetwork(text, session))
+        return {"sent": text}
+
+    def ussd_state(self, name: str) -> dict[str, Any]:
+        """The scripted answers and the strings the modem sent."""
+        from .modules.handlers.ussd_network import network_of
+        port = self.port(name)
+        return self.emulator.on_loop(lambda: network_of(port.modem.ctx).describe())
 
     def energy(self, name: str) -> dict[str, Any]:
         """The energy meter's report: time per power state and the estimated charge (µAh)."""
@@ -173,16 +204,46 @@ class Control:
             self.emulator.internet.add_fault(host, port, Fault(kind, count, float(seconds)))
         except ConfigError as exc:
             raise NotFound(str(exc)) from None
+        self.emulator.events.publish("fault", host=host, port=port, kind=kind, count=count, seconds=float(seconds))
         if kind == "cut":  # FakeInternet.cut: the one cut mechanism (sockets, MQTT sessions ...)
             self.emulator.on_loop(self.emulator.internet.cut, host, port)
 
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
+        self.emulator.events.publish("fault", kind="clear")
+
+    # --- SMS (the network's SMSC, net/smsc.py) -------------------------------------------
+    def sms_deliver(self, name: str, *, sender: str | None = None, text: str | None = None,
+                    pdu: str | None = None) -> dict[str, Any]:
+        """An MT SMS to modem ``name``: ``text`` from ``sender``, or an SMS-DELIVER ``pdu`` (hex)."""
+        from .modules.handlers.sms_codec import PduError
+        from .net.smsc import Smsc
+        self.port(name)
+        smsc = Smsc.of(self.emulator.internet)
+        try:
+            if pdu is not None:
+                return self.emulator.on_loop(smsc.deliver_pdu, name, pdu)
+            return self.emulator.on_loop(smsc.deliver_text, name, sender or "", text or "")
+        except PduError as exc:
+            raise Refused(f"pdu: {exc}") from None
+
+    def sms_sent(self, name: str) -> list[dict[str, Any]]:
+        """The SMS modem ``name`` sent, oldest first, as the network recorded them."""
+        from .net.smsc import Smsc
+        self.port(name)
+        return Smsc.of(self.emulator.internet).sent_by(name)
 
     # --- platforms ------------------------------------------------------------------------
     def platform(self, backend: str, action: str, args: dict[str, Any]) -> Any:
         """Run a platform's action (``ctwing.queue_command``, ``thingplug.send_rpc`` ...); the
-        result may be a coroutine (the caller awaits it, within its own time budget)."""
+        result may be a coroutine (the caller awaits it, within its own time budget). ``sms``
+        is the network's SMSC (``sms.deliver``, ``sms.expect_sent``), not a platform backend."""
+        if backend == "sms":
+            from .net.smsc import scenario_action
+            try:
+                return scenario_action(self.emulator.internet, action, args)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
         be = self.emulator.backends.get(backend)
         if be is None:
             raise NotFound(f"backend {backend!r} is not running; running: "

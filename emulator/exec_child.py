@@ -13,7 +13,7 @@ import asyncio
 import os
 import signal
 
-from .config import ModemSpec, load_config
+from .config import ModemSpec, load_config, load_gnss_track
 from .errors import ConfigError
 from .modules import load_module
 from .serve import ApiServer, api_address, remove_ready, setup_logging, write_ready
@@ -29,7 +29,7 @@ async def exec_child(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     load_module(args.module)
     config = load_config(args.config)
-    emulator = Emulator(config, modems=[ModemSpec(args.module, args.module)], ephemeral=True, with_pty=False,
+    emulator = Emulator(config, modems=[ModemSpec(args.module, args.module, {"gnss_track": load_gnss_track(args.gnss_track)} if getattr(args, "gnss_track", None) else {})], ephemeral=True, with_pty=False,
                         with_tcp=False, time_scale=args.time_scale, routes=args.route,
                         backends=[] if args.no_backends else None)
     api_address(args.api)  # a bad --api fails before anything starts

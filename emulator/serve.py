@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ModemSpec, default_modems, fleet_specs, load_config
+from .config import Config, ModemSpec, default_modems, fleet_specs, load_config, load_gnss_track
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
@@ -57,6 +57,81 @@ def grammar_cache() -> None:
     set_cache_dir(base)
 
 
+class EventPrinter:
+    """Print every live event (``observe/bus.py``) as one readable line (``observe/render.py``)
+    on stdout without ever blocking the emulator: when stdout is a pipe or file, it is made
+    non-blocking and a reader that does not keep up (a test that pipes stdout and never reads
+    it) loses lines, counted in a note, instead of freezing the event loop. A terminal stays
+    blocking (its file description is shared with the shell). ``close`` restores the fd."""
+
+    PENDING_LIMIT = 64 * 1024
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self.fd = sys.stdout.fileno()
+        self.restore = None if os.isatty(self.fd) else os.get_blocking(self.fd)
+        if self.restore is not None:
+            os.set_blocking(self.fd, False)
+        self.pending = b""
+        self.dropped = 0
+        self.loop = asyncio.get_running_loop()
+        self.waiting = False  # a loop writer is set: flush again once the reader made room
+
+    def __call__(self, event: dict) -> None:
+        from .observe.render import render
+        line = (render(event) + "\n").encode("utf-8", "replace")
+        if len(self.pending) + len(line) > self.PENDING_LIMIT:
+            self.dropped += 1
+        else:
+            self.pending += line
+        self.flush()
+
+    def flush(self) -> None:
+        if self.dropped and not self.pending:
+            self.pending = f"({self.dropped} event lines not printed: stdout was not read)\n".encode()
+            self.dropped = 0
+        try:
+            while self.pending:
+                n = os.write(self.fd, self.pending)
+                self.pending = self.pending[n:]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # stdout closed: stop printing, keep serving
+            self.pending, self.dropped = b"", 0
+        self._watch(bool(self.pending or self.dropped))
+
+    def _watch(self, on: bool) -> None:
+        if on == self.waiting or self.restore is None:
+            return
+        try:
+            if on:
+                self.loop.add_writer(self.fd, self.flush)
+            else:
+                self.loop.remove_writer(self.fd)
+            self.waiting = on
+        except (OSError, ValueError, NotImplementedError):  # a regular file: never blocks anyway
+            pass
+
+    def close(self, grace: float = 1.0) -> None:
+        """Stop watching; give a reader up to ``grace`` wall seconds to take what is pending
+        (and the note on dropped lines), then restore the fd's blocking mode."""
+        import select
+        import time
+        self._watch(False)
+        deadline = time.monotonic() + grace
+        self.flush()
+        while (self.pending or self.dropped) and (left := deadline - time.monotonic()) > 0:
+            try:
+                select.select([], [self.fd], [], left)
+            except (OSError, ValueError):
+                break
+            self.flush()
+            self._watch(False)
+        if self.restore is not None:
+            with contextlib.suppress(OSError):
+                os.set_blocking(self.fd, self.restore)
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -64,9 +139,11 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def modem_specs(config: Config, modules: list[str] | None, counts: list[int] | None = None) -> list[ModemSpec]:
+def modem_specs(config: Config, modules: list[str] | None, counts: list[int] | None = None,
+                gnss_track: str | None = None) -> list[ModemSpec]:
     """The modems to start: the config's (filtered by ``--module``) or one per module; with
-    ``--count`` a fleet of each ``--module`` (default: each module) instead."""
+    ``--count`` a fleet of each ``--module`` (default: each module) instead. ``gnss_track``
+    (``--gnss-track FILE``) is replayed by every modem's GNSS."""
     if counts:
         names = list(modules) if modules else [s.module for s in default_modems(None)]
         if len(counts) not in (1, len(names)):
@@ -75,11 +152,16 @@ def modem_specs(config: Config, modules: list[str] | None, counts: list[int] | N
         for name in names:
             load_module(name)  # typo -> a clear error before anything starts
         per = counts * len(names) if len(counts) == 1 else counts
-        return [spec for name, n in zip(names, per) for spec in fleet_specs(name, n)]
-    specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
-        else default_modems(modules)
-    for spec in {s.module for s in specs}:
-        load_module(spec)  # typo -> a clear error before anything starts
+        specs = [spec for name, n in zip(names, per) for spec in fleet_specs(name, n)]
+    else:
+        specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
+            else default_modems(modules)
+        for module in {s.module for s in specs}:
+            load_module(module)  # typo -> a clear error before anything starts
+    track = load_gnss_track(gnss_track) if gnss_track else None
+    if track is not None:
+        for spec in specs:
+            spec.overrides["gnss_track"] = track
     return specs
 
 
@@ -229,7 +311,8 @@ async def serve(args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     grammar_cache()
     config = load_config(args.config)
-    emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "count", None)),
+    emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "count", None),
+                                                   getattr(args, "gnss_track", None)),
                         link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
                         backends=[] if args.no_backends else None)
@@ -262,6 +345,7 @@ async def serve(args: argparse.Namespace) -> int:
             failed.append(f"console API could not start: {exc}")
             shutdown.requested.set()
     api_task: asyncio.Task | None = None
+    printer: EventPrinter | None = None
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
         state_dir = getattr(args, "state_dir", None) or config.state_dir
@@ -277,10 +361,15 @@ async def serve(args: argparse.Namespace) -> int:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
         api_task = asyncio.get_running_loop().create_task(bring_up_api())
+        if not getattr(args, "quiet", False):
+            printer = EventPrinter()  # from here on: one line per event (-q: none)
+            emulator.events.listen(printer)
         await shutdown.requested.wait()
         if failed:
             raise EmulatorError(failed[0])
     finally:
+        if printer is not None:
+            printer.close()
         if api_task is not None and not api_task.done():
             api_task.cancel()
             with contextlib.suppress(BaseException):

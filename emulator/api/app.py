@@ -6,8 +6,10 @@ Routes: ``GET /api/modems``, ``GET /api/modems/{name}``, ``POST /api/modems/{nam
 ``GET /api/modems/{name}/energy``, ``POST /api/modems/{name}/wake``,
 ``POST /api/modems/{name}/dtr``, ``GET /api/clock``, ``POST /api/clock/advance``,
 ``GET /api/network/routes``, ``POST /api/network/faults``, ``DELETE /api/network/faults``.
-OpenAPI docs at ``/docs``. Each route validates its body (pydantic), calls one ``Control``
-method and maps the control errors: unknown modem or target -> 404, bad request -> 422.
+OpenAPI docs at ``/docs`` (served offline, ``api/console.py``); live events at ``/api/events``
+(``api/events.py``); the web console at ``/``. Each route validates its body (pydantic), calls one
+``Control`` method and maps the control errors: unknown modem or target -> 404, bad request -> 422, a
+value the network refuses -> 400 (also for the routers of api/sms.py, which use the same Control).
 
 Handlers are ``async def`` so they run on the emulator's event loop: a ``def`` handler would
 run in FastAPI's thread pool, where a stimulus that makes a modem start an async executor
@@ -25,7 +27,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..control import BadRequest, Control, NotFound
+from ..control import BadRequest, Control, NotFound, Refused
+from . import console
+from . import events as events_api
+from .ussd import ussd_router
+from .gnss import router as gnss_router
 from . import sms as sms_api
 from .security import install as install_security
 from .tls import tls_router
@@ -60,7 +66,7 @@ class FaultBody(BaseModel):
 
 
 def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
-    app = FastAPI(title="modemu console API", version="0.1.0",
+    app = FastAPI(title="modemu console API", version="0.1.0", docs_url=None, redoc_url=None,  # /docs: console.py
                   description="Control the emulated modems, the clock, the fake internet and the embedded platforms.")
     control = Control(emulator)
     install_security(app, token=api_token)  # Host/Origin/JSON/size/token checks (security.py)
@@ -72,6 +78,10 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.get("/api/modems", tags=["modems"])
     async def list_modems() -> list[dict]:
@@ -135,8 +145,12 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         control.clear_faults()
         return {"ok": True}
 
-    app.include_router(sms_api.router(emulator))  # SMS to / from the modems (api/sms.py)
+    app.include_router(ussd_router(control))  # USSD from the network (api/ussd.py)
+    app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
+    app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
+    app.include_router(events_api.router(emulator))  # GET /api/events, SSE (api/events.py)
+    console.mount(app, emulator)  # the web console at /, offline /docs, GET /api/platforms
     for backend in emulator.backends.values():
         router = backend.api_router()
         if router is not None:

@@ -7,23 +7,22 @@ an SMS-DELIVER as ``+CMT`` shows it, SMSC field first, or a bare TPDU) delivers 
 ``GET /api/modems/{name}/sms`` lists the SMS the modem sent (``AT+CMGS``/``AT+CMSS``):
 ``[{"to", "text", "ts", "pdu", "mr", "srr", "status", "delivered_to", ...}]``.
 
-Handlers are ``async def``: they run on the emulator's loop, like api/app.py's.
+Handlers are ``async def``: they run on the emulator's loop, like api/app.py's. Each calls one
+:class:`emulator.control.Control` method (``sms_deliver``, ``sms_sent``); app.py maps its errors
+(unknown modem 404, an undecodable PDU 400).
 
-Must not: hold state (the SMSC in net/smsc.py does).
+Must not: hold state (the SMSC in net/smsc.py does) or decide what a control does (control.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..modules.handlers.sms_codec import PduError
-from ..net.smsc import Smsc
-
 if TYPE_CHECKING:  # pragma: no cover
-    from ..transport.runner import Emulator
+    from ..control import Control
 
 
 class MtSms(BaseModel):
@@ -42,31 +41,17 @@ class MtSms(BaseModel):
         return self
 
 
-def router(emulator: "Emulator") -> APIRouter:
+def router(control: "Control") -> APIRouter:
     api = APIRouter(tags=["sms"])
-
-    def port_or_404(name: str) -> Any:
-        port = emulator.ports.get(name)
-        if port is None:
-            raise HTTPException(404, f"no modem {name!r}; modems: {', '.join(emulator.ports)}")
-        return port
 
     @api.post("/api/modems/{name}/sms")
     async def deliver(name: str, body: MtSms) -> dict:
         """Deliver an MT SMS to the modem (stored + ``+CMTI``, or ``+CMT``, per its ``+CNMI``)."""
-        port_or_404(name)
-        smsc = Smsc.of(emulator.internet)
-        try:
-            if body.pdu is not None:
-                return smsc.deliver_pdu(name, body.pdu)
-            return smsc.deliver_text(name, body.sender or "", body.text or "")
-        except PduError as exc:
-            raise HTTPException(400, f"pdu: {exc}") from None
+        return control.sms_deliver(name, sender=body.sender, text=body.text, pdu=body.pdu)
 
     @api.get("/api/modems/{name}/sms")
     async def sent(name: str) -> list[dict]:
         """The SMS this modem sent, oldest first, as the network recorded them."""
-        port_or_404(name)
-        return Smsc.of(emulator.internet).sent_by(name)
+        return control.sms_sent(name)
 
     return api

@@ -42,6 +42,9 @@ class BackendContext:
     internet: "FakeInternet"
     ephemeral: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    # live events (``observe/bus.py``): ``publish(type, device=..., **fields)`` at each place a
+    # platform logs a device in or refuses it, stores an uplink or changes a downlink's status
+    publish: Callable[..., Any] = field(default=lambda *_a, **_k: None)
 
 
 class Backend:

@@ -1,17 +1,20 @@
-"""Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007 (with the init/time
+"""Quectel BG96 with SKT network firmware (WIoT-QC01): V.250, 27.007 (with the init, time and USSD
 commands drivers send), SMS (27.005), power saving, Quectel common and info commands, TCP/IP
-(AT+QI*, AT+QNTP), MQTT (AT+QMT*), SKT ThingPlug (AT+SKTP*), the file system (AT+QF*) and TLS
-sockets (AT+QSSL*). One feature per line: later ones override earlier handlers of the same command."""
+(AT+QI*, AT+QNTP), MQTT (AT+QMT*), SKT ThingPlug (AT+SKTP*), the file system (AT+QF*), TLS
+sockets (AT+QSSL*), the HTTP(S) client (AT+QHTTP*) and GNSS (AT+QGPS*). One feature per line:
+later ones override earlier handlers of the same command."""
 
 from .data_loader import build_profile
-from .handlers import (power, quectel_common, quectel_file, quectel_info, quectel_mqtt, quectel_ntp, quectel_ssl,
-                       quectel_tcpip, sms, thingplug, ts27007, ts27007_info, ts27007_time, v250)
+from .handlers import (power, quectel_common, quectel_file, quectel_gnss, quectel_http, quectel_info, quectel_mqtt,
+                       quectel_ntp, quectel_ssl, quectel_tcpip, sms, thingplug, ts27007, ts27007_info, ts27007_time,
+                       ussd, v250)
 
 PROFILE = build_profile("bg96", "bg96", ts27007_info.complete((
     v250.FEATURE,
     ts27007.FEATURE,
     ts27007_info.FEATURE,
     ts27007_time.FEATURE,
+    ussd.FEATURE,
     power.FEATURE,
     power.QUECTEL_FEATURE,
     quectel_common.FEATURE,
@@ -23,4 +26,6 @@ PROFILE = build_profile("bg96", "bg96", ts27007_info.complete((
     sms.BG96_FEATURE,
     quectel_file.FEATURE,
     quectel_ssl.FEATURE,
+    quectel_http.FEATURE,
+    quectel_gnss.FEATURE,
 )))

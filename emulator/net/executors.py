@@ -24,6 +24,8 @@ EXECUTORS: dict[type, Callable[..., Any]] = {}
 
 # Modules whose import registers executors (kept lazy so the core stays import-light).
 EXECUTOR_MODULES: list[str] = [
+    "emulator.net.gnss_nmea",
+    "emulator.net.http_client",
     "emulator.net.lwm2m_exec",
     "emulator.net.mqtt_exec",
     "emulator.net.ntp_exec",

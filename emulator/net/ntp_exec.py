@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import ntplib
 
 from ..modules.handlers.quectel_ntp import MAX_RESPONSE_S, NtpAnswer, NtpQuery
+from .context import NetContext
 from .executors import executor
 from .internet import is_loopback
 from .netutil import virtual_sleep
@@ -44,11 +44,11 @@ class _Client(asyncio.DatagramProtocol):
 
 
 @executor(NtpQuery)
-async def ntp_query(effect: NtpQuery, port: Any) -> None:
-    clock, internet = port.clock, port.internet  # ``port`` is the modem's NetContext (net/context.py)
+async def ntp_query(effect: NtpQuery, net: NetContext) -> None:
+    clock, internet = net.clock, net.internet
     target, err, fault = internet.connect_target(effect.host, effect.port)
     if err == "dns":
-        port.stimulus(NtpAnswer(effect.token, err=565))
+        net.stimulus(NtpAnswer(effect.token, err=565))
         return
     if target is None or not is_loopback(target[0]) or (fault is not None and fault.kind in ("drop", "refuse")):
         return  # the request is lost: the modem times out
@@ -64,6 +64,6 @@ async def ntp_query(effect: NtpQuery, port: Any) -> None:
         done, _ = await asyncio.wait({answer, give_up}, return_when=asyncio.FIRST_COMPLETED)
         if answer in done:
             packet = answer.result()
-            port.stimulus(NtpAnswer(effect.token, utc=ntplib.ntp_to_system_time(packet.tx_timestamp)))
+            net.stimulus(NtpAnswer(effect.token, utc=ntplib.ntp_to_system_time(packet.tx_timestamp)))
     finally:
         transport.close()

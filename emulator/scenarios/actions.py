@@ -3,8 +3,8 @@ per control, each a YAML check (the loader's error message) and a call into
 :class:`emulator.control.Control`.
 
 ``{network: detach|attach|signal|sim_remove|sim_insert, rssi: N}``, ``{power: on|off}``,
-``{dtr: high|low}``, ``{wake: true}``, ``{fault: {host, port?, kind, count?, seconds?}}``,
-``{clear_faults: true}``. Adding a control: one :class:`ControlAction` in ``ACTIONS``.
+``{dtr: high|low}``, ``{wake: true}``, ``{gnss: {lat, lon, alt} | {track: ...}}``, ``{fault: {host, port?, kind, count?, seconds?}}``,
+``{clear_faults: true}``, ``{ussd: {code?, text, session?}}``. Adding a control: one :class:`ControlAction` in ``ACTIONS``.
 
 Must not: decide what a control does to the emulator (``control.py`` does), wait or touch the
 clock (the bench does), or read YAML text (the loader hands it parsed values).
@@ -40,6 +40,14 @@ def _check_fault(v: dict[str, Any]) -> str | None:
     return None
 
 
+def _check_ussd(v: dict[str, Any]) -> str | None:
+    u = v["ussd"]
+    if (not isinstance(u, dict) or not isinstance(u.get("text"), str) or not u["text"]
+            or set(u) - {"code", "text", "session"}):
+        return "control ussd takes {code?: '*100#', text: '...', session?: false}"
+    return None
+
+
 def _run_fault(c: Control, _modem: str, v: dict[str, Any]) -> None:
     f = v["fault"]
     c.add_fault(f["host"], f.get("port"), f["kind"], f.get("count"), float(f.get("seconds", 0.0)))
@@ -57,8 +65,13 @@ ACTIONS: tuple[ControlAction, ...] = (
     ControlAction("wake", lambda v: None if v["wake"] is True
                   else "control wake takes true (a PWRKEY / PON_TRIG pulse)",
                   lambda c, m, v: c.wake(m)),
+    ControlAction("gnss", lambda v: None,  # the loader parses {lat, lon, alt} / {track: ...}
+                  lambda c, m, v: c.gnss(m, v["gnss"])),
     ControlAction("fault", _check_fault, _run_fault),
     ControlAction("clear_faults", lambda v: None, lambda c, m, v: c.clear_faults()),
+    ControlAction("ussd", _check_ussd,
+                  lambda c, m, v: c.ussd(m, v["ussd"]["text"], code=v["ussd"].get("code") and str(v["ussd"]["code"]),
+                                         session=bool(v["ussd"].get("session", False)))),
 )
 USAGE = ("control takes {network: detach|attach|signal|sim_remove|sim_insert}, "
          "{power: on|off}, {fault: {...}} or {clear_faults: true}")

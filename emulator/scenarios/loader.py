@@ -23,6 +23,8 @@ STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
 #: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
 #: Zephyr and python-gsmmodem CR), and the module must treat each the same.
 LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
+CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
+FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
@@ -278,8 +280,27 @@ class _Builder:
             raise self.err(f"expected a line (string) or {{regex: ...}}, got {value!r}", line)
         return Pattern(str(value))
 
+    def gnss(self, value: Any, line: int) -> Any:
+        """``{lat, lon, alt}`` (stand there) or ``{track: FILE}`` (GPX/NMEA, relative to the
+        scenario) or ``{track: [{t, lat, lon, alt}, ...]}``: the parsed position or Track."""
+        from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, track_from_points
+        from ..modules.handlers.quectel_gnss_track import TrackError, parse_track
+        try:
+            if isinstance(value, dict) and isinstance(value.get("track"), str):
+                text = (Path(self.path).parent / value["track"]).read_text(encoding="utf-8")
+                return GnssTrack(parse_track(text))
+            if isinstance(value, dict) and isinstance(value.get("track"), list):
+                return GnssTrack(track_from_points(value["track"]))
+            if isinstance(value, dict) and {"lat", "lon"} <= set(value):
+                return GnssPosition(float(value["lat"]), float(value["lon"]), float(value.get("alt", 0.0)))
+        except (OSError, TrackError, KeyError, TypeError, ValueError) as exc:
+            raise self.err(f"control gnss: {exc}", line) from None
+        raise self.err("control gnss takes {lat, lon, alt} or {track: FILE | [{t, lat, lon, alt}]}", line)
+
     def control(self, value: Any, line: int) -> dict[str, Any]:
         problem = control_actions.check(value)
         if problem:
             raise self.err(problem, line)
+        if "gnss" in value:  # parsed here: a track file's path is relative to the scenario
+            return dict(value, gnss=self.gnss(value["gnss"], line))
         return dict(value)

@@ -29,6 +29,8 @@ from ..core.stimuli import Downlink, Paged, PowerOn, Stimulus
 from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
+from ..observe.attap import AtTap
+from ..observe.bus import EventBus
 from . import shutdown
 from .clockview import LiveClockView
 from .flow import RX_BUFFER, RX_RESUME
@@ -65,6 +67,7 @@ class ModemPort:
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
         self.net = net_context(self, emulator)  # what the executors get instead of the port
+        self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
 
@@ -97,6 +100,7 @@ class ModemPort:
         if self.stopping:
             return
         self.rx_bytes += len(data)
+        self._publish_lines(self.tap.host(data))
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
         self.modem.receive_data(data)
         self.drain()
@@ -152,12 +156,15 @@ class ModemPort:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 self.tx_bytes += len(event.data)
+                self._publish_lines(self.tap.module(event.data))
                 for sink in list(self.sinks):
                     sink(event.data)
             elif isinstance(event, CommandHandled):
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
+                if isinstance(event, PowerOff):  # the API's, a scenario's or the module's own (AT+QPOWD)
+                    self.emulator.events.publish("power", modem=self.name, on=False)
                 self.held.clear()  # data for the old session dies with it
                 self.drop_resources()
             elif isinstance(event, Effect):
@@ -166,6 +173,11 @@ class ModemPort:
             self.release_held()
         self.flow()
         self.emulator.notify_activity()
+
+    def _publish_lines(self, lines: list) -> None:
+        publish = self.emulator.events.publish
+        for direction, line, extra in lines:
+            publish("at", modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
         fn = find_executor(effect)
@@ -211,6 +223,8 @@ class ModemPort:
                 log.debug("closing %r failed", res, exc_info=True)
 
     def power_on(self) -> None:
+        self.tap = AtTap()
+        self.emulator.events.publish("power", modem=self.name, on=True)
         self.stimulus(PowerOn())
 
     def power_off(self) -> None:
@@ -233,6 +247,7 @@ class Emulator:
         self.config = config
         self.clock = clock or VirtualClock()
         self.internet = FakeInternet()
+        self.events = EventBus(now=self.clock.now)  # live events: API /api/events, serve's lines
         self.ephemeral = ephemeral
         self.follow_wall = follow_wall
         self.time_scale = time_scale if time_scale is not None else config.time_scale
@@ -266,7 +281,8 @@ class Emulator:
             self._clock_anchor = (loop.time(), self.clock.now())
         # the platforms timestamp at the virtual time of the moment, not at the driver's last tick
         view: Any = LiveClockView(self.clock, self.live_now) if self.follow_wall else self.clock
-        ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral)
+        ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral,
+                             publish=self.events.publish)
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
             self.endpoints.update(await backend.start())
@@ -358,6 +374,7 @@ class Emulator:
     def advance(self, seconds: float) -> int:
         """Push virtual time forward now (console API, scenarios): fire all that is due."""
         fired = self.clock.advance(seconds)
+        self.events.publish("clock", advanced=float(seconds), fired=fired)
         if self._clock_anchor is not None:
             loop_t0, virt_t0 = self._clock_anchor
             self._clock_anchor = (loop_t0, virt_t0 + seconds)
@@ -395,6 +412,7 @@ class Emulator:
                 loop_t0, virt_t0 = self._clock_anchor
                 self._clock_anchor = (loop_t0, virt_t0 + (self.clock.now() - start))
             self.drain_all()
+            self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
     async def _let_io_run(self, running: set[asyncio.Task]) -> None:

@@ -226,6 +226,7 @@ def test_wheel_ships_grammars_and_module_data(tmp_path: Path) -> None:
     assert "emulator/grammars/v250.lark" in names
     assert "emulator/grammars/wm_n400mse.lark" in names
     assert "emulator/modules/data/bg96.yaml" in names
+    assert {"emulator/api/static/index.html", "emulator/api/static/console.js"} <= names  # the web console
 
 
 def _serve_fails(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

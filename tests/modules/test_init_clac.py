@@ -12,8 +12,8 @@ from emulator.testing.sansio import make_harness
 MODULES = ("bg96", "ec800e", "wm-n400mse", "amm5918k")
 # commands each module does NOT answer (checked against the table: not listed, ERROR when sent)
 LACKS = {
-    "bg96": ("AT+QLWCONFIG", "AT$$SWVER", "AT@NSI", "AT+CMUX", "AT+QGPS"),
-    "ec800e": ("AT+SKTPCON", "AT$$SWVER", "AT@PSMSET", "AT+CMUX"),
+    "bg96": ("AT+QLWCONFIG", "AT$$SWVER", "AT@NSI", "AT+CMUX", "AT+QCOAPCREATE"),
+    "ec800e": ("AT+SKTPCON", "AT$$SWVER", "AT@PSMSET", "AT+CMUX", "AT+QGPS"),
     "wm-n400mse": ("AT+QSPN", "AT+QIOPEN", "AT@NSI", "AT+QNTP", "AT+QLTS"),
     "amm5918k": ("AT+QSPN", "AT$$STAT", "AT+QIOPEN", "AT+QNTP"),
 }

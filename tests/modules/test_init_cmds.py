@@ -94,6 +94,10 @@ def test_cgerep_reports_detach_and_pdn_activation(module: str) -> None:
     assert h.send("AT+CEER\r") == ok("+CEER: 5,36")
     assert h.send("AT+CGATT=1\r") == ok() + b"\r\n+CGEV: ME PDN ACT 1\r\n"
     assert h.send("AT+CGEREP=3\r") != ok()
+    assert h.send("AT+CGDCONT=2,\"IP\",\"apn2\"\r") == ok()
+    assert h.send("AT+CGACT=1,2\r") == ok() + b"\r\n+CGEV: ME PDN ACT 2\r\n"
+    assert h.send("AT+CGACT=1,2\r") == ok()  # no change, no report
+    assert h.send("AT+CGACT=0,2\r") == ok() + b"\r\n+CGEV: ME PDN DEACT 2\r\n"
 
 
 # --- time ---------------------------------------------------------------------------------

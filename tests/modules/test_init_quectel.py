@@ -117,3 +117,31 @@ def test_ec800e_has_no_iot_keys_and_its_own_bands() -> None:
     for key in ("nwscanseq", "iotopmode", "roamservice"):
         assert h.send(f'AT+QCFG="{key}"\r') == b"\r\nERROR\r\n"
     assert h.send('AT+QCFG="nwscanmode"\r') == ok('+QCFG: "nwscanmode",0')
+
+
+def test_qntp_answer_from_before_a_reboot_is_ignored() -> None:
+    from emulator.modules.handlers.quectel_ntp import NtpAnswer, NtpQuery
+    h = make_harness("bg96", testkit=False)
+    assert h.send('AT+QNTP=1,"pool.ntp.org"\r') == ok()
+    (old,) = [e for e in h.other if isinstance(e, NtpQuery)]
+    h.modem.reboot()
+    h.advance(1)
+    h.take()
+    h.send("ATE0\r")
+    assert h.send('AT+QNTP=1,"pool.ntp.org"\r') == ok()
+    new = [e for e in h.other if isinstance(e, NtpQuery)][-1]
+    assert new.token != old.token
+    assert h.stim(NtpAnswer(old.token, utc=1_800_000_000.0)) == b""
+    assert h.stim(NtpAnswer(new.token, utc=1_800_000_000.0)) == b'\r\n+QNTP: 0,"2027/01/15,17:00:00+36"\r\n'
+    assert h.send("AT+CCLK?\r") == ok('+CCLK: "27/01/15,17:00:00+36"')
+
+
+def test_qcfg_test_form_prints_the_documented_ranges() -> None:
+    h = make_harness("bg96", testkit=False)
+    lines = h.send("AT+QCFG=?\r").decode().split("\r\n")
+    for line in ('+QCFG: "nwscanseq",(00-010203),(0,1)', '+QCFG: "iotopmode",(0-2)',
+                 '+QCFG: "band",(0-F),(0-7FFFFFFFFFFFFFFF),(0-7FFFFFFFFFFFFFFF),(0,1)',
+                 '+QCFG: "urc/ri/ring",("off","pulse","always","auto","wave"),(1-2000),(1-10000),(1-10000),("off","on"),(1-5)'):
+        assert line in lines
+    e = make_harness("ec800e", testkit=False)
+    assert b'"nwscanseq"' not in e.send("AT+QCFG=?\r")

@@ -54,6 +54,7 @@ class Case:
 SOCKET = (b'AT+QIOPEN=1,0,"TCP","echo.example.com",7,0,0',)
 MQTT = (b'AT+QMTOPEN=0,"broker.example.com",1883', b'AT+QMTCONN=0,"dev1"')
 CTRL = b"\x1a\x1b"
+HTTP_URL = (b"AT+QHTTPURL=26", b"http://api.example.com/up1")
 QUECTEL = [
     Case("+QISEND", "AT+QISEND=0,{n}", setup=SOCKET),
     Case("+QISEND", "AT+QISEND=0", b"\x1a", SOCKET, alphabet=CTRL),
@@ -80,6 +81,11 @@ LATER = [
          alphabet=CTRL),
     # the CONNECT data phase of a TLS socket in transparent mode
     Case("+QSSLOPEN", 'AT+QSSLOPEN=1,1,4,"tls.example.com",443,2', setup=(b"AT+QIACT=1",), alphabet=b"+", tail=b""),
+    # HTTP(S): the URL, a POST body, a host-built request after CONNECT (the effect carries
+    # them as url/body/raw, so the payload is not compared)
+    Case("+QHTTPURL", "AT+QHTTPURL={n}", exact=False),
+    Case("+QHTTPPOST", "AT+QHTTPPOST={n}", setup=HTTP_URL, exact=False),
+    Case("+QHTTPGET", "AT+QHTTPGET=60,{n}", setup=HTTP_URL + (b'AT+QHTTPCFG="requestheader",1',), exact=False),
 ]
 QUECTEL += LATER
 SMS = [case for case in LATER if case.command in ("+CMGS", "+CMGW")]
@@ -93,6 +99,8 @@ def _answer(event: object) -> object | None:
     """The network says yes to everything."""
     if isinstance(event, OpenSocket):
         return SocketOpened(event.conn_id, event.gen, 0)
+    if isinstance(event, TlsOpen):
+        return TlsOpened(event.client_id, event.gen, 0)
     if isinstance(event, MqttOpen):
         return MqttOpened(event.client_idx, 0)
     if isinstance(event, MqttConnect):
@@ -101,8 +109,6 @@ def _answer(event: object) -> object | None:
         return TpConnected(0)
     if isinstance(event, TpPublish):
         return TpPublished(event.tag, True)
-    if isinstance(event, TlsOpen):
-        return TlsOpened(event.client_id, event.gen, 0)
     return None
 
 
@@ -129,7 +135,8 @@ def _drive(module: str, case: Case, eol: bytes, payload: bytes, cuts: list[int])
     _pump(m, out, effects)
     out.clear()
     effects.clear()
-    stream = case.line.format(n=len(payload)).encode() + eol + payload + case.end + case.tail
+    fh = getattr(getattr(m.state, "fs", None), "next_handle", 1) - 1  # the handle AT+QFOPEN gave
+    stream = case.line.format(n=len(payload), fh=fh).encode() + eol + payload + case.end + case.tail
     points = sorted({c % (len(stream) + 1) for c in cuts})
     for a, b in zip([0, *points], [*points, len(stream)]):
         m.receive_data(stream[a:b])

@@ -3,12 +3,14 @@ harness; typed errors mapped by each adapter; one host-link interface for every 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
 from emulator.api.app import create_app
 from emulator.config import Config, ModemSpec
-from emulator.control import BadRequest, Control, NotFound, UnknownModem
+from emulator.control import BadRequest, Control, NotFound, Refused, UnknownModem
 from emulator.scenarios import actions
 from emulator.scenarios.loader import parse_scenario
 from emulator.scenarios.report import failure_lines
@@ -70,6 +72,23 @@ def test_control_errors_are_typed() -> None:
         assert isinstance(UnknownModem("x"), NotFound)
 
 
+def test_sms_through_the_control_plane_and_its_errors() -> None:
+    with ModemHarness("ec800e") as h:
+        c: Control = h.controls
+        h.command("AT+CMGF=1")
+        h.command('AT+CNMI=2,2,0,0,0')
+        result = h.call(lambda: c.sms_deliver(h.name, sender="+8210123", text="hi"))
+        assert result["status"] == "delivered"
+        h.expect_urc(re.compile(r'\+CMT: "\+8210123",.*'), "hi")
+        assert h.call(lambda: c.sms_sent(h.name)) == []
+        with pytest.raises(UnknownModem):
+            c.sms_deliver("nope", sender="+1", text="x")
+        with pytest.raises(Refused, match="^pdu: "):
+            h.call(lambda: c.sms_deliver(h.name, pdu="00"))
+        with pytest.raises(BadRequest, match="sms has no scenario action 'explode'"):
+            c.platform("sms", "explode", {"modem": h.name})
+
+
 def test_api_maps_control_errors_to_404_and_422() -> None:
     with ModemHarness("ec800e") as h, TestClient(create_app(h.emulator)) as api:
         missing = api.get("/api/modems/nope")
@@ -90,11 +109,14 @@ async def test_a_refused_control_fails_its_step_with_the_reason() -> None:
 
 
 def test_action_table_checks_what_the_loader_reports() -> None:
-    assert [a.key for a in actions.ACTIONS] == ["network", "power", "dtr", "wake", "fault", "clear_faults"]
+    assert [a.key for a in actions.ACTIONS] == ["network", "power", "dtr", "wake", "gnss", "fault",
+                                                  "clear_faults", "ussd"]
     assert actions.check({"network": "detach"}) is None
     assert actions.check({"network": "signal"}) == "control network: signal needs rssi: 0-31 or 99"
     assert actions.check({"explode": 1}) == ("unknown control explode; use network, power, dtr, wake, "
-                                             "fault, clear_faults")
+                                             "gnss, fault, clear_faults, ussd")
+    assert actions.check({"ussd": {"text": ""}}) == "control ussd takes {code?: '*100#', text: '...', session?: false}"
+    assert actions.check({"ussd": {"code": "*100#", "text": "Balance"}}) is None
     assert actions.check([]) == actions.USAGE
     with pytest.raises(BadRequest, match="control power must be on or off"):
         actions.apply(None, "m", {"power": "maybe"})  # type: ignore[arg-type]

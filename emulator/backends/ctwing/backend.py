@@ -67,6 +67,11 @@ class CtwingBackend(Backend):
         self.registry = Registry.from_config(self.config)
         self.store = Store(ctx.clock, self.registry,
                            float(self.config.get("command_response_timeout", RESPONSE_TIMEOUT)))
+        self.store.publish = publish = ctx.publish  # live events (observe/bus.py)
+        self.store.on_uplink(lambda dev, rec: publish("uplink", platform="ctwing", device=dev, **rec))
+        self.store.on_online_changed(lambda dev, on: publish("online", platform="ctwing", device=dev, online=on))
+        self.store.on_command_queued(self.store._status)
+        self.store.on_command_expired(self.store._status)
         self.mqtt = CtwingMqttServer(self.registry, self.store, ctx.clock)
         self.tcp = CtwingTcpServer(self.registry, self.store, ctx.clock)
         self.extra_servers: list[Any] = []

@@ -32,14 +32,18 @@ class CtwingLwm2mHooks:
     def authorize(self, endpoint: str, dtls_identity: str | None) -> str | None:
         """Device ID for a Register from ``endpoint`` (None = refused, the module's +QLWREG: -9)."""
         found = self.registry.lwm2m_device_for_endpoint(endpoint)
+        reason = None
         if found is None:
+            reason = "unknown endpoint"
+        elif found[1].dtls != (dtls_identity is not None):
+            reason = "DTLS required" if found[1].dtls else "product is not DTLS"
+        elif found[1].dtls and dtls_identity != found[0].psk_identity:
+            reason = "wrong PSK identity"
+        if reason is not None:
+            self.store.publish("login_refused", platform="ctwing", device=endpoint, protocol="lwm2m", reason=reason)
             return None
-        device, product = found
-        if product.dtls != (dtls_identity is not None):
-            return None
-        if product.dtls and dtls_identity != device.psk_identity:
-            return None
-        return device.device_id
+        self.store.publish("login", platform="ctwing", device=found[0].device_id, protocol="lwm2m", endpoint=endpoint)
+        return found[0].device_id
 
     def psk_for(self, identity: str | bytes) -> bytes | None:
         found = self.registry.psk_for_identity(identity)

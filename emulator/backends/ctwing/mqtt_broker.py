@@ -122,9 +122,12 @@ class CtwingMqttServer:
         """The CONNACK code for a CONNECT (``MqttGate``): 0, 4 wrong feature string, 5 unknown."""
         verdict = self.registry.check_feature_string(info.client_id, info.password, "mqtt")
         if verdict == "ok":
+            self.store.publish("login", platform="ctwing", device=info.client_id, protocol="mqtt")
             return 0
         log.info("ctwing mqtt: refused client %r (%s)", info.client_id,
                  "not registered" if verdict == "unknown" else "bad feature string")
+        self.store.publish("login_refused", platform="ctwing", device=info.client_id, protocol="mqtt",
+                           reason="not registered" if verdict == "unknown" else "bad feature string")
         return NOT_AUTHORIZED if verdict == "unknown" else BAD_CREDENTIALS
 
     async def start(self, host: str = "127.0.0.1", port: int = 0,

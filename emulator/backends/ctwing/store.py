@@ -43,6 +43,14 @@ class Store:
         self._online_listeners: list[Callable[[str, bool], None]] = []
         self._uplink_listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._online: set[str] = {d.device_id for d in registry.all_devices() if d.online} if registry else set()
+        # live events (observe/bus.py): the backend sets its context's publish here
+        self.publish: Callable[..., Any] = lambda *_a, **_k: None
+
+    def _status(self, cmd: Command | None) -> Command | None:
+        if cmd is not None:
+            self.publish("downlink", platform="ctwing", device=cmd.device_id, kind="command", id=cmd.id,
+                         status=cmd.status, reason=getattr(cmd, "reason", "") or "")
+        return cmd
 
     # --- listeners -----------------------------------------------------------------------
     def on_command_queued(self, callback: Callable[[Command], None]) -> None:
@@ -112,16 +120,16 @@ class Store:
         return self.commands_model.next_queued(device_id)
 
     def mark_sent(self, cmd_id: int) -> Command:
-        return self.commands_model.mark_sent(cmd_id)
+        return self._status(self.commands_model.mark_sent(cmd_id))
 
     def mark_delivered(self, cmd_id: int) -> Command:
-        return self.commands_model.mark_delivered(cmd_id)
+        return self._status(self.commands_model.mark_delivered(cmd_id))
 
     def mark_failed(self, cmd_id: int, reason: str = "") -> Command:
-        return self.commands_model.mark_failed(cmd_id, reason)
+        return self._status(self.commands_model.mark_failed(cmd_id, reason))
 
     def settle(self, cmd_id: int, ok: bool, reason: str = "") -> Command | None:
-        return self.commands_model.settle(cmd_id, ok, reason)
+        return self._status(self.commands_model.settle(cmd_id, ok, reason))
 
     def command(self, cmd_id: int) -> Command:
         return self.commands_model.command(cmd_id)

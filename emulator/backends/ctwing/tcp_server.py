@@ -86,6 +86,9 @@ class _Connection(asyncio.Protocol):
         else:
             result = codec.RESULT_OK
         self._send(codec.LoginResponse(result))
+        self.server.store.publish("login" if result == codec.RESULT_OK else "login_refused", platform="ctwing",
+                                  device=frame.device_id, protocol="tcp", result=result,
+                                  **({} if result == codec.RESULT_OK else {"reason": f"login result {result} ({verdict})"}))
         if result != codec.RESULT_OK:
             self.close()
             return

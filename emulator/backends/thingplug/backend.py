@@ -44,6 +44,7 @@ class ThingPlugBackend(Backend):
         except ThingPlugError as exc:
             raise ConfigError(f"thingplug config: {exc}") from None
         self.model = ThingPlugModel(self.registry, now=ctx.clock.now)
+        self.model.events = ctx.publish
         self.broker: ThingPlugBroker | None = None
         self.ca_file: str | None = None
         self.endpoints: dict[str, Endpoint] = {}

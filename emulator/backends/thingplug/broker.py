@@ -221,9 +221,14 @@ class ThingPlugBroker:
 
     def authorize(self, info: ConnectInfo) -> int:
         """The CONNACK code for a CONNECT (``MqttGate``): 0, or 4 when the user name is no token."""
-        if self.model.authenticate(info.username) is not None:
+        device = self.model.authenticate(info.username)
+        if device is not None:
+            self.model.events("login", platform="thingplug", device=f"{device.service}/{device.name}",
+                               client_id=info.client_id)
             return 0
         log.info("ThingPlug: CONNECT from client %r refused: user name is not a device token", info.client_id)
+        self.model.events("login_refused", platform="thingplug", device=None, client_id=info.client_id,
+                           reason="user name is not a device token (CONNACK 4)")
         return BAD_CREDENTIALS
 
     async def stop(self) -> None:

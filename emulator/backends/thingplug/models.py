@@ -21,6 +21,8 @@ Must not: do I/O, import asyncio, or read the clock except through the ``now`` c
 
 from __future__ import annotations
 
+import base64
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -58,6 +60,8 @@ class ThingPlugModel:
         self.now = now
         self._next_rpc_id = FIRST_RPC_ID
         self._next_cmd_id = 1
+        # live events (observe/bus.py; the backend sets its context's publish here)
+        self.events: Callable[..., Any] = lambda *_a, **_k: None
 
     def reset(self) -> None:
         self.store.reset()
@@ -144,6 +148,7 @@ class ThingPlugModel:
 
     def _reject(self, device: Device, topic: str, payload: bytes, reason: str) -> Outcome:
         self.store.add_error(device.service, device.name, self.now(), reason, topic, payload)
+        self.events("refused", platform="thingplug", device=f"{device.service}/{device.name}", reason=reason, topic=topic)
         return Outcome(False, reason)
 
     def _ingest_data(self, device: Device, topic: Topic, payload: bytes) -> None:
@@ -153,6 +158,8 @@ class ThingPlugModel:
             self.store.add_telemetry(device.service, device.name, data, self.now() if ts is None else ts)
         else:
             self.store.update_attributes(device.service, device.name, data)
+        self.events("uplink", platform="thingplug", device=f"{device.service}/{device.name}", kind=topic.kind,
+                     data=data, base64=base64.b64encode(payload).decode())
 
     def _ingest_up(self, device: Device, topic: str, payload: bytes) -> Outcome:
         message = protocol.parse_up(payload)
@@ -164,7 +171,9 @@ class ThingPlugModel:
         if (rpc.service, rpc.device) != (device.service, device.name):
             return self._reject(device, topic, payload, f"rpc id {message.rpc_id} was sent to {rpc.service}/{rpc.device}")
         try:
-            self.store.rpc_result(message.rpc_id, message.success, message.result, self.now())
+            rpc = self.store.rpc_result(message.rpc_id, message.success, message.result, self.now())
+            self.events("downlink", platform="thingplug", device=f"{device.service}/{device.name}", kind="rpc",
+                         id=rpc.id, status=rpc.status, result=rpc.result)
         except ValueError as exc:
             return self._reject(device, topic, payload, str(exc))
         return Outcome(True)
@@ -200,10 +209,15 @@ class ThingPlugModel:
         cmd_id = self._cmd_id()
         message = protocol.build_rpc_request(service, device, cmd_id, rpc_id, method, params, mode)
         rpc = self.store.add_rpc(Rpc(rpc_id, service, device, method, params, mode, cmd_id, self.now()))
+        self.events("downlink", platform="thingplug", device=f"{service}/{device}", kind="rpc", id=rpc.id,
+                     status=rpc.status, method=method)
         return Downlink(protocol.down_topic(service, device), protocol.encode(message), message, rpc)
 
     def rpc_delivered(self, rpc_id: int) -> Rpc:
-        return self.store.rpc_pending(rpc_id, self.now())
+        rpc = self.store.rpc_pending(rpc_id, self.now())
+        self.events("downlink", platform="thingplug", device=f"{rpc.service}/{rpc.device}", kind="rpc", id=rpc.id,
+                     status=rpc.status)
+        return rpc
 
     def set_attribute(self, service: str, device: str, attributes: dict[str, Any]) -> Downlink:
         self.registry.get_device(service, device)

@@ -38,6 +38,15 @@ QCFG_DEFAULTS: dict[str, tuple] = {
 # "servicedomain"/"roamservice")
 QCFG_EFFECT = {"nwscanmode", "nwscanseq", "iotopmode", "band", "servicedomain", "roamservice"}
 _BARE = re.compile(r"0x[0-9a-f]+|[0-9]+")
+# AT+QCFG=? ranges as a real BG96 prints them (RAK5010/BG96 AT manual dump, manuals-wave2 §3);
+# a key without a documented range prints its name only.
+QCFG_RANGES = {
+    "nwscanmode": "(0,1,3),(0,1)", "nwscanseq": "(00-010203),(0,1)", "servicedomain": "(1,2),(0,1)",
+    "roamservice": "(1,2,255),(0,1)", "band": "(0-F),(0-7FFFFFFFFFFFFFFF),(0-7FFFFFFFFFFFFFFF),(0,1)",
+    "iotopmode": "(0-2)", "psm/urc": "(0,1)", "ledmode": "(0,1,3)",
+    "urc/ri/ring": '("off","pulse","always","auto","wave"),(1-2000),(1-10000),(1-10000),("off","on"),(1-5)',
+    "risignaltype": '("respective","physical")', "apready": "(0,1),(0,1),(100-3000)", "psm/enter": "(0,1)",
+}
 
 
 # AT+QINDCFG <urctype> and its default <enable> (BG96/EC2x AT manuals, "Control URC Indication").
@@ -174,7 +183,8 @@ T.set("+QCFG")(_cfg_set("qcfg", "+QCFG"))
 
 @T.test("+QCFG")
 def qcfg_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=tuple(f'+QCFG: "{k}"' for k in ctx.state.qcfg))
+    return Reply(lines=tuple(f'+QCFG: "{k}",{QCFG_RANGES[k]}' if k in QCFG_RANGES else f'+QCFG: "{k}"'
+                             for k in ctx.state.qcfg))
 
 
 @T.set("+QURCCFG")

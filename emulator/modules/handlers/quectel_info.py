@@ -30,7 +30,8 @@ def qspn_exec(cmd: AtCommand, ctx: Context) -> Reply:
     """``+QSPN: "<FNN>","<SNN>","<SPN>",<alphabet>,"<RPLMN>"`` (EC25/BG96 AT manuals, "Display
     the Name of Registered Network"): full and short network name, the SIM's service provider
     name (data file ``spn``), alphabet 0 (GSM 7-bit default), the registered PLMN. TinyGSM sends
-    the read form ``AT+QSPN?``; it answers the same. Not registered: +CME ERROR: 30 [?]."""
+    the read form ``AT+QSPN?``; it answers the same. Not registered: +CME ERROR: 30 [?]. Example
+    in the LTE Standard AT manual: ``+QSPN: "CHN-UNICOM","UNICOM","",0,"46001"``."""
     if not ctx.state.radio.registered:
         return Reply(final=CmeError(30))
     long_name, short, numeric = _operator_names(ctx)
@@ -42,7 +43,9 @@ def qspn_exec(cmd: AtCommand, ctx: Context) -> Reply:
 def qlts(cmd: AtCommand, ctx: Context) -> Reply:
     """``+QLTS: "yyyy/MM/dd,hh:mm:ss±zz,<dst>"``: mode 0 (default) the network time of the last
     NITZ (UTC, with the zone), 1 the current UTC time derived from it, 2 the current local time
-    (BG96 AT manual "AT+QLTS"; TinyGSM reads 1 as UTC and 2 as local). No NITZ yet: ``""``."""
+    (Quectel LTE Standard AT manual "AT+QLTS": examples ``"2017/10/13,03:40:48+32,0"`` for 0 and
+    1, ``"2017/01/13,11:41:23+32,0"`` for 2; TinyGSM reads 1 as UTC and 2 as local). No NITZ
+    yet: ``+QLTS: ""`` (same manual)."""
     cmd.max_args(1)
     mode = cmd.int(0, 0, lo=0, hi=2)
     sync = last_sync(ctx)
@@ -62,7 +65,9 @@ def qlts_test(cmd: AtCommand, ctx: Context) -> Reply:
 def qinistat_exec(cmd: AtCommand, ctx: Context) -> Reply:
     """Bit mask: 1 (U)SIM ready (CPIN READY), 2 SMS initialised, 4 phonebook initialised (EC25
     AT manual; real EC25 units print 7). The bits follow what the module announced at boot:
-    ``+QIND: SMS DONE`` / ``+QIND: PB DONE`` in its boot URCs (a BG96 has no PB DONE: 3)."""
+    ``+QIND: SMS DONE`` / ``+QIND: PB DONE`` in its boot URCs (a BG96 has no PB DONE: 3). Hosts
+    test bits, not values: ST X-CUBE-CELLULAR 6.0.1 BG96 ``at_custom_modem_specific.c``
+    ``fRspAnalyze_QINISTAT_BG96`` checks the CPIN-ready bit."""
     radio = ctx.state.radio
     if not radio.sim_present or radio.sim_state != "READY":
         return Reply(lines=("+QINISTAT: 0",))

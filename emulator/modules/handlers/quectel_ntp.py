@@ -59,7 +59,6 @@ class NtpRun:
 
 def _init(ctx: Context) -> None:
     ctx.state.qntp = None
-    ctx.state.qntp_seq = 0
 
 
 @T.set("+QNTP")
@@ -77,8 +76,10 @@ def qntp_set(cmd: AtCommand, ctx: Context) -> Reply:
     pdp = ctx.state.pdp.get(cid)
     if pdp is None or not pdp.active:
         return fail(ctx, 561)
-    ctx.state.qntp_seq += 1
-    run = NtpRun(ctx.state.qntp_seq, host, port, bool(autoset))
+    # the token counter survives reboots, so a late answer to a run from before one is not
+    # taken for the answer to a new run
+    ctx.nvm["qntp_seq"] = token = int(ctx.nvm.get("qntp_seq", 0)) + 1
+    run = NtpRun(token, host, port, bool(autoset))
     run.timer = ctx.later(MAX_RESPONSE_S, lambda c: _done(c, run, 569), "qntp-timeout")
     ctx.state.qntp = run
     from .ts27007 import rrc_activity  # an NTP exchange is uplink traffic (48 bytes)

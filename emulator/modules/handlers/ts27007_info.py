@@ -4,9 +4,10 @@ ATH, +IFC, +ICF (V.250 §6.2), +CGEREP with the +CGEV URCs (TS 27.007 §10.1.19)
 the MSISDN from the data file), +CBC (§8.4), +CLIP (§7.6), +CRC (§6.11), +CVHU (§6.20), +CEER
 (§6.10), +CESQ (§8.69, from the one signal model ``ts27007.signal``), +COPS=? (§7.3, the
 networks in sight from the data file) and +CLAC (§8.37, generated from the module's command
-table). ``complete(features)`` adds +CLAC and a plain ``OK`` test form (V.250 §5.4.3: a test
-command of an action without parameters just answers OK) to every command that has no test
-handler of its own, so AT+CLAC never lists a command whose ``=?`` says ERROR.
+table). ``+CGACT`` set is ts27007_pdp's with the +CGEV reports added. ``complete(features)``
+adds a plain ``OK`` test form (V.250 §5.4.3: a test command of an action without parameters
+just answers OK) to every extended command without a test handler of its own, so AT+CLAC never
+lists a command whose ``=?`` says ERROR.
 
 Must not: change registration state (ts27007.py) or print vendor dialects.
 """
@@ -18,6 +19,7 @@ from ...core.modem import Context
 from ...core.results import CmeError
 from ..profile import CommandTable, Feature, Reply
 from .ts27007 import _operator_names, signal
+from .ts27007_pdp import cgact_set as _pdp_cgact_set
 
 T = CommandTable("ts27007_info")
 
@@ -110,6 +112,18 @@ def _cgev_hook(ctx: Context, event: str) -> None:
         else:  # AT+CFUN=0/4, AT+CGATT=0, AT+COPS=2, SIM removed: the ME detaches
             ctx.state.info["ceer"] = (5, 36)  # SM cause #36 regular deactivation (TS 24.008 §10.5.6.6)
             cgev(ctx, "ME DETACH")
+
+
+@T.set("+CGACT")
+def cgact_set(cmd: AtCommand, ctx: Context) -> Reply:
+    """``AT+CGACT`` as ts27007_pdp.py does it, plus ``+CGEV: ME PDN ACT|DEACT <cid>`` for each
+    context the command switched (TS 27.007 §10.1.19)."""
+    before = {cid: p.active for cid, p in ctx.state.pdp.items()}
+    reply = _pdp_cgact_set(cmd, ctx)
+    for cid, pdp in sorted(ctx.state.pdp.items()):
+        if pdp.active != before.get(cid, False):
+            cgev(ctx, f"ME PDN {'ACT' if pdp.active else 'DEACT'} {cid}")
+    return reply
 
 
 # --- subscriber and ME information --------------------------------------------------------

@@ -70,7 +70,7 @@ def _nitz_hook(ctx: Context, event: str) -> None:
     if t.ctzr == 1:
         ctx.urc(f'+CTZV: "{tz_text(t.sync_tz)}"')
     elif t.ctzr == 2:
-        # <time> is the local time (TS 27.007 §8.41; EC25 AT manual CTZR example)
+        # <time> is the local time (TS 27.007 §8.41; Quectel LTE Standard AT manual, AT+CTZR example)
         ctx.urc(f'+CTZE: "{tz_text(t.sync_tz)}",{t.sync_dst},"{local(now, t.sync_tz):%Y/%m/%d,%H:%M:%S}"')
 
 

@@ -1,0 +1,207 @@
+"""Woori-net WM-N400MSE native sockets: AT+WSOCR, AT+WSOCO, AT+WSOWR, AT+WSOCL, URC +WSORD.
+
+As the WIZnet IoT shield samples use them (Wiznet/wiznet-iot-shield-mbed-kr
+``samples/WIoT-WM01_WM-N400MSE/WIZnet-IoTShield-WM-N400MSE-TCP/main.cpp`` @41bc6137), no space
+after ':':
+
+- ``AT+WSOCR=<id>,<host>,<port>,<proto 0 TCP|1 UDP>,<ptype 0 ASCII|1 HEX>`` -> ``+WSOCR:1,<id>``
+  ``OK`` (creates the socket; ``+WSOCR:0,<id>`` when the id is in use);
+- ``AT+WSOCO=<id>`` -> ``+WSOCO:1,<id>,OPEN_WAIT`` ``OK``, then ``+WSOCO:<id>,OPEN_CMPL``
+  (``+WSOCO:<id>,OPEN_FAIL`` when the connection fails: INVENTED, no public source shows it);
+- ``AT+WSOWR=<id>,<len>,<data>`` (data inline, hex when ptype 1) -> ``+WSOWR:1,<id>`` ``OK``
+  (``+WSOWR:0,<id>`` when the socket is not open or the length is wrong);
+- received data: ``+WSORD:<id>,<len>,<data>``;
+- ``AT+WSOCL=<id>`` -> ``+WSOCL:1,<id>,CLOSE_WAIT`` ``OK``; a peer close: ``+WSOCL:<id>,CLOSE_CMPL``
+  (INVENTED).
+
+The I/O is the Quectel socket executor's (``emulator/net/sockets.py``): the same
+``OpenSocket``/``SendData``/``CloseSocket`` effects and their stimuli, so routes and faults of the
+fake internet apply alike.
+
+Must not: do I/O.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import dataclass, field
+
+from ...at.commands import ArgError, AtCommand
+from ...core.modem import Context
+from ...core.results import ERROR
+from ..profile import CommandTable, Feature, Reply
+from . import ts27007
+from .quectel_tcpip_effects import (CloseSocket, OpenSocket, SendData, SocketClosed, SocketData,
+                                    SocketOpened, SocketSent)
+
+T = CommandTable("woorinet_sock")
+MAX_ID = 5  # ASSUMPTION: six sockets (0-5); the samples use 0 only
+OPEN_TIMEOUT = 15.0  # the samples wait 15 s (WM01_CONNECT_TIMEOUT) for OPEN_CMPL
+
+
+@dataclass
+class WSock:
+    sid: int
+    host: str
+    port: int
+    udp: bool
+    hexmode: bool
+    gen: int = 0
+    state: str = "created"  # created | opening | open | closed
+    timer: object = None
+
+
+@dataclass
+class WSockState:
+    socks: dict[int, WSock] = field(default_factory=dict)
+    gen: int = 0
+
+
+def st(ctx: Context) -> WSockState:
+    return ctx.state.wsock
+
+
+def _init(ctx: Context) -> None:
+    gen = ctx.nvm.get("wsock_gen", 1000)
+    ctx.state.wsock = WSockState(gen=gen)
+
+
+def _shutdown(ctx: Context) -> None:
+    s = st(ctx)
+    for sock in s.socks.values():
+        if sock.state in ("opening", "open"):
+            ctx.effect(CloseSocket(sock.sid, sock.gen))
+    ctx.nvm["wsock_gen"] = s.gen
+
+
+def _args(fn):
+    def wrapper(cmd: AtCommand, ctx: Context) -> Reply:
+        try:
+            return fn(cmd, ctx)
+        except ArgError:
+            return Reply(final=ERROR)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@T.set("+WSOCR")
+@_args
+def wsocr_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.max_args(5)
+    sid = cmd.int(0, lo=0, hi=MAX_ID)
+    host = cmd.str(1, max_len=150)
+    port = cmd.int(2, lo=1, hi=65535)
+    udp = cmd.int(3, lo=0, hi=1) == 1
+    hexmode = cmd.int(4, 0, lo=0, hi=1) == 1
+    s = st(ctx)
+    old = s.socks.get(sid)
+    if old is not None and old.state in ("opening", "open"):
+        return Reply(lines=(f"+WSOCR:0,{sid}",))
+    s.socks[sid] = WSock(sid, host, port, udp, hexmode)
+    return Reply(lines=(f"+WSOCR:1,{sid}",))
+
+
+@T.set("+WSOCO")
+@_args
+def wsoco_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.max_args(1)
+    sid = cmd.int(0, lo=0, hi=MAX_ID)
+    s = st(ctx)
+    sock = s.socks.get(sid)
+    if sock is None or sock.state != "created" or not ctx.state.radio.registered:
+        return Reply(lines=(f"+WSOCO:0,{sid},OPEN_WAIT",))
+    s.gen += 1
+    sock.gen, sock.state = s.gen, "opening"
+
+    def expire(c: Context) -> None:
+        if sock.state == "opening":
+            c.effect(CloseSocket(sock.sid, sock.gen))
+            sock.state, sock.timer = "created", None
+            c.urc(f"+WSOCO:{sid},OPEN_FAIL")
+    sock.timer = ctx.later(OPEN_TIMEOUT, expire, "wsoco-timeout")
+    effect = OpenSocket(sid, sock.gen, "UDP" if sock.udp else "TCP", sock.host, sock.port)
+    return Reply(lines=(f"+WSOCO:1,{sid},OPEN_WAIT",), effects=(effect,))
+
+
+@T.set("+WSOWR")
+@_args
+def wsowr_set(cmd: AtCommand, ctx: Context) -> Reply:
+    sid = cmd.int(0, lo=0, hi=MAX_ID)
+    length = cmd.int(1, lo=1, hi=1500)
+    text = cmd.str(2, "")
+    sock = st(ctx).socks.get(sid)
+    if sock is None or sock.state != "open":
+        return Reply(lines=(f"+WSOWR:0,{sid}",))
+    try:
+        data = binascii.unhexlify(text) if sock.hexmode else text.encode("latin-1")
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return Reply(lines=(f"+WSOWR:0,{sid}",))
+    if len(data) != length:
+        return Reply(lines=(f"+WSOWR:0,{sid}",))
+    ts27007.rrc_activity(ctx, len(data))  # uplink: RRC, PSM wake, air time on the meter
+    return Reply(lines=(f"+WSOWR:1,{sid}",), effects=(SendData(sid, sock.gen, data),))
+
+
+@T.set("+WSOCL")
+@_args
+def wsocl_set(cmd: AtCommand, ctx: Context) -> Reply:
+    cmd.max_args(1)
+    sid = cmd.int(0, lo=0, hi=MAX_ID)
+    s = st(ctx)
+    sock = s.socks.pop(sid, None)
+    if sock is None:
+        return Reply(lines=(f"+WSOCL:0,{sid},CLOSE_WAIT",))
+    if sock.timer is not None:
+        sock.timer.cancel()
+    effects = (CloseSocket(sid, sock.gen),) if sock.state in ("opening", "open") else ()
+    return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects)
+
+
+def _live(ctx: Context, sid: int, gen: int) -> WSock | None:
+    sock = st(ctx).socks.get(sid)
+    return sock if sock is not None and sock.gen == gen else None
+
+
+def _opened(stim: SocketOpened, ctx: Context) -> None:
+    sock = _live(ctx, stim.conn_id, stim.gen)
+    if sock is None or sock.state != "opening":
+        if not stim.err:
+            ctx.effect(CloseSocket(stim.conn_id, stim.gen))
+        return
+    if sock.timer is not None:
+        sock.timer.cancel()
+        sock.timer = None
+    if stim.err:
+        sock.state = "created"
+        ctx.urc(f"+WSOCO:{sock.sid},OPEN_FAIL")
+        return
+    sock.state = "open"
+    ctx.urc(f"+WSOCO:{sock.sid},OPEN_CMPL")
+
+
+def _data(stim: SocketData, ctx: Context) -> None:
+    sock = _live(ctx, stim.conn_id, stim.gen)
+    if sock is None or sock.state != "open":
+        return
+    ts27007.rrc_activity(ctx)
+    body = stim.data.hex().upper() if sock.hexmode else stim.data.decode("latin-1")
+    ctx.urc(f"+WSORD:{sock.sid},{len(stim.data)},{body}")
+
+
+def _closed(stim: SocketClosed, ctx: Context) -> None:
+    sock = _live(ctx, stim.conn_id, stim.gen)
+    if sock is None or sock.state != "open":
+        return
+    sock.state = "closed"
+    del st(ctx).socks[sock.sid]
+    ctx.urc(f"+WSOCL:{sock.sid},CLOSE_CMPL")
+
+
+def _sent(stim: SocketSent, ctx: Context) -> None:
+    return None
+
+
+FEATURE = Feature("woorinet_sock", T, init=_init, on_shutdown=_shutdown, stimuli={
+    SocketOpened: _opened, SocketData: _data, SocketClosed: _closed, SocketSent: _sent})
+
+__all__ = ["FEATURE"]

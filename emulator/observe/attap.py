@@ -1,0 +1,135 @@
+"""The AT line tap: a modem's raw serial bytes, both directions, as readable lines for the bus.
+
+Sans-IO: ``host(data)`` gets what the host wrote, ``module(data)`` what the module wrote; each
+returns the lines to publish as ``(dir, line, extra)`` with ``dir`` ``"in"`` or ``"out"``.
+Command lines end at CR (an LF after it is dropped); the module's lines are split on CR/LF, the
+echo of the host's line is left out, and an output line is marked ``urc`` when no command is
+open (none sent since the last final result). A ``> `` prompt opens a data phase: what the host
+sends then is shown as ``<payload N bytes>`` followed by ``^Z`` or ``ESC`` (or ends when the
+module answers, for a fixed-length payload; its echo is skipped); after ``CONNECT`` the host's
+and the module's bytes are ``<data N bytes>`` until ``NO CARRIER`` / ``OK``.
+
+Must not: change or delay the bytes (it only watches), or decide anything about the modem.
+"""
+
+from __future__ import annotations
+
+import re
+
+FINAL = re.compile(r"^(OK|ERROR|NO CARRIER|NO ANSWER|BUSY|NO DIALTONE|SEND OK|SEND FAIL|"
+                   r"CONNECT( .*)?|\+CM[ES] ERROR:.*)$")
+MAX_LINE = 1024  # a longer line is shown cut (the module answers ERROR to it anyway)
+
+Line = tuple[str, str, dict]
+
+
+def printable(raw: bytes) -> str:
+    """Text for a line: UTF-8 where it decodes, control bytes as ``\\xNN``."""
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c >= " " or c == "\t" else f"\\x{ord(c):02x}" for c in text)
+
+
+class AtTap:
+    def __init__(self) -> None:
+        self._in = bytearray()
+        self._out = bytearray()
+        self._last_line = ""       # the last command line (its echo is skipped)
+        self.command_open = False  # a command line sent and no final result yet
+        self.payload: bytearray | None = None  # data phase after a "> " prompt
+        self._echo = bytearray()   # payload bytes whose echo is still to come
+        self.transparent = False   # after CONNECT
+
+    # --- host -> module --------------------------------------------------------------------
+    def host(self, data: bytes) -> list[Line]:
+        out: list[Line] = []
+        if self.transparent:
+            return [("in", f"<data {len(data)} bytes>", {"data": True})] if data else []
+        i = 0
+        while i < len(data):
+            if self.payload is not None:
+                j = i
+                while j < len(data) and data[j] not in (0x1A, 0x1B):
+                    j += 1
+                self.payload += data[i:j]
+                self._echo += data[i:j]
+                if j < len(data):
+                    out += self._end_payload("^Z" if data[j] == 0x1A else "ESC")
+                    j += 1
+                i = j
+                continue
+            b = data[i]
+            i += 1
+            if b == 0x0D:
+                line = self._in.decode("utf-8", "backslashreplace")
+                self._in.clear()
+                if line.strip():
+                    self._last_line = line
+                    self.command_open = True
+                    out.append(("in", printable(line.encode()), {}))
+            elif b == 0x0A and not self._in:
+                continue
+            elif b == 0x08:
+                del self._in[-1:]
+            elif len(self._in) < MAX_LINE:
+                self._in.append(b)
+        return out
+
+    def _end_payload(self, how: str | None) -> list[Line]:
+        assert self.payload is not None
+        out: list[Line] = []
+        if self.payload or how is None:
+            out.append(("in", f"<payload {len(self.payload)} bytes>", {"payload": len(self.payload)}))
+        if how:
+            out.append(("in", how, {"control": how}))
+        self.payload = None
+        self.command_open = True
+        return out
+
+    # --- module -> host --------------------------------------------------------------------
+    def module(self, data: bytes) -> list[Line]:
+        out: list[Line] = []
+        if self._echo:  # the echo of the payload (it may follow the ^Z that ended it)
+            k = 0
+            while k < len(data) and k < len(self._echo) and data[k] == self._echo[k]:
+                k += 1
+            del self._echo[:k]
+            data = data[k:]
+            if data:
+                self._echo.clear()
+        if self.payload is not None:
+            if data.replace(b"\r\n> ", b"").strip(b"\r\n") == b"":
+                return out  # nothing yet, or the prompt a CR in +CMGS text re-opens
+            out += self._end_payload(None)  # a fixed-length payload: the module answers
+        if self.transparent:
+            if b"NO CARRIER" in data or b"\r\nOK\r\n" in data:
+                self.transparent = False
+            else:
+                return [("out", f"<data {len(data)} bytes>", {"data": True})]
+        self._out += data
+        while True:
+            m = re.search(rb"[\r\n]", self._out)
+            if m is None:
+                break
+            raw = bytes(self._out[:m.start()])
+            del self._out[:m.end()]
+            if raw:
+                out += self._out_line(raw)
+        if self._out.endswith(b"> ") and self._out.strip() == b">":  # the data prompt
+            self._out.clear()
+            out.append(("out", "> ", {"prompt": True}))
+            self.payload = bytearray()
+        elif len(self._out) > MAX_LINE:
+            out += self._out_line(bytes(self._out[:MAX_LINE]))
+            self._out.clear()
+        return out
+
+    def _out_line(self, raw: bytes) -> list[Line]:
+        line = printable(raw)
+        if self.command_open and line == printable(self._last_line.encode()):
+            return []  # the echo of the command line
+        extra: dict = {} if self.command_open else {"urc": True}
+        if self.command_open and FINAL.match(line):
+            self.command_open = False
+            if line.startswith("CONNECT"):
+                self.transparent = True
+        return [("out", line, extra)]

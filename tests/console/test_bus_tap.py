@@ -1,0 +1,146 @@
+"""The event bus (bounded per-subscriber queues, virtual-time stamps, listeners that fail are
+dropped) and the AT line tap (the same lines whatever way the bytes are split), sans-IO."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.core.clock import VirtualClock
+from emulator.observe.attap import AtTap
+from emulator.observe.bus import EventBus
+from emulator.observe.render import render
+
+
+def test_bus_stamps_virtual_time_and_bounds_slow_subscribers() -> None:
+    clock = VirtualClock(start=1000.0)
+    bus = EventBus(now=clock.now)
+    slow = bus.subscribe(limit=3)
+    fast = bus.subscribe()
+    for i in range(5):
+        clock.advance(1.0)
+        bus.publish("clock", advanced=1.0, fired=i)
+    assert [e["fired"] for e in slow.get_all()] == [2, 3, 4] and slow.dropped == 2
+    got = fast.get_all()
+    assert [e["ts"] for e in got] == [1001.0, 1002.0, 1003.0, 1004.0, 1005.0] and fast.dropped == 0
+    assert fast.get_all() == []
+    slow.close()
+    bus.publish("power", modem="bg96", on=True)
+    assert slow.get_all() == [] and fast.get_all()[0]["modem"] == "bg96"
+    assert bus.subscribers == 1
+
+
+def test_bus_backfill_and_a_failing_listener() -> None:
+    bus = EventBus()
+    bus.publish("power", modem="a", on=True)
+    seen = []
+
+    def bad(_event):
+        raise RuntimeError("printer broke")
+    bus.listen(bad)
+    bus.listen(seen.append)
+    bus.publish("power", modem="a", on=False)
+    bus.publish("power", modem="a", on=True)  # the bad listener is gone, the good one stays
+    assert [e["on"] for e in seen] == [False, True]
+    assert [e["seq"] for e in bus.subscribe(backfill=True).get_all()] == [1, 2, 3]
+
+
+# a BG96-like exchange: boot URCs, a command with echo, a fixed-length prompt payload with echo,
+# a Ctrl+Z payload, an ESC-cancelled payload, a URC after OK
+HOST = [b"AT+CGSN\r\n", b"AT+QISEND=0,5\r", b"HELLO", b'AT+CMGS="123"\r', b"hi\x1a", b'AT+CMGS="1"\r', b"x\x1b"]
+MODULE = [b"\r\nRDY\r\n", b"AT+CGSN\r\r\n866425035073255\r\n\r\nOK\r\n", b"AT+QISEND=0,5\r\r\n> ",
+          b"HELLO\r\nSEND OK\r\n", b'AT+CMGS="123"\r\r\n> ', b"hi\r\n+CMGS: 7\r\n\r\nOK\r\n",
+          b'AT+CMGS="1"\r\r\n> ', b"x\r\nOK\r\n", b'\r\n+QIURC: "recv",0\r\n']
+ORDER = [("m", 0), ("h", 0), ("m", 1), ("h", 1), ("m", 2), ("h", 2), ("m", 3), ("h", 3), ("m", 4), ("h", 4),
+         ("m", 5), ("h", 5), ("m", 6), ("h", 6), ("m", 7), ("m", 8)]
+WANT = [("out", "RDY", {"urc": True}), ("in", "AT+CGSN", {}), ("out", "866425035073255", {}), ("out", "OK", {}),
+        ("in", "AT+QISEND=0,5", {}), ("out", "> ", {"prompt": True}), ("in", "<payload 5 bytes>", {"payload": 5}),
+        ("out", "SEND OK", {}), ("in", 'AT+CMGS="123"', {}), ("out", "> ", {"prompt": True}),
+        ("in", "<payload 2 bytes>", {"payload": 2}), ("in", "^Z", {"control": "^Z"}), ("out", "+CMGS: 7", {}),
+        ("out", "OK", {}), ("in", 'AT+CMGS="1"', {}), ("out", "> ", {"prompt": True}),
+        ("in", "<payload 1 bytes>", {"payload": 1}), ("in", "ESC", {"control": "ESC"}), ("out", "OK", {}),
+        ("out", '+QIURC: "recv",0', {"urc": True})]
+
+
+def _run(cuts: list[int]) -> list:
+    tap, out, n = AtTap(), [], 0
+    for side, i in ORDER:
+        chunk = (HOST if side == "h" else MODULE)[i]
+        feed = tap.host if side == "h" else tap.module
+        k = cuts[n % len(cuts)] % (len(chunk) + 1) if side == "h" else len(chunk)
+        n += 1
+        out += feed(chunk[:k])  # the host's bytes arrive in two reads, cut anywhere
+        out += feed(chunk[k:])
+    return out
+
+
+def test_tap_whole_chunks() -> None:
+    assert _run([10 ** 6]) == WANT
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8))
+def test_tap_any_split_of_the_host_bytes(cuts) -> None:
+    assert _run(cuts) == WANT
+
+
+def test_tap_transparent_data_after_connect() -> None:
+    tap = AtTap()
+    tap.host(b"AT+QIOPEN=1,0,\"TCP\",\"x\",1,0,2\r")
+    assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
+    assert tap.host(b"\x00\x01raw") == [("in", "<data 5 bytes>", {"data": True})]
+    assert tap.module(b"abc") == [("out", "<data 3 bytes>", {"data": True})]
+    assert tap.module(b"\r\nNO CARRIER\r\n") == [("out", "NO CARRIER", {"urc": True})]
+    assert tap.host(b"AT\r") == [("in", "AT", {})]
+
+
+def test_render_one_line() -> None:
+    assert render({"type": "at", "ts": 0.5, "modem": "bg96", "dir": "in", "line": "AT"}) == "00:00:00.500 bg96 -> AT"
+    assert render({"type": "at", "ts": 0, "modem": "bg96", "dir": "out", "line": "RDY", "urc": True}).endswith(
+        "bg96 <- RDY  (urc)")
+    assert render({"type": "uplink", "ts": 0, "platform": "ctwing", "device": "d1", "base64": "aGk=",
+                   "protocol": "tcp"}).endswith('ctwing d1: uplink "hi" (tcp)')
+    assert render({"type": "login_refused", "ts": 0, "platform": "ctwing", "device": "d1",
+                   "reason": "bad feature string"}).endswith("ctwing d1: login refused: bad feature string")
+
+
+def test_power_events_from_the_api_and_from_at_qpowd() -> None:
+    from emulator.config import Config, default_modems
+    from emulator.control import Control
+    from emulator.transport.runner import Emulator
+
+    async def run() -> list:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        sub = emu.events.subscribe()
+        await emu.start()
+        try:
+            ctl = Control(emu)
+            ctl.power("bg96", False)
+            ctl.power("bg96", True)
+            emu.ports["bg96"].feed(b"AT+QPOWD\r")
+            emu.advance(5)
+            return [e for e in sub.get_all() if e["type"] in ("power", "at")]
+        finally:
+            await emu.stop()
+    events = asyncio.run(run())
+    power = [e["on"] for e in events if e["type"] == "power"]
+    assert power == [False, True, False]
+    assert ("in", "AT+QPOWD") in [(e.get("dir"), e.get("line")) for e in events]
+
+
+def test_platform_events_from_the_thingplug_model() -> None:
+    from emulator.backends.thingplug.models import ThingPlugModel
+    from emulator.backends.thingplug.registry import DEFAULT_TOKEN, Registry
+    bus = EventBus()
+    model = ThingPlugModel(Registry.from_config({}), lambda: 1_700_000_000.0)
+    model.events = bus.publish
+    sub = bus.subscribe()
+    tel = "v1/dev/smarthome/smartlight001/telemetry"
+    assert model.publish(DEFAULT_TOKEN, tel, b'{"temperature":30}').accepted
+    assert not model.publish(DEFAULT_TOKEN, tel, b'{"nope":').accepted
+    model.send_rpc("smarthome", "smartlight001", "tp_user", {"cmd": "on"})
+    got = [(e["type"], e["device"]) for e in sub.get_all()]
+    assert got == [("uplink", "smarthome/smartlight001"), ("refused", "smarthome/smartlight001"),
+                   ("downlink", "smarthome/smartlight001")]

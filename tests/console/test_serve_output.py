@@ -1,0 +1,75 @@
+"""``modemu serve`` prints one line per event, and a stdout nobody reads (a pipe left full by the
+program that started it) never stalls the emulator: lines are dropped and counted instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")]
+
+
+def _serve(tmp, *extra):
+    ready = tmp / "ready.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(tmp / "links"),
+                             "--ready-file", str(ready), *extra], cwd=tmp, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "serve did not get ready"
+        time.sleep(0.02)
+    return proc, json.loads(ready.read_text())
+
+
+def _until(sock: socket.socket, want: bytes, timeout: float = 30.0) -> bytes:
+    sock.settimeout(1.0)
+    buf, deadline = b"", time.monotonic() + timeout
+    while want not in buf and time.monotonic() < deadline:
+        try:
+            buf += sock.recv(65536)
+        except socket.timeout:
+            pass
+    return buf
+
+
+def test_unread_stdout_does_not_stall_serve(tmp_path) -> None:
+    proc, info = _serve(tmp_path)
+    try:
+        host, port = info["modems"][0]["tcp"].rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"ATE0\r")
+            assert _until(sock, b"OK\r\n").endswith(b"OK\r\n")
+            sock.sendall(b"AT\r" * 4000)  # 8000 event lines, far more than a pipe holds
+            sock.sendall(b"AT+CGMI\r")
+            got = _until(sock, b"Quectel")
+            assert b"Quectel" in got, "serve stalled on its own stdout"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    text = out.decode()
+    assert "bg96 -> AT" in text and "event lines not printed: stdout was not read" in text
+
+
+def test_quiet_prints_no_events(tmp_path) -> None:
+    proc, info = _serve(tmp_path, "-q")
+    try:
+        host, port = info["modems"][0]["tcp"].rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"AT\r")
+            assert b"OK" in _until(sock, b"OK\r\n")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+    assert "modemu ready" in out.decode() and "bg96 ->" not in out.decode()
