@@ -1,6 +1,6 @@
 """Benchmark: fleets. 1,000 modems on ptys in one ``modemu serve`` and 10,000 in one process.
 
-* ``fleet``: ``serve --module bg96 --count 1000 --no-backends``: start -> ready file (next to
+* ``fleet``: ``serve --module bg96 --count 1000 --no-backends -q`` (no event lines on stdout): start -> ready file (next to
   ``--count 1`` in the same run), then every modem gets ``AT`` at once (one write per pty, then
   answers collected with ``select``), ``ROUNDS`` times: p50/p99 of write -> ``OK``, next to a raw
   echo subprocess owning 1,000 ptys driven the same way (the floor); VmRSS per modem (1,000 vs 1).
@@ -58,7 +58,7 @@ def _serve(ctx: Bench, work: Path, *args: str, timeout: float = 120.0) -> tuple[
     ready = work / "ready.json"
     t0 = time.perf_counter()
     proc = subprocess.Popen([ctx.python, "-m", "emulator", "serve", "--ephemeral-ports", "--api", "127.0.0.1:0",
-                             "--no-backends", "--ready-file", str(ready), "--link-dir", str(work / "links"), *args],
+                             "--no-backends", "-q", "--ready-file", str(ready), "--link-dir", str(work / "links"), *args],
                             cwd=work, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     while not ready.exists():
         if proc.poll() is not None:
