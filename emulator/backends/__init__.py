@@ -24,10 +24,14 @@ BACKENDS: dict[str, str] = {
 
 
 @functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.backends"))
+
+
 def _all() -> dict[str, str]:
     found = dict(BACKENDS)
-    for ep in entry_points(group="emulator.backends"):
-        found.setdefault(ep.name, ep.value)
+    for name, value in _entry_points():
+        found.setdefault(name, value)
     return found
 
 
