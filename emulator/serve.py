@@ -197,7 +197,8 @@ def bind_api(address: str, ephemeral: bool) -> socket.socket:
 
 class ApiServer:
     """The console API (uvicorn) on the emulator's loop; the emulator owns the signals.
-    ``sock``: a socket from :func:`bind_api` to serve on (else uvicorn binds ``address``)."""
+    ``sock``: a socket from :func:`bind_api` to serve on (else uvicorn binds ``address``);
+    ``token``: the bearer token every request must carry (see :func:`api_token`)."""
 
     def __init__(self, emulator: "Emulator", address: str, ephemeral: bool,
                  sock: socket.socket | None = None, token: str | None = None) -> None:

@@ -68,8 +68,8 @@ class FaultBody(BaseModel):
 def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
     app = FastAPI(title="modemu console API", version="0.1.0", docs_url=None, redoc_url=None,  # /docs: console.py
                   description="Control the emulated modems, the clock, the fake internet and the embedded platforms.")
-    control = Control(emulator)
     install_security(app, token=api_token)  # Host/Origin/JSON/size/token checks (security.py)
+    control = Control(emulator)
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> JSONResponse:

@@ -8,6 +8,7 @@ Flow control (figures in :mod:`.flow`): reads are at most ``READ_CHUNK`` bytes p
 stop while the modem's input is full (``pause``/``resume``; the host's writes then block in the
 kernel's pty buffer, as with RTS/CTS). Writes never block: if nobody reads, output waits up to
 ``TX_BUFFER`` bytes and past that the newest bytes are lost (a serial overrun).
+``record_links`` notes a run's links (``.modemu-<pid>.links`` in the link folder) and
 ``clean_stale_links`` removes the links a killed run left behind.
 
 Must not: interpret bytes (the modem does), or delete anything but our own dead symlinks.
@@ -31,11 +32,64 @@ log = logging.getLogger("modemu")
 _PTS = re.compile(r"^/dev/pts/\d+$")
 
 
+def _record(link_dir: Path, pid: int) -> Path:
+    return link_dir / f".modemu-{pid}.links"
+
+
+def record_links(link_dir: Path, ports: list["PtyPort"]) -> None:
+    """Note which links this run made (``.modemu-<pid>.links``: name and pty per line), so a
+    later start can tell our links of a killed run from anything else, even once the pty number
+    has been given to another program."""
+    lines = [f"{p.link.name} {p.path}\n" for p in ports if p.link is not None]
+    if lines:
+        _record(link_dir, os.getpid()).write_text("".join(lines))
+
+
+def append_link(link_dir: Path, port: "PtyPort") -> None:
+    """:func:`record_links` for one more port: one line appended (a fleet of N ports costs N
+    short appends instead of N rewrites of a growing file)."""
+    if port.link is not None:
+        with _record(link_dir, os.getpid()).open("a") as f:
+            f.write(f"{port.link.name} {port.path}\n")
+
+
+def forget_links(link_dir: Path) -> None:
+    try:
+        _record(link_dir, os.getpid()).unlink()
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def _read_record(path: Path) -> list[tuple[str, str]]:
+    try:
+        return [tuple(line.split(" ", 1)) for line in path.read_text().splitlines() if " " in line]  # type: ignore[misc]
+    except OSError:
+        return []
+
+
 def clean_stale_links(link_dir: Path) -> list[Path]:
-    """Remove symlinks in ``link_dir`` that point at a pty that no longer exists (the run that
-    made them was killed: a pty's ``/dev/pts/N`` disappears with its master). Anything else (user
-    files, links elsewhere, links to live ptys) is left alone. Returns what was removed."""
+    """Remove the links a killed run left in ``link_dir``: those its record
+    (``.modemu-<pid>.links``, pid dead) lists and that still point at the pty it recorded, and
+    any link to a ``/dev/pts/N`` that no longer exists. User files, links elsewhere and the links
+    of live runs are left alone. Returns what was removed."""
     removed: list[Path] = []
+    records = {}
+    for path in link_dir.glob(".modemu-*.links") if link_dir.is_dir() else []:
+        pid = path.name[len(".modemu-"):-len(".links")]
+        if pid.isdigit():
+            records[path] = (_alive(int(pid)), _read_record(path))
+    live = {entry for alive, entries in records.values() if alive for entry in entries}
+    dead = {entry for alive, entries in records.values() if not alive for entry in entries} - live
     try:
         entries = list(link_dir.iterdir())
     except OSError:
@@ -45,11 +99,17 @@ def clean_stale_links(link_dir: Path) -> list[Path]:
             if not entry.is_symlink():
                 continue
             target = os.readlink(entry)
-            if _PTS.match(target) and not os.path.exists(target):
+            if _PTS.match(target) and ((entry.name, target) in dead or not os.path.exists(target)):
                 entry.unlink()
                 removed.append(entry)
         except OSError:
             continue
+    for path, (alive, _) in records.items():
+        if not alive:
+            try:
+                path.unlink()
+            except OSError:
+                pass
     if removed:
         log.info("removed %d stale link(s) in %s", len(removed), link_dir)
     return removed

@@ -67,9 +67,9 @@ class ModemPort:
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
         self.net = net_context(self, emulator)  # what the executors get instead of the port
-        self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
+        self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
 
     def _intakes(self) -> list[Any]:
         return [t for t in (self.pty, self.tcp) if t is not None]
@@ -309,7 +309,8 @@ class Emulator:
             raise ConfigError(f"modem names must be unique; more than once: {', '.join(twice)}")
         if self.with_pty and self.link_dir is not None:
             from .pty import clean_stale_links
-            clean_stale_links(self.link_dir)  # links of a killed run (their ptys are gone)
+            clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
+        first_link = True
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -318,6 +319,13 @@ class Emulator:
                 link = (self.link_dir / spec.name) if self.link_dir else None
                 port.pty = PtyPort(port.feed, link)
                 port.pty.start()
+                if self.link_dir:  # recorded as soon as it exists: the first rewrites, the rest append
+                    from .pty import append_link, record_links
+                    if first_link:
+                        record_links(self.link_dir, [port.pty])
+                        first_link = False
+                    else:
+                        append_link(self.link_dir, port.pty)
                 port.sinks.append(port.pty.write)
             if self.with_tcp:
                 from .tcp import TcpPort
@@ -399,7 +407,7 @@ class Emulator:
                 running = self._tasks()
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
-                await self._let_io_run(running)
+                await self._let_io_run(running, wall_end)
             while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
                 slice_end = loop.time() + ADVANCE_SLICE_WALL
                 while nxt is not None and nxt <= target and loop.time() < slice_end:
@@ -415,13 +423,15 @@ class Emulator:
             self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
-    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+    async def _let_io_run(self, running: set[asyncio.Task], wall_end: float | None = None) -> None:
         """Yield to the loop until the executor tasks the fired timers started are done and it
         has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
         written; each hop needs a round or two). Tasks that were already running (a socket's
         pump) do not count."""
         quiet = rounds = 0
-        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
+        loop = asyncio.get_running_loop()
+        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS \
+                and (wall_end is None or loop.time() < wall_end):  # busy loop turns (a flood) are slow
             seen = self._activity_seq
             await asyncio.sleep(0)
             rounds += 1

@@ -33,6 +33,9 @@ def remove_links(emulator: "Emulator") -> None:
     for port in emulator.ports.values():
         if port.pty is not None:
             port.pty.remove_link()
+    if emulator.link_dir is not None:
+        from .pty import forget_links
+        forget_links(emulator.link_dir)  # our record of them (pty.py: record_links)
 
 
 async def _capped(result: Any, seconds: float, what: str) -> None:
@@ -57,6 +60,7 @@ async def stop_emulator(emulator: "Emulator") -> None:
             port.pty.close()
         if port.tcp:
             await port.tcp.close()
+    remove_links(emulator)  # (closing removed them; this drops the record too)
     closing = []
     for port in emulator.ports.values():
         for task in list(port.tasks):

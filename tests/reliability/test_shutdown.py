@@ -57,15 +57,19 @@ class Load:
             t.join(5)
 
 
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 def _gone(srv) -> None:
-    assert not list(srv.links.glob("*")), list(srv.links.glob("*"))
+    assert not _names(srv.links), _names(srv.links)  # the links and our record of them
     assert not srv.ready.exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_under_tcp_load_exits_zero_within_5s_and_cleans_up(tmp_path: Path, sig: int) -> None:
     srv = serve(tmp_path, "--no-backends")
-    assert len(list(srv.links.glob("*"))) == 4
+    assert len([n for n in _names(srv.links) if not n.startswith(".")]) == 4
     with Load(srv, clients_per_modem=scale(2, 6)):
         started = time.monotonic()
         srv.proc.send_signal(sig)
@@ -93,8 +97,9 @@ def test_links_of_a_killed_run_are_cleaned_at_the_next_start_and_nothing_else(tm
     first = serve(tmp_path / "a", "--no-backends", links=tmp_path / "links")
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(10)
-    stale = sorted(p.name for p in first.links.iterdir())
-    assert stale == ["amm5918k", "bg96", "ec800e", "wm-n400mse"]  # SIGKILL leaves them behind
+    stale = _names(first.links)
+    record = f".modemu-{first.proc.pid}.links"
+    assert stale == [record, "amm5918k", "bg96", "ec800e", "wm-n400mse"]  # SIGKILL leaves them behind
     user_file = first.links / "notes.txt"
     user_file.write_text("mine")
     elsewhere = first.links / "elsewhere"
@@ -104,13 +109,13 @@ def test_links_of_a_killed_run_are_cleaned_at_the_next_start_and_nothing_else(tm
     (tmp_path / "b").mkdir()
     second = serve(tmp_path / "b", "--no-backends", "--module", "bg96", links=tmp_path / "links")
     try:
-        names = sorted(p.name for p in second.links.iterdir())
-        assert names == ["bg96", "dangling", "elsewhere", "notes.txt"]
+        names = _names(second.links)
+        assert names == [f".modemu-{second.proc.pid}.links", "bg96", "dangling", "elsewhere", "notes.txt"]
         assert os.readlink(second.links / "bg96") == second.info["modems"][0]["pty"]
         assert user_file.read_text() == "mine"
     finally:
         assert second.stop() == 0
-    assert sorted(p.name for p in second.links.iterdir()) == ["dangling", "elsewhere", "notes.txt"]
+    assert _names(second.links) == ["dangling", "elsewhere", "notes.txt"]
 
 
 def test_a_file_of_yours_at_a_link_name_is_kept_and_the_start_fails_cleanly(tmp_path: Path) -> None:
@@ -122,5 +127,27 @@ def test_a_file_of_yours_at_a_link_name_is_kept_and_the_start_fails_cleanly(tmp_
                           "--api", "127.0.0.1:0"], cwd=tmp_path, env=env(), capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 2 and "not a link" in res.stderr and "Traceback" not in res.stderr
-    assert sorted(p.name for p in links.iterdir()) == ["ec800e"]  # bg96's link went again
+    assert _names(links) == ["ec800e"]  # bg96's link (and the record) went again
     assert (links / "ec800e").read_text() == "mine"
+
+
+def test_a_dead_runs_link_to_a_reused_pty_number_goes_a_live_runs_stays(tmp_path: Path) -> None:
+    """The pty number of a killed run may already belong to another program when we start
+    again: the dead run's record (pid gone) still identifies the link as ours."""
+    from emulator.transport.pty import clean_stale_links
+    master, slave = os.openpty()  # "another program's" pty, alive
+    try:
+        reused = os.ttyname(slave)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        (tmp_path / "bg96").symlink_to(reused)
+        (tmp_path / f".modemu-{dead}.links").write_text(f"bg96 {reused}\n")
+        (tmp_path / "mine").symlink_to(reused)  # a link of yours to a live pty, in no record
+        (tmp_path / "ec800e").symlink_to(reused)  # a live run's (this test's pid) link
+        (tmp_path / f".modemu-{os.getpid()}.links").write_text(f"ec800e {reused}\n")
+        removed = clean_stale_links(tmp_path)
+        assert [p.name for p in removed] == ["bg96"]
+        assert _names(tmp_path) == [f".modemu-{os.getpid()}.links", "ec800e", "mine"]
+    finally:
+        os.close(master)
+        os.close(slave)
