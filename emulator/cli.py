@@ -1,7 +1,7 @@
 """``modemu`` command line: ``serve``, ``exec``, ``modules``, ``run``, ``examples``.
 
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
-``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
+``modemu serve [--module NAME]... [--count N]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
 [--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--api-token TOKEN]
 [--time-scale X] [--state-dir DIR]``.
 
@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "and the console API; stop with Ctrl+C.", epilog=EXAMPLES["serve"])
     s.add_argument("--module", action="append", metavar="NAME",
                    help=f"module to start (repeatable; default: all of {', '.join(available_modules())})")
+    s.add_argument("--count", action="append", type=int, metavar="N",
+                   help="a fleet: N modems of each --module, named MODULE-0001... (one value for every "
+                        "module, or one per --module in order; 1 keeps the plain name)")
     s.add_argument("--link-dir", default="/tmp/modemu", metavar="DIR",
                    help="directory for stable pty symlinks DIR/<modem> (default /tmp/modemu)")
     s.add_argument("--ready-file", metavar="FILE", help="write JSON describing every port once all listen")
