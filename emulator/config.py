@@ -48,7 +48,7 @@ class Config:
     tcp_base_port: int = 7001
 
 
-KEYS = ("modems", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
+KEYS = ("modems", "fleet", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
 
 
 # Keys the modem features read from a profile's ``defaults`` (``defaults.get("KEY"`` /
