@@ -68,8 +68,8 @@ class ModemPort:
     # host side
     def feed(self, data: bytes) -> None:
         self.rx_bytes += len(data)
-        self._publish_lines(self.tap.host(data))
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
+        self._publish_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
         self.modem.receive_data(data)
         self.drain()
 

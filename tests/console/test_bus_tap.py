@@ -144,3 +144,27 @@ def test_platform_events_from_the_thingplug_model() -> None:
     got = [(e["type"], e["device"]) for e in sub.get_all()]
     assert got == [("uplink", "smarthome/smartlight001"), ("refused", "smarthome/smartlight001"),
                    ("downlink", "smarthome/smartlight001")]
+
+
+def test_a_typed_line_is_stamped_when_it_arrives_not_at_the_last_clock_catch_up() -> None:
+    """serve's clock follows the wall clock but only catches up on input or a timer: the host's
+    line must carry the time it arrived (after the catch-up), not the time of the line before it.
+    The wall clock is stood in for by moving the emulator's anchor 30 s back."""
+    from emulator.config import Config, default_modems
+    from emulator.transport.runner import Emulator
+
+    async def run() -> tuple[float, list]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], time_scale=1.0)
+        await emu.start()
+        try:
+            loop_t0, virt_t0 = emu._clock_anchor
+            emu._clock_anchor = (loop_t0 - 30.0, virt_t0)  # 30 wall seconds went by, no input
+            sub = emu.events.subscribe()
+            emu.ports["bg96"].feed(b"AT\r")
+            return virt_t0, [e for e in sub.get_all() if e["type"] == "at"]
+        finally:
+            await emu.stop()
+    virt_t0, events = asyncio.run(run())
+    typed = next(e for e in events if e["dir"] == "in")
+    assert typed["line"] == "AT" and typed["ts"] >= round(virt_t0 + 30.0, 3), (virt_t0, typed)
