@@ -260,6 +260,8 @@ async def serve(args: argparse.Namespace) -> int:
         _print_table(info)
         if not getattr(args, "quiet", False):
             printer = EventPrinter()  # from here on: one line per event (-q: none)
+            for event in list(emulator.events.recent):  # what came before the table: the boot URCs
+                printer(event)
             emulator.events.listen(printer)
         await stop.wait()
     finally:

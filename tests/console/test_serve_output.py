@@ -73,3 +73,15 @@ def test_quiet_prints_no_events(tmp_path) -> None:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
     assert "modemu ready" in out.decode() and "bg96 ->" not in out.decode()
+
+
+def test_the_boot_urcs_are_printed_after_the_ready_table(tmp_path) -> None:
+    """The modems power on before the table is printed; their boot URCs (RDY ...) still show,
+    right after it, instead of being lost to the printer that starts with the table."""
+    proc, _info = _serve(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    text = out.decode()
+    assert "modemu ready" in text
+    after = text.split("console API", 1)[1]
+    assert "bg96 <- RDY  (urc)" in after and "bg96 <- APP RDY  (urc)" in after, text
