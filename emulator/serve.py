@@ -175,7 +175,7 @@ class ApiServer:
 
         from .api.app import create_app
         host, port = api_address(address)
-        self.address, self.sock = address, sock
+        self.address, self.sock, self.emulator = address, sock, emulator
         self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
                                                     port=0 if ephemeral else port,
                                                     log_level="warning", lifespan="off"))
@@ -199,6 +199,7 @@ class ApiServer:
             pass
 
     async def stop(self) -> None:
+        self.emulator.events.close()  # open /api/events streams end, so uvicorn need not cut them
         self.server.should_exit = True
         if self.task is None:
             if self.sock is not None:

@@ -61,8 +61,8 @@ def router(emulator: "Emulator") -> APIRouter:
                     if batch:
                         yield b"".join(sse_frame(e) for e in batch)
                         continue
-                    if await request.is_disconnected():
-                        return
+                    if sub.closed or await request.is_disconnected():
+                        return  # serve is stopping (the bus was closed) or the client left
                     wake.clear()
                     try:
                         await asyncio.wait_for(wake.wait(), KEEPALIVE)

@@ -30,6 +30,7 @@ class Subscription:
         self.queue: deque[dict[str, Any]] = deque(maxlen=limit)
         self.dropped = 0
         self.wake = wake
+        self.closed = False  # the bus was closed (the API is stopping): the reader should end
 
     def put(self, event: dict[str, Any]) -> None:
         if len(self.queue) == self.queue.maxlen:
@@ -82,6 +83,15 @@ class EventBus:
     def unsubscribe(self, sub: Subscription) -> None:
         if sub in self._subs:
             self._subs.remove(sub)
+
+    def close(self) -> None:
+        """End every subscription (the console API is stopping): each is marked ``closed`` and
+        woken, so an open ``/api/events`` stream ends like any response instead of being cut."""
+        subs, self._subs = self._subs, []
+        for sub in subs:
+            sub.closed = True
+            if sub.wake is not None:
+                sub.wake()
 
     def listen(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """A synchronous listener (``serve``'s printer): called for every event, in order."""
