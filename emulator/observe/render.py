@@ -34,6 +34,8 @@ def render(event: dict[str, Any]) -> str:
         return f"{ts} {event.get('modem')} {arrow} {event.get('line')}{'  (urc)' if event.get('urc') else ''}"
     if kind == "clock":
         return f"{ts} clock +{event.get('advanced', 0):g}s ({event.get('fired', 0)} timers)"
+    if kind == "registration":
+        return f"{ts} {event.get('modem')} registration: {event.get('state')} ({event.get('cause')})"
     if kind == "power":
         return f"{ts} {event.get('modem')} power {'on' if event.get('on') else 'off'}"
     who = " ".join(str(x) for x in (event.get("platform"), event.get("device") or event.get("modem")) if x)

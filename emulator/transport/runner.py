@@ -30,6 +30,7 @@ from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
 from ..observe.attap import AtTap
+from ..observe.registration import RegistrationWatch
 from ..observe.bus import EventBus
 from .netwiring import net_context
 
@@ -64,6 +65,7 @@ class ModemPort:
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
         self.net = net_context(self, emulator)  # what the executors get instead of the port
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
+        self.reg_watch = RegistrationWatch()  # <stat> changes as events on the bus (observe/)
 
     # host side
     def feed(self, data: bytes) -> None:
@@ -137,6 +139,8 @@ class ModemPort:
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        for change in self.reg_watch.changes(getattr(self.modem.state, "radio", None)):
+            self.emulator.events.publish("registration", modem=self.name, **change)
         if self.held and self.modem.reachable:
             self.release_held()
         self.emulator.notify_activity()

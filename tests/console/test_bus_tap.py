@@ -168,3 +168,33 @@ def test_a_typed_line_is_stamped_when_it_arrives_not_at_the_last_clock_catch_up(
     virt_t0, events = asyncio.run(run())
     typed = next(e for e in events if e["dir"] == "in")
     assert typed["line"] == "AT" and typed["ts"] >= round(virt_t0 + 30.0, 3), (virt_t0, typed)
+
+
+def test_registration_changes_are_events() -> None:
+    """The issue's "registrations": each change of a modem's <stat> (TS 27.007) is a
+    ``registration`` event with the new and old state and its cause, whether the host asked
+    for it (AT+CFUN=0/1) or the network did; the page and serve show it without polling."""
+    from emulator.config import Config, default_modems
+    from emulator.transport.runner import Emulator
+
+    async def run() -> list:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        sub = emu.events.subscribe()
+        await emu.start()
+        try:
+            emu.advance(30)
+            port = emu.ports["bg96"]
+            port.feed(b"AT+CFUN=0\r")
+            emu.advance(5)
+            port.feed(b"AT+CFUN=1\r")
+            emu.advance(30)
+            return [e for e in sub.get_all() if e["type"] == "registration"]
+        finally:
+            await emu.stop()
+    events = asyncio.run(run())
+    assert all(e["modem"] == "bg96" for e in events)
+    got = [(e["was"], e["stat"], e["cause"]) for e in events]
+    boot = [(0, 2, "cfun_full"), (2, 1, "attach_done")]  # power on: searching, then home
+    assert got == boot + [(1, 0, "cfun_min")] + boot, got
+    assert render(events[-1]).endswith("bg96 registration: home (attach_done)")
