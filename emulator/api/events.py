@@ -50,7 +50,8 @@ def router(emulator: "Emulator") -> APIRouter:
             yield ServerSentEvent(comment="modemu events")
             while True:
                 for event in sub.get_all():
-                    yield ServerSentEvent(id=str(event.get("seq", "")),
+                    seq = event.get("seq")  # none on the "dropped" note
+                    yield ServerSentEvent(id=None if seq is None else str(seq),
                                           raw_data=json.dumps(event, default=str, separators=(",", ":")))
                 if sub.closed:
                     return  # serve is stopping: end like any response

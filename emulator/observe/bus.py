@@ -2,9 +2,9 @@
 status, faults, clock advances, power changes) as one JSON-able dict, to any number of subscribers.
 
 Sans-IO: ``publish`` is a plain call that stamps ``ts`` (the virtual clock) and appends to each
-subscriber's bounded deque; a subscriber that reads too slowly loses its oldest events (counted in
-``dropped``) and never blocks the publisher or grows memory. A subscriber may register a ``wake``
-callback (the SSE route sets an asyncio.Event there). A small ring of recent events lets a new
+subscriber's bounded deque; a subscriber that reads too slowly loses its oldest events (counted,
+and told with a ``dropped`` event) and never blocks the publisher or grows memory. A subscriber
+may register a ``wake`` callback (the SSE route sets an asyncio.Event there). A small ring of recent events lets a new
 subscriber (a page opened late) start with context.
 
 Must not: do I/O, know HTTP/asyncio, or raise into the publisher (a bad listener is dropped).
@@ -40,8 +40,13 @@ class Subscription:
             self.wake()
 
     def get_all(self) -> list[dict[str, Any]]:
+        """What arrived since the last call; when events were lost (the reader was slow), a
+        ``{"type": "dropped", "count": N}`` event comes first, so the loss is never silent."""
         out = list(self.queue)
         self.queue.clear()
+        if self.dropped:
+            out.insert(0, {"type": "dropped", "ts": round(float(self.bus.now()), 3), "count": self.dropped})
+            self.dropped = 0
         return out
 
     def close(self) -> None:

@@ -58,7 +58,7 @@ class Collector:
                     if self.stop:
                         return
                     event = json.loads(sse.data)
-                    assert sse.id == str(event["seq"]), (sse.id, event)
+                    assert sse.id == str(event.get("seq", "")), (sse.id, event)  # "dropped": none
                     self.events.append(event)
 
     def wait(self, pred, timeout: float = 10.0) -> dict:
