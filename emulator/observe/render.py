@@ -49,6 +49,8 @@ def render(event: dict[str, Any]) -> str:
     if kind == "login":
         return f"{ts} {who}: login ({event.get('protocol', 'mqtt')})"
     if kind == "login_refused":
-        return f"{ts} {who or event.get('client_id')}: login refused: {event.get('reason')}"
+        if not event.get("device") and event.get("client_id"):  # no device matched: name the client
+            who = f"{event.get('platform') or ''} client {event['client_id']}".strip()
+        return f"{ts} {who}: login refused: {event.get('reason')}"
     rest = " ".join(f"{k}={v}" for k, v in event.items() if k not in _SKIP and v not in (None, ""))
     return f"{ts} {who + ': ' if who else ''}{kind.replace('_', ' ')} {rest}".rstrip()

@@ -105,6 +105,10 @@ def test_render_one_line() -> None:
                    "protocol": "tcp"}).endswith('ctwing d1: uplink "hi" (tcp)')
     assert render({"type": "login_refused", "ts": 0, "platform": "ctwing", "device": "d1",
                    "reason": "bad feature string"}).endswith("ctwing d1: login refused: bad feature string")
+    # a ThingPlug CONNECT whose token matches no device: the client id says who it was
+    assert render({"type": "login_refused", "ts": 0, "platform": "thingplug", "device": None, "client_id": "c7",
+                   "reason": "user name is not a device token (CONNACK 4)"}).endswith(
+        "thingplug client c7: login refused: user name is not a device token (CONNACK 4)")
 
 
 def test_power_events_from_the_api_and_from_at_qpowd() -> None:
