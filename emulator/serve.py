@@ -178,7 +178,8 @@ class ApiServer:
         self.address, self.sock, self.emulator = address, sock, emulator
         self.server = uvicorn.Server(uvicorn.Config(create_app(emulator), host=host,
                                                     port=0 if ephemeral else port,
-                                                    log_level="warning", lifespan="off"))
+                                                    log_config=None, log_level=None,  # setup_logging's levels
+                                                    lifespan="off"))
         # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts down in order instead.
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
         self.task: asyncio.Task | None = None

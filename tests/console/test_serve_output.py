@@ -118,3 +118,27 @@ def test_stopping_serve_ends_an_open_event_stream_cleanly(tmp_path) -> None:
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "Traceback" not in err.decode(), err.decode()[-2000:]
+
+
+def test_verbose_adds_the_api_servers_log(tmp_path) -> None:
+    """``-v`` adds the libraries' logs, uvicorn's included (its request lines), as the README
+    says; uvicorn's own config used to reset its loggers to warnings."""
+    import urllib.request
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(tmp_path / "links"),
+                             "--ready-file", str(ready), "-q", "-v"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not get ready"
+            time.sleep(0.02)
+        api = json.loads(ready.read_text())["api"]
+        with urllib.request.urlopen(api + "/api/clock", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert '"GET /api/clock HTTP/1.1" 200' in err.decode(), err.decode()[-2000:]
