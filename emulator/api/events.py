@@ -2,9 +2,10 @@
 
 Each event is one ``data:`` line holding one JSON object (``type``, ``ts`` on the virtual clock,
 ``modem`` or ``device``; AT traffic adds ``dir`` and ``line``) and an ``id:`` (the bus sequence
-number). ``?backfill=1`` starts with the bus's recent events (the web console uses it). The wire
-format and the keep-alive comment on an idle stream (every 15 wall seconds) are FastAPI's own SSE
-support (``fastapi.sse``, FastAPI >= 0.135); each client has its own bounded queue, so a slow
+number). ``?backfill=1`` starts with the bus's recent events (the web console uses it), those
+after ``Last-Event-ID`` when the browser reconnects by itself. The wire format and the
+keep-alive comment on an idle stream (every 15 wall seconds) are FastAPI's own SSE support
+(``fastapi.sse``, FastAPI >= 0.135); each client has its own bounded queue, so a slow
 reader loses its oldest events instead of slowing the emulator. The stream ends when the client
 leaves or the bus is closed (``serve`` stopping).
 
@@ -17,7 +18,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +29,8 @@ def router(emulator: "Emulator") -> APIRouter:
     r = APIRouter(tags=["events"])
 
     @r.get("/api/events", response_class=EventSourceResponse)
-    async def events(backfill: bool = False) -> AsyncIterator[ServerSentEvent]:
+    async def events(backfill: bool = False,
+                     last_event_id: str | None = Header(None)) -> AsyncIterator[ServerSentEvent]:
         """Live events as Server-Sent Events, one JSON object per ``data:``: AT lines in/out
         (``urc`` marked), logins and refusals, uplinks, downlink status, faults, clock
         advances, power changes."""
@@ -45,7 +47,8 @@ def router(emulator: "Emulator") -> APIRouter:
             else:
                 loop.call_soon_threadsafe(wake.set)
 
-        sub = emulator.events.subscribe(wake=notify, backfill=backfill)
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        sub = emulator.events.subscribe(wake=notify, backfill=backfill, after=after)  # a reconnect resumes
         try:
             yield ServerSentEvent(comment="modemu events")
             while True:

@@ -78,10 +78,14 @@ class EventBus:
         return event
 
     def subscribe(self, limit: int = QUEUE_LIMIT, wake: Callable[[], None] | None = None,
-                  backfill: bool = False) -> Subscription:
+                  backfill: bool = False, after: int | None = None) -> Subscription:
+        """A new reader; ``backfill`` starts it with the recent events, those after sequence
+        number ``after`` when given (a reconnecting reader's last one; a number this bus never
+        reached means another run: all of them)."""
         sub = Subscription(self, limit, wake)
         if backfill:
-            sub.queue.extend(self.recent)
+            resume = after is not None and after <= self.seq
+            sub.queue.extend(e for e in self.recent if not resume or e["seq"] > after)
         self._subs.append(sub)
         return sub
 

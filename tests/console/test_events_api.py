@@ -146,3 +146,41 @@ def test_a_client_that_leaves_gives_its_subscription_back() -> None:
             await emu.stop()
     during, after = asyncio.run(run())
     assert (during, after) == (1, 0)
+
+
+def test_a_reconnecting_page_is_not_sent_what_it_already_has() -> None:
+    """The browser's EventSource reconnects by itself (same URL, ``?backfill=1``) and sends
+    ``Last-Event-ID``: the back-fill then starts after that event, so the transcript does not
+    show the boot URCs twice. An id the bus never reached (serve restarted) back-fills all."""
+    import asyncio
+
+    from emulator.config import Config, default_modems
+    from emulator.serve import ApiServer
+    from emulator.transport.runner import Emulator
+
+    async def first_seqs(url: str, last_id: str | None) -> list[int]:
+        headers = {} if last_id is None else {"Last-Event-ID": last_id}
+        seqs: list[int] = []
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            async with httpx_sse.aconnect_sse(client, "GET", url + "/api/events?backfill=1",
+                                              headers=headers) as source:
+                async for sse in source.aiter_sse():
+                    seqs.append(json.loads(sse.data)["seq"])
+                    if seqs[-1] >= 3 or len(seqs) >= 3:
+                        break
+        return seqs
+
+    async def run() -> tuple[list[int], list[int], list[int]]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        await emu.start()  # the boot: RDY ... as events 1, 2, 3 ...
+        api = ApiServer(emu, "127.0.0.1:0", ephemeral=True)
+        url = await api.start()
+        try:
+            return (await first_seqs(url, None), await first_seqs(url, "2"),
+                    await first_seqs(url, "999999"))
+        finally:
+            await api.stop()
+            await emu.stop()
+    fresh, resumed, restarted = asyncio.run(run())
+    assert fresh[:2] == [1, 2] and resumed[0] == 3 and restarted[:2] == [1, 2], (fresh, resumed, restarted)
