@@ -93,7 +93,7 @@ def test_tap_transparent_data_after_connect() -> None:
     assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
     assert tap.host(b"\x00\x01raw") == [("in", "<data 5 bytes>", {"data": True})]
     assert tap.module(b"abc") == [("out", "<data 3 bytes>", {"data": True})]
-    assert tap.module(b"\r\nNO CARRIER\r\n") == [("out", "NO CARRIER", {"urc": True})]
+    assert tap.module(b"\r\nNO CARRIER\r\n") == [("out", "NO CARRIER", {})]  # ends the command's data phase
     assert tap.host(b"AT\r") == [("in", "AT", {})]
 
 
@@ -204,3 +204,19 @@ def test_registration_changes_are_events() -> None:
     boot = [(0, 2, "cfun_full"), (2, 1, "attach_done")]  # power on: searching, then home
     assert got == boot + [(1, 0, "cfun_min")] + boot, got
     assert render(events[-1]).endswith("bg96 registration: home (attach_done)")
+
+
+def test_the_answer_after_a_connect_data_phase_is_no_urc() -> None:
+    """``CONNECT`` opens a data phase of the same command; what ends it (``+QFUPL: <size>,<sum>``
+    ``OK``; ``OK`` after AT+QHTTPURL's URL) is that command's answer, not a URC. Quectel
+    BG96 FILE / HTTP(S) AT commands manuals, AT+QFUPL and AT+QHTTPURL."""
+    tap = AtTap()
+    tap.host(b'AT+QFUPL="a.pem",5,60\r')
+    assert tap.module(b'AT+QFUPL="a.pem",5,60\r\r\nCONNECT\r\n') == [("out", "CONNECT", {})]
+    assert tap.host(b"HELLO") == [("in", "<data 5 bytes>", {"data": True})]
+    assert tap.module(b"\r\n+QFUPL: 5,1234\r\n\r\nOK\r\n") == [("out", "+QFUPL: 5,1234", {}), ("out", "OK", {})]
+    assert tap.module(b'\r\n+QIURC: "closed",0\r\n') == [("out", '+QIURC: "closed",0', {"urc": True})]
+    tap.host(b"AT+QHTTPURL=22,80\r")
+    assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
+    tap.host(b"http://httpbin.org/get")
+    assert tap.module(b"\r\nOK\r\n") == [("out", "OK", {})]
