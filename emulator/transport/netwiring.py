@@ -51,5 +51,6 @@ def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
                      trust=Trust(BackendCAs(emulator.backends)))
     # the modem joins the network's SMSC with its own number (net/smsc.py)
-    Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net)
+    Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net,
+                                        int(port.profile.defaults.get("timezone", 0)))
     return net
