@@ -68,3 +68,22 @@ def test_listing_follows_the_command_table() -> None:
     assert "AT+QCFG" in _listed("bg96") and "AT+QCFG" not in _listed("wm-n400mse")
     assert "AT+QLWCONFIG" in _listed("ec800e")
     assert "AT@PSMSET" in _listed("amm5918k")
+
+
+# a later feature deliberately wraps an earlier one's handler (and calls it): +CGACT (ts27007_info
+# adds +CGEV to ts27007_pdp's), ATO (quectel_ssl falls back to the AT+QI transparent ATO)
+WRAPS = {("+CGACT", "set"), ("O", "exec")}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_handler_is_dead_code(module: str) -> None:
+    """A handler that a later feature of the same profile replaces never runs: its answer is not
+    what AT+CLAC's command answers, and it rots (ts27007.py kept a +CCLK printing UTC +00 and a
+    +COPS=? with placeholder names after ts27007_time/ts27007_info took them over)."""
+    from emulator.modules import load_module
+    owners: dict[tuple[str, str], list[str]] = {}
+    for feature in load_module(module).features:
+        for name, kind in feature.commands.handlers:
+            owners.setdefault((name, kind.value), []).append(feature.commands.name)
+    shadowed = {key: who for key, who in owners.items() if len(who) > 1 and key not in WRAPS}
+    assert not shadowed, shadowed
