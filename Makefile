@@ -1,12 +1,13 @@
 # modemu — two commands do all the set-up on a fresh machine:
 #   make run    create .venv if missing, install, start `modemu serve` with embedded defaults
 #   make test   same set-up, then the whole suite
+#   make soak   the reliability suite's long floods and fuzzers (MODEMU_SOAK=1)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench system-deps install clean coverage-doc
+.PHONY: run test soak bench system-deps install clean coverage-doc
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,6 +45,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the reliability suite's long versions: bigger floods, longer fuzzing, more clients (minutes)
+soak: $(STAMP)
+	MODEMU_SOAK=1 $(BIN)/python -m pytest -q -p no:randomly tests/reliability
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -2,7 +2,8 @@
 
 The flags of ``serve`` are a contract other projects' tests rely on; keep them stable:
 ``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
-[--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--time-scale X] [--state-dir DIR]``.
+[--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--api-token TOKEN]
+[--time-scale X] [--state-dir DIR]``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--config", help="YAML config (modems, backends, routes)")
     s.add_argument("--api", default="127.0.0.1:8765", help="console API address (default 127.0.0.1:8765)")
     s.add_argument("--time-scale", type=float, default=None, help="virtual seconds per wall second (default 1)")
+    s.add_argument("--api-token", metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on every console API request "
+                        "(default: $MODEMU_API_TOKEN, else none)")
     s.add_argument("--no-backends", action="store_true", help="do not start the embedded platforms")
     s.add_argument("--gnss-track", metavar="FILE", help="GPX or NMEA track every GNSS module replays on the virtual clock")
     s.add_argument("--state-dir", metavar="DIR",

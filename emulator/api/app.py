@@ -33,6 +33,7 @@ from . import events as events_api
 from .ussd import ussd_router
 from .gnss import router as gnss_router
 from . import sms as sms_api
+from .security import install as install_security
 from .tls import tls_router
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class AdvanceBody(BaseModel):
-    seconds: float = Field(ge=0, le=10 * 365 * 86400)
+    seconds: float = Field(ge=0, le=10 * 365 * 86400, allow_inf_nan=False)
 
 
 class PowerBody(BaseModel):
@@ -57,16 +58,17 @@ class DtrBody(BaseModel):
 
 
 class FaultBody(BaseModel):
-    host: str
-    port: int | None = None
+    host: str = Field(min_length=1, max_length=253)
+    port: int | None = Field(default=None, ge=1, le=65535)  # None: every route of the host
     kind: Literal["refuse", "drop", "delay", "cut"]
-    count: int | None = Field(default=None, ge=0)
-    seconds: float = 0.0
+    count: int | None = Field(default=None, ge=0, le=2**31)
+    seconds: float = Field(default=0.0, ge=0, le=10 * 365 * 86400, allow_inf_nan=False)
 
 
-def create_app(emulator: "Emulator") -> FastAPI:
+def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
     app = FastAPI(title="modemu console API", version="0.1.0", docs_url=None, redoc_url=None,  # /docs: console.py
                   description="Control the emulated modems, the clock, the fake internet and the embedded platforms.")
+    install_security(app, token=api_token)  # Host/Origin/JSON/size/token checks (security.py)
     control = Control(emulator)
 
     @app.exception_handler(NotFound)

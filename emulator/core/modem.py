@@ -149,6 +149,12 @@ class Modem:
     def busy(self) -> bool:
         return self._job is not None
 
+    @property
+    def pending_input(self) -> int:
+        """Host bytes received but not yet taken by the line discipline (a command is still
+        running): the transports stop reading above their bound (flow control)."""
+        return len(self._inbox)
+
     def boot(self) -> None:
         """Emit the power-on URCs (after ``boot_delay`` virtual seconds)."""
         learned = self.framing.host_crlf  # the host's line end is the host's, not the module's
@@ -248,7 +254,9 @@ class Modem:
     # --- input loop -----------------------------------------------------------------------
     def _pump(self) -> None:
         while self._inbox and self.powered and (self._job is None or self._prompt is not None):
-            echo, event, used = self.framing.step(bytes(self._inbox))
+            # a bounded slice per step: linear in the input, never a copy of the whole backlog
+            # (deleting from the front of a bytearray is O(1) in CPython)
+            echo, event, used = self.framing.step(bytes(self._inbox[:_STEP]))
             del self._inbox[:used]
             self._emit(echo)
             if event is not None:
@@ -399,6 +407,9 @@ class Modem:
         self._held_lead, self._held_tail = [], []
         for data in held:
             self._emit(data)
+
+
+_STEP = 512  # bytes the line discipline looks at per step (it stops at the first event)
 
 
 class _LineJob:

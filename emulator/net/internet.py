@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..errors import ConfigError
@@ -145,10 +145,19 @@ class FakeInternet:
         return self._routes.get((key, ANY_PORT))
 
     def add_fault(self, host: str, port: int | None, fault: Fault) -> None:
+        """Add ``fault`` to the route for ``host:port``; without a port, to every route of
+        ``host`` (each its own copy: counts are per route)."""
         route = self.route(host, port)
-        if route is None:
-            raise ConfigError(f"no route for {host}:{port}")
-        route.faults.append(fault)
+        if route is not None:
+            routes = [route]
+        elif port is None:
+            routes = [r for (h, _), r in self._routes.items() if h == _key(host)]
+        else:
+            routes = []
+        if not routes:
+            raise ConfigError(f"no route for {host}:{port}" if port is not None else f"no route for {host}")
+        for i, target in enumerate(routes):
+            target.faults.append(fault if i == 0 else replace(fault))
         self._changed()
 
     def clear_faults(self) -> None:

@@ -31,12 +31,15 @@ from ..net.executors import find_executor
 from ..net.internet import FakeInternet
 from ..observe.attap import AtTap
 from ..observe.bus import EventBus
+from . import shutdown
+from .flow import RX_BUFFER, RX_RESUME
 from .netwiring import net_context
 
 log = logging.getLogger("modemu")
 
 LIVE_ADVANCE_WALL = 5.0  # advance_live: wall seconds of I/O interleaving before firing back to back
 IO_QUIET_ROUNDS, IO_MAX_ROUNDS = 8, 400  # loop rounds without activity = quiet; cap per deadline
+ADVANCE_SLICE_WALL = 0.02  # advance_live past its I/O budget: wall seconds of firing per loop turn
 
 
 class ModemPort:
@@ -63,10 +66,38 @@ class ModemPort:
         self._releasing = False
         self._page_timer: Any = None  # the network's paging of an idle eDRX device (``page``)
         self.net = net_context(self, emulator)  # what the executors get instead of the port
+        self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
+        self.stopping = False  # shutdown: intake stopped for good
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
+
+    def _intakes(self) -> list[Any]:
+        return [t for t in (self.pty, self.tcp) if t is not None]
+
+    def flow(self) -> None:
+        """RTS/CTS: stop reading the host while the modem holds ``RX_BUFFER`` unprocessed bytes,
+        read again once it is below ``RX_RESUME`` (see transport/flow.py)."""
+        pending = self.modem.pending_input
+        if not self.intake_paused and pending >= RX_BUFFER:
+            self.intake_paused = True
+            for intake in self._intakes():
+                intake.pause()
+        elif self.intake_paused and pending < RX_RESUME and not self.stopping:
+            self.intake_paused = False
+            for intake in self._intakes():
+                intake.resume()
+
+    def stop_intake(self) -> None:
+        """Shutdown: read nothing more from any host, accept no new TCP client."""
+        self.stopping = self.intake_paused = True
+        if self.pty is not None:
+            self.pty.pause()
+        if self.tcp is not None:
+            self.tcp.stop_intake()
 
     # host side
     def feed(self, data: bytes) -> None:
+        if self.stopping:
+            return
         self.rx_bytes += len(data)
         self._publish_lines(self.tap.host(data))
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
@@ -139,6 +170,7 @@ class ModemPort:
                 self._execute(event)
         if self.held and self.modem.reachable:
             self.release_held()
+        self.flow()
         self.emulator.notify_activity()
 
     def _publish_lines(self, lines: list) -> None:
@@ -256,6 +288,9 @@ class Emulator:
         if len(set(names)) != len(names):
             from ..errors import ConfigError
             raise ConfigError(f"modem names must be unique: {names}")
+        if self.with_pty and self.link_dir is not None:
+            from .pty import clean_stale_links
+            clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -264,6 +299,9 @@ class Emulator:
                 link = (self.link_dir / spec.name) if self.link_dir else None
                 port.pty = PtyPort(port.feed, link)
                 port.pty.start()
+                if self.link_dir:
+                    from .pty import record_links
+                    record_links(self.link_dir, [p.pty for p in self.ports.values() if p.pty])
                 port.sinks.append(port.pty.write)
             if self.with_tcp:
                 from .tcp import TcpPort
@@ -277,34 +315,15 @@ class Emulator:
         if self.follow_wall:
             self._driver = loop.create_task(self._drive_clock())
 
+    def stop_intake(self) -> None:
+        """First step of shutdown, at once: no host input is read any more, no client accepted."""
+        shutdown.stop_intake(self)
+
+    def remove_links(self) -> None:
+        shutdown.remove_links(self)
+
     async def stop(self) -> None:
-        if self._driver:
-            self._driver.cancel()
-            try:
-                await self._driver
-            except asyncio.CancelledError:
-                pass
-        for port in self.ports.values():
-            for task in list(port.tasks):
-                task.cancel()
-            for closer in list(port.resources.values()):
-                close = getattr(closer, "close", None)
-                if close:
-                    try:
-                        res = close()
-                        if asyncio.iscoroutine(res):
-                            await asyncio.wait_for(res, 1.0)
-                    except Exception:  # noqa: BLE001
-                        pass
-            if port.pty:
-                port.pty.close()
-            if port.tcp:
-                await port.tcp.close()
-        for backend in self.backends.values():
-            try:
-                await asyncio.wait_for(backend.stop(), 5.0)
-            except Exception:  # noqa: BLE001 - shutting down anyway
-                log.exception("stopping backend %s", backend.name)
+        await shutdown.stop_emulator(self)  # in order, every wait capped (shutdown.py)
 
     # --- time -----------------------------------------------------------------------------
     def _wall_target(self) -> float:
@@ -347,7 +366,9 @@ class Emulator:
         the way (an automatic LwM2M Update and its answer, MQTT PINGREQ/PINGRESP) happens before
         the next timer (a retransmission, a response timeout) is due. Otherwise a healthy
         device would time out against its own platform. Bounded: after ``LIVE_ADVANCE_WALL``
-        wall seconds the rest fires back to back."""
+        wall seconds the rest fires back to back, in slices of ``ADVANCE_SLICE_WALL`` with a
+        loop turn between them, so a long advance (ten years of PSM cycles: 390,000 timers,
+        minutes of work) never stops the other modems, the platforms or the API, nor a signal."""
         async with self._advance_lock:
             loop = asyncio.get_running_loop()
             start, wall_end = self.clock.now(), loop.time() + LIVE_ADVANCE_WALL
@@ -357,7 +378,14 @@ class Emulator:
                 running = self._tasks()
                 fired += self.clock.advance_to(nxt)
                 self.drain_all()
-                await self._let_io_run(running)
+                await self._let_io_run(running, wall_end)
+            while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
+                slice_end = loop.time() + ADVANCE_SLICE_WALL
+                while nxt is not None and nxt <= target and loop.time() < slice_end:
+                    fired += self.clock.advance_to(nxt)
+                    nxt = self.clock.next_deadline()
+                self.drain_all()
+                await asyncio.sleep(0)  # one loop turn: everybody else gets theirs
             fired += self.clock.advance_to(target)
             if self._clock_anchor is not None:
                 loop_t0, virt_t0 = self._clock_anchor
@@ -366,13 +394,15 @@ class Emulator:
             self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
             return fired
 
-    async def _let_io_run(self, running: set[asyncio.Task]) -> None:
+    async def _let_io_run(self, running: set[asyncio.Task], wall_end: float | None = None) -> None:
         """Yield to the loop until the executor tasks the fired timers started are done and it
         has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
         written; each hop needs a round or two). Tasks that were already running (a socket's
         pump) do not count."""
         quiet = rounds = 0
-        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS:
+        loop = asyncio.get_running_loop()
+        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS \
+                and (wall_end is None or loop.time() < wall_end):  # busy loop turns (a flood) are slow
             seen = self._activity_seq
             await asyncio.sleep(0)
             rounds += 1
