@@ -87,3 +87,30 @@ def test_no_handler_is_dead_code(module: str) -> None:
             owners.setdefault((name, kind.value), []).append(feature.commands.name)
     shadowed = {key: who for key, who in owners.items() if len(who) > 1 and key not in WRAPS}
     assert not shadowed, shadowed
+
+
+# read forms that answer an error by design until state allows: GNSS off (+CME ERROR: 505, BG96
+# GNSS manual), WM-N400MSE identity behind the SPC unlock (WIZnet guide: AT$$SPC first)
+READ_NEEDS_STATE = {"+QGPSLOC", "$$IMEI"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_listed_commands_answer_their_real_read_form(module: str) -> None:
+    """The test-form probe above also passes through the plain-OK test forms ts27007_info.complete
+    adds for commands without one (e.g. +QTEMP, +QSPN, +CBC), so it alone cannot catch a listed
+    command that does not answer. Every listed command with a read form of its own answers it
+    without ERROR on a freshly booted module."""
+    from emulator.modules import load_module
+    real: set[str] = set()
+    for feature in load_module(module).features:
+        if feature.commands.name != "test_forms":
+            real |= {name for name, kind in feature.commands.handlers if kind.value == "read"}
+    listed = [c[2:] for c in _listed(module) if c[2] in "+$*@%"]
+    probed = [n for n in listed if n in real and n not in READ_NEEDS_STATE]
+    assert len(probed) > 20
+    h = make_harness(module, testkit=False)
+    h.send("ATE0\r")
+    for name in probed:
+        out = h.send(f"AT{name}?\r")
+        # OK may come first: the WM-N400MSE prints AT+SKTP?'s status lines after it (WIZnet guide)
+        assert b"\r\nOK\r\n" in out and b"ERROR" not in out, (name, out)
