@@ -156,3 +156,20 @@ def test_sms_time_stamp_and_cclk_show_one_clock_and_zone() -> None:
             assert cclk[-3:] == scts[-3:] == zone, (cclk, scts)
             lag = (datetime.strptime(cclk[:-3], fmt) - datetime.strptime(scts[:-3], fmt)).total_seconds()
             assert 0 <= lag < 60, (cclk, scts)
+
+
+def test_mt_sms_carries_the_smsc_the_sim_names() -> None:
+    """The SMSC field of an MT SMS is the delivering network's SMSC, the number the SIM gives
+    +CSCA (data file ``smsc``): EC800E (China Telecom) +8613800210500, not the SKT default."""
+    for module in ("ec800e", "bg96"):
+        with ModemHarness(module) as h, TestClient(create_app(h.emulator)) as api:
+            h.send("AT+CSCA?")
+            csca = h.expect(re.compile(r'\+CSCA: "(?P<csca>[^"]+)",145'), "OK")["csca"]
+            api.post(f"/api/modems/{module}/sms", json={"from": "+821012345678", "text": "via"})
+            h.expect('+CMTI: "ME",0')
+            h.command("AT+CMGF=1;+CSDH=1", "OK")
+            h.send("AT+CMGR=0")
+            got = h.expect(re.compile(r'\+CMGR: "REC UNREAD","\+821012345678",,"[^"]+",145,4,0,0,"(?P<sca>[^"]+)",145,3'),
+                           "via", "OK")
+            assert got["sca"] == csca, (module, got["sca"], csca)
+    assert csca == "+821091000000"  # bg96: the shared default
