@@ -23,8 +23,6 @@ STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
 #: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
 #: Zephyr and python-gsmmodem CR), and the module must treat each the same.
 LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
-CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
-FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
