@@ -6,6 +6,7 @@ raise :class:`~emulator.errors.UnknownBackendError` listing the valid ones.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -22,10 +23,15 @@ BACKENDS: dict[str, str] = {
 }
 
 
+@functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.backends"))
+
+
 def _all() -> dict[str, str]:
     found = dict(BACKENDS)
-    for ep in entry_points(group="emulator.backends"):
-        found.setdefault(ep.name, ep.value)
+    for name, value in _entry_points():
+        found.setdefault(name, value)
     return found
 
 

@@ -7,6 +7,7 @@ through the ``emulator.modules`` entry-point group. A typo raises
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 from typing import Any, Mapping
@@ -22,10 +23,15 @@ MODULES: dict[str, str] = {
 }
 
 
+@functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.modules"))
+
+
 def _all() -> dict[str, str]:
     found = dict(MODULES)
-    for ep in entry_points(group="emulator.modules"):
-        found.setdefault(ep.name, ep.value)
+    for name, value in _entry_points():
+        found.setdefault(name, value)
     return found
 
 
