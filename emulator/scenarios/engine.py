@@ -5,7 +5,8 @@ host end is a :class:`~emulator.transport.hostlink.HostLink` (in-process or thro
 with pyserial), attached from ``Emulator.on_port`` so the boot output is read too. Output is
 split into lines on CR/LF (empty lines ignored); the echo of what was sent is skipped. While a
 step waits and nothing has happened for ``idle`` wall seconds, the virtual clock jumps to the
-next timer deadline (like trio's MockClock autojump) but never beyond the step's budget; real
+next timer deadline (like trio's MockClock autojump) but never beyond the step's budget, on
+either transport (the clock never follows the wall, so pty and memory runs agree); real
 loopback I/O still needs wall time, so each step is also capped in wall seconds. Virtual time
 never moves while bytes the host wrote are still in the pty (``Link.in_flight``, counted against
 ``ModemPort.rx_bytes``): a prompt's timeout must not fire ahead of its data. Controls
@@ -54,7 +55,7 @@ class Bench:
         common = dict(self.config.get("modem") or {})
         specs = [ModemSpec(d.name, d.module, {**common, **d.overrides}) for d in self.decls]
         pty = self.transport == "pty"
-        self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=pty, with_pty=pty,
+        self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=False, with_pty=pty,
                                  with_tcp=False, backends=self.backend_names)
         self.emulator.on_activity(self.activity.set)
         self.controls = Control(self.emulator)
