@@ -4,6 +4,9 @@ The flags of ``serve`` are a contract other projects' tests rely on; keep them s
 ``modemu serve [--module NAME]... [--link-dir DIR] [--ready-file FILE] [--ephemeral-ports]
 [--route HOST[:PORT]=IP:PORT]... [--config FILE] [--api HOST:PORT] [--api-token TOKEN]
 [--time-scale X] [--state-dir DIR]``.
+
+Must not: print a traceback for a user error (one clear line, exit 2) or hold emulator logic
+(serve.py, exec_child.py and scenarios/cli.py do the work).
 """
 
 from __future__ import annotations
