@@ -1,8 +1,10 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. The API socket is bound first, so a busy
-``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+config, the console API server and the ready file. Every check that needs nothing started runs
+first (preflight.py: routes, names, each fixed port free), then the API socket is bound, so a
+busy ``--api`` fails before any modem or platform listens; a start that fails anyway stops what
+it started (``start_or_clean_up``). Must not: contain protocol logic or
 decide what a console request does (``control.py`` does).
 """
 
@@ -21,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ModemSpec, default_modems, load_config, load_gnss_track
+from .config import Config, ModemSpec, default_modems, fleet_specs, load_config, load_gnss_track
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .net.internet import is_loopback
@@ -39,6 +41,22 @@ def run_loop(coro) -> int:  # noqa: ANN001
     except ImportError:
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+def grammar_cache() -> None:
+    """Cache the AT grammars' parser tables across runs: ``$MODEMU_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/modemu``, else ``~/.cache/modemu`` (``MODEMU_CACHE_DIR=off``: none; a
+    directory that cannot be made: none)."""
+    from .at.grammar import set_cache_dir
+    root = os.environ.get("MODEMU_CACHE_DIR", "").strip()
+    if root.lower() in ("off", "0", "no"):
+        return
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modemu"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    set_cache_dir(base)
 
 
 class EventPrinter:
@@ -123,15 +141,28 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def modem_specs(config: Config, modules: list[str] | None, gnss_track: str | None = None) -> list[ModemSpec]:
-    """The modems to start: the config's (filtered by ``--module``) or one per module;
-    ``gnss_track`` (``--gnss-track FILE``) is replayed by every modem's GNSS."""
-    specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
-        else default_modems(modules)
+def modem_specs(config: Config, modules: list[str] | None, counts: list[int] | None = None,
+                gnss_track: str | None = None) -> list[ModemSpec]:
+    """The modems to start: the config's (filtered by ``--module``) or one per module; with
+    ``--count`` a fleet of each ``--module`` (default: each module) instead. ``gnss_track``
+    (``--gnss-track FILE``) is replayed by every modem's GNSS."""
+    if counts:
+        names = list(modules) if modules else [s.module for s in default_modems(None)]
+        if len(counts) not in (1, len(names)):
+            raise ConfigError(f"--count: give one N for every module or one per --module "
+                              f"({len(names)} modules, {len(counts)} counts)")
+        for name in names:
+            load_module(name)  # typo -> a clear error before anything starts
+        per = counts * len(names) if len(counts) == 1 else counts
+        specs = [spec for name, n in zip(names, per) for spec in fleet_specs(name, n)]
+    else:
+        specs = [s for s in config.modems if not modules or s.module in modules] if config.modems \
+            else default_modems(modules)
+        for module in {s.module for s in specs}:
+            load_module(module)  # typo -> a clear error before anything starts
     track = load_gnss_track(gnss_track) if gnss_track else None
-    for spec in specs:
-        load_module(spec.module)  # typo -> a clear error before anything starts
-        if track is not None:
+    if track is not None:
+        for spec in specs:
             spec.overrides["gnss_track"] = track
     return specs
 
@@ -160,9 +191,10 @@ def bind_api(address: str, ephemeral: bool) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         sock.bind(sockaddr)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise EmulatorError(f"console API could not listen on {address}") from None
+        raise EmulatorError(f"console API could not listen on {address} ({exc.strerror}); "
+                            "pass --api 127.0.0.1:PORT or --ephemeral-ports") from None
     return sock
 
 
@@ -211,6 +243,9 @@ class ApiServer:
             await asyncio.wait_for(self.task, 3.0)
         except (asyncio.TimeoutError, asyncio.CancelledError):
             self.task.cancel()
+
+
+API_BACKLOG = 128  # requests that may wait for the console API while it loads (uvicorn's default is 2048)
 
 
 def api_token(flag: str | None) -> str | None:
@@ -274,26 +309,72 @@ def remove_ready(path: str | None) -> None:
             Path(path).unlink()
 
 
+def preflight(config: Config, specs: list[ModemSpec], args: argparse.Namespace, backends: list[str] | None,
+              *, tcp_base_port: int | None, api: str) -> None:
+    """Every check that needs nothing started (preflight.py): routes, names, time scale, and
+    each fixed port (modem TCP, the platforms', the console API's) free."""
+    from . import preflight as checks
+    from .backends import available_backends
+
+    _, api_port = api_address(api)
+    checks.check(config, specs, routes=args.route,
+                 backends=available_backends() if backends is None else backends,
+                 time_scale=args.time_scale, ephemeral=args.ephemeral_ports, tcp_base_port=tcp_base_port,
+                 api_port=api_port or None)
+
+
+async def start_or_clean_up(emulator: "Emulator", sock: socket.socket | None = None) -> None:
+    """``emulator.start()``; if anything fails (a port taken since the checks ...), everything
+    started so far (servers, ptys, links) is stopped before the error goes up as one line."""
+    from .preflight import bind_error
+
+    try:
+        await emulator.start()
+    except BaseException as exc:
+        if sock is not None:
+            sock.close()
+        await emulator.stop()  # the ports already made (and their links) go too
+        if isinstance(exc, OSError) and (line := bind_error(exc)) is not None:
+            raise line from None
+        raise
+
+
 async def serve(args: argparse.Namespace) -> int:
     from .transport.runner import Emulator
 
     setup_logging(args.verbose)
+    grammar_cache()
     config = load_config(args.config)
-    emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "gnss_track", None)),
-                        link_dir=Path(args.link_dir) if args.link_dir else None,
+    specs = modem_specs(config, args.module, getattr(args, "count", None), getattr(args, "gnss_track", None))
+    backends = [] if args.no_backends else None
+    preflight(config, specs, args, backends, tcp_base_port=config.tcp_base_port, api=args.api)
+    emulator = Emulator(config, modems=specs, link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
-                        backends=[] if args.no_backends else None)
+                        backends=backends, tcp_base_port=config.tcp_base_port)
     shutdown = Shutdown(emulator, args.ready_file)
     shutdown.install(asyncio.get_running_loop())
     sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts
-    try:
-        await emulator.start()
-    except BaseException:
-        sock.close()
-        await emulator.stop()  # the ports already made (and their links) go too
-        raise
-    api = ApiServer(emulator, args.api, args.ephemeral_ports, sock,  # after start: the app mounts the backends' routes
-                    token=getattr(args, "api_token", None))
+    await start_or_clean_up(emulator, sock)
+    import gc
+    gc.freeze()  # what start-up made stays for the whole run: later GC passes skip it (fleets)
+    sock.listen(API_BACKLOG)  # from here a request waits in the kernel until the app answers it
+    api: ApiServer | None = None
+    failed: list[str] = []
+
+    async def bring_up_api() -> None:
+        """The console API after the ready file: fastapi/uvicorn/pydantic cost more to import than
+        everything else together, so they load in a worker thread while the modems and the
+        platforms already answer; requests that arrive meanwhile wait in the listening socket's
+        backlog and are answered once it serves (it is the app mounting the backends' routes)."""
+        nonlocal api
+        try:
+            api = await asyncio.to_thread(ApiServer, emulator, args.api, args.ephemeral_ports, sock,
+                                          getattr(args, "api_token", None))
+            await api.start()
+        except Exception as exc:  # noqa: BLE001 - one clear line, then the orderly stop
+            failed.append(f"console API could not start: {exc}")
+            shutdown.requested.set()
+    api_task: asyncio.Task | None = None
     printer: EventPrinter | None = None
     state = None
     try:  # whatever fails from here on, links, ports and the ready file are cleaned up
@@ -301,21 +382,32 @@ async def serve(args: argparse.Namespace) -> int:
         if state_dir:
             state = StateDir(state_dir)
             state.attach(emulator)
-        emulator.api_url = await api.start()
+        bound = sock.getsockname()
+        emulator.api_url = f"http://{bound[0]}:{bound[1]}"
         info = emulator.ready_info()
         try:
             write_ready(args.ready_file, info)
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        api_task = asyncio.get_running_loop().create_task(bring_up_api())
         if not getattr(args, "quiet", False):
             printer = EventPrinter()  # from here on: one line per event (-q: none)
             emulator.events.listen(printer)
         await shutdown.requested.wait()
+        if failed:
+            raise EmulatorError(failed[0])
     finally:
         if printer is not None:
             printer.close()
-        await api.stop()
+        if api_task is not None and not api_task.done():
+            api_task.cancel()
+            with contextlib.suppress(BaseException):
+                await api_task
+        if api is not None:
+            await api.stop()
+        else:
+            sock.close()
         if state is not None:
             state.save_all()
         await emulator.stop()

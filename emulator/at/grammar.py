@@ -1,6 +1,11 @@
 """Find ``grammars/<name>.lark``, build a Lark LALR parser once per grammar, parse lines
 (the common one-command line through :mod:`fastpath`, generated from the same grammar).
 
+Built parsers can be cached on disk (Lark's ``cache=``) in the directory the edge sets with
+:func:`set_cache_dir` (``modemu serve``: a user cache dir): the next start loads the tables
+instead of building them (Lark checks the grammar text, the imported files' hashes, its own
+version and the options; anything changed = rebuild). No directory set = no cache.
+
 Grammars live at the repository top level (``grammars/``) and ship inside the wheel as
 ``emulator/grammars`` (hatch force-include); both places are searched, so a checkout and an
 installed copy behave the same.
@@ -11,6 +16,8 @@ Must not: execute commands or hold modem state.
 from __future__ import annotations
 
 import functools
+import hashlib
+import sys
 from pathlib import Path
 
 from lark import Lark
@@ -31,6 +38,24 @@ def grammar_dir() -> Path:
     raise GrammarError("grammars/ not found next to the emulator package")
 
 
+_cache_dir: list[Path] = []  # set by the edge (serve), read when a parser is first built
+
+
+def set_cache_dir(path: Path | None) -> None:
+    """Cache built parsers in ``path`` from now on (None: no cache)."""
+    _cache_dir[:] = [path] if path is not None else []
+
+
+def cache_file(path: Path) -> str | bool:
+    """Where Lark caches ``path``'s parser (False: no cache). One file per grammar file location
+    and Python version; Lark's own header decides whether its content is still valid."""
+    if not _cache_dir:
+        return False
+    base = _cache_dir[0]
+    where = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    return str(base / f"lark-{path.stem}-{where}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
+
+
 @functools.lru_cache(maxsize=None)
 def parser_for(name: str) -> Lark:
     path = grammar_dir() / f"{name.replace('-', '_')}.lark"
@@ -38,7 +63,8 @@ def parser_for(name: str) -> Lark:
         raise GrammarError(f"no grammar {path.name} in {path.parent}")
     try:
         return Lark(path.read_text(), start="line", parser="lalr", lexer="contextual",
-                    import_paths=[path.parent], source_path=str(path), maybe_placeholders=False)
+                    import_paths=[path.parent], source_path=str(path), maybe_placeholders=False,
+                    cache=cache_file(path))
     except LarkError as exc:
         raise GrammarError(f"{path.name}: {exc}") from exc
 

@@ -8,6 +8,7 @@ Must not: import a backend before it is asked for.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -24,10 +25,15 @@ BACKENDS: dict[str, str] = {
 }
 
 
+@functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.backends"))
+
+
 def _all() -> dict[str, str]:
     found = dict(BACKENDS)
-    for ep in entry_points(group="emulator.backends"):
-        found.setdefault(ep.name, ep.value)
+    for name, value in _entry_points():
+        found.setdefault(name, value)
     return found
 
 

@@ -20,7 +20,8 @@ from .profile import Feature, Identity, ModuleProfile, Quirks
 
 def load_data(name: str) -> dict[str, Any]:
     text = resources.files("emulator.modules").joinpath("data", f"{name}.yaml").read_text()
-    return yaml.safe_load(text)
+    # libyaml's loader when PyYAML has it (10x faster: four profiles' YAML was a fifth of start-up)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
 
 
 def build_profile(name: str, data_name: str, features: tuple[Feature, ...]) -> ModuleProfile:

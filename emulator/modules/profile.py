@@ -68,7 +68,16 @@ class ModuleProfile:
 
     @property
     def commands(self) -> CommandTable:
+        """The merged command table, built once per features tuple: profiles made from one by
+        overrides (a fleet's identities) share it (it was 18 KiB per modem). Read-only."""
+        hit = _TABLES.get(id(self.features))
+        if hit is not None and hit[0] is self.features:
+            return hit[1]
         table = CommandTable(self.name)
         for feature in self.features:
             table.handlers.update(feature.commands.handlers)
+        _TABLES[id(self.features)] = (self.features, table)
         return table
+
+
+_TABLES: dict[int, tuple[tuple[Feature, ...], CommandTable]] = {}  # id(features) -> (features, table)

@@ -48,6 +48,9 @@ _loaded = False
 
 def find_executor(effect: object) -> Executor | None:
     global _loaded
+    exact = EXECUTORS.get(type(effect))
+    if exact is not None:  # already registered (the boot's SmsReady): no need to import the rest yet
+        return exact
     if not _loaded:
         for name in EXECUTOR_MODULES:
             importlib.import_module(name)

@@ -45,6 +45,14 @@ def record_links(link_dir: Path, ports: list["PtyPort"]) -> None:
         _record(link_dir, os.getpid()).write_text("".join(lines))
 
 
+def append_link(link_dir: Path, port: "PtyPort") -> None:
+    """:func:`record_links` for one more port: one line appended (a fleet of N ports costs N
+    short appends instead of N rewrites of a growing file)."""
+    if port.link is not None:
+        with _record(link_dir, os.getpid()).open("a") as f:
+            f.write(f"{port.link.name} {port.path}\n")
+
+
 def forget_links(link_dir: Path) -> None:
     try:
         _record(link_dir, os.getpid()).unlink()

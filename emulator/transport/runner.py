@@ -32,6 +32,7 @@ from ..net.internet import FakeInternet
 from ..observe.attap import AtTap
 from ..observe.bus import EventBus
 from . import shutdown
+from .clockview import LiveClockView
 from .flow import RX_BUFFER, RX_RESUME
 from .netwiring import net_context
 
@@ -271,12 +272,16 @@ class Emulator:
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        from .fleet import check_room
+        check_room(len(self._specs) if self.with_pty else 0, len(self._specs) if self.with_tcp else 0)
         loop = self.loop = asyncio.get_running_loop()
         if self.follow_wall:
             import time as _time  # the runner is the one place that reads the wall clock
             self.clock.advance_to(max(self.clock.now(), _time.time()))
             self._clock_anchor = (loop.time(), self.clock.now())
-        ctx = BackendContext(clock=self.clock, internet=self.internet, ephemeral=self.ephemeral,
+        # the platforms timestamp at the virtual time of the moment, not at the driver's last tick
+        view: Any = LiveClockView(self.clock, self.live_now) if self.follow_wall else self.clock
+        ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral,
                              publish=self.events.publish)
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
@@ -284,13 +289,28 @@ class Emulator:
             self.backends[name] = backend
         for spec in self._routes:
             self.internet.add_user_route(spec)
+        import gc
+        collecting = gc.isenabled()
+        gc.disable()  # a fleet allocates millions of objects that all stay: no GC passes over them now
+        try:
+            await self._start_ports()
+        finally:
+            if collecting:
+                gc.enable()
+        self.clock.on_schedule(self._wake.set)
+        if self.follow_wall:
+            self._driver = loop.create_task(self._drive_clock())
+
+    async def _start_ports(self) -> None:
         names = [s.name for s in self._specs]
         if len(set(names)) != len(names):
             from ..errors import ConfigError
-            raise ConfigError(f"modem names must be unique: {names}")
+            twice = sorted({n for n in names if names.count(n) > 1}) if len(names) < 2000 else ["..."]
+            raise ConfigError(f"modem names must be unique; more than once: {', '.join(twice)}")
         if self.with_pty and self.link_dir is not None:
             from .pty import clean_stale_links
             clean_stale_links(self.link_dir)  # links of a killed run (pty.py: record_links)
+        first_link = True
         for i, spec in enumerate(self._specs):
             port = ModemPort(self, spec)
             self.ports[spec.name] = port
@@ -299,9 +319,13 @@ class Emulator:
                 link = (self.link_dir / spec.name) if self.link_dir else None
                 port.pty = PtyPort(port.feed, link)
                 port.pty.start()
-                if self.link_dir:
-                    from .pty import record_links
-                    record_links(self.link_dir, [p.pty for p in self.ports.values() if p.pty])
+                if self.link_dir:  # recorded as soon as it exists: the first rewrites, the rest append
+                    from .pty import append_link, record_links
+                    if first_link:
+                        record_links(self.link_dir, [port.pty])
+                        first_link = False
+                    else:
+                        append_link(self.link_dir, port.pty)
                 port.sinks.append(port.pty.write)
             if self.with_tcp:
                 from .tcp import TcpPort
@@ -311,9 +335,6 @@ class Emulator:
             for listener in list(self._port_listeners):
                 listener(port)  # host links attach here, before the power-on output
             port.drain()
-        self.clock.on_schedule(self._wake.set)
-        if self.follow_wall:
-            self._driver = loop.create_task(self._drive_clock())
 
     def stop_intake(self) -> None:
         """First step of shutdown, at once: no host input is read any more, no client accepted."""
@@ -342,6 +363,14 @@ class Emulator:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 1.0))
             except asyncio.TimeoutError:
                 pass
+
+    def live_now(self) -> float | None:
+        """Following the wall clock: the virtual time it is now (the clock catches up to it at
+        its next sync); else None."""
+        if self._clock_anchor is None or self.loop is None or not self.loop.is_running():
+            return None
+        loop_t0, virt_t0 = self._clock_anchor
+        return virt_t0 + (self.loop.time() - loop_t0) * self.time_scale
 
     def sync_clock(self) -> None:
         """Following the wall clock: bring virtual time up to now before input is handled

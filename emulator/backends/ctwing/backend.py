@@ -4,7 +4,7 @@
 protocol; it starts the MQTT and TCP servers itself and any ``extra_servers`` (the LwM2M server
 is plugged in this way: objects with ``async start(backend) -> {key: endpoint}`` and
 ``async stop()``), then registers the host names and public IPs the guide dials
-(guide 001 §4 access table, §4.2.3, §4.3.3; seed-fixtures.md) on the fake internet.
+(guide 001 §4 access table, §4.2.3, §4.3.3; docs/guides.md) on the fake internet.
 
 When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
 :class:`~.lwm2m_link.CtwingLwm2mPlugin` is added to ``extra_servers`` automatically (config
@@ -27,7 +27,6 @@ import importlib.util
 from typing import Any, Callable, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
-from .api import command_payload, make_router
 from .lwm2m_link import CtwingLwm2mPlugin
 from .mqtt_broker import CtwingMqttServer
 from .registry import Registry
@@ -148,6 +147,7 @@ class CtwingBackend(Backend):
         self.store.reset()
 
     def api_router(self) -> Any:
+        from .api import make_router  # fastapi: imported when the console API mounts it, not at start
         return make_router(self.registry, self.store, self.events)
 
     # --- scenario actions ----------------------------------------------------------------
@@ -175,6 +175,7 @@ class CtwingBackend(Backend):
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
         device = self._device(args)
+        from .api import command_payload
         return self.store.queue_command(device.device_id, command_payload(dict(args)), args.get("ttl")).id
 
     @staticmethod
@@ -218,6 +219,7 @@ class CtwingBackend(Backend):
             except (binascii.Error, ValueError):
                 raise ValueError(f"base64 {args['base64']!r} is not valid base64") from None
         else:
+            from .api import command_payload
             want = command_payload(dict(args))
         for candidate in devices:
             for record, payload in zip(self.store.data(candidate.device_id),

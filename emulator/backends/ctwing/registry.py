@@ -150,12 +150,12 @@ DEFAULT_PRODUCTS: list[dict[str, Any]] = [
 
 DEFAULT_DEVICES: list[dict[str, Any]] = [
     {"product_id": "15430077", "name": "device001", "imei": "868543060974334", "imsi": "460115472446714"},
-    # PSK: the hex typed in AT+QLWCONFIG decodes to TYvoiTk34D3NZ6GN (seed-notes.md).
+    # PSK: the hex typed in AT+QLWCONFIG decodes to TYvoiTk34D3NZ6GN (docs/guides.md).
     {"product_id": "16899569", "name": "device001", "imei": "868543060974334", "imsi": "460115472446714",
      "psk": "TYvoiTk34D3NZ6GN"},
     {"product_id": "16891291", "name": "device001", "device_number": "868543060025186",
      "password": "nFSzM3tjRCOYygFWrlOb26eKsiwYtoRqgP862HcxVwU"},
-    # Password with capital I as the login hex spells it (seed-notes.md).
+    # Password with capital I as the login hex spells it (docs/guides.md).
     {"product_id": "15436586", "name": "smart_device", "device_number": "863318069987727",
      "password": "ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"},
 ]
@@ -171,7 +171,7 @@ class Registry:
     # --- construction --------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "Registry":
-        """Defaults (seed-fixtures.md) then config ``products``/``devices`` (same ID = override).
+        """Defaults (docs/guides.md) then config ``products``/``devices`` (same ID = override).
 
         ``defaults: false`` starts empty.
         """
