@@ -209,11 +209,12 @@ class ApiServer:
 
         from .api.app import create_app
         host, port = api_address(address)
-        self.address, self.sock = address, sock
+        self.address, self.sock, self.emulator = address, sock, emulator
         app = create_app(emulator, api_token=api_token(token))
         self.server = uvicorn.Server(uvicorn.Config(app, host=host,
                                                     port=0 if ephemeral else port,
-                                                    log_level="warning", lifespan="off"))
+                                                    log_config=None, log_level=None,  # setup_logging's levels
+                                                    lifespan="off"))
         # uvicorn would take SIGINT/SIGTERM for itself; the emulator shuts down in order instead.
         self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
         self.task: asyncio.Task | None = None
@@ -234,6 +235,7 @@ class ApiServer:
             pass
 
     async def stop(self) -> None:
+        self.emulator.events.close()  # open /api/events streams end, so uvicorn need not cut them
         self.server.should_exit = True
         if self.task is None:
             if self.sock is not None:
@@ -393,6 +395,8 @@ async def serve(args: argparse.Namespace) -> int:
         api_task = asyncio.get_running_loop().create_task(bring_up_api())
         if not getattr(args, "quiet", False):
             printer = EventPrinter()  # from here on: one line per event (-q: none)
+            for event in list(emulator.events.recent):  # what came before the table: the boot URCs
+                printer(event)
             emulator.events.listen(printer)
         await shutdown.requested.wait()
         if failed:

@@ -5,7 +5,8 @@
 nothing is fetched from the internet.
 
 Also ``GET /api/platforms``: one read for the page: every platform's devices with their online
-state, uplinks, downlinks and RPCs (the per-platform routes give the same, one device at a time).
+state and their newest uplinks, downlinks and RPCs (``?last=N``, 20 by default, with the totals;
+the per-platform routes give every record, one device at a time).
 
 Must not: decide what a control does (``control.py``) or hold state.
 """
@@ -16,7 +17,7 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,40 +33,53 @@ def _decoded(b64: str) -> dict[str, str]:
     return {"text": raw.decode("utf-8", "replace"), "hex": raw.hex()}
 
 
-def _thingplug(backend: Any) -> list[dict[str, Any]]:
+LAST = 20  # uplinks and downlinks per device in the page's view (the totals come along)
+
+
+def _newest(items: list, last: int) -> list:
+    return items[-last:] if last > 0 else []
+
+
+def _thingplug(backend: Any, last: int) -> list[dict[str, Any]]:
     out = []
     store, broker = backend.model.store, backend.broker
     for service in backend.registry.services():
         for dev in service.devices.values():
             online = bool(broker and broker.device_subscribed(service.name, dev.name))
+            ups, rpcs = store.telemetry(service.name, dev.name), store.rpcs(service.name, dev.name)
             out.append({"platform": "thingplug", "id": f"{service.name}/{dev.name}", "online": online,
-                        "uplinks": [{"ts": t["ts"], "data": t["data"]} for t in store.telemetry(service.name, dev.name)],
+                        "uplink_count": len(ups), "downlink_count": len(rpcs),
+                        "uplinks": [{"ts": t["ts"], "data": t["data"]} for t in _newest(ups, last)],
                         "attributes": store.attributes(service.name, dev.name),
                         "downlinks": [{"id": r.id, "kind": "rpc", "method": r.method, "status": r.status,
-                                       "result": r.result} for r in store.rpcs(service.name, dev.name)]})
+                                       "result": r.result} for r in _newest(rpcs, last)]})
     return out
 
 
-def _ctwing(backend: Any) -> list[dict[str, Any]]:
+def _ctwing(backend: Any, last: int) -> list[dict[str, Any]]:
     out = []
     store = backend.store
     for dev in backend.registry.all_devices():
+        ups, cmds = store.data(dev.device_id), store.commands(dev.device_id)
         out.append({"platform": "ctwing", "id": dev.device_id, "imei": getattr(dev, "imei", None),
                     "online": store.is_online(dev.device_id),
-                    "uplinks": [{**r, **_decoded(r["base64"])} for r in store.data(dev.device_id)],
+                    "uplink_count": len(ups), "downlink_count": len(cmds),
+                    "uplinks": [{**r, **_decoded(r["base64"])} for r in _newest(ups, last)],
                     "downlinks": [{"id": c.id, "kind": "command", "status": c.status, "reason": c.reason,
                                    **_decoded(base64.b64encode(c.payload).decode())}
-                                  for c in store.commands(dev.device_id)]})
+                                  for c in _newest(cmds, last)]})
     return out
 
 
-def platforms(emulator: "Emulator") -> dict[str, list[dict[str, Any]]]:
+def platforms(emulator: "Emulator", last: int = LAST) -> dict[str, list[dict[str, Any]]]:
+    """Every platform's devices with their ``last`` newest uplinks and downlinks (and how many
+    there are in all): the page re-reads this on every change, so it must not grow with the run."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name, backend in emulator.backends.items():
         if name == "thingplug":
-            out[name] = _thingplug(backend)
+            out[name] = _thingplug(backend, last)
         elif name == "ctwing":
-            out[name] = _ctwing(backend)
+            out[name] = _ctwing(backend, last)
     return out
 
 
@@ -91,9 +105,10 @@ def mount(app: FastAPI, emulator: "Emulator") -> None:
                                    swagger_favicon_url="/swagger/favicon.png")
 
     @r.get("/api/platforms", tags=["platforms"])
-    async def list_platforms() -> dict:
-        """Every platform's devices: online state, uplinks (base64 also as text and hex),
-        downlinks / RPCs with their status."""
-        return platforms(emulator)
+    async def list_platforms(last: int = Query(LAST, ge=0, le=10_000)) -> dict:
+        """Every platform's devices: online state, the ``last`` newest uplinks (base64 also as
+        text and hex) and downlinks / RPCs with their status, and ``uplink_count`` /
+        ``downlink_count`` in all (the per-platform routes give every record)."""
+        return platforms(emulator, last)
 
     app.include_router(r)

@@ -2,12 +2,14 @@
 
 Each event is one ``data:`` line holding one JSON object (``type``, ``ts`` on the virtual clock,
 ``modem`` or ``device``; AT traffic adds ``dir`` and ``line``) and an ``id:`` (the bus sequence
-number). ``?backfill=1`` starts with the bus's recent events (the web console uses it). A comment
-line every 15 wall seconds keeps idle connections open. Served with starlette's
-StreamingResponse; each client has its own bounded queue, so a slow reader loses its oldest
-events instead of slowing the emulator.
+number). ``?backfill=1`` starts with the bus's recent events (the web console uses it), those
+after ``Last-Event-ID`` when the browser reconnects by itself. The wire format and the
+keep-alive comment on an idle stream (every 15 wall seconds) are FastAPI's own SSE support
+(``fastapi.sse``, FastAPI >= 0.135); each client has its own bounded queue, so a slow
+reader loses its oldest events instead of slowing the emulator. The stream ends when the client
+leaves or the bus is closed (``serve`` stopping).
 
-Must not: create events (the bus's publishers do) or touch modems.
+Must not: create events (the bus's publishers do), frame SSE by hand, or touch modems.
 """
 
 from __future__ import annotations
@@ -16,28 +18,22 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, AsyncIterator
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
-
-KEEPALIVE = 15.0  # wall seconds between comment lines on an idle stream
-
-
-def sse_frame(event: dict) -> bytes:
-    return f"id: {event.get('seq', '')}\ndata: {json.dumps(event, default=str, separators=(',', ':'))}\n\n".encode()
 
 
 def router(emulator: "Emulator") -> APIRouter:
     r = APIRouter(tags=["events"])
 
-    @r.get("/api/events", response_class=StreamingResponse,
-           responses={200: {"content": {"text/event-stream": {}},
-                            "description": "one `data:` JSON object per event"}})
-    async def events(request: Request, backfill: bool = False) -> StreamingResponse:
-        """Live events as Server-Sent Events: AT lines in/out (``urc`` marked), logins and
-        refusals, uplinks, downlink status, faults, clock advances, power changes."""
+    @r.get("/api/events", response_class=EventSourceResponse)
+    async def events(backfill: bool = False,
+                     last_event_id: str | None = Header(None)) -> AsyncIterator[ServerSentEvent]:
+        """Live events as Server-Sent Events, one JSON object per ``data:``: AT lines in/out
+        (``urc`` marked), logins and refusals, uplinks, downlink status, faults, clock
+        advances, power changes."""
         wake = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -51,27 +47,21 @@ def router(emulator: "Emulator") -> APIRouter:
             else:
                 loop.call_soon_threadsafe(wake.set)
 
-        sub = emulator.events.subscribe(wake=notify, backfill=backfill)
-
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                yield b": modemu events\n\n"
-                while True:
-                    batch = sub.get_all()
-                    if batch:
-                        yield b"".join(sse_frame(e) for e in batch)
-                        continue
-                    if await request.is_disconnected():
-                        return
-                    wake.clear()
-                    try:
-                        await asyncio.wait_for(wake.wait(), KEEPALIVE)
-                    except asyncio.TimeoutError:
-                        yield b": keepalive\n\n"
-            finally:
-                sub.close()
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        sub = emulator.events.subscribe(wake=notify, backfill=backfill, after=after)  # a reconnect resumes
+        try:
+            yield ServerSentEvent(comment="modemu events")
+            while True:
+                for event in sub.get_all():
+                    seq = event.get("seq")  # none on the "dropped" note
+                    yield ServerSentEvent(id=None if seq is None else str(seq),
+                                          raw_data=json.dumps(event, default=str, separators=(",", ":")))
+                if sub.closed:
+                    return  # serve is stopping: end like any response
+                wake.clear()
+                if not sub.queue and not sub.closed:
+                    await wake.wait()  # the client leaving cancels this (FastAPI's SSE)
+        finally:
+            sub.close()
 
     return r

@@ -22,14 +22,14 @@ from typing import Any, Callable
 
 from ..modules.handlers import sms_codec as codec
 from ..modules.handlers.sms_send import SmsReady, SmsSubmit
-from ..modules.handlers.sms_store import same_number
+from ..modules.handlers.sms_store import DEFAULT_SMSC, same_number
 from ..modules.handlers.sms_urc import SmsIncoming
 from .context import NetContext
 from .executors import executor
 from .internet import FakeInternet
 
 log = logging.getLogger("modemu.smsc")
-SMSC_NUMBER = "+821091000000"  # what the SMSC stamps on MT messages it originates [ASSUMPTION]
+SMSC_NUMBER = DEFAULT_SMSC  # the SMSC field of MT messages for a subscriber registered without one
 DEFAULT_VALIDITY = 86400.0  # MT without a TP-VP: kept one day [ASSUMPTION: operator policy]
 _SMSCS: "weakref.WeakKeyDictionary[FakeInternet, Smsc]" = weakref.WeakKeyDictionary()
 
@@ -82,6 +82,8 @@ class Subscriber:
     name: str
     number: str
     net: NetContext
+    tz: int = 0  # the zone of the network it is on (quarter hours): the SCTS of what it gets
+    smsc: str = SMSC_NUMBER  # its network's SMSC (the SIM's +CSCA): the SMSC field of what it gets
 
 
 @dataclass
@@ -101,9 +103,13 @@ class Smsc:
             smsc = _SMSCS[internet] = cls()
         return smsc
 
-    def register(self, name: str, number: str, net: NetContext) -> None:
-        """A modem joins the network with its own number (the transport does this per port)."""
-        self.subscribers[name] = Subscriber(name, number, net)
+    def register(self, name: str, number: str, net: NetContext, tz: int = 0,
+                 smsc: str = SMSC_NUMBER) -> None:
+        """A modem joins the network with its own number (the transport does this per port);
+        ``tz`` is that network's time zone (quarter hours, the one its NITZ gives +CCLK): the
+        SMSC stamps what it hands this modem (TP-SCTS, TP-DT) in that zone; ``smsc`` is that
+        network's SMSC address, the SMSC field of the MT messages it originates."""
+        self.subscribers[name] = Subscriber(name, number, net, tz, smsc)
 
     def subscriber_for(self, number: str) -> Subscriber | None:
         for sub in self.subscribers.values():
@@ -181,14 +187,16 @@ class Smsc:
             rec.status = {True: "delivered", False: "failed", None: "expired"}[ok]
             if sub.srr:  # TP-ST (23.040 §9.2.3.15): 0 received by the SME, 0x45 error in the
                 status = {True: 0, False: 0x45, None: 0x46}[ok]  # SME, 0x46 validity period expired
-                tpdu = codec.encode_status_report(effect.mr, sub.number, effect.ts, net.clock.now(), status)
+                me = self.subscribers.get(net.name)
+                tpdu = codec.encode_status_report(effect.mr, sub.number, effect.ts, net.clock.now(), status,
+                                                  tz=me.tz if me else 0)
                 self.forward(net, tpdu, effect.sca)
         if target is None:
             reached(True)  # outside the emulator: the far end takes it at once
             return rec
         rec.delivered_to = target.name
         validity = codec.vp_seconds(sub.vp) if sub.vp is not None else DEFAULT_VALIDITY
-        tpdu = codec.submit_to_deliver(sub, effect.sender, net.clock.now())
+        tpdu = codec.submit_to_deliver(sub, effect.sender, net.clock.now(), target.tz)
         if not self.forward(target.net, tpdu, effect.sca, reached, validity):
             rec.status = "queued"
         return rec
@@ -203,7 +211,7 @@ class Smsc:
     def deliver_text(self, name: str, sender: str, text: str) -> dict[str, Any]:
         sub = self._subscriber(name)
         self.ref = (self.ref + 1) % 256
-        return self._hand(sub, codec.deliver_text(sender, text, sub.net.clock.now(), self.ref))
+        return self._hand(sub, codec.deliver_text(sender, text, sub.net.clock.now(), self.ref, sub.tz))
 
     def deliver_pdu(self, name: str, pdu_hex: str) -> dict[str, Any]:
         """``pdu_hex``: an SMS-DELIVER as ``+CMT`` shows it (SMSC field first) or a bare TPDU."""
@@ -227,7 +235,7 @@ class Smsc:
 
         def reached(ok: bool | None, where: tuple[str, int] | None) -> None:
             stored.append({"memory": where[0], "index": where[1]} if where else {"memory": None, "index": None})
-        now = [self.forward(sub.net, tpdu, SMSC_NUMBER, reached) for tpdu in tpdus]
+        now = [self.forward(sub.net, tpdu, sub.smsc, reached) for tpdu in tpdus]
         out: dict[str, Any] = {"status": "delivered" if all(now) else "queued", "parts": len(tpdus)}
         if all(now):
             out["stored"] = stored

@@ -7,7 +7,8 @@ echo of the host's line is left out, and an output line is marked ``urc`` when n
 open (none sent since the last final result). A ``> `` prompt opens a data phase: what the host
 sends then is shown as ``<payload N bytes>`` followed by ``^Z`` or ``ESC`` (or ends when the
 module answers, for a fixed-length payload; its echo is skipped); after ``CONNECT`` the host's
-and the module's bytes are ``<data N bytes>`` until ``NO CARRIER`` / ``OK``.
+and the module's bytes are ``<data N bytes>`` until ``NO CARRIER`` / ``OK``, which answer the
+command that said ``CONNECT`` (no URC).
 
 Must not: change or delay the bytes (it only watches), or decide anything about the modem.
 """
@@ -30,6 +31,8 @@ def printable(raw: bytes) -> str:
 
 
 class AtTap:
+    """One modem's tap (a new one at each power-on): both directions' partial lines and phase."""
+
     def __init__(self) -> None:
         self._in = bytearray()
         self._out = bytearray()
@@ -129,7 +132,8 @@ class AtTap:
             return []  # the echo of the command line
         extra: dict = {} if self.command_open else {"urc": True}
         if self.command_open and FINAL.match(line):
-            self.command_open = False
-            if line.startswith("CONNECT"):
-                self.transparent = True
+            if line.startswith("CONNECT"):  # a data phase of the same command: what ends it
+                self.transparent = True     # (OK, +QFUPL: ... OK, NO CARRIER) answers it
+            else:
+                self.command_open = False
         return [("out", line, extra)]

@@ -2,9 +2,9 @@
 status, faults, clock advances, power changes) as one JSON-able dict, to any number of subscribers.
 
 Sans-IO: ``publish`` is a plain call that stamps ``ts`` (the virtual clock) and appends to each
-subscriber's bounded deque; a subscriber that reads too slowly loses its oldest events (counted in
-``dropped``) and never blocks the publisher or grows memory. A subscriber may register a ``wake``
-callback (the SSE route sets an asyncio.Event there). A small ring of recent events lets a new
+subscriber's bounded deque; a subscriber that reads too slowly loses its oldest events (counted,
+and told with a ``dropped`` event) and never blocks the publisher or grows memory. A subscriber
+may register a ``wake`` callback (the SSE route sets an asyncio.Event there). A small ring of recent events lets a new
 subscriber (a page opened late) start with context.
 
 Must not: do I/O, know HTTP/asyncio, or raise into the publisher (a bad listener is dropped).
@@ -30,6 +30,7 @@ class Subscription:
         self.queue: deque[dict[str, Any]] = deque(maxlen=limit)
         self.dropped = 0
         self.wake = wake
+        self.closed = False  # the bus was closed (the API is stopping): the reader should end
 
     def put(self, event: dict[str, Any]) -> None:
         if len(self.queue) == self.queue.maxlen:
@@ -39,8 +40,13 @@ class Subscription:
             self.wake()
 
     def get_all(self) -> list[dict[str, Any]]:
+        """What arrived since the last call; when events were lost (the reader was slow), a
+        ``{"type": "dropped", "count": N}`` event comes first, so the loss is never silent."""
         out = list(self.queue)
         self.queue.clear()
+        if self.dropped:
+            out.insert(0, {"type": "dropped", "ts": round(float(self.bus.now()), 3), "count": self.dropped})
+            self.dropped = 0
         return out
 
     def close(self) -> None:
@@ -72,16 +78,29 @@ class EventBus:
         return event
 
     def subscribe(self, limit: int = QUEUE_LIMIT, wake: Callable[[], None] | None = None,
-                  backfill: bool = False) -> Subscription:
+                  backfill: bool = False, after: int | None = None) -> Subscription:
+        """A new reader; ``backfill`` starts it with the recent events, those after sequence
+        number ``after`` when given (a reconnecting reader's last one; a number this bus never
+        reached means another run: all of them)."""
         sub = Subscription(self, limit, wake)
         if backfill:
-            sub.queue.extend(self.recent)
+            resume = after is not None and after <= self.seq
+            sub.queue.extend(e for e in self.recent if not resume or e["seq"] > after)
         self._subs.append(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         if sub in self._subs:
             self._subs.remove(sub)
+
+    def close(self) -> None:
+        """End every subscription (the console API is stopping): each is marked ``closed`` and
+        woken, so an open ``/api/events`` stream ends like any response instead of being cut."""
+        subs, self._subs = self._subs, []
+        for sub in subs:
+            sub.closed = True
+            if sub.wake is not None:
+                sub.wake()
 
     def listen(self, fn: Callable[[dict[str, Any]], None]) -> None:
         """A synchronous listener (``serve``'s printer): called for every event, in order."""

@@ -34,6 +34,8 @@ def render(event: dict[str, Any]) -> str:
         return f"{ts} {event.get('modem')} {arrow} {event.get('line')}{'  (urc)' if event.get('urc') else ''}"
     if kind == "clock":
         return f"{ts} clock +{event.get('advanced', 0):g}s ({event.get('fired', 0)} timers)"
+    if kind == "registration":
+        return f"{ts} {event.get('modem')} registration: {event.get('state')} ({event.get('cause')})"
     if kind == "power":
         return f"{ts} {event.get('modem')} power {'on' if event.get('on') else 'off'}"
     who = " ".join(str(x) for x in (event.get("platform"), event.get("device") or event.get("modem")) if x)
@@ -47,6 +49,8 @@ def render(event: dict[str, Any]) -> str:
     if kind == "login":
         return f"{ts} {who}: login ({event.get('protocol', 'mqtt')})"
     if kind == "login_refused":
-        return f"{ts} {who or event.get('client_id')}: login refused: {event.get('reason')}"
+        if not event.get("device") and event.get("client_id"):  # no device matched: name the client
+            who = f"{event.get('platform') or ''} client {event['client_id']}".strip()
+        return f"{ts} {who}: login refused: {event.get('reason')}"
     rest = " ".join(f"{k}={v}" for k, v in event.items() if k not in _SKIP and v not in (None, ""))
     return f"{ts} {who + ': ' if who else ''}{kind.replace('_', ' ')} {rest}".rstrip()

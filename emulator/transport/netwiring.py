@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from ..backends.base import Backend
-from ..modules.handlers.sms_store import own_number
+from ..modules.handlers.sms_store import own_number, smsc_of
 from ..net.context import Lwm2mView, NetContext, Trust
 from ..net.smsc import Smsc
 
@@ -51,5 +51,7 @@ def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
                      trust=Trust(BackendCAs(emulator.backends)))
     # the modem joins the network's SMSC with its own number (net/smsc.py)
-    Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net)
+    Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net,
+                                        int(port.profile.defaults.get("timezone", 0)),
+                                        smsc_of(port.profile.defaults))
     return net

@@ -30,6 +30,7 @@ from ..modules import load_module
 from ..net.executors import find_executor
 from ..net.internet import FakeInternet
 from ..observe.attap import AtTap
+from ..observe.registration import RegistrationWatch
 from ..observe.bus import EventBus
 from . import shutdown
 from .clockview import LiveClockView
@@ -70,6 +71,7 @@ class ModemPort:
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
+        self.reg_watch = RegistrationWatch()  # <stat> changes as events on the bus (observe/)
 
     def _intakes(self) -> list[Any]:
         return [t for t in (self.pty, self.tcp) if t is not None]
@@ -100,8 +102,8 @@ class ModemPort:
         if self.stopping:
             return
         self.rx_bytes += len(data)
-        self._publish_lines(self.tap.host(data))
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
+        self._publish_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
         self.modem.receive_data(data)
         self.drain()
 
@@ -169,6 +171,8 @@ class ModemPort:
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        for change in self.reg_watch.changes(getattr(self.modem.state, "radio", None)):
+            self.emulator.events.publish("registration", modem=self.name, **change)
         if self.held and self.modem.reachable:
             self.release_held()
         self.flow()

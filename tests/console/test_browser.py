@@ -101,11 +101,12 @@ def test_console_page(served, browser) -> None:
     thingplug = [f"{s['name']}/{d}" for s in _get(info, "/api/thingplug/services") for d in s["devices"]]
     assert ctwing and thingplug
 
-    def shown() -> set[tuple[str, str]]:
-        return {(e.get_attribute("data-platform"), e.get_attribute("data-device"))
-                for e in drv.find_elements(By.CSS_SELECTOR, "#platforms .device")}
+    def shown() -> set[tuple[str, str]]:  # read in one script: the page re-renders the list at any time
+        return {tuple(x) for x in drv.execute_script(
+            "return [...document.querySelectorAll('#platforms .device')]"
+            ".map((e) => [e.dataset.platform, e.dataset.device]);")}
     want = {("ctwing", d) for d in ctwing} | {("thingplug", d) for d in thingplug}
-    _wait(lambda: want <= shown(), what=f"devices {want - shown()}")
+    _wait(lambda: want <= shown(), what="every device of both platforms")
     _wait(lambda: "live" in drv.find_element(By.ID, "stream-state").text, what="the event stream")
     # the boot URCs (back-filled) are in the BG96 transcript, marked as URCs
     bg96 = drv.find_element(By.CSS_SELECTOR, "#modem-bg96 .transcript")

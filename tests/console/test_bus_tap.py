@@ -22,7 +22,9 @@ def test_bus_stamps_virtual_time_and_bounds_slow_subscribers() -> None:
     for i in range(5):
         clock.advance(1.0)
         bus.publish("clock", advanced=1.0, fired=i)
-    assert [e["fired"] for e in slow.get_all()] == [2, 3, 4] and slow.dropped == 2
+    lost, *kept = slow.get_all()  # the reader learns how many it lost, before what is left
+    assert lost == {"type": "dropped", "ts": 1005.0, "count": 2} and slow.dropped == 0
+    assert [e["fired"] for e in kept] == [2, 3, 4]
     got = fast.get_all()
     assert [e["ts"] for e in got] == [1001.0, 1002.0, 1003.0, 1004.0, 1005.0] and fast.dropped == 0
     assert fast.get_all() == []
@@ -64,24 +66,24 @@ WANT = [("out", "RDY", {"urc": True}), ("in", "AT+CGSN", {}), ("out", "866425035
         ("out", '+QIURC: "recv",0', {"urc": True})]
 
 
-def _run(cuts: list[int]) -> list:
+def _run(cuts: list[int] | None) -> list:
     tap, out, n = AtTap(), [], 0
     for side, i in ORDER:
         chunk = (HOST if side == "h" else MODULE)[i]
         feed = tap.host if side == "h" else tap.module
-        k = cuts[n % len(cuts)] % (len(chunk) + 1) if side == "h" else len(chunk)
+        k = len(chunk) if cuts is None else cuts[n % len(cuts)] % (len(chunk) + 1)
         n += 1
-        out += feed(chunk[:k])  # the host's bytes arrive in two reads, cut anywhere
+        out += feed(chunk[:k])  # either side's bytes arrive in two reads, cut anywhere
         out += feed(chunk[k:])
     return out
 
 
 def test_tap_whole_chunks() -> None:
-    assert _run([10 ** 6]) == WANT
+    assert _run(None) == WANT  # (10 ** 6 % (len + 1) cut them somewhere too)
 
 
-@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8))
-def test_tap_any_split_of_the_host_bytes(cuts) -> None:
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=16))
+def test_tap_any_split_of_either_sides_bytes(cuts) -> None:
     assert _run(cuts) == WANT
 
 
@@ -91,7 +93,7 @@ def test_tap_transparent_data_after_connect() -> None:
     assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
     assert tap.host(b"\x00\x01raw") == [("in", "<data 5 bytes>", {"data": True})]
     assert tap.module(b"abc") == [("out", "<data 3 bytes>", {"data": True})]
-    assert tap.module(b"\r\nNO CARRIER\r\n") == [("out", "NO CARRIER", {"urc": True})]
+    assert tap.module(b"\r\nNO CARRIER\r\n") == [("out", "NO CARRIER", {})]  # ends the command's data phase
     assert tap.host(b"AT\r") == [("in", "AT", {})]
 
 
@@ -103,6 +105,10 @@ def test_render_one_line() -> None:
                    "protocol": "tcp"}).endswith('ctwing d1: uplink "hi" (tcp)')
     assert render({"type": "login_refused", "ts": 0, "platform": "ctwing", "device": "d1",
                    "reason": "bad feature string"}).endswith("ctwing d1: login refused: bad feature string")
+    # a ThingPlug CONNECT whose token matches no device: the client id says who it was
+    assert render({"type": "login_refused", "ts": 0, "platform": "thingplug", "device": None, "client_id": "c7",
+                   "reason": "user name is not a device token (CONNACK 4)"}).endswith(
+        "thingplug client c7: login refused: user name is not a device token (CONNACK 4)")
 
 
 def test_power_events_from_the_api_and_from_at_qpowd() -> None:
@@ -144,3 +150,73 @@ def test_platform_events_from_the_thingplug_model() -> None:
     got = [(e["type"], e["device"]) for e in sub.get_all()]
     assert got == [("uplink", "smarthome/smartlight001"), ("refused", "smarthome/smartlight001"),
                    ("downlink", "smarthome/smartlight001")]
+
+
+def test_a_typed_line_is_stamped_when_it_arrives_not_at_the_last_clock_catch_up() -> None:
+    """serve's clock follows the wall clock but only catches up on input or a timer: the host's
+    line must carry the time it arrived (after the catch-up), not the time of the line before it.
+    The wall clock is stood in for by moving the emulator's anchor 30 s back."""
+    from emulator.config import Config, default_modems
+    from emulator.transport.runner import Emulator
+
+    async def run() -> tuple[float, list]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], time_scale=1.0)
+        await emu.start()
+        try:
+            loop_t0, virt_t0 = emu._clock_anchor
+            emu._clock_anchor = (loop_t0 - 30.0, virt_t0)  # 30 wall seconds went by, no input
+            sub = emu.events.subscribe()
+            emu.ports["bg96"].feed(b"AT\r")
+            return virt_t0, [e for e in sub.get_all() if e["type"] == "at"]
+        finally:
+            await emu.stop()
+    virt_t0, events = asyncio.run(run())
+    typed = next(e for e in events if e["dir"] == "in")
+    assert typed["line"] == "AT" and typed["ts"] >= round(virt_t0 + 30.0, 3), (virt_t0, typed)
+
+
+def test_registration_changes_are_events() -> None:
+    """The issue's "registrations": each change of a modem's <stat> (TS 27.007) is a
+    ``registration`` event with the new and old state and its cause, whether the host asked
+    for it (AT+CFUN=0/1) or the network did; the page and serve show it without polling."""
+    from emulator.config import Config, default_modems
+    from emulator.transport.runner import Emulator
+
+    async def run() -> list:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        sub = emu.events.subscribe()
+        await emu.start()
+        try:
+            emu.advance(30)
+            port = emu.ports["bg96"]
+            port.feed(b"AT+CFUN=0\r")
+            emu.advance(5)
+            port.feed(b"AT+CFUN=1\r")
+            emu.advance(30)
+            return [e for e in sub.get_all() if e["type"] == "registration"]
+        finally:
+            await emu.stop()
+    events = asyncio.run(run())
+    assert all(e["modem"] == "bg96" for e in events)
+    got = [(e["was"], e["stat"], e["cause"]) for e in events]
+    boot = [(0, 2, "cfun_full"), (2, 1, "attach_done")]  # power on: searching, then home
+    assert got == boot + [(1, 0, "cfun_min")] + boot, got
+    assert render(events[-1]).endswith("bg96 registration: home (attach_done)")
+
+
+def test_the_answer_after_a_connect_data_phase_is_no_urc() -> None:
+    """``CONNECT`` opens a data phase of the same command; what ends it (``+QFUPL: <size>,<sum>``
+    ``OK``; ``OK`` after AT+QHTTPURL's URL) is that command's answer, not a URC. Quectel
+    BG96 FILE / HTTP(S) AT commands manuals, AT+QFUPL and AT+QHTTPURL."""
+    tap = AtTap()
+    tap.host(b'AT+QFUPL="a.pem",5,60\r')
+    assert tap.module(b'AT+QFUPL="a.pem",5,60\r\r\nCONNECT\r\n') == [("out", "CONNECT", {})]
+    assert tap.host(b"HELLO") == [("in", "<data 5 bytes>", {"data": True})]
+    assert tap.module(b"\r\n+QFUPL: 5,1234\r\n\r\nOK\r\n") == [("out", "+QFUPL: 5,1234", {}), ("out", "OK", {})]
+    assert tap.module(b'\r\n+QIURC: "closed",0\r\n') == [("out", '+QIURC: "closed",0', {"urc": True})]
+    tap.host(b"AT+QHTTPURL=22,80\r")
+    assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
+    tap.host(b"http://httpbin.org/get")
+    assert tap.module(b"\r\nOK\r\n") == [("out", "OK", {})]

@@ -1,7 +1,8 @@
-"""``GET /api/events`` of a real serve, read with httpx streaming: AT lines typed into a modem's
-pty appear as ``at`` events (``dir``, ``line``, ``ts``, ``modem``), the answer computed by the
-module included; a CTWing login over MQTT appears with its device; ``serve`` prints the same
-events as readable lines."""
+"""``GET /api/events`` of a real serve, read with httpx and httpx-sse (a client-side SSE
+parser): AT lines typed into a modem's pty appear as ``at`` events (``dir``, ``line``, ``ts``,
+``modem``), the answer computed by the module included; a CTWing login over MQTT appears with
+its device; ``serve`` prints the same events as readable lines; a client that leaves gives its
+subscription back."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 
 httpx = pytest.importorskip("httpx")
+httpx_sse = pytest.importorskip("httpx_sse", reason="httpx-sse is not installed (pip install -e .[test])")
 pytest.importorskip("serial")
 
 from .conftest import Line  # noqa: E402
@@ -49,14 +51,15 @@ class Collector:
 
     def _read(self, url: str) -> None:
         with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
-            with client.stream("GET", url) as resp:
-                self.headers = dict(resp.headers)
+            with httpx_sse.connect_sse(client, "GET", url) as source:
+                self.headers = dict(source.response.headers)
                 self.opened.set()
-                for line in resp.iter_lines():
+                for sse in source.iter_sse():  # a real SSE parser, not ours
                     if self.stop:
                         return
-                    if line.startswith("data: "):
-                        self.events.append(json.loads(line[6:]))
+                    event = json.loads(sse.data)
+                    assert sse.id == str(event.get("seq", "")), (sse.id, event)  # "dropped": none
+                    self.events.append(event)
 
     def wait(self, pred, timeout: float = 10.0) -> dict:
         deadline = time.monotonic() + timeout
@@ -110,3 +113,74 @@ def test_events_carry_at_lines_and_logins(served) -> None:
     text = out.read_text()  # serve's own one line per event
     assert f"bg96 -> AT+CGSN" in text and f"bg96 <- {imei}" in text
     assert f"ctwing {MQTT_DEVICE}: uplink \"hello\" (mqtt)" in text
+
+
+def test_a_client_that_leaves_gives_its_subscription_back() -> None:
+    """The stream of a client that disconnects ends and unsubscribes (no queue left filling)."""
+    import asyncio
+
+    from emulator.config import Config, default_modems
+    from emulator.serve import ApiServer
+    from emulator.transport.runner import Emulator
+
+    async def run() -> tuple[int, int]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        await emu.start()
+        api = ApiServer(emu, "127.0.0.1:0", ephemeral=True)
+        url = await api.start()
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                async with client.stream("GET", url + "/api/events") as resp:
+                    async for _line in resp.aiter_lines():
+                        break  # the opening comment: subscribed
+                    during = emu.events.subscribers
+            for _ in range(500):  # until the server saw the disconnect (bounded, not timed)
+                if emu.events.subscribers == 0:
+                    break
+                emu.advance(1)  # an event wakes the stream, as on a live emulator
+                await asyncio.sleep(0.01)
+            return during, emu.events.subscribers
+        finally:
+            await api.stop()
+            await emu.stop()
+    during, after = asyncio.run(run())
+    assert (during, after) == (1, 0)
+
+
+def test_a_reconnecting_page_is_not_sent_what_it_already_has() -> None:
+    """The browser's EventSource reconnects by itself (same URL, ``?backfill=1``) and sends
+    ``Last-Event-ID``: the back-fill then starts after that event, so the transcript does not
+    show the boot URCs twice. An id the bus never reached (serve restarted) back-fills all."""
+    import asyncio
+
+    from emulator.config import Config, default_modems
+    from emulator.serve import ApiServer
+    from emulator.transport.runner import Emulator
+
+    async def first_seqs(url: str, last_id: str | None) -> list[int]:
+        headers = {} if last_id is None else {"Last-Event-ID": last_id}
+        seqs: list[int] = []
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            async with httpx_sse.aconnect_sse(client, "GET", url + "/api/events?backfill=1",
+                                              headers=headers) as source:
+                async for sse in source.aiter_sse():
+                    seqs.append(json.loads(sse.data)["seq"])
+                    if seqs[-1] >= 3 or len(seqs) >= 3:
+                        break
+        return seqs
+
+    async def run() -> tuple[list[int], list[int], list[int]]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        await emu.start()  # the boot: RDY ... as events 1, 2, 3 ...
+        api = ApiServer(emu, "127.0.0.1:0", ephemeral=True)
+        url = await api.start()
+        try:
+            return (await first_seqs(url, None), await first_seqs(url, "2"),
+                    await first_seqs(url, "999999"))
+        finally:
+            await api.stop()
+            await emu.stop()
+    fresh, resumed, restarted = asyncio.run(run())
+    assert fresh[:2] == [1, 2] and resumed[0] == 3 and restarted[:2] == [1, 2], (fresh, resumed, restarted)

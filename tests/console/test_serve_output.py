@@ -73,3 +73,72 @@ def test_quiet_prints_no_events(tmp_path) -> None:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
     assert "modemu ready" in out.decode() and "bg96 ->" not in out.decode()
+
+
+def test_the_boot_urcs_are_printed_after_the_ready_table(tmp_path) -> None:
+    """The modems power on before the table is printed; their boot URCs (RDY ...) still show,
+    right after it, instead of being lost to the printer that starts with the table."""
+    proc, _info = _serve(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    text = out.decode()
+    assert "modemu ready" in text
+    after = text.split("console API", 1)[1]
+    assert "bg96 <- RDY  (urc)" in after and "bg96 <- APP RDY  (urc)" in after, text
+
+
+def test_stopping_serve_ends_an_open_event_stream_cleanly(tmp_path) -> None:
+    """A browser (or ``curl -N``) following ``/api/events`` while serve stops: the stream ends
+    like any response (the client sees its end, not a reset) and serve prints no traceback
+    (before, uvicorn gave up on it and cancelled it with a 50-line ASGI traceback on stderr)."""
+    import httpx
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(tmp_path / "links"),
+                             "--ready-file", str(ready), "-q"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not get ready"
+            time.sleep(0.02)
+        api = json.loads(ready.read_text())["api"]
+        lines = []
+        with httpx.Client(timeout=httpx.Timeout(5.0, read=30.0)) as client:
+            with client.stream("GET", api + "/api/events") as resp:
+                it = resp.iter_lines()
+                lines.append(next(it))  # the opening comment: the stream runs
+                proc.send_signal(signal.SIGTERM)
+                lines += list(it)  # raises on a connection reset instead of an end of stream
+        assert lines[0].startswith(":")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert "Traceback" not in err.decode(), err.decode()[-2000:]
+
+
+def test_verbose_adds_the_api_servers_log(tmp_path) -> None:
+    """``-v`` adds the libraries' logs, uvicorn's included (its request lines), as the README
+    says; uvicorn's own config used to reset its loggers to warnings."""
+    import urllib.request
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
+                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(tmp_path / "links"),
+                             "--ready-file", str(ready), "-q", "-v"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not get ready"
+            time.sleep(0.02)
+        api = json.loads(ready.read_text())["api"]
+        with urllib.request.urlopen(api + "/api/clock", timeout=5) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert '"GET /api/clock HTTP/1.1" 200' in err.decode(), err.decode()[-2000:]

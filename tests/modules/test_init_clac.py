@@ -68,3 +68,49 @@ def test_listing_follows_the_command_table() -> None:
     assert "AT+QCFG" in _listed("bg96") and "AT+QCFG" not in _listed("wm-n400mse")
     assert "AT+QLWCONFIG" in _listed("ec800e")
     assert "AT@PSMSET" in _listed("amm5918k")
+
+
+# a later feature deliberately wraps an earlier one's handler (and calls it): +CGACT (ts27007_info
+# adds +CGEV to ts27007_pdp's), ATO (quectel_ssl falls back to the AT+QI transparent ATO)
+WRAPS = {("+CGACT", "set"), ("O", "exec")}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_handler_is_dead_code(module: str) -> None:
+    """A handler that a later feature of the same profile replaces never runs: its answer is not
+    what AT+CLAC's command answers, and it rots (ts27007.py kept a +CCLK printing UTC +00 and a
+    +COPS=? with placeholder names after ts27007_time/ts27007_info took them over)."""
+    from emulator.modules import load_module
+    owners: dict[tuple[str, str], list[str]] = {}
+    for feature in load_module(module).features:
+        for name, kind in feature.commands.handlers:
+            owners.setdefault((name, kind.value), []).append(feature.commands.name)
+    shadowed = {key: who for key, who in owners.items() if len(who) > 1 and key not in WRAPS}
+    assert not shadowed, shadowed
+
+
+# read forms that answer an error by design until state allows: GNSS off (+CME ERROR: 505, BG96
+# GNSS manual), WM-N400MSE identity behind the SPC unlock (WIZnet guide: AT$$SPC first)
+READ_NEEDS_STATE = {"+QGPSLOC", "$$IMEI"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_listed_commands_answer_their_real_read_form(module: str) -> None:
+    """The test-form probe above also passes through the plain-OK test forms ts27007_info.complete
+    adds for commands without one (e.g. +QTEMP, +QSPN, +CBC), so it alone cannot catch a listed
+    command that does not answer. Every listed command with a read form of its own answers it
+    without ERROR on a freshly booted module."""
+    from emulator.modules import load_module
+    real: set[str] = set()
+    for feature in load_module(module).features:
+        if feature.commands.name != "test_forms":
+            real |= {name for name, kind in feature.commands.handlers if kind.value == "read"}
+    listed = [c[2:] for c in _listed(module) if c[2] in "+$*@%"]
+    probed = [n for n in listed if n in real and n not in READ_NEEDS_STATE]
+    assert len(probed) > 20
+    h = make_harness(module, testkit=False)
+    h.send("ATE0\r")
+    for name in probed:
+        out = h.send(f"AT{name}?\r")
+        # OK may come first: the WM-N400MSE prints AT+SKTP?'s status lines after it (WIZnet guide)
+        assert b"\r\nOK\r\n" in out and b"ERROR" not in out, (name, out)

@@ -12,6 +12,7 @@ from smspdudecoder.codecs import GSM
 
 from emulator.modules import load_module
 from emulator.modules.handlers import sms_codec as codec
+from emulator.modules.handlers.ts27007_time import stamp as scts_stamp
 from emulator.modules.handlers.sms_urc import SmsIncoming
 from emulator.testing.sms_rig import OA, SmsBench as Bench
 
@@ -75,7 +76,7 @@ def test_mt_store_and_read_text_and_pdu(b: Bench) -> None:
     now = b.modem.clock.now()
     assert b.mt("Hello") == f'\r\n+CMTI: "ME",{b.base}\r\n'.encode()
     b.at("AT+CMGF=1")
-    stamp = codec.scts_text(now)
+    stamp = scts_stamp(now, 0)
     assert b.at(f"AT+CMGR={b.base}") == (f'\r\n+CMGR: "REC UNREAD","{OA}",,"{stamp}"\r\nHello\r\n'
                                          "\r\nOK\r\n").encode()
     b.at("AT+CSDH=1")
@@ -96,7 +97,7 @@ def test_cmgl_and_cmgd(b: Bench) -> None:
     b.mt("two")
     b.at("AT+CMGF=1")
     b.at(f"AT+CMGR={i}")
-    stamp = codec.scts_text(b.modem.clock.now())
+    stamp = scts_stamp(b.modem.clock.now(), 0)
     assert b.at("AT+CMGL") == f'\r\n+CMGL: {i + 1},"REC UNREAD","{OA}",,"{stamp}"\r\ntwo\r\n\r\nOK\r\n'.encode()
     assert b.at('AT+CMGL="REC UNREAD"') == b"\r\nOK\r\n"  # listing read it
     assert b.at('AT+CMGL="ALL"').count(b"+CMGL:") == 2
@@ -180,7 +181,7 @@ def test_cmgw_cmss(b: Bench) -> None:
 def test_cmt_direct_and_cnma(b: Bench) -> None:
     b.at("AT+CMGF=1")
     b.at("AT+CNMI=2,2,0,0,0")
-    stamp = codec.scts_text(b.modem.clock.now())
+    stamp = scts_stamp(b.modem.clock.now(), 0)
     assert b.mt("direct") == f'\r\n+CMT: "{OA}",,"{stamp}"\r\ndirect\r\n'.encode()
     assert b.at("AT+CPMS?").startswith(b'\r\n+CPMS: "ME",0,')  # not stored
     assert b.at("AT+CNMA") == b"\r\n+CMS ERROR: 340\r\n"  # +CSMS 0: no ack expected
@@ -219,7 +220,7 @@ def test_status_reports(b: Bench) -> None:
     b.at("AT+CMGF=1")
     assert b.mt(tpdu=report) == b""  # ds 0
     b.at("AT+CNMI=2,1,0,1,0")
-    t0, t1 = codec.scts_text(now), codec.scts_text(now + 3)
+    t0, t1 = scts_stamp(now, 0), scts_stamp(now + 3, 0)
     assert b.mt(tpdu=report) == f'\r\n+CDS: 6,5,"+821055512345",145,"{t0}","{t1}",0\r\n'.encode()
     b.at("AT+CNMI=2,1,0,2,0")
     assert b.mt(tpdu=report) == b'\r\n+CDSI: "SR",' + str(b.base).encode() + b"\r\n"

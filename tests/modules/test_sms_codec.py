@@ -10,6 +10,7 @@ from hypothesis import strategies as hs
 from smspdudecoder.codecs import GSM
 
 from emulator.modules.handlers import sms_codec as codec
+from emulator.modules.handlers.ts27007_time import stamp
 
 T0 = 1_700_000_000.0
 # gsmmodem's GSM table has '`' where 23.038 has '§' at 0x5F: keep that char out of cross-checks
@@ -97,4 +98,18 @@ def test_status_report_fields() -> None:
     assert other["type"] == "SMS-STATUS-REPORT" and other["reference"] == 7 and other["status"] == 0
     assert other["number"] == "+821055512345"
     assert other["discharge"].timestamp() - other["time"].timestamp() == 5
-    assert codec.scts_text(T0) == "23/11/14,22:13:20+00"
+    assert stamp(T0, 0) == "23/11/14,22:13:20+00"
+
+
+@pytest.mark.parametrize("tz", [0, 36, 32, -20, -48, 56])
+def test_scts_carries_the_zone(tz: int) -> None:
+    """TP-SCTS is local time + zone (23.040 §9.2.3.11): an independent decoder (python-gsmmodem-new)
+    reads the same instant back, and the zone survives our decode (fails when SCTS is UTC+00)."""
+    tpdu = codec.deliver_text("+821055512345", "hi", T0, tz=tz)[0]
+    other = decodeSmsPdu("00" + tpdu.hex())
+    assert other["time"].timestamp() == T0
+    assert other["time"].utcoffset().total_seconds() == tz * 15 * 60
+    d = codec.decode(tpdu)
+    assert (d.ts, d.tz) == (T0, tz)
+    sr = codec.decode(codec.encode_status_report(1, "+821055512345", T0, T0 + 5, 0, tz=tz))
+    assert (sr.tz, sr.discharge_tz, sr.discharge) == (tz, tz, T0 + 5)

@@ -5,11 +5,13 @@ shapes and errors, PDU-form MT, and a long text arriving as a concatenated SMS."
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from emulator.api.app import create_app
 from emulator.modules.handlers import sms_codec as codec
+from emulator.modules.handlers.ts27007_time import stamp
 from emulator.testing.harness import ModemHarness
 
 
@@ -32,7 +34,9 @@ def test_mt_for_a_modem_in_psm_waits_for_it_to_wake() -> None:
 
 def _stamp(h: ModemHarness) -> str:
     sms = h.modem.state.sms.mems["ME"].slots[0]
-    return codec.scts_text(codec.decode(sms.tpdu).ts)
+    d = codec.decode(sms.tpdu)
+    assert d.tz == 32  # the SMSC stamps in the network's zone (China, +8 h), as +CCLK shows it
+    return stamp(d.ts, 32)
 
 
 def test_api_shapes_and_errors() -> None:
@@ -133,3 +137,39 @@ def test_a_concatenated_mo_sms_is_listed_per_part_with_the_whole_text() -> None:
         assert [s["full_text"] for s in sent] == [text, text]
         assert "".join(s["text"] for s in sent) == text
         assert h.platform("sms", "expect_sent", modem="bg96", text=text)["mr"] == 1
+
+
+def test_sms_time_stamp_and_cclk_show_one_clock_and_zone() -> None:
+    """The SMSC stamps an MT SMS in the network's zone (data file ``timezone``), the zone NITZ
+    gives +CCLK: +CMGR's <scts> and +CCLK show the same local clock and zone (EC800E +32, BG96
+    +36). Fails when the SMS time is UTC with +00."""
+    for module, zone in (("ec800e", "+32"), ("bg96", "+36")):
+        with ModemHarness(module) as h, TestClient(create_app(h.emulator)) as api:
+            h.command("AT+CMGF=1", "OK")
+            api.post(f"/api/modems/{module}/sms", json={"from": "+821012345678", "text": "tick"})
+            h.expect('+CMTI: "ME",0')
+            h.send("AT+CCLK?;+CMGR=0")
+            got = h.expect(re.compile(r'\+CCLK: "(?P<cclk>[^"]+)"'),
+                           re.compile(r'\+CMGR: "REC UNREAD","\+821012345678",,"(?P<scts>[^"]+)"'), "tick", "OK")
+            fmt = "%y/%m/%d,%H:%M:%S"
+            cclk, scts = got["cclk"], got["scts"]
+            assert cclk[-3:] == scts[-3:] == zone, (cclk, scts)
+            lag = (datetime.strptime(cclk[:-3], fmt) - datetime.strptime(scts[:-3], fmt)).total_seconds()
+            assert 0 <= lag < 60, (cclk, scts)
+
+
+def test_mt_sms_carries_the_smsc_the_sim_names() -> None:
+    """The SMSC field of an MT SMS is the delivering network's SMSC, the number the SIM gives
+    +CSCA (data file ``smsc``): EC800E (China Telecom) +8613800210500, not the SKT default."""
+    for module in ("ec800e", "bg96"):
+        with ModemHarness(module) as h, TestClient(create_app(h.emulator)) as api:
+            h.send("AT+CSCA?")
+            csca = h.expect(re.compile(r'\+CSCA: "(?P<csca>[^"]+)",145'), "OK")["csca"]
+            api.post(f"/api/modems/{module}/sms", json={"from": "+821012345678", "text": "via"})
+            h.expect('+CMTI: "ME",0')
+            h.command("AT+CMGF=1;+CSDH=1", "OK")
+            h.send("AT+CMGR=0")
+            got = h.expect(re.compile(r'\+CMGR: "REC UNREAD","\+821012345678",,"[^"]+",145,4,0,0,"(?P<sca>[^"]+)",145,3'),
+                           "via", "OK")
+            assert got["sca"] == csca, (module, got["sca"], csca)
+    assert csca == "+821091000000"  # bg96: the shared default

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from emulator.modules.handlers import sms_codec as codec
+from emulator.modules.handlers.ts27007_time import stamp as scts_stamp
 from emulator.testing.sms_rig import OA, SmsBench as Bench
 
 
@@ -72,7 +73,7 @@ def test_quectel_qcmgs_qcmgr_concatenated(module: str) -> None:
     for p in parts:
         b.mt(tpdu=codec.submit_to_deliver(p, OA, now))
     b.at("AT+CMGF=1")
-    stamp = codec.scts_text(now)
+    stamp = scts_stamp(now, 0)
     assert b.at("AT+QCMGR=1") == f'\r\n+QCMGR: "REC UNREAD","{OA}",,"{stamp}",120,2,2\r\ntail\r\n\r\nOK\r\n'.encode()
     assert b.at("AT+CMGR=1").split(b"\r\n")[2] == parts[1].ud.hex().upper().encode()  # +CMGR: UD in hex
     b.at("AT+CMGF=0")

@@ -37,6 +37,6 @@ def feature(config: SmsConfig, *, woorinet: bool = False, quectel: bool = False)
 
 
 BG96_FEATURE = feature(SmsConfig(index_base=0), quectel=True)
-EC800E_FEATURE = feature(SmsConfig(index_base=0, smsc="+8613800210500"), quectel=True)
+EC800E_FEATURE = feature(SmsConfig(index_base=0), quectel=True)  # SMSC: data file ``smsc``
 WOORINET_FEATURE = feature(SmsConfig(index_base=0, skt_newmsg=True), woorinet=True)
 AMTELECOM_FEATURE = feature(SmsConfig(index_base=0, capacities=(("ME", 25), ("SM", 50), ("SR", 50))))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import binascii
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from io import StringIO
 
 from smspdudecoder.codecs import GSM
@@ -115,19 +115,24 @@ def encode_sca(number: str) -> bytes:
     return bytes((len(body),)) + body
 
 
-def scts(ts: float) -> bytes:
-    """TP-SCTS for a virtual-clock time (UTC, zone +00)."""
-    return binascii.unhexlify(Date.encode(datetime.fromtimestamp(ts, tz=timezone.utc)))
-
-
-def scts_text(ts: float) -> str:
-    """27.005 time string ``yy/MM/dd,hh:mm:ss±zz`` (zone in quarter hours)."""
-    t = datetime.fromtimestamp(ts, tz=timezone.utc)
-    return f"{t:%y/%m/%d,%H:%M:%S}+00"
+def scts(ts: float, tz: int = 0) -> bytes:
+    """TP-SCTS (23.040 §9.2.3.11) for a virtual-clock time: the SMSC's local time in zone ``tz``
+    (quarter hours, the network's zone as +CCLK shows it after NITZ) and that zone."""
+    return binascii.unhexlify(Date.encode(datetime.fromtimestamp(ts, tz=timezone(timedelta(minutes=15 * tz)))))
 
 
 def scts_time(octets: bytes) -> float:
+    """UTC seconds of a TP-SCTS / TP-DT."""
     return Date.decode(octets.hex()).timestamp()
+
+
+def scts_zone(octets: bytes) -> int:
+    """The zone of a TP-SCTS / TP-DT in quarter hours (its 7th octet: swapped BCD, bit 3 of the
+    first semi-octet the sign, 23.040 §9.2.3.11)."""
+    b = octets[6]
+    swapped = ((b & 0x0F) << 4) | (b >> 4)
+    quarters = (swapped >> 4 & 0x7) * 10 + (swapped & 0x0F)
+    return -quarters if swapped & 0x80 else quarters
 
 
 # --- user data ---------------------------------------------------------------------------------
@@ -151,13 +156,13 @@ def pack_user_data(payload: str | bytes, alpha: int, udh: bytes = b"") -> tuple[
 
 # --- TPDUs --------------------------------------------------------------------------------------
 def encode_deliver(oa: str, ts: float, *, dcs: int, udl: int, ud: bytes, udhi: bool = False,
-                   pid: int = 0, sri: bool = False, oa_toa: int | None = None) -> bytes:
+                   pid: int = 0, sri: bool = False, oa_toa: int | None = None, tz: int = 0) -> bytes:
     """SMS-DELIVER (TS 23.040 §9.2.2.1) from already packed user data."""
     fo = 0x00 | 0x04 | (0x40 if udhi else 0) | (0x20 if sri else 0)  # MTI 00, TP-MMS (no more)
-    return bytes((fo,)) + encode_address(oa, oa_toa) + bytes((pid, dcs)) + scts(ts) + bytes((udl,)) + ud
+    return bytes((fo,)) + encode_address(oa, oa_toa) + bytes((pid, dcs)) + scts(ts, tz) + bytes((udl,)) + ud
 
 
-def deliver_text(oa: str, text: str, ts: float, ref: int = 0) -> list[bytes]:
+def deliver_text(oa: str, text: str, ts: float, ref: int = 0, tz: int = 0) -> list[bytes]:
     """SMS-DELIVER TPDUs for ``text``: GSM 7-bit if it fits, else UCS2; split with a
     concatenation UDH when it is longer than one SMS."""
     alpha = GSM7 if fits_gsm7(text) else UCS2
@@ -166,13 +171,14 @@ def deliver_text(oa: str, text: str, ts: float, ref: int = 0) -> list[bytes]:
     for i, part in enumerate(parts, 1):
         udh = concat_udh(ref, len(parts), i) if len(parts) > 1 else b""
         udl, ud = pack_user_data(part, alpha, udh)
-        out.append(encode_deliver(oa, ts, dcs=alpha, udl=udl, ud=ud, udhi=bool(udh)))
+        out.append(encode_deliver(oa, ts, dcs=alpha, udl=udl, ud=ud, udhi=bool(udh), tz=tz))
     return out
 
 
-def encode_status_report(mr: int, ra: str, submitted: float, done: float, status: int = 0) -> bytes:
+def encode_status_report(mr: int, ra: str, submitted: float, done: float, status: int = 0,
+                         tz: int = 0) -> bytes:
     """SMS-STATUS-REPORT (TS 23.040 §9.2.2.3): MTI 10, TP-MMS set, no parameter indicator."""
-    return bytes((0x06, mr & 0xFF)) + encode_address(ra) + scts(submitted) + scts(done) + bytes((status,))
+    return bytes((0x06, mr & 0xFF)) + encode_address(ra) + scts(submitted, tz) + scts(done, tz) + bytes((status,))
 
 
 @dataclass
@@ -186,8 +192,10 @@ class Sms:
     pid: int = 0
     dcs: int = 0
     mr: int = 0
-    ts: float | None = None  # SCTS (deliver, status)
-    discharge: float | None = None  # status report TP-DT
+    ts: float | None = None  # SCTS (deliver, status), UTC seconds
+    discharge: float | None = None  # status report TP-DT, UTC seconds
+    tz: int = 0  # the SCTS's zone, quarter hours (printed as the SMSC stamped it)
+    discharge_tz: int = 0
     status: int = 0
     vp: int | None = None  # relative TP-VP (submit)
     udl: int = 0
@@ -255,7 +263,7 @@ def _decode(tpdu: bytes) -> Sms:
         pid, dcs = tpdu[a_end], tpdu[a_end + 1]
         pos = a_end + 2 + 7
         sms = Sms("deliver", tpdu[0], _number(d["sender"]), tpdu[2], pid=pid, dcs=dcs,
-                  ts=scts_time(tpdu[a_end + 2:a_end + 9]))
+                  ts=scts_time(tpdu[a_end + 2:a_end + 9]), tz=scts_zone(tpdu[a_end + 2:a_end + 9]))
     elif mti == 0x02:
         a_end = _address_end(tpdu, 2)
         if len(tpdu) < a_end + 15:
@@ -264,6 +272,7 @@ def _decode(tpdu: bytes) -> Sms:
         ra = Number.decode(tpdu[4:a_end].hex())
         return Sms("status", tpdu[0], ("+" if toa == 145 else "") + ra, toa, mr=tpdu[1],
                    ts=scts_time(tpdu[a_end:a_end + 7]), discharge=scts_time(tpdu[a_end + 7:a_end + 14]),
+                   tz=scts_zone(tpdu[a_end:a_end + 7]), discharge_tz=scts_zone(tpdu[a_end + 7:a_end + 14]),
                    status=tpdu[a_end + 14])
     else:
         raise PduError("reserved message type")
@@ -341,10 +350,10 @@ def unhex(text: str) -> bytes:
         raise PduError("not hex") from None
 
 
-def submit_to_deliver(sub: Sms, oa: str, ts: float) -> bytes:
+def submit_to_deliver(sub: Sms, oa: str, ts: float, tz: int = 0) -> bytes:
     """What the SMSC hands the recipient for a submitted TPDU: the same user data (and UDH),
-    PID and DCS, from the sender's number."""
-    return encode_deliver(oa, ts, dcs=sub.dcs, udl=sub.udl, ud=sub.ud, udhi=sub.udhi, pid=sub.pid)
+    PID and DCS, from the sender's number, stamped in zone ``tz``."""
+    return encode_deliver(oa, ts, dcs=sub.dcs, udl=sub.udl, ud=sub.ud, udhi=sub.udhi, pid=sub.pid, tz=tz)
 
 
 def encode_submit(da: str, *, fo: int, mr: int, pid: int, dcs: int, vp: int | None,

@@ -34,6 +34,15 @@ NO_ACK_EXPECTED, UNKNOWN = 340, 500
 ACK_TIMEOUT = 15.0  # TS 24.011 TR2M, "12 s < TR2M < 20 s": how long a +CMT waits for +CNMA [?]
 
 
+DEFAULT_SMSC = "+821091000000"  # invented SKT-style SMSC [?]
+
+
+def smsc_of(defaults, config_smsc: str = DEFAULT_SMSC) -> str:
+    """The SMSC of the module's network: the data file's ``smsc`` (the SIM's +CSCA and what the
+    network's SMSC stamps on MT messages, one number), else the feature's / the shared default."""
+    return str(defaults.get("smsc") or config_smsc)
+
+
 @dataclass(frozen=True)
 class SmsConfig:
     """Per-module SMS facts: index base, storages and capacities, SMSC number, vendor bits."""
@@ -41,7 +50,7 @@ class SmsConfig:
     index_base: int = 0
     capacities: tuple[tuple[str, int], ...] = (("ME", 255), ("SM", 50), ("SR", 50))
     default_mem: str = "ME"
-    smsc: str = "+821091000000"  # invented SKT-style SMSC [?]
+    smsc: str = DEFAULT_SMSC  # the SIM's SMSC unless the data file gives ``smsc``
     skt_newmsg: bool = False  # WM-N400MSE AT*SKT*NEWMSG
 
 
@@ -116,7 +125,7 @@ def make_init(config: SmsConfig):
             mems = {name: Storage(name, cap, config.index_base) for name, cap in config.capacities}
             ctx.nvm["sms_mems"] = mems
         mem = config.default_mem
-        ctx.state.sms = SmsState(config=config, mems=mems, csca=(config.smsc, 145), cpms=[mem, mem, mem])
+        ctx.state.sms = SmsState(config=config, mems=mems, csca=(smsc_of(ctx.defaults, config.smsc), 145), cpms=[mem, mem, mem])
     return init
 
 

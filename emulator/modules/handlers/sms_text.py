@@ -13,6 +13,7 @@ Must not: change state (marking read is the caller's job) or know commands.
 from __future__ import annotations
 
 from . import sms_codec as codec
+from .ts27007_time import stamp
 from .sms_store import STAT_TEXT, Stored
 
 
@@ -62,7 +63,7 @@ def cmgr(msg: Stored, *, text_mode: bool, csdh: int, cs: str) -> tuple[str, ...]
         return (f"+CMGR: {stat},{_status_fields(sms, cs)}",)
     num = f'"{addr(sms.number, cs)}"'
     if sms.kind == "deliver":
-        head = f'+CMGR: {stat},{num},,"{codec.scts_text(sms.ts or 0)}"'
+        head = f'+CMGR: {stat},{num},,"{stamp(sms.ts or 0, sms.tz)}"'
         if csdh:
             head += f",{sms.toa},{sms.fo},{sms.pid},{sms.dcs},{_sca(msg, cs)},{length(sms)}"
     else:
@@ -81,7 +82,7 @@ def cmgl(index: int, msg: Stored, *, text_mode: bool, csdh: int, cs: str) -> tup
     stat = _stat(msg.stat, True)
     if sms.kind == "status":
         return (f"+CMGL: {index},{stat},{_status_fields(sms, cs)}",)
-    ts = f'"{codec.scts_text(sms.ts)}"' if sms.kind == "deliver" and sms.ts is not None else ""
+    ts = f'"{stamp(sms.ts, sms.tz)}"' if sms.kind == "deliver" and sms.ts is not None else ""
     head = f'+CMGL: {index},{stat},"{addr(sms.number, cs)}",,{ts}'
     if csdh:
         head += f",{sms.toa},{length(sms)}"
@@ -89,8 +90,8 @@ def cmgl(index: int, msg: Stored, *, text_mode: bool, csdh: int, cs: str) -> tup
 
 
 def _status_fields(sms: codec.Sms, cs: str) -> str:
-    return (f'{sms.fo},{sms.mr},"{addr(sms.number, cs)}",{sms.toa},"{codec.scts_text(sms.ts or 0)}",'
-            f'"{codec.scts_text(sms.discharge or 0)}",{sms.status}')
+    return (f'{sms.fo},{sms.mr},"{addr(sms.number, cs)}",{sms.toa},"{stamp(sms.ts or 0, sms.tz)}",'
+            f'"{stamp(sms.discharge or 0, sms.discharge_tz)}",{sms.status}')
 
 
 def cmt(msg: Stored, *, text_mode: bool, csdh: int, cs: str) -> str:
@@ -98,7 +99,7 @@ def cmt(msg: Stored, *, text_mode: bool, csdh: int, cs: str) -> str:
     if not text_mode:
         return f"+CMT: ,{len(msg.tpdu)}\r\n{pdu_hex(msg)}"
     sms = codec.decode(msg.tpdu)
-    head = f'+CMT: "{addr(sms.number, cs)}",,"{codec.scts_text(sms.ts or 0)}"'
+    head = f'+CMT: "{addr(sms.number, cs)}",,"{stamp(sms.ts or 0, sms.tz)}"'
     if csdh:
         head += f",{sms.toa},{sms.fo},{sms.pid},{sms.dcs},{_sca(msg, cs)},{length(sms)}"
     return f"{head}\r\n{data(sms, cs)}"

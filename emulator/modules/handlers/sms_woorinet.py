@@ -18,13 +18,13 @@ Must not: touch the 27.005 commands (sms_settings.py, sms_send.py, sms_read.py).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Reply
 from . import sms_codec as codec
+from .ts27007_time import local
 from .sms_send import submit
 from .sms_store import REC_READ, REC_UNREAD, Stored, st
 
@@ -36,15 +36,16 @@ def national(number: str) -> str:
     return "0" + number[3:] if number.startswith("+82") else number
 
 
-def _yyyymmddhhmmss(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+def _yyyymmddhhmmss(ts: float, tz: int) -> str:
+    """The SMSC's local time stamp (the TPDU's SCTS zone), as +CCLK and 27.005 show it."""
+    return local(ts, tz).strftime("%Y%m%d%H%M%S")
 
 
 def _fields(ctx: Context, index: int, msg: Stored, quoted: bool) -> bytes:
     sms = codec.decode(msg.tpdu)
     text = f'"{sms.text}"' if quoted else sms.text
     tid = st(ctx).newmsg or 4098
-    head = f"{index},{_yyyymmddhhmmss(sms.ts or 0)},{national(sms.number)},{tid},"
+    head = f"{index},{_yyyymmddhhmmss(sms.ts or 0, sms.tz)},{national(sms.number)},{tid},"
     return head.encode() + text.encode("euc-kr", "replace")
 
 

@@ -1,7 +1,8 @@
 """3GPP TS 27.007 network commands shared by every profile (PDP contexts: ts27007_pdp.py).
 
 +CPIN, +CFUN, +CSQ, +CREG/+CGREG/+CEREG (n=0..5, URCs on change), +COPS, +CGATT,
-+CGDCONT, +CGACT, +CGPADDR, +CSCON (URC on RRC change), +CCLK. Registration follows the
++CGDCONT, +CGACT, +CGPADDR, +CSCON (URC on RRC change) (+COPS=? is ts27007_info.py's, +CCLK
+ts27007_time.py's). Registration follows the
 table in ``core/state.py``; ``radio_event``/``rrc_activity`` are the entry points other
 features (sockets, LwM2M, PSM) call when traffic flows or coverage changes. Features that
 build on the radio subscribe through ``ctx.state``: ``radio_hooks`` (registration events),
@@ -13,8 +14,6 @@ edrx.py (they build on this module, one way).
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timezone
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
@@ -293,12 +292,6 @@ def cops_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.test("+COPS")
-def cops_test(cmd: AtCommand, ctx: Context) -> Reply:
-    d = ctx.defaults
-    return Reply(lines=(f'+COPS: (2,"{d.get("operator", "OPERATOR")}","{d.get("operator_short", "OP")}","{d.get("plmn", "00101")}",{d.get("act", 7)}),,(0-4),(0-2)',))
-
-
 @T.read("+CGATT")
 def cgatt_read(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+CGATT: {1 if ctx.state.radio.registered else 0}",))
@@ -356,12 +349,6 @@ def ccid_exec(cmd: AtCommand, ctx: Context) -> Reply:
     if not ctx.state.radio.sim_present:
         return Reply(final=CmeError(10))
     return Reply(lines=(f"{cmd.name}: {ctx.identity.iccid}",))
-
-
-@T.read("+CCLK")
-def cclk_read(cmd: AtCommand, ctx: Context) -> Reply:
-    t = datetime.fromtimestamp(ctx.clock.now(), tz=timezone.utc)
-    return Reply(lines=(f'+CCLK: "{t:%y/%m/%d,%H:%M:%S}+00"',))
 
 
 # --- stimuli from the control plane -------------------------------------------------------

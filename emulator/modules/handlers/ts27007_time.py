@@ -53,6 +53,13 @@ def local(utc: float, tz: int) -> datetime:
     return datetime.fromtimestamp(utc, tz=timezone.utc) + timedelta(minutes=15 * tz)
 
 
+def stamp(utc: float, tz: int) -> str:
+    """``yy/MM/dd,hh:mm:ss±zz``: local time in zone ``tz`` (quarter hours) and the zone. The one
+    time string of +CCLK (27.007 §8.15) and the SMS <scts>/<dt> (27.005 §3.1, as the SMSC stamped
+    the TPDU), so a host comparing the two sees the same clock and zone."""
+    return f"{local(utc, tz):%y/%m/%d,%H:%M:%S}{tz_text(tz)}"
+
+
 def last_sync(ctx: Context) -> tuple[float, int, int] | None:
     """(UTC seconds of the last network time, its zone in quarter hours, DST) or None."""
     t: TimeState = ctx.state.time
@@ -78,7 +85,7 @@ def _nitz_hook(ctx: Context, event: str) -> None:
 def cclk_read(cmd: AtCommand, ctx: Context) -> Reply:
     """``+CCLK: "yy/MM/dd,hh:mm:ss±zz"``: local time and its zone in quarter hours."""
     t: TimeState = ctx.state.time
-    return Reply(lines=(f'+CCLK: "{local(ctx.clock.now() + t.rtc_offset, t.tz):%y/%m/%d,%H:%M:%S}{tz_text(t.tz)}"',))
+    return Reply(lines=(f'+CCLK: "{stamp(ctx.clock.now() + t.rtc_offset, t.tz)}"',))
 
 
 @T.set("+CCLK")
