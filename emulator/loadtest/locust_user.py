@@ -1,0 +1,121 @@
+"""Locust users that are in-process modems: ``ModemUser`` runs a scenario on its own modem.
+
+Each Locust process that runs users (the worker, or a plain local run) starts one
+:class:`~emulator.loadtest.fleet.Fleet` on its first user: ``--modems-per-worker`` modems of
+``--modemu-module`` in one emulator on a native OS thread (fleet.py says why not a greenlet), with
+the embedded platforms on loopback unless ``--modemu-backends`` says otherwise, and
+``--modemu-route HOST[:PORT]=IP:PORT`` pointing the modems' hostnames at the user's own broker or
+LwM2M server (loopback addresses only, like ``modemu serve --route``). Every user takes a free
+modem and, in a loop, runs the steps of ``--modemu-scenario`` (steps.py: send/expect subset of the
+scenario YAML); every AT command is a Locust request (``request_type`` "AT", name the command
+without arguments), so the statistics and the web UI show AT latency per command. An expectation
+that does not hold is a failed request of type "EXPECT" named after the step.
+
+Subclass to change the defaults in a locustfile (``scenario``, ``module``, ``wait_time``), or pass
+the options on the command line. The master needs none of it running: it only aggregates.
+
+Must not: be imported by the emulator (Locust and gevent are optional dependencies) or bind or
+dial anything off loopback.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from locust import User, constant, events, task
+from locust.exception import StopUser
+
+from .fleet import Fleet
+from .steps import LineRunner, StepFailure, load
+
+_fleet: Fleet | None = None
+_scenarios: dict[str, Any] = {}
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    group = parser.add_argument_group("modemu")
+    group.add_argument("--modemu-scenario", default="", help="scenario YAML each ModemUser runs (send/expect steps)")
+    group.add_argument("--modemu-module", default="", help="module of the fleet's modems (default: the scenario's)")
+    group.add_argument("--modems-per-worker", type=int, default=0,
+                       help="modems started in each worker's emulator (default: the user count, at least 1)")
+    group.add_argument("--modemu-backends", default="all", help="embedded platforms: all, none or a,b (default all)")
+    group.add_argument("--modemu-route", action="append", default=[], metavar="HOST[:PORT]=IP:PORT",
+                       help="point a hostname at your own broker/LwM2M server on loopback (repeatable)")
+
+
+@events.quitting.add_listener
+def _stop_fleet(**_: Any) -> None:
+    global _fleet
+    fleet, _fleet = _fleet, None
+    if fleet is not None:
+        fleet.stop()
+
+
+def _option(environment: Any, name: str, default: Any) -> Any:
+    options = getattr(environment, "parsed_options", None)
+    value = getattr(options, name, None) if options is not None else None
+    return value if value not in (None, "", 0, []) else default
+
+
+def _backends(raw: str) -> list[str] | None:
+    return None if raw in ("", "all") else [] if raw == "none" else [b for b in raw.split(",") if b]
+
+
+def shared_fleet(environment: Any, module: str, count: int) -> Fleet:
+    """This process's fleet, started on first use."""
+    global _fleet
+    if _fleet is None:
+        _fleet = Fleet(module, count, prefix=f"locust{os.getpid()}",
+                       backends=_backends(_option(environment, "modemu_backends", "all")),
+                       routes=list(_option(environment, "modemu_route", []))).start()
+    return _fleet
+
+
+class ModemUser(User):
+    """One simulated device: a modem of the fleet driven by the scenario's steps, again and again."""
+
+    abstract = True
+    scenario: str = ""          # path of the scenario YAML (or --modemu-scenario)
+    module: str = ""            # the fleet's module (or --modemu-module; default the scenario's)
+    modems: int = 0             # modems per worker (or --modems-per-worker; default the user count)
+    wait_time = constant(1)
+
+    def on_start(self) -> None:
+        env = self.environment
+        path = _option(env, "modemu_scenario", self.scenario)
+        if not path:
+            raise StopUser()  # pragma: no cover - a locustfile without a scenario
+        if path not in _scenarios:
+            _scenarios[path] = load(path)
+        self._scenario = _scenarios[path]
+        decl = self._scenario.modems[0]
+        module = _option(env, "modemu_module", self.module) or decl.module
+        users = getattr(getattr(env, "parsed_options", None), "num_users", None) or 1
+        count = _option(env, "modems_per_worker", self.modems) or max(1, int(users))
+        fleet = shared_fleet(env, module, count)
+        self._fleet = fleet
+        self._name, self._sock = fleet.take()
+        number = fleet.names.index(self._name) + 1
+        self._runner = LineRunner(self._sock, self._report, {"user": str(number), "modem": self._name})
+
+    def on_stop(self) -> None:
+        sock = getattr(self, "_sock", None)
+        if sock is not None:
+            self._fleet.give_back(self._name, sock)
+            self._sock = None
+
+    def _report(self, request_type: str, name: str, ms: float, size: int, exc: Exception | None) -> None:
+        self.environment.events.request.fire(request_type=request_type, name=name, response_time=ms,
+                                             response_length=size, exception=exc, context={"modem": self._name})
+
+    @task
+    def scenario_pass(self) -> None:
+        try:
+            self._runner.run(self._scenario)
+        except StepFailure as exc:
+            self._report("EXPECT", os.path.basename(exc.message.split(": ", 1)[0]), 0.0, 0, exc)
+        except ConnectionError as exc:
+            self._report("AT", "(line)", 0.0, 0, exc)
+            raise StopUser() from exc
