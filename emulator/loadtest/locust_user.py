@@ -21,6 +21,7 @@ dial anything off loopback.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from locust import User, constant, events, task
@@ -31,6 +32,7 @@ from .steps import LineRunner, StepFailure, load
 
 _fleet: Fleet | None = None
 _scenarios: dict[str, Any] = {}
+_starting = threading.Lock()  # gevent's lock once Locust patched threading: users queue up on it
 
 
 @events.init_command_line_parser.add_listener
@@ -66,10 +68,11 @@ def _backends(raw: str) -> list[str] | None:
 def shared_fleet(environment: Any, module: str, count: int) -> Fleet:
     """This process's fleet, started on first use."""
     global _fleet
-    if _fleet is None:
-        _fleet = Fleet(module, count, prefix=f"locust{os.getpid()}",
-                       backends=_backends(_option(environment, "modemu_backends", "all")),
-                       routes=list(_option(environment, "modemu_route", []))).start()
+    with _starting:  # the first user starts it, the others (spawned meanwhile) wait for it
+        if _fleet is None:
+            _fleet = Fleet(module, count, prefix=f"locust{os.getpid()}",
+                           backends=_backends(_option(environment, "modemu_backends", "all")),
+                           routes=list(_option(environment, "modemu_route", []))).start()
     return _fleet
 
 

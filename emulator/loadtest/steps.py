@@ -94,6 +94,10 @@ class LineRunner:
         if not data:
             raise ConnectionError("the modem's line closed")
         self.rx += data
+        self._split()
+        return True
+
+    def _split(self) -> None:
         while True:
             end = min((i for i in (self.rx.find(b"\r"), self.rx.find(b"\n")) if i >= 0), default=-1)
             if end < 0:
@@ -102,7 +106,19 @@ class LineRunner:
             del self.rx[: end + 1]
             if raw:
                 self.lines.append(raw.decode("utf-8", "replace"))
-        return True
+
+    def _take_ready(self) -> None:
+        """Read what already arrived, without waiting (URCs before a command are not its answer)."""
+        self.sock.settimeout(0)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("the modem's line closed")
+                self.rx += data
+        except (BlockingIOError, InterruptedError, socket.timeout, TimeoutError):
+            pass
+        self._split()
 
     def _next_line(self, deadline: float) -> str | None:
         while not self.lines:
@@ -140,8 +156,9 @@ class LineRunner:
         echo = text.strip()
         start = time.perf_counter()
         deadline = time.monotonic() + budget
-        self.sock.sendall(data)
-        seen = len(self.lines)  # lines already waiting belong to earlier steps
+        self._take_ready()
+        seen = len(self.lines)
+        self.sock.sendall(data)  # lines already waiting belong to earlier steps
         size, error = 0, None
         while True:
             if self.rx.startswith(b"> ") or self.rx == b">":  # data prompt (no line end follows)
