@@ -29,6 +29,7 @@ import os
 import queue
 import selectors
 import socket
+import threading
 from typing import Any
 
 START_TIMEOUT = 120.0  # wall seconds for the emulator (backends + N modems) to be ready
@@ -60,6 +61,26 @@ def raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def _get(box: queue.SimpleQueue, timeout: float, default: Any) -> Any:
+    """The next item the loop thread puts in ``box``. Blocking the OS thread would stop every
+    greenlet, so under gevent this polls with ``gevent.sleep`` (20 ms steps: fleet start and
+    growth only, never on an AT command's path)."""
+    if _gevent_patched():
+        import gevent
+        waited = 0.0
+        while waited < timeout:
+            try:
+                return box.get_nowait()
+            except queue.Empty:
+                gevent.sleep(0.02)
+                waited += 0.02
+        return default
+    try:
+        return box.get(timeout=timeout)
+    except queue.Empty:
+        return default
+
+
 class _LineProtocol(asyncio.Protocol):
     """The emulator's end of one modem's line: socket bytes -> ``ModemPort.feed``."""
 
@@ -74,19 +95,21 @@ class Fleet:
     """``count`` modems of ``module`` (names ``<prefix>-0001``...) in one emulator on its own thread.
 
     ``take()`` hands out the host end of a free modem's line (a connected socket), ``give_back``
-    returns it. ``stop()`` shuts the emulator down and closes every line.
+    returns it; when none is free it first adds ``grow_by`` modems (a Locust worker does not know
+    how many users it will get). ``stop()`` shuts the emulator down and closes every line.
     """
 
     def __init__(self, module: str, count: int, *, prefix: str = "modem", backends: list[str] | None = None,
                  routes: list[str] | None = None, overrides: dict[str, Any] | None = None,
-                 time_scale: float = 1.0) -> None:
+                 time_scale: float = 1.0, grow_by: int = 50, limit: int = 100_000) -> None:
         if count < 1:
             raise ValueError("a fleet needs at least one modem")
         self.module, self.count, self.prefix = module, count, prefix
         self.backends, self.routes = backends, list(routes or [])
         self.overrides = dict(overrides or {})
         self.time_scale = time_scale
-        self.names = [prefix if count == 1 else f"{prefix}-{i:04d}" for i in range(1, count + 1)]
+        self.grow_by, self.limit = max(1, grow_by), limit
+        self.names = [self._name(i) for i in range(1, count + 1)]
         self.emulator: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._host_ends: dict[str, socket.socket] = {}
@@ -94,6 +117,10 @@ class Fleet:
         self._started: queue.SimpleQueue = queue.SimpleQueue()  # real-thread safe (C implementation)
         self._done = _original("_thread", "allocate_lock", _thread.allocate_lock)()
         self.error: BaseException | None = None
+        self._growing = threading.Lock()  # users' side only (gevent's lock when patched)
+
+    def _name(self, number: int) -> str:
+        return f"{self.prefix}-{number:04d}"
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "Fleet":
@@ -107,21 +134,7 @@ class Fleet:
         return self
 
     def _wait_started(self) -> bool:
-        # SimpleQueue.get blocks the OS thread; under gevent poll so the hub keeps running
-        if _gevent_patched():
-            import gevent
-            waited = 0.0
-            while waited < START_TIMEOUT:
-                try:
-                    return self._started.get_nowait()
-                except queue.Empty:
-                    gevent.sleep(0.02)
-                    waited += 0.02
-            return False
-        try:
-            return self._started.get(timeout=START_TIMEOUT)
-        except queue.Empty:
-            return False
+        return _get(self._started, START_TIMEOUT, False)
 
     def _main(self) -> None:
         selector_cls = _original("selectors", "DefaultSelector", selectors.DefaultSelector)
@@ -211,16 +224,47 @@ class Fleet:
 
     # --- lines for users ---------------------------------------------------------------------
     def take(self) -> tuple[str, socket.socket]:
-        """(name, host end of its line) of a free modem; RuntimeError when all are taken."""
-        if not self._free:
-            raise RuntimeError(f"modemu fleet: all {self.count} modems are taken; start the workers with a "
-                               f"larger --modems-per-worker")
-        name = self._free.pop()
+        """(name, host end of its line) of a free modem, adding ``grow_by`` modems when none is free;
+        RuntimeError past ``limit`` modems or when the emulator cannot add them."""
+        with self._growing:  # users spawned together grow the fleet once
+            if not self._free:
+                self.grow(min(self.grow_by, self.limit - self.count))
+            name = self._free.pop()
         raw = self._host_ends[name]
         fd = os.dup(raw.fileno())
         sock = socket.socket(fileno=fd)  # gevent's socket class when gevent is patched in
         sock.setblocking(True)
         return name, sock
+
+    def grow(self, n: int) -> None:
+        """Add ``n`` modems to the running emulator (on its loop; powered on like the first ones)."""
+        if n < 1:
+            raise RuntimeError(f"modemu fleet: all {self.count} modems are taken (limit {self.limit})")
+        names = [self._name(i) for i in range(self.count + 1, self.count + n + 1)]
+        box: queue.SimpleQueue = queue.SimpleQueue()
+
+        def add() -> None:
+            try:
+                from ..config import ModemSpec
+                from ..transport.runner import ModemPort
+                emulator = self.emulator
+                for name in names:  # what Emulator.start does for a port without pty/TCP
+                    port = ModemPort(emulator, ModemSpec(name, self.module, dict(self.overrides)))
+                    emulator.ports[name] = port
+                    self._attach(port)
+                    port.drain()
+                box.put(None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the user that asked
+                box.put(exc)
+        raise_fd_limit(2 * (self.count + n) + 256)
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(add)
+        error = _get(box, START_TIMEOUT, TimeoutError("the emulator did not add modems in time"))
+        if error is not None:
+            raise RuntimeError(f"modemu fleet: could not add {n} modems: {error}") from error
+        self.names += names
+        self.count += n
+        self._free[:0] = list(reversed(names))
 
     def give_back(self, name: str, sock: socket.socket) -> None:
         sock.close()  # the duplicate only: the line itself stays open for the next user

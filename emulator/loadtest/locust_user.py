@@ -41,7 +41,8 @@ def _options(parser: Any) -> None:
     group.add_argument("--modemu-scenario", default="", help="scenario YAML each ModemUser runs (send/expect steps)")
     group.add_argument("--modemu-module", default="", help="module of the fleet's modems (default: the scenario's)")
     group.add_argument("--modems-per-worker", type=int, default=0,
-                       help="modems started in each worker's emulator (default: the user count, at least 1)")
+                       help="modems each worker's emulator starts with (default 10; it adds 50 more whenever "
+                            "its users have taken them all)")
     group.add_argument("--modemu-backends", default="all", help="embedded platforms: all, none or a,b (default all)")
     group.add_argument("--modemu-route", action="append", default=[], metavar="HOST[:PORT]=IP:PORT",
                        help="point a hostname at your own broker/LwM2M server on loopback (repeatable)")
@@ -82,7 +83,7 @@ class ModemUser(User):
     abstract = True
     scenario: str = ""          # path of the scenario YAML (or --modemu-scenario)
     module: str = ""            # the fleet's module (or --modemu-module; default the scenario's)
-    modems: int = 0             # modems per worker (or --modems-per-worker; default the user count)
+    modems: int = 0             # modems a worker starts with (or --modems-per-worker; default 10, grows)
     wait_time = constant(1)
 
     def on_start(self) -> None:
@@ -95,8 +96,7 @@ class ModemUser(User):
         self._scenario = _scenarios[path]
         decl = self._scenario.modems[0]
         module = _option(env, "modemu_module", self.module) or decl.module
-        users = getattr(getattr(env, "parsed_options", None), "num_users", None) or 1
-        count = _option(env, "modems_per_worker", self.modems) or max(1, int(users))
+        count = _option(env, "modems_per_worker", self.modems) or 10
         fleet = shared_fleet(env, module, count)
         self._fleet = fleet
         self._name, self._sock = fleet.take()

@@ -86,3 +86,23 @@ def test_control_steps_are_refused_at_load(tmp_path) -> None:
     path.write_text("name: s\nmodule: bg96\nsteps:\n  - send: AT\n  - advance: 10s\n")
     with pytest.raises(ValueError, match=r"s.yaml:5: step 'advance' needs the emulator's control plane"):
         load(path)
+
+
+def test_the_fleet_grows_when_every_modem_is_taken() -> None:
+    fleet = Fleet("bg96", 1, backends=[], grow_by=2, limit=3).start()
+    try:
+        taken = [fleet.take() for _ in range(3)]
+        assert [name for name, _ in taken] == ["modem-0001", "modem-0002", "modem-0003"]
+        name, sock = taken[2]  # a grown modem boots and answers like the first one
+        _, reports = _run_on(sock, "name: t\nmodule: bg96\nsteps:\n  - send: AT+CGSN\n  - expect: ['{i:\\d{15}}', OK]\n")
+        assert reports[0][4] is None
+        with pytest.raises(RuntimeError, match="all 3 modems are taken"):
+            fleet.take()
+    finally:
+        fleet.stop()
+
+
+def _run_on(sock, text: str):
+    reports = []
+    LineRunner(sock, lambda *r: reports.append(r)).run(parse_scenario(text, "t.yaml"), 5.0)
+    return None, reports
