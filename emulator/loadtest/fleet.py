@@ -130,7 +130,7 @@ class Fleet:
         start_thread(self._main, ())
         ok = self._wait_started()
         if not ok:
-            raise RuntimeError(f"modemu fleet: the emulator did not start: {self.error}") from self.error
+            raise RuntimeError(f"the fleet's emulator did not start: {self.error}") from self.error
         return self
 
     def _wait_started(self) -> bool:
@@ -144,6 +144,11 @@ class Fleet:
             loop.run_until_complete(self._start())
         except BaseException as exc:  # noqa: BLE001 - handed to start()
             self.error = exc
+            if self.emulator is not None:  # what did start (backends, ports) goes again
+                try:
+                    loop.run_until_complete(self.emulator.stop())
+                except BaseException:  # noqa: BLE001 - the first error is the one to report
+                    pass
             self._started.put(False)
             loop.close()
             self._done.release()
@@ -239,7 +244,7 @@ class Fleet:
     def grow(self, n: int) -> None:
         """Add ``n`` modems to the running emulator (on its loop; powered on like the first ones)."""
         if n < 1:
-            raise RuntimeError(f"modemu fleet: all {self.count} modems are taken (limit {self.limit})")
+            raise RuntimeError(f"all {self.count} modems are taken (limit {self.limit})")
         names = [self._name(i) for i in range(self.count + 1, self.count + n + 1)]
         box: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -261,7 +266,7 @@ class Fleet:
         self.loop.call_soon_threadsafe(add)
         error = _get(box, START_TIMEOUT, TimeoutError("the emulator did not add modems in time"))
         if error is not None:
-            raise RuntimeError(f"modemu fleet: could not add {n} modems: {error}") from error
+            raise RuntimeError(f"the fleet could not add {n} modems: {error}") from error
         self.names += names
         self.count += n
         self._free[:0] = list(reversed(names))

@@ -20,6 +20,7 @@ dial anything off loopback.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -27,11 +28,13 @@ from typing import Any
 from locust import User, constant, events, task
 from locust.exception import StopUser
 
+from ..errors import EmulatorError
 from .fleet import Fleet
 from .steps import LineRunner, StepFailure, load
 
 _fleet: Fleet | None = None
 _scenarios: dict[str, Any] = {}
+_broken: list[str] = []  # the one-line reason this process cannot run users (said once)
 _starting = threading.Lock()  # gevent's lock once Locust patched threading: users queue up on it
 
 
@@ -70,6 +73,8 @@ def shared_fleet(environment: Any, module: str, count: int) -> Fleet:
     """This process's fleet, started on first use."""
     global _fleet
     with _starting:  # the first user starts it, the others (spawned meanwhile) wait for it
+        if _broken:
+            raise RuntimeError(_broken[0])
         if _fleet is None:
             _fleet = Fleet(module, count, prefix=f"locust{os.getpid()}",
                            backends=_backends(_option(environment, "modemu_backends", "all")),
@@ -87,10 +92,26 @@ class ModemUser(User):
     wait_time = constant(1)
 
     def on_start(self) -> None:
+        if not _broken:
+            try:
+                self._setup()
+                return
+            except (EmulatorError, ValueError, RuntimeError, OSError) as exc:
+                if not _broken:
+                    _broken.append(f"modemu: {exc}".splitlines()[0])
+                    logging.getLogger("modemu").error(_broken[0])  # one clear line, no traceback
+                    self.environment.process_exit_code = 2
+                    runner = getattr(self.environment, "runner", None)
+                    if runner is not None:  # from its own greenlet: quitting kills this one
+                        import gevent
+                        gevent.spawn(runner.quit)
+        self._runner = None  # its task stops the user (StopUser from on_start prints a traceback)
+
+    def _setup(self) -> None:
         env = self.environment
         path = _option(env, "modemu_scenario", self.scenario)
         if not path:
-            raise StopUser()  # pragma: no cover - a locustfile without a scenario
+            raise ValueError("no scenario: set ModemUser.scenario or pass --modemu-scenario FILE")
         if path not in _scenarios:
             _scenarios[path] = load(path)
         self._scenario = _scenarios[path]
@@ -115,6 +136,8 @@ class ModemUser(User):
 
     @task
     def scenario_pass(self) -> None:
+        if self._runner is None:
+            raise StopUser()
         try:
             self._runner.run(self._scenario)
         except StepFailure as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("locust", reason="locust is not installed (pip install 'modemu[locust]')")
-pytestmark = [pytest.mark.slow, pytest.mark.needs_mosquitto]
+pytestmark = [pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {"AT+CEREG?", "AT+CSQ", "AT+QMTCFG", "AT+QMTOPEN", "AT+QMTCONN", "AT+QMTPUB", "DATA", "AT+QMTDISC"}
@@ -47,6 +47,7 @@ def broker():
         proc.wait(10)
 
 
+@pytest.mark.needs_mosquitto
 def test_locust_runs_a_small_fleet_headless(broker: int, tmp_path: Path) -> None:
     prefix = tmp_path / "run"
     cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "examples/locust/locustfile.py"), "--headless",
@@ -62,4 +63,15 @@ def test_locust_runs_a_small_fleet_headless(broker: int, tmp_path: Path) -> None
     assert int(total["Request Count"]) >= 20 * 2  # at least the first two commands of every user
     for name in COMMANDS:  # every command of the scenario ran
         assert int(by_name[("AT", name)]["Request Count"]) >= 1
+    assert "Traceback" not in done.stderr
+
+
+def test_a_route_off_loopback_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "examples/locust/locustfile.py"), "--headless",
+           "-u", "5", "-r", "5", "-t", "20s", "--only-summary",
+           "--modemu-route", "mqtt.fleet.test:1883=192.0.2.1:1883"]  # TEST-NET-1: never dialled
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "/ERROR/" in line]
+    assert len(errors) == 1 and errors[0].endswith("route target 192.0.2.1:1883 is not a loopback address")
     assert "Traceback" not in done.stderr
