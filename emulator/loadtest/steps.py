@@ -80,6 +80,8 @@ class LineRunner:
         self.base = dict(variables or {})
         self.rx = bytearray()
         self.lines: list[str] = []  # complete lines received and not yet consumed by an expect
+        self.prompted = False  # the last command ended at a data prompt
+        self.last_final = ""   # the last command's final result line ("> " for a prompt)
 
     # --- reading -----------------------------------------------------------------------------
     def _read(self, deadline: float) -> bool:
@@ -145,8 +147,11 @@ class LineRunner:
         elif kind == "send_raw":
             data = step.value if isinstance(step.value, bytes) else str(step.value).encode()
             self.command("DATA", data, budget, name="DATA")
-        elif kind == "expect_prompt":
-            pass  # the prompt ended the send's request already (``command``)
+        elif kind == "expect_prompt":  # the prompt ended the send's request already (``command``)
+            prompt = str(step.value)
+            if not (self.prompted if prompt.strip() == ">" else self.last_final == prompt.strip()):
+                raise StepFailure(f"{scenario.where(step)}: no prompt {prompt!r} after the last command "
+                                  f"(it ended with {self.last_final or 'a timeout'!r})")
         else:  # expect / expect_urc
             self.expect(scenario, step, variables, budget, consecutive=kind == "expect")
 
@@ -154,16 +159,18 @@ class LineRunner:
         """Write ``data``, read to its final result (or a prompt); report it as one request."""
         name = name or command_name(text)
         echo = text.strip()
-        start = time.perf_counter()
-        deadline = time.monotonic() + budget
         self._take_ready()
         seen = len(self.lines)
+        self.prompted, self.last_final = False, ""
+        start = time.perf_counter()
+        deadline = time.monotonic() + budget
         self.sock.sendall(data)  # lines already waiting belong to earlier steps
         size, error = 0, None
         while True:
             if self.rx.startswith(b"> ") or self.rx == b">":  # data prompt (no line end follows)
                 del self.rx[:2]
                 size += 2
+                self.prompted, self.last_final = True, ">"
                 break
             if len(self.lines) > seen:
                 line = self.lines[seen]
@@ -174,9 +181,10 @@ class LineRunner:
                     continue
                 size += len(line) + 2
                 if _OK.match(line):
+                    self.last_final = line
                     break
                 if _FAIL.match(line):
-                    error = ATError(line)
+                    self.last_final, error = line, ATError(line)
                     break
                 continue
             if not self._read(deadline):

@@ -106,3 +106,23 @@ def _run_on(sock, text: str):
     reports = []
     LineRunner(sock, lambda *r: reports.append(r)).run(parse_scenario(text, "t.yaml"), 5.0)
     return None, reports
+
+
+def test_a_prompt_is_checked_and_its_data_block_is_a_request(fleet: Fleet) -> None:
+    _, reports = _run(fleet, """
+name: t
+module: bg96
+steps:
+  - send: AT+QFUPL="lt.txt",5
+  - expect_prompt: CONNECT
+  - send_raw: "hello"
+  - expect: ["+QFUPL: 5,{crc:[0-9a-f]+}", OK]
+  - send: AT+QFDEL="lt.txt"
+  - expect: OK
+""")
+    assert [r[1] for r in reports] == ["AT+QFUPL", "DATA", "AT+QFDEL"]
+    assert all(r[4] is None for r in reports)
+    with pytest.raises(StepFailure, match="no prompt .> . after the last command"):
+        _run(fleet, "name: t\nmodule: bg96\nsteps:\n  - send: AT\n  - expect_prompt: true\n")
+    with pytest.raises(StepFailure, match="ended with 'OK'"):
+        _run(fleet, "name: t\nmodule: bg96\nsteps:\n  - send: AT\n  - expect_prompt: CONNECT\n")
