@@ -127,6 +127,11 @@ class ModemUser(User):
     def on_stop(self) -> None:
         sock = getattr(self, "_sock", None)
         if sock is not None:
+            if self._runner is not None and self._runner.dirty:  # stopped mid-command
+                try:
+                    self._runner.resync()
+                except OSError:
+                    pass
             self._fleet.give_back(self._name, sock)
             self._sock = None
 

@@ -81,6 +81,7 @@ class LineRunner:
         self.rx = bytearray()
         self.lines: list[str] = []  # complete lines received and not yet consumed by an expect
         self.prompted = False  # the last command ended at a data prompt
+        self.dirty = False     # a command was left without its final result (timeout, user killed)
         self.last_final = ""   # the last command's final result line ("> " for a prompt)
 
     # --- reading -----------------------------------------------------------------------------
@@ -132,6 +133,8 @@ class LineRunner:
     def run(self, scenario: Scenario, wall: float | None = None) -> None:
         """One pass over the steps; StepFailure / ConnectionError stop it."""
         variables = dict(self.base)
+        if self.dirty:
+            self.resync()
         self.lines.clear()  # what a failed pass left unread is not an answer to this one
         budget = wall if wall is not None else scenario.wall_timeout
         for step in scenario.steps:
@@ -164,6 +167,7 @@ class LineRunner:
         self.prompted, self.last_final = False, ""
         start = time.perf_counter()
         deadline = time.monotonic() + budget
+        self.dirty = True
         self.sock.sendall(data)  # lines already waiting belong to earlier steps
         size, error = 0, None
         while True:
@@ -190,7 +194,24 @@ class LineRunner:
             if not self._read(deadline):
                 error = ATTimeout(f"no final result within {budget:g} s")
                 break
+        self.dirty = isinstance(error, ATTimeout)
         self.report("AT", name, (time.perf_counter() - start) * 1000.0, size, error)
+
+    def resync(self, wall: float = 2.0) -> bool:
+        """After a command without its final result: end the modem's half line or data block with
+        CR and drop everything up to the final result that answers it, so the next command (or the
+        next user of this modem) starts on a clean line. False if the modem stayed silent."""
+        deadline = time.monotonic() + wall
+        self.sock.sendall(b"\r")
+        self.lines.clear()
+        while True:
+            line = self._next_line(deadline)
+            if line is None:
+                return False
+            if _OK.match(line) or _FAIL.match(line):
+                self.dirty = False
+                self.lines.clear()
+                return True
 
     def expect(self, scenario: Scenario, step: Step, variables: dict[str, str], budget: float,
                consecutive: bool) -> None:

@@ -71,14 +71,19 @@ steps:
 """, wall=0.5)
 
 
-def test_an_unterminated_command_times_out_as_a_failed_request(fleet: Fleet) -> None:
-    _, reports = _run(fleet, """
-name: t
-module: bg96
-steps:
-  - send_raw: "AT"
-""", wall=0.3)
-    assert reports[0][1] == "DATA" and isinstance(reports[0][4], ATTimeout)
+def test_an_unterminated_command_times_out_and_the_line_is_resynced(fleet: Fleet) -> None:
+    reports = []
+    name, sock = fleet.take()
+    try:
+        runner = LineRunner(sock, lambda *r: reports.append(r))
+        runner.run(parse_scenario('name: t\nmodule: bg96\nsteps:\n  - send_raw: "AT+CGS"\n', "t.yaml"), 0.3)
+        assert reports[0][1] == "DATA" and isinstance(reports[0][4], ATTimeout)
+        assert runner.dirty  # "AT+CGS" waits in the modem's line buffer
+        runner.run(parse_scenario("name: t\nmodule: bg96\nsteps:\n  - send: AT+CGMI\n  - expect: [Quectel, OK]\n",
+                                  "t.yaml"), 5.0)  # resynced first: not "AT+CGSAT+CGMI"
+        assert reports[1][1] == "AT+CGMI" and reports[1][4] is None and not runner.dirty
+    finally:
+        fleet.give_back(name, sock)
 
 
 def test_control_steps_are_refused_at_load(tmp_path) -> None:
