@@ -1,5 +1,5 @@
 # modemu — two commands do all the set-up on a fresh machine:
-#   make run    create .venv if missing, install, start `modemu serve` with embedded defaults
+#   make run    create .venv if missing, install, start `modemu serve` (flags: make run ARGS="--module bg96")
 #   make test   same set-up, then the whole suite
 #   make soak   the reliability suite's long floods and fuzzers (MODEMU_SOAK=1)
 PY ?= python3
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/modemu serve
+	$(BIN)/modemu serve $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

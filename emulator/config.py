@@ -10,8 +10,10 @@ backends:                     # settings per embedded platform (see README)
   ctwing: {}
 routes: ["broker.example.com:1883=127.0.0.1:1883"]
 time_scale: 1.0
+tcp_base_port: 7001           # modem i listens on TCP tcp_base_port + i (ignored with --ephemeral-ports)
 state_dir: ./modem-state        # keep the modems' UFS files across runs (like --state-dir)
 ```
+Unknown keys and values of the wrong type are one-line ``ConfigError``\s naming the key.
 Must not: start anything.
 """
 
@@ -41,6 +43,54 @@ class Config:
     routes: list[str] = field(default_factory=list)
     time_scale: float = 1.0
     state_dir: str | None = None
+    tcp_base_port: int = 7001
+
+
+KEYS = ("modems", "backends", "routes", "time_scale", "tcp_base_port", "state_dir")
+
+
+# Keys the modem features read from a profile's ``defaults`` (``defaults.get("KEY"`` /
+# ``defaults["KEY"]`` under emulator/; tests/transport/test_startup_errors.py keeps this list in
+# step with the code); any other key can still be set under ``defaults:``.
+READ_DEFAULTS = (
+    "act", "attach_delay", "cereg_test", "cmee", "ctzu", "ctzu_test", "dns", "dst", "edrx_grant",
+    "energy", "fs_max_open", "fs_ram_total", "fs_ufs_reserved", "fs_ufs_total", "gnss_hdop",
+    "gnss_nsat", "gnss_position", "gnss_track", "gnss_ttff", "ipr", "msisdn", "networks",
+    "operator", "pin", "powerdown_delay", "psm_grant", "qcfg", "qflst_prefix", "qgmr",
+    "qiclose_urc", "qiopen_cid0", "qiopen_timeout", "qsclk_max", "release_delay", "rrc_inactivity",
+    "rsrp", "rsrq", "rssi", "servingcell", "spc", "spn", "supply_mv", "temperatures",
+    "thingplug_reconnect_delay", "thingplug_usim", "timezone", "ussd", "ussd_delay",
+)
+
+
+def override_keys(module: str) -> list[str]:
+    """What a modem entry may override (besides ``name``/``module``): identity fields, quirks,
+    ``defaults`` (a mapping, any key) and each key of the module's defaults."""
+    from dataclasses import fields
+
+    from .modules import load_module
+    from .modules.profile import Identity, Quirks
+
+    keys = {f.name for f in fields(Identity)} | {f.name for f in fields(Quirks)} | {"defaults"}
+    keys |= set(load_module(module).defaults) | set(READ_DEFAULTS)
+    return sorted(keys)
+
+
+def check_overrides(module: str, overrides: dict[str, Any]) -> str | None:
+    """None when every key is known, else the one-line problem (the caller adds where)."""
+    valid = override_keys(module)
+    for key in overrides:
+        if key in ("name", "module"):
+            continue
+        if key not in valid:
+            import difflib
+            near = difflib.get_close_matches(str(key), valid, n=3)
+            hint = f"did you mean {' or '.join(repr(n) for n in near)}? " if near else ""
+            return (f"unknown {module} override {key!r}; {hint}keys: {', '.join(valid)} "
+                    "(other profile defaults go under 'defaults:')")
+        if key == "defaults" and not isinstance(overrides[key], dict):
+            return "'defaults' must be a mapping of profile default keys to values"
+    return None
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -52,14 +102,31 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    cfg = Config(backends=dict(raw.get("backends") or {}), routes=list(raw.get("routes") or []),
-                 time_scale=float(raw.get("time_scale", 1.0)),
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; keys: {', '.join(KEYS)}")
+    backends, routes = raw.get("backends") or {}, raw.get("routes") or []
+    if not isinstance(backends, dict) or not all(isinstance(v, dict) or v is None for v in backends.values()):
+        raise ConfigError(f"{path}: backends must map a platform name to its settings, e.g. backends: {{ctwing: {{}}}}")
+    if isinstance(routes, str) or not isinstance(routes, list):
+        raise ConfigError(f"{path}: routes must be a list of HOST[:PORT]=IP:PORT strings")
+    try:
+        time_scale = float(raw.get("time_scale", 1.0))
+        tcp_base_port = int(raw.get("tcp_base_port", 7001))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: time_scale must be a number and tcp_base_port a port number") from None
+    cfg = Config(backends={str(k): dict(v or {}) for k, v in backends.items()},
+                 routes=[str(r) for r in routes], time_scale=time_scale, tcp_base_port=tcp_base_port,
                  state_dir=str(raw["state_dir"]) if raw.get("state_dir") else None)
     for i, entry in enumerate(raw.get("modems") or []):
         if isinstance(entry, str):
             entry = {"module": entry}
         if not isinstance(entry, dict) or "module" not in entry:
             raise ConfigError(f"{path}: modems[{i}] needs a 'module' ({', '.join(available_modules())})")
+        if str(entry["module"]) in available_modules():  # an unknown module is reported with the list later
+            problem = check_overrides(str(entry["module"]), entry)
+            if problem:
+                raise ConfigError(f"{path}: modems[{i}]: {problem}")
         overrides = dict(entry)
         if isinstance(overrides.get("gnss_track"), str):
             overrides["gnss_track"] = load_gnss_track(Path(path).parent / overrides["gnss_track"])

@@ -3,8 +3,9 @@
 The console API (``api/app.py``), the scenario actions (``scenarios/actions.py``) and the pytest
 harness (``testing/harness.py``, through the scenario bench) all call :class:`Control`: look up
 a modem, describe it, power it, wake it, set DTR, change its network (detach, attach, signal,
-SIM), advance the virtual clock, inject or clear a fault on the fake internet (a ``cut`` also
-resets what is open on that route), deliver an SMS through the network's SMSC and list what a
+SIM), set its GNSS position or track and read it back, script or send USSD, advance the
+virtual clock, inject or clear a fault on the fake internet (a ``cut`` also resets what is open
+on that route), deliver an SMS through the network's SMSC and list what a
 modem sent, read the energy meter, run a platform's action (queue a CTWing command, send a
 ThingPlug RPC or attribute, ``sms.deliver`` ...). Adding a feature's control is one
 method here, one route in the API and one entry in the scenario action table.
@@ -67,6 +68,21 @@ def network_stimulus(action: str, rssi: int | None = None) -> Stimulus:
     if stim is None:
         raise BadRequest(f"network action must be one of {', '.join(NETWORK_ACTIONS)}, not {action!r}")
     return stim()
+
+
+def gnss_source(lat: float | None = None, lon: float | None = None, alt: float = 0.0,
+                track: list[dict[str, float]] | None = None) -> Any:
+    """A GNSS position, or a track of ``{t, lat, lon, alt}`` points, as the receiver's stimulus."""
+    from .modules.handlers.quectel_gnss import GnssPosition, GnssTrack, track_from_points
+    from .modules.handlers.quectel_gnss_track import TrackError
+    if track is not None:
+        try:
+            return GnssTrack(track_from_points(track))
+        except TrackError as exc:
+            raise BadRequest(f"bad track: {exc}") from None
+    if lat is None or lon is None:
+        raise BadRequest("give lat and lon, or a track of {t, lat, lon, alt} points")
+    return GnssPosition(float(lat), float(lon), float(alt))
 
 
 class Control:
@@ -211,6 +227,25 @@ class Control:
     def clear_faults(self) -> None:
         self.emulator.internet.clear_faults()
         self.emulator.events.publish("fault", kind="clear")
+
+    # --- GNSS receiver (set it with ``gnss`` above) ------------------------------------------
+    def _gnss_port(self, name: str) -> Any:
+        port = self.port(name)
+        if not hasattr(port.modem.state, "gnss"):
+            raise NotFound(f"modem {name!r} ({port.profile.name}) has no GNSS receiver")
+        return port
+
+    def gnss_state(self, name: str) -> dict[str, Any]:
+        """Where the receiver is now (``position`` None without a source), its session and NMEA
+        port; NotFound for a modem without GNSS."""
+        from .modules.handlers.quectel_gnss import current_fix
+        port = self._gnss_port(name)
+        fix = current_fix(port.modem.ctx)
+        s = port.modem.state.gnss
+        return {"session": s.on, "fixed": s.fixed, "outport": s.outport,
+                "nmea_port": f"socket://127.0.0.1:{s.nmea_port}" if s.nmea_port else None,
+                "position": None if fix is None else {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt,
+                                                      "cog": fix.cog, "speed_kmh": fix.speed_kmh}}
 
     # --- SMS (the network's SMSC, net/smsc.py) -------------------------------------------
     def sms_deliver(self, name: str, *, sender: str | None = None, text: str | None = None,

@@ -1,8 +1,10 @@
 """``modemu serve``: start modems, platforms and the console API, write the ready file, wait.
 
 Also the shared pieces ``modemu exec`` uses: logging set-up, the modem list from flags and
-config, the console API server and the ready file. The API socket is bound first, so a busy
-``--api`` fails before any modem or platform listens. Must not: contain protocol logic or
+config, the console API server and the ready file. Every check that needs nothing started runs
+first (preflight.py: routes, names, each fixed port free), then the API socket is bound, so a
+busy ``--api`` fails before any modem or platform listens; a start that fails anyway stops what
+it started (``start_or_clean_up``). Must not: contain protocol logic or
 decide what a console request does (``control.py`` does).
 """
 
@@ -160,9 +162,10 @@ def bind_api(address: str, ephemeral: bool) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         sock.bind(sockaddr)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise EmulatorError(f"console API could not listen on {address}") from None
+        raise EmulatorError(f"console API could not listen on {address} ({exc.strerror}); "
+                            "pass --api 127.0.0.1:PORT or --ephemeral-ports") from None
     return sock
 
 
@@ -274,24 +277,51 @@ def remove_ready(path: str | None) -> None:
             Path(path).unlink()
 
 
+def preflight(config: Config, specs: list[ModemSpec], args: argparse.Namespace, backends: list[str] | None,
+              *, tcp_base_port: int | None, api: str) -> None:
+    """Every check that needs nothing started (preflight.py): routes, names, time scale, and
+    each fixed port (modem TCP, the platforms', the console API's) free."""
+    from . import preflight as checks
+    from .backends import available_backends
+
+    _, api_port = api_address(api)
+    checks.check(config, specs, routes=args.route,
+                 backends=available_backends() if backends is None else backends,
+                 time_scale=args.time_scale, ephemeral=args.ephemeral_ports, tcp_base_port=tcp_base_port,
+                 api_port=api_port or None)
+
+
+async def start_or_clean_up(emulator: "Emulator", sock: socket.socket | None = None) -> None:
+    """``emulator.start()``; if anything fails (a port taken since the checks ...), everything
+    started so far (servers, ptys, links) is stopped before the error goes up as one line."""
+    from .preflight import bind_error
+
+    try:
+        await emulator.start()
+    except BaseException as exc:
+        if sock is not None:
+            sock.close()
+        await emulator.stop()  # the ports already made (and their links) go too
+        if isinstance(exc, OSError) and (line := bind_error(exc)) is not None:
+            raise line from None
+        raise
+
+
 async def serve(args: argparse.Namespace) -> int:
     from .transport.runner import Emulator
 
     setup_logging(args.verbose)
     config = load_config(args.config)
-    emulator = Emulator(config, modems=modem_specs(config, args.module, getattr(args, "gnss_track", None)),
-                        link_dir=Path(args.link_dir) if args.link_dir else None,
+    specs = modem_specs(config, args.module, getattr(args, "gnss_track", None))
+    backends = [] if args.no_backends else None
+    preflight(config, specs, args, backends, tcp_base_port=config.tcp_base_port, api=args.api)
+    emulator = Emulator(config, modems=specs, link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
-                        backends=[] if args.no_backends else None)
+                        backends=backends, tcp_base_port=config.tcp_base_port)
     shutdown = Shutdown(emulator, args.ready_file)
     shutdown.install(asyncio.get_running_loop())
     sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts
-    try:
-        await emulator.start()
-    except BaseException:
-        sock.close()
-        await emulator.stop()  # the ports already made (and their links) go too
-        raise
+    await start_or_clean_up(emulator, sock)
     api = ApiServer(emulator, args.api, args.ephemeral_ports, sock,  # after start: the app mounts the backends' routes
                     token=getattr(args, "api_token", None))
     printer: EventPrinter | None = None

@@ -30,11 +30,11 @@ from pydantic import BaseModel, Field
 from ..control import BadRequest, Control, NotFound, Refused
 from . import console
 from . import events as events_api
-from .ussd import ussd_router
-from .gnss import router as gnss_router
 from . import sms as sms_api
+from .gnss import router as gnss_router
 from .security import install as install_security
 from .tls import tls_router
+from .ussd import ussd_router
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..transport.runner import Emulator
@@ -146,7 +146,7 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
         return {"ok": True}
 
     app.include_router(ussd_router(control))  # USSD from the network (api/ussd.py)
-    app.include_router(gnss_router(emulator))  # the GNSS receivers' position (api/gnss.py)
+    app.include_router(gnss_router(control))  # the GNSS receivers' position (api/gnss.py)
     app.include_router(sms_api.router(control))  # SMS to / from the modems (api/sms.py)
     app.include_router(tls_router(emulator))  # the platforms' CA certificates (api/tls.py)
     app.include_router(events_api.router(emulator))  # GET /api/events, SSE (api/events.py)

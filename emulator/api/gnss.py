@@ -6,21 +6,24 @@ virtual clock. ``GET`` returns where the receiver is now (``null`` without a pos
 and the ``socket://`` URL of its NMEA port (``"usbnmea"``, open once a session started).
 A modem without GNSS (no ``AT+QGPS``) answers 404.
 
-Must not: hold state (the position lives in the modem) or parse NMEA/GPX itself.
+Each route calls :class:`emulator.control.Control` (``gnss_state``, ``gnss``); app.py maps its
+errors (unknown modem or no receiver 404, a bad track 422).
+
+Must not: hold state (the position lives in the modem), parse NMEA/GPX itself or decide what a
+control does (control.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from ..modules.handlers.quectel_gnss import GnssPosition, GnssTrack, current_fix, track_from_points
-from ..modules.handlers.quectel_gnss_track import TrackError
+from ..control import gnss_source
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..transport.runner import Emulator
+    from ..control import Control
 
 
 class TrackPointBody(BaseModel):
@@ -45,40 +48,18 @@ class GnssBody(BaseModel):
         return self
 
 
-def router(emulator: "Emulator") -> APIRouter:
+def router(control: "Control") -> APIRouter:
     r = APIRouter(tags=["gnss"])
-
-    def gnss_port(name: str):
-        port = emulator.ports.get(name)
-        if port is None:
-            raise HTTPException(404, f"no modem {name!r}; modems: {', '.join(emulator.ports)}")
-        if not hasattr(port.modem.state, "gnss"):
-            raise HTTPException(404, f"modem {name!r} ({port.profile.name}) has no GNSS receiver")
-        return port
-
-    def where(port) -> dict:
-        fix = current_fix(port.modem.ctx)
-        s = port.modem.state.gnss
-        return {"session": s.on, "fixed": s.fixed, "outport": s.outport,
-                "nmea_port": f"socket://127.0.0.1:{s.nmea_port}" if s.nmea_port else None,
-                "position": None if fix is None else {"lat": fix.lat, "lon": fix.lon, "alt": fix.alt,
-                                                      "cog": fix.cog, "speed_kmh": fix.speed_kmh}}
 
     @r.get("/api/modems/{name}/gnss")
     async def get_gnss(name: str) -> dict:
-        return where(gnss_port(name))
+        return control.gnss_state(name)
 
     @r.post("/api/modems/{name}/gnss")
     async def set_gnss(name: str, body: GnssBody) -> dict:
-        port = gnss_port(name)
-        if body.track is not None:
-            try:
-                stim = GnssTrack(track_from_points([p.model_dump() for p in body.track]))
-            except TrackError as exc:
-                raise HTTPException(422, f"bad track: {exc}") from None
-        else:
-            stim = GnssPosition(body.lat, body.lon, body.alt)
-        emulator.on_loop(port.stimulus, stim)
-        return where(port)
+        control.gnss_state(name)  # an unknown modem or one without GNSS: 404 before anything
+        track = None if body.track is None else [p.model_dump() for p in body.track]
+        control.gnss(name, gnss_source(body.lat, body.lon, body.alt, track))
+        return control.gnss_state(name)
 
     return r

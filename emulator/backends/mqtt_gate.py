@@ -9,6 +9,10 @@ What amqtt 0.12.1 does on its own and what this gate changes (issue 16 item 5, i
   MQTT-4.8.0-1: on a protocol violation the server closes the network connection).
 * Password flag without user name flag: amqtt answers CONNACK 4. Here: closed without a CONNACK
   (MQTT-3.1.2-22 makes the packet malformed; MQTT-4.8.0-1).
+* A protocol level other than 4 (MQTT 3.1.1): amqtt answers CONNACK 1, except for MQTT 3.1's
+  protocol name "MQIsdp" (what a Quectel module set to ``AT+QMTCFG="version",<id>,3`` sends),
+  which it drops without a CONNACK. Here: CONNACK 1 and close for every level but 4
+  (MQTT-3.1.2-2), so the module prints ``+QMTCONN: <id>,0,1``.
 * A client identifier that is not well-formed UTF-8: amqtt turns it into ``str(bytes)`` and
   goes on. Here: CONNACK 2 (identifier rejected, MQTT-3.1.3-9 / §3.2.2.3) and close.
 * A refused login: amqtt has only CONNACK 5. Here the platform's ``authorize`` callback answers
@@ -48,7 +52,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 30.0  # virtual seconds from accept to CONNECT (our choice, see module doc)
 KEEPALIVE_FACTOR = 1.5  # MQTT-3.1.2-24
 MAX_CONNECT = 64 * 1024  # a CONNECT larger than this is refused (client id, credentials, will)
-IDENTIFIER_REJECTED = 2  # CONNACK return codes, MQTT 3.1.1 §3.2.2.3
+UNACCEPTABLE_VERSION = 1  # CONNACK return codes, MQTT 3.1.1 §3.2.2.3
+IDENTIFIER_REJECTED = 2
 BAD_CREDENTIALS = 4
 NOT_AUTHORIZED = 5
 
@@ -227,6 +232,10 @@ class _Connection:
         except Exception as exc:  # noqa: BLE001 - a malformed CONNECT: one line, no traceback
             self.drop(f"malformed CONNECT ({exc!r})")
             return None
+        if packet.proto_level != 4:  # MQTT-3.1.2-2: CONNACK 1, then disconnect
+            await self.refuse(UNACCEPTABLE_VERSION, f"protocol level {packet.proto_level} "
+                              f"({packet.variable_header.proto_name!r}), only 4 (MQTT 3.1.1) is served")
+            return None
         if packet.password_flag and not packet.username_flag:
             self.drop("CONNECT has a password but no user name (MQTT-3.1.2-22)")
             return None
@@ -237,7 +246,7 @@ class _Connection:
         except UnicodeError:
             await self.refuse(IDENTIFIER_REJECTED, "client identifier is not valid UTF-8")
             return None
-        if self.gate.authorize is not None and packet.proto_level == 4:
+        if self.gate.authorize is not None:
             info = ConnectInfo(packet.client_id or "", packet.username if packet.username_flag else None,
                                packet.password if packet.password_flag else None, int(packet.keep_alive or 0))
             try:

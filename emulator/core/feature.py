@@ -45,6 +45,9 @@ class Prompt:
     # Ctrl+Z mode: written for each CR inside the data, which is kept (27.005 §3.5.1: in
     # +CMGS text mode a CR "shall be echoed as <CR><LF><greater_than><space>")
     cr_echo: bytes = b""
+    # called whenever some data bytes arrived (not the last ones: those go to on_data), e.g.
+    # to restart an inactivity timer ("no data inputted when <timeout> reaches")
+    on_progress: Callable[["Context"], None] | None = None
 
 
 @dataclass(frozen=True)

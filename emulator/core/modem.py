@@ -254,11 +254,14 @@ class Modem:
     # --- input loop -----------------------------------------------------------------------
     def _pump(self) -> None:
         while self._inbox and self.powered and (self._job is None or self._prompt is not None):
+            prompt = self._prompt
             # a bounded slice per step: linear in the input, never a copy of the whole backlog
             # (deleting from the front of a bytearray is O(1) in CPython)
             echo, event, used = self.framing.step(bytes(self._inbox[:_STEP]))
             del self._inbox[:used]
             self._emit(echo)
+            if used and event is None and prompt is not None and prompt.on_progress is not None:
+                prompt.on_progress(self.ctx)
             if event is not None:
                 self._on_line_event(event)
 

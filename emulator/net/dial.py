@@ -27,6 +27,7 @@ from typing import Any
 from ..core.clock import VirtualClock
 from .internet import FakeInternet
 from .netutil import make_ssl_context, virtual_sleep
+from .tls_context import valid_at_local_time
 
 log = logging.getLogger("modemu.dial")
 
@@ -85,4 +86,10 @@ async def dial(clock: VirtualClock, internet: FakeInternet, host: str, port: int
     except (OSError, ssl.SSLError) as exc:
         log.info("%s: open %s:%s via %s failed: %s", name, host, port, endpoint, exc)
         return Dialled("refused" if isinstance(exc, ConnectionRefusedError) else "error")
+    if ssl_context is not None:
+        ssl_obj = writer.get_extra_info("ssl_object")
+        if not valid_at_local_time(ssl_context, ssl_obj.getpeercert(binary_form=True) if ssl_obj else None):
+            log.info("%s: open %s:%s: certificate not valid at the module's time", name, host, port)
+            writer.close()
+            return Dialled("error")
     return Dialled("ok", reader, writer, cut=fault is not None and fault.kind == "cut")

@@ -153,6 +153,17 @@ class Bench:
         self.transcript.clear()  # the boot is not part of the story
 
     # --- steps ----------------------------------------------------------------------------
+    def _boot_hint(self, modem: str, lines: list[str]) -> str:
+        """A failure that met the modem's power-on URCs says how to deal with them."""
+        try:
+            boot = {str(u) for u in self.controls.port(modem).profile.quirks.boot_urcs}
+        except Exception:  # noqa: BLE001 - a hint only
+            return ""
+        if not boot.intersection(lines):
+            return ""
+        return (" — that is the modem's boot output: set skip_boot: true (scenario) or "
+                "skip_boot=True (harness) to drop it before the first step, or expect it")
+
     def _unread(self, link: Link) -> list[str]:
         lines = []
         while (line := link.pop_line()) is not None:
@@ -163,7 +174,7 @@ class Bench:
         link = self.links[modem]
         stray = self._unread(link)
         if stray and not allow_other:
-            raise StepFailure(f"unexpected output before sending {echo!r}", [], stray)
+            raise StepFailure(f"unexpected output before sending {echo!r}{self._boot_hint(modem, stray)}", [], stray)
         for line in stray:
             self.log(modem, "other", line)
         link.expect_echo(echo)
@@ -199,7 +210,8 @@ class Bench:
                 continue
             await self.quiesce()
             got.extend(self._unread(link))
-            raise StepFailure(f"unexpected line {line!r} (wanted {patterns[idx].render({**variables, **captures})!r})",
+            raise StepFailure(f"unexpected line {line!r} (wanted {patterns[idx].render({**variables, **captures})!r})"
+                              f"{self._boot_hint(modem, got)}",
                               [p.render({**variables, **captures}) for p in patterns], got)
         link.echoes.clear()
         return captures

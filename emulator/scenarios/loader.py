@@ -23,8 +23,6 @@ STEP_MODIFIERS = {"within", "modem", "allow_other", "as", "line_end"}
 #: What ``send`` appends: drivers end command lines differently (TinyGSM and Hologram CR LF,
 #: Zephyr and python-gsmmodem CR), and the module must treat each the same.
 LINE_ENDS = {"cr": "\r", "crlf": "\r\n", "lf": "\n"}
-CONTROL_NETWORK = ("detach", "attach", "signal", "sim_remove", "sim_insert")
-FAULT_KINDS = ("refuse", "drop", "delay", "cut")
 CONFIG_KEYS = {"backends", "routes", "modem"}
 REQUIREMENTS = ("dtls",)  # optional features a scenario may need (runner.missing_requirement)
 
@@ -187,6 +185,12 @@ class _Builder:
             if any(m.name == name for m in out):
                 raise self.err(f"modem name {name!r} used twice; give each a 'name'", line)
             overrides = {k: v for k, v in entry.items() if k not in ("name", "module")}
+            from ..config import check_overrides  # the same keys as the --config file's modems
+            problem = check_overrides(entry["module"], overrides)
+            if problem:
+                from ..config import override_keys
+                bad = next((k for k in overrides if k not in override_keys(entry["module"])), "defaults")
+                raise self.err(problem, getattr(entry, "key_lines", {}).get(bad, line))
             out.append(ModemDecl(name, entry["module"], overrides))
         return out
 

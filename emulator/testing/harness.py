@@ -205,6 +205,10 @@ class ModemHarness:
         self._run(self.bench.control(self.name, action))
 
     def platform(self, backend: str, action: str, **args: Any) -> Any:
+        if self.backends is not None and backend not in self.backends and backend != "sms":
+            raise AssertionError(f"platform {backend!r} is not running: this modem started "
+                                 f"backends={self.backends!r}; start it with backends=[{backend!r}] "
+                                 f"(pytest: @pytest.mark.modem(backends=[{backend!r}]))")
         return self._run(self.bench.platform(backend, action, args, wall=self.wall))
 
     @property

@@ -7,7 +7,9 @@ def test_identity(modem):
     modem.expect("{imei:\\d{15}}", "OK")
 ```
 Marker keywords go to :class:`~emulator.testing.harness.ModemHarness` (module, name, backends
-(default: none), overrides, config, within, wall, skip_boot, transport). Teardown fails the
+(default: none — a plain AT test starts no broker; ``None`` = all, as scenarios; a platform call
+for one not started fails saying so), overrides (checked: an unknown key fails at set-up, as in
+scenarios and the config file), config, within, wall, skip_boot, transport). Teardown fails the
 test if the modem said something the test never read (unless the test failed already).
 Must not: import the emulator at collection time (only when the fixture is used).
 """
@@ -38,6 +40,12 @@ def modem(request):  # noqa: ANN001, ANN201
     kwargs = dict(marker.kwargs) if marker else {}
     if marker and marker.args:
         kwargs.setdefault("module", marker.args[0])
+    overrides = kwargs.get("overrides")
+    if overrides:
+        from ..config import check_overrides
+        problem = check_overrides(kwargs.get("module", "ec800e"), dict(overrides))
+        if problem:
+            pytest.fail(f"@pytest.mark.modem(overrides=...): {problem}", pytrace=False)
     harness = ModemHarness(**kwargs).start()
     try:
         yield harness

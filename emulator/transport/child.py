@@ -3,13 +3,21 @@
 Firmware built for the host (or any program that talks AT on its terminal) runs under a pty
 in raw mode: every byte it writes on stdout reaches the modem, every byte the modem writes is
 what it reads on stdin. Its stderr stays ours (the terminal or CI log that ran ``modemu exec``):
-a firmware's debug log is not UART traffic. Must not: interpret bytes.
+a firmware's debug log is not UART traffic.
+
+The pty master is in packet mode (``TIOCPKT``, Linux ``ioctl_tty(2)``): every read starts with a
+status byte, ``TIOCPKT_DATA`` (0) before data, else flags such as ``TIOCPKT_FLUSHREAD`` /
+``TIOCPKT_FLUSHWRITE`` when the program flushed its side (``tcflush``; pyserial does on open).
+``on_flush`` is told, so ``modemu exec`` can power the modem on once the program has set up the
+line — as firmware powers a module after configuring its UART. Must not: interpret data bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import struct
 import termios
 import tty
 from typing import Callable
@@ -18,8 +26,10 @@ from ptyprocess import PtyProcess
 
 
 class ChildPort:
-    def __init__(self, argv: list[str], on_data: Callable[[bytes], None], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], on_data: Callable[[bytes], None], env: dict[str, str],
+                 on_flush: Callable[[], None] | None = None) -> None:
         self.on_data = on_data
+        self.on_flush = on_flush
         log_fd = os.dup(2)  # the child's stderr: ours, not the pty ptyprocess puts on fds 0-2
 
         def stderr_is_ours() -> None:  # runs in the child between fork and exec
@@ -31,6 +41,7 @@ class ChildPort:
         finally:
             os.close(log_fd)
         tty.setraw(self.proc.fd, termios.TCSANOW)  # no line editing, no tty echo: a serial line
+        fcntl.ioctl(self.proc.fd, termios.TIOCPKT, struct.pack("i", 1))  # report the child's flushes
         os.set_blocking(self.proc.fd, False)
         self.exited = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -47,7 +58,12 @@ class ChildPort:
         except OSError:  # EIO: the child closed its side (exited)
             data = b""
         if data:
-            self.on_data(data)
+            status, payload = data[0], data[1:]
+            if status == termios.TIOCPKT_DATA:
+                if payload:
+                    self.on_data(payload)
+            elif status & (termios.TIOCPKT_FLUSHREAD | termios.TIOCPKT_FLUSHWRITE) and self.on_flush is not None:
+                self.on_flush()
             return
         assert self._loop is not None
         self._loop.remove_reader(self.proc.fd)

@@ -10,6 +10,9 @@ returns a pyserial-compatible object: ``read``/``write``/``in_waiting``/``timeou
 URL: ``modemu://<module>[?name=N&backends=none|all|a,b&time_scale=X&<override>=<value>...]``;
 other query keys are module overrides (``imei``, ``imsi``, ``iccid``, defaults ...).
 
+``modemu://HOST:PORT/NAME[?token=T]`` (a URL with a port) instead attaches to modem NAME of a
+running ``modemu serve`` whose console API is HOST:PORT (transport/remote.py): nothing is started.
+
 The host end is an :class:`~emulator.transport.inproc.InProcessLink`, attached from
 ``Emulator.on_port`` so the boot URCs are read too.
 
@@ -30,6 +33,22 @@ from ..control import Control
 from .inproc import InProcessLink
 
 START_TIMEOUT = 30.0
+
+
+def remote_target(url: str) -> tuple[str, int, str, str | None] | None:
+    """``modemu://HOST:PORT/NAME`` -> (host, port, name, token); None for an in-process URL."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise SerialException(f"modemu: bad port in {url!r}") from None
+    if port is None:
+        return None
+    name = parts.path.strip("/")
+    if not name or "/" in name:
+        raise SerialException(f"modemu: {url!r}: name the modem, e.g. modemu://127.0.0.1:8765/bg96")
+    token = dict(parse_qsl(parts.query)).get("token")
+    return parts.hostname or "127.0.0.1", port, name, token
 
 
 def parse_url(url: str) -> tuple[str, str, list[str] | None, float, dict[str, str]]:
@@ -128,11 +147,21 @@ class _EmulatorThread:
 class Serial(SerialBase):
     """A serial port whose other end is an emulated modem."""
 
+    _remote: Any = None  # a RemoteModem for modemu://HOST:PORT/NAME
+
     def open(self) -> None:
         if self.is_open:
             raise SerialException("Port is already open.")
         if self._port is None:
             raise SerialException("Port must be configured before it can be used.")
+        self._remote = None
+        target = remote_target(self.portstr)
+        if target is not None:  # a running serve's modem, over its TCP port
+            from .remote import RemoteModem
+            self._remote = RemoteModem(*target)
+            self._remote.line.timeout = self._timeout
+            self.is_open = True
+            return
         self._emu = _EmulatorThread(self.portstr)
         self._emu.start()
         self.is_open = True
@@ -140,20 +169,29 @@ class Serial(SerialBase):
     def close(self) -> None:
         if self.is_open:
             self.is_open = False
-            self._emu.stop()
+            if self._remote is not None:
+                self._remote.close()
+            else:
+                self._emu.stop()
 
     def _reconfigure_port(self) -> None:
-        """Baud rate and framing mean nothing to an in-process modem."""
+        """Baud rate and framing mean nothing to an emulated modem (a remote line takes the timeout)."""
+        if getattr(self, "_remote", None) is not None:
+            self._remote.line.timeout = self._timeout
 
     # --- data -----------------------------------------------------------------------------
     @property
     def in_waiting(self) -> int:
         self._check_open()
+        if self._remote is not None:
+            return self._remote.line.in_waiting
         with self._emu.cond:
             return len(self._emu.buffer)
 
     def read(self, size: int = 1) -> bytes:
         self._check_open()
+        if self._remote is not None:
+            return self._remote.line.read(size)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         emu = self._emu
         with emu.cond:
@@ -174,16 +212,22 @@ class Serial(SerialBase):
     def write(self, data: bytes) -> int:
         self._check_open()
         data = bytes(data)
+        if data and self._remote is not None:
+            return self._remote.line.write(data)
         if data:
             self._emu.feed(data)
         return len(data)
 
     def flush(self) -> None:
         self._check_open()
+        if self._remote is not None:
+            return self._remote.line.flush()
         self._emu.call(lambda: None)  # everything written so far has been fed
 
     def reset_input_buffer(self) -> None:
         self._check_open()
+        if self._remote is not None:
+            return self._remote.line.reset_input_buffer()
         with self._emu.cond:
             self._emu.buffer.clear()
 
@@ -203,7 +247,9 @@ class Serial(SerialBase):
         """``ser.dtr`` is the RS-232 signal: asserted (True) = the module's DTR pin *low*
         (awake; Quectel: pin high lets it sleep, deep sleep in PSM). Same as the console API's
         ``POST /api/modems/{name}/dtr``."""
-        if self.is_open:
+        if self.is_open and self._remote is not None:
+            self._remote.dtr(not self._dtr_state)
+        elif self.is_open:
             high, name = not self._dtr_state, self._emu.name
             self._emu.call(lambda: Control(self._emu.emulator).dtr(name, high))
 
@@ -227,17 +273,24 @@ class Serial(SerialBase):
     @property
     def emulator(self) -> Any:
         self._check_open()
+        if self._remote is not None:
+            raise SerialException("modemu: the emulator of an attached serve lives in another process; "
+                                  "use its console API")
         return self._emu.emulator
 
     def advance(self, seconds: float) -> int:
         """Push the virtual clock forward (timers fire now, deadline by deadline, with loopback
         I/O in between like the console API's advance); returns how many fired."""
         self._check_open()
+        if self._remote is not None:
+            return self._remote.advance(seconds)
         return self._emu.call(lambda: Control(self._emu.emulator).advance_live(seconds))
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 10.0) -> Any:
         """Run ``fn(emulator)`` on the emulator's loop (may return a coroutine) and return its result."""
         self._check_open()
+        if self._remote is not None:
+            raise SerialException("modemu: call() needs an in-process modem (modemu://<module>)")
         return self._emu.call(lambda: fn(self._emu.emulator), timeout)
 
     def _check_open(self) -> None:

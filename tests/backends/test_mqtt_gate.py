@@ -126,6 +126,22 @@ async def test_client_id_not_utf8_gets_connack_2_and_close(broker, cid):
     raw.close()
 
 
+@pytest.mark.parametrize("name, level", [(b"MQIsdp", 3), (b"MQTT", 3), (b"MQTT", 5)],
+                         ids=["mqtt-3.1", "level-3", "mqtt-5"])
+async def test_unsupported_protocol_level_gets_connack_1_and_close(broker, name, level):
+    """MQTT-3.1.2-2: a protocol level the server does not support -> CONNACK 1 (unacceptable
+    protocol version) and disconnect; a module set to MQTT 3.1 (AT+QMTCFG="version",0,3 sends
+    "MQIsdp" level 3) learns why (+QMTCONN: 0,0,1) instead of losing the link unanswered."""
+    body = len(name).to_bytes(2, "big") + name + bytes([level, 0xC2]) + (60).to_bytes(2, "big")
+    for field in (broker["cid"], broker["user"] or b"u", broker["password"] or b"p"):
+        body += len(field).to_bytes(2, "big") + field
+    raw = await Raw.open(broker["port"])
+    await raw.send(bytes([0x10, len(body)]) + body)
+    assert await raw.read() == b"\x20\x02\x00\x01"
+    assert await raw.read() == b""
+    raw.close()
+
+
 async def test_socket_that_never_sends_connect_is_closed_on_the_virtual_clock(broker):
     raw = await Raw.open(broker["port"])
     await asyncio.sleep(0.05)  # let the accept reach the broker (loopback)

@@ -226,6 +226,7 @@ def test_wheel_ships_grammars_and_module_data(tmp_path: Path) -> None:
     assert "emulator/grammars/v250.lark" in names
     assert "emulator/grammars/wm_n400mse.lark" in names
     assert "emulator/modules/data/bg96.yaml" in names
+    assert "emulator/examples/quickstart.yaml" in names and "emulator/LICENSE" in names  # `modemu examples`
     assert {"emulator/api/static/index.html", "emulator/api/static/console.js"} <= names  # the web console
 
 
@@ -251,7 +252,7 @@ def test_api_port_in_use_exits_2_and_cleans_up(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         res = _serve_fails(tmp_path, "--api", f"127.0.0.1:{port}", "--ready-file", str(tmp_path / "r.json"))
-    assert res.returncode == 2 and f"console API could not listen on 127.0.0.1:{port}" in res.stderr
+    assert res.returncode == 2 and f"port {port} (console API) is in use" in res.stderr  # preflight.py
     assert "Traceback" not in res.stderr
     assert not any((tmp_path / "links").glob("*")) and not (tmp_path / "r.json").exists()
 

@@ -3,7 +3,7 @@ pty, byte for byte (echo, CR LF, ``\\r\\n> `` prompts, URC order), and what the 
 platform then holds, read back through the console API.
 
 The guide's typo ``AT+QMTCCONN`` and its one-digit-short login hex are handled as
-reference/seed-notes.md says (the typo answers ERROR; the correct 76-byte frame is typed).
+docs/guides.md says (the typo answers ERROR; the correct 76-byte frame is typed).
 """
 
 from __future__ import annotations

@@ -63,12 +63,13 @@ def test_wm_n400mse_tcp_echo(echo_server) -> None:
     _info, links = echo_server
     with open_port(_link(links, "wm-n400mse")) as ser:
         assert command(ser, "ATE0")[-1] == "OK"
-        assert command(ser, "AT+WSOCR=0,echo.example.com,7,0,0") == ["+WSOCR:1,0", "OK"]
+        created = command(ser, "AT+WSOCR=0,echo.example.com,7,1,0")  # resolved first: DNS64 address
+        assert created[-1] == "OK" and created[0].startswith("+WSOCR:1,0,64:ff9b::") and created[0].endswith("/7,TCP")
         assert _with_urc(ser, "AT+WSOCO=0", "+WSOCO:0,") == ["+WSOCO:1,0,OPEN_WAIT", "OK", "+WSOCO:0,OPEN_CMPL"]
         assert _with_urc(ser, "AT+WSOWR=0,12,hello, world", "+WSORD:") == [
             "+WSOWR:1,0", "OK", "+WSORD:0,12,hello, world"]
         assert command(ser, "AT+WSOWR=0,5,hello, world") == ["+WSOWR:0,0", "OK"]  # length mismatch
-        assert command(ser, "AT+WSOCL=0") == ["+WSOCL:1,0,CLOSE_WAIT", "OK"]
+        assert _with_urc(ser, "AT+WSOCL=0", "+WSOCL:0,CLOSE") == ["+WSOCL:1,0,CLOSE_WAIT", "OK", "+WSOCL:0,CLOSE_CMPL"]
         assert command(ser, "AT+WSOWR=0,5,hello") == ["+WSOWR:0,0", "OK"]
 
 

@@ -90,6 +90,29 @@ def test_upload_errors(h):
     assert h.send("AT+QFLST\r") == OK
 
 
+def test_upload_timeout_counts_from_the_last_byte(h):
+    """BG96 FILE manual §2.5: data mode ends "when there is no any data inputted when <timeout>
+    reaches": a slow line that keeps sending (10 bytes over 7.5 s, timeout 3 s) is not cut off;
+    3 s of silence is."""
+    assert h.send('AT+QFUPL="slow.bin",10,3\r') == b"\r\nCONNECT\r\n"
+    for part in (b"012", b"345", b"678"):
+        assert h.send(part) == b""
+        assert h.advance(2.5) == b""
+    assert h.send(b"9") == ok(f"+QFUPL: 10,{checksum(b'0123456789')}")
+    assert h.send('AT+QFOPEN="slow.bin",0\r') == ok("+QFOPEN: 1")
+    assert h.send("AT+QFSEEK=1,0,2\r") == OK
+    assert h.send("AT+QFWRITE=1,4,3\r") == b"\r\nCONNECT\r\n"
+    assert h.send(b"ab") == b""
+    assert h.advance(2.5) == b""
+    assert h.send(b"c") == b""
+    assert h.advance(2.9) == b""
+    assert h.advance(0.2) == cme(421)  # 3 s since the last byte
+    assert h.send("AT+QFWRITE=1,4,3\r") == b"\r\nCONNECT\r\n"
+    assert h.send(b"ab") == b""
+    assert h.advance(2.5) == b""
+    assert h.send(b"cd") == ok("+QFWRITE: 4,14")
+
+
 def test_short_upload_times_out_with_421_and_leaves_no_file(h):
     assert h.send('AT+QFUPL="half.bin",10,3\r') == b"\r\nCONNECT\r\n"
     assert h.send(b"12345") == b""

@@ -113,6 +113,15 @@ def test_readfile_into_ufs_and_postfile() -> None:
     assert req.method == "POST" and req.body == body
     assert h.stim(HttpResult(req.token, 0, 204, "No Content", (("Content-Length", "0"),), b"", "1.1", 0)) == (
         b"\r\n+QHTTPPOSTFILE: 0,204,0\r\n")
+    # a file open by AT+QFOPEN is not replaced under its handle (426, as AT+QFDEL); the body stays readable
+    h.send("AT+QHTTPGET\r")
+    h.stim(HttpResult(_req(h).token, 0, 200, "OK", (), b"new", "1.1", 3))
+    assert h.send('AT+QFOPEN="fw.bin",2\r') == b"\r\n+QFOPEN: 1\r\n\r\nOK\r\n"
+    assert h.send('AT+QHTTPREADFILE="fw.bin"\r') == b"\r\nOK\r\n\r\n+QHTTPREADFILE: 426\r\n"
+    assert h.send('AT+QFLST="fw.bin"\r') == b'\r\n+QFLST: "fw.bin",1024\r\n\r\nOK\r\n'
+    assert h.send("AT+QFCLOSE=1\r") == b"\r\nOK\r\n"
+    assert h.send('AT+QHTTPREADFILE="fw.bin"\r') == b"\r\nOK\r\n\r\n+QHTTPREADFILE: 0\r\n"
+    assert h.send('AT+QFLST="fw.bin"\r') == b'\r\n+QFLST: "fw.bin",3\r\n\r\nOK\r\n'
 
 
 def test_inactive_context_is_709() -> None:

@@ -72,7 +72,7 @@ def test_guide_4_1_3_2_dtls_psk_and_endpoint() -> None:
     rig.check("AT+QLWREG", "OK", "+QLWREG: 0", '+QLWURC: "observe",25968,0,19,0,0')
     reg = rig.platform.last(Lwm2mRegister)
     assert (reg.server, reg.port, reg.endpoint) == ("2000033383.nb.ctwing.cn", 5684, "urn:imei:868543060974334")
-    assert (reg.psk_id, reg.psk) == ("868543060974334", b"TYvoiTk34D3NZ6GN")  # seed-notes.md
+    assert (reg.psk_id, reg.psk) == ("868543060974334", b"TYvoiTk34D3NZ6GN")  # docs/guides.md
     rig.check(f'AT+QLWOBSRSP=25968,1,19,0,0,2,10,"{HELLO}",0', "OK", "+QLWOBSRSP: 25968,0")
     rig.check(f'AT+QLWNOTIFY=19,0,0,2,10,"{HELLO}",0,1', "OK", '+QLWURC: "report",40099',
               "+QLWNOTIFY: 0", '+QLWURC: "report_ack",0,40099')

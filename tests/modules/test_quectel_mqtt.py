@@ -95,7 +95,7 @@ async def test_guide_4_2_3_transcript_reaches_the_application(emu):
                 assert await at.cmd(line) == f"{line}\r\r\nOK\r\n".encode()
             assert await at.cmd(f'AT+QMTOPEN=0,"{CTWING}",1883') == f'AT+QMTOPEN=0,"{CTWING}",1883\r\r\nOK\r\n'.encode()
             await at.urc("+QMTOPEN: 0,0")
-            # the guide's typo: a real module does not know AT+QMTCCONN (seed-notes.md)
+            # the guide's typo: a real module does not know AT+QMTCCONN (docs/guides.md)
             await at.cmd(f'AT+QMTCCONN=0,"{DEVICE_ID}","device001","{TOKEN}"', final="ERROR")
             await at.cmd(f'AT+QMTCONN=0,"{DEVICE_ID}","device001","{TOKEN}"')
             await at.urc("+QMTCONN: 0,0,0")

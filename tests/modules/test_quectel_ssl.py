@@ -4,6 +4,8 @@ bytes an open hands to the executor, and the errors."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from emulator.modules.handlers.quectel_ssl_effects import (TlsClose, TlsClosed, TlsData, TlsOpen, TlsOpened,
@@ -218,3 +220,12 @@ def test_reboot_closes_open_clients(h):
     assert [e.client_id for e in effects(h, TlsClose)] == [7]
     h.send("ATE0\r")
     assert h.send("AT+QSSLSTATE\r") == OK
+
+
+def test_open_carries_the_module_clock_for_the_certificate_dates(h):
+    # "ignorelocaltime" 0 checks dates against the module's RTC (AT+CCLK moves it), not the host's
+    assert h.send('AT+CCLK="30/06/01,12:00:00+00"\r') == OK
+    h.advance(60)
+    effect = _open(h)
+    when = datetime.datetime.fromtimestamp(effect.settings.local_time, tz=datetime.timezone.utc)
+    assert when.replace(microsecond=0) == datetime.datetime(2030, 6, 1, 12, 1, tzinfo=datetime.timezone.utc)

@@ -3,7 +3,7 @@ and the effects handed to the socket executor (stimuli stand in for the network 
 
 from __future__ import annotations
 
-from emulator.modules.handlers.quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket,
+from emulator.modules.handlers.quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName,
                                                              SendData, SocketClosed, SocketData, SocketOpened)
 from emulator.testing.sansio import make_harness
 
@@ -15,12 +15,14 @@ def _last(h, kind):
 def test_wsoc_lifecycle_and_errors() -> None:
     h = make_harness("wm-n400mse", testkit=False)
     assert h.send("AT+WSOCO=0\r") == b"\r\n+WSOCO:0,0,OPEN_WAIT\r\n\r\nOK\r\n"  # not created
-    assert h.send("AT+WSOCR=9,1.2.3.4,80,0,0\r") == b"\r\nERROR\r\n"
-    assert h.send("AT+WSOCR=1,echo.test,7,1,1\r") == b"\r\n+WSOCR:1,1\r\n\r\nOK\r\n"
+    assert h.send("AT+WSOCR=9,1.2.3.4,80,1,0\r") == b"\r\nERROR\r\n"
+    assert h.send("AT+WSOCR=1,echo.test,7,2,1\r") == b""  # the name is resolved first
+    assert h.stim(NameResolved(_last(h, ResolveName).token, ("192.0.2.7",))) == (
+        b"\r\n+WSOCR:1,1,64:ff9b::c000:207/7,UDP\r\n\r\nOK\r\n")
     assert h.send("AT+WSOCO=1\r") == b"\r\n+WSOCO:1,1,OPEN_WAIT\r\n\r\nOK\r\n"
     op = _last(h, OpenSocket)
     assert (op.service, op.host, op.port) == ("UDP", "echo.test", 7)
-    assert h.send("AT+WSOCR=1,echo.test,7,1,1\r") == b"\r\n+WSOCR:0,1\r\n\r\nOK\r\n"  # in use
+    assert h.send("AT+WSOCR=1,echo.test,7,2,1\r") == b"\r\n+WSOCR:0,1\r\n\r\nOK\r\n"  # in use
     assert h.send("AT+WSOWR=1,2,0102\r") == b"\r\n+WSOWR:0,1\r\n\r\nOK\r\n"  # not open yet
     assert h.stim(SocketOpened(1, op.gen)) == b"\r\n+WSOCO:1,OPEN_CMPL\r\n"
     assert h.send("AT+WSOWR=1,2,0102\r") == b"\r\n+WSOWR:1,1\r\n\r\nOK\r\n"
@@ -31,11 +33,33 @@ def test_wsoc_lifecycle_and_errors() -> None:
     assert h.send("AT+WSOCL=1\r") == b"\r\n+WSOCL:0,1,CLOSE_WAIT\r\n\r\nOK\r\n"
 
 
+def test_wsoc_guide_transcript_tcp_is_1_udp_is_2() -> None:
+    """The WIZnet WM01 TCP guide's session (wiznet-iot-shield-arduino-kr, WM-N400MSE TCP guide
+    §5-§9): protocol 1 is TCP, 2 UDP, 0 none; AT+WSOCL ends with +WSOCL:<id>,CLOSE_CMPL."""
+    h = make_harness("wm-n400mse", testkit=False)
+    assert h.send("AT+WSOCR=0,222.98.173.214,8080,0,0\r") == b"\r\nERROR\r\n"
+    assert h.send("AT+WSOCR=0,222.98.173.214,8080,1,0\r") == (
+        b"\r\n+WSOCR:1,0,64:ff9b::222.98.173.214/8080,TCP\r\n\r\nOK\r\n")
+    assert h.send("AT+WSOCO=0\r") == b"\r\n+WSOCO:1,0,OPEN_WAIT\r\n\r\nOK\r\n"
+    op = _last(h, OpenSocket)
+    assert (op.service, op.host, op.port) == ("TCP", "222.98.173.214", 8080)
+    assert h.stim(SocketOpened(0, op.gen)) == b"\r\n+WSOCO:0,OPEN_CMPL\r\n"
+    assert h.send("AT+WSOWR=0,12,Hello Cat.M1\r") == b"\r\n+WSOWR:1,0\r\n\r\nOK\r\n"
+    assert h.stim(SocketData(0, op.gen, b"Hi Cat.M1")) == b"\r\n+WSORD:0,9,Hi Cat.M1\r\n"
+    assert h.send("AT+WSOCL=0\r") == b"\r\n+WSOCL:1,0,CLOSE_WAIT\r\n\r\nOK\r\n\r\n+WSOCL:0,CLOSE_CMPL\r\n"
+    assert _last(h, CloseSocket).gen == op.gen
+    assert h.send("AT+WSOCR=1,2001:db8::5,5683,2,1\r") == b"\r\n+WSOCR:1,1,2001:db8::5/5683,UDP\r\n\r\nOK\r\n"
+    h.send("AT+WSOCO=1\r")
+    assert _last(h, OpenSocket).service == "UDP"
+
+
 def test_wsoc_open_failure_and_timeout() -> None:
     h = make_harness("wm-n400mse", testkit=False)
-    h.send("AT+WSOCR=0,nowhere,80,0,0\r")
+    h.send("AT+WSOCR=0,nowhere,80,1,0\r")
+    assert h.stim(NameResolved(_last(h, ResolveName).token, ())) == b"\r\n+WSOCR:0,0\r\n\r\nOK\r\n"
+    h.send("AT+WSOCR=0,192.0.2.9,80,1,0\r")  # nothing answers there
     h.send("AT+WSOCO=0\r")
-    assert h.stim(SocketOpened(0, _last(h, OpenSocket).gen, err=565)) == b"\r\n+WSOCO:0,OPEN_FAIL\r\n"
+    assert h.stim(SocketOpened(0, _last(h, OpenSocket).gen, err=566)) == b"\r\n+WSOCO:0,OPEN_FAIL\r\n"
     h.send("AT+WSOCO=0\r")  # created again: a retry opens anew
     gen = _last(h, OpenSocket).gen
     assert h.advance(15.0) == b"\r\n+WSOCO:0,OPEN_FAIL\r\n"

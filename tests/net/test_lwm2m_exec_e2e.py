@@ -23,7 +23,7 @@ from emulator.transport.runner import Emulator  # noqa: E402
 
 pytestmark = pytest.mark.slow
 IMEI = "868543060974334"
-PSK_HEX = "5459766f69546b333444334e5a36474e"  # TYvoiTk34D3NZ6GN (seed-notes.md)
+PSK_HEX = "5459766f69546b333444334e5a36474e"  # TYvoiTk34D3NZ6GN (docs/guides.md)
 HELLO = "68656c6c6f776f726c64"
 
 

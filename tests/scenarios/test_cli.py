@@ -73,3 +73,49 @@ def test_missing_path_or_nothing_selected_exits_two(tmp_path, capsys):
     assert main(["run", "-k", "zzz-no-such", GOOD]) == 2
     (tmp_path / "empty").mkdir()
     assert main(["run", str(tmp_path / "empty")]) == 2
+
+
+def test_an_unknown_override_key_is_a_load_error_with_the_valid_keys(tmp_path, capsys):
+    sc = tmp_path / "typo.yaml"
+    sc.write_text("name: typo\nmodems:\n  - module: bg96\n    imie: '866425035073255'\nsteps:\n  - send: AT\n  - expect: OK\n")
+    assert main(["run", "--no-color", str(sc)]) == 1
+    err = capsys.readouterr().err
+    assert "typo.yaml:4: unknown bg96 override 'imie'; did you mean " in err and "'imei'" in err
+    assert "boot_urcs" in err and "apn" in err  # the list: quirks, defaults
+
+
+def test_known_override_keys_still_load(tmp_path, capsys):
+    sc = tmp_path / "ok.yaml"
+    sc.write_text("name: ok\nskip_boot: true\nbackends: none\nmodems:\n  - module: bg96\n    imei: '866425035073256'\n"
+                  "    apn: x\n    defaults: {anything: 1}\nsteps:\n  - send: AT+CGSN\n  - expect: ['866425035073256', OK]\n")
+    assert main(["run", "--no-color", str(sc)]) == 0, capsys.readouterr()
+
+
+def test_unexpected_boot_output_suggests_skip_boot(tmp_path, capsys):
+    sc = tmp_path / "boot.yaml"
+    sc.write_text("name: boot\nmodule: bg96\nbackends: none\nsteps:\n  - expect: OK\n")
+    assert main(["run", "--no-color", str(sc)]) == 1
+    out = capsys.readouterr().out
+    assert "unexpected line 'RDY'" in out and "skip_boot: true" in out
+
+
+def test_the_fixture_checks_overrides_and_names_a_missing_platform(pytester):
+    pytester.makeconftest(
+        "from importlib.metadata import entry_points\n"
+        "P = 'emulator.testing.pytest_plugin'\n"
+        "pytest_plugins = [] if any(e.value == P for e in entry_points(group='pytest11')) else [P]\n")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.modem(module="ec800e", overrides={"imie": "1"})
+        def test_typo(modem):
+            pass
+
+        @pytest.mark.modem(module="ec800e")
+        def test_no_platform(modem):
+            modem.platform("ctwing", "queue_command", device="868543060974334", payload="x")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*unknown ec800e override 'imie'; did you mean*'imei'*"])
+    result.stdout.fnmatch_lines(["*platform 'ctwing' is not running*start it with backends=*"])

@@ -84,3 +84,62 @@ def test_the_programs_stderr_is_a_log_not_uart_traffic(tmp_path: Path) -> None:
                           sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert "debug: booted" in res.stderr
+
+
+# --- power-on after the program set up its line (pyserial flushes on open) ----------------------
+
+PYSERIAL_FIRMWARE = textwrap.dedent(r"""
+    import os, sys, time, serial
+    # open the line as firmware opens its UART; pyserial flushes the input buffer on open,
+    # which would lose every boot URC written before it
+    ser = serial.Serial(os.ttyname(0), 115200, timeout=0.2)
+    buf, end = b"", time.time() + 15
+    while b"RDY" not in buf and time.time() < end:
+        buf += ser.read(256)
+    sys.exit(0 if buf.startswith(b"\r\nRDY\r\n") else 3)
+""")
+
+TCFLUSH_FIRMWARE = textwrap.dedent(r"""
+    import os, sys, termios, time
+    termios.tcflush(0, termios.TCIOFLUSH)   # set-up: drop whatever the line held
+    buf, end = b"", time.time() + 15
+    while b"RDY" not in buf and time.time() < end:
+        buf += os.read(0, 4096)
+    sys.exit(0 if b"RDY" in buf else 3)
+""")
+
+
+@pytest.mark.parametrize("firmware", [PYSERIAL_FIRMWARE, TCFLUSH_FIRMWARE], ids=["pyserial", "tcflush"])
+def test_a_program_that_flushes_on_open_still_sees_rdy(tmp_path: Path, firmware: str) -> None:
+    """--boot-delay 600: only the program's flush (seen through packet mode) can power the modem
+    on within the program's 15 s, so this fails if the flush is not noticed."""
+    script = tmp_path / "fw.py"
+    script.write_text(firmware)
+    res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "bg96", "--no-backends",
+                          "--boot-delay", "600", "--", sys.executable, str(script)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+
+
+def test_without_a_flush_the_modem_boots_after_the_boot_delay(tmp_path: Path) -> None:
+    script = tmp_path / "fw.py"
+    script.write_text(textwrap.dedent(r"""
+        import os, sys, time
+        buf, end = b"", time.time() + 15
+        while b"RDY" not in buf and time.time() < end:
+            buf += os.read(0, 4096)
+        sys.exit(0 if buf.startswith(b"\r\nRDY\r\n") else 3)
+    """))
+    res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "bg96", "--no-backends",
+                          "--boot-delay", "0.2", "--", sys.executable, str(script)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("program", ["/no/such/firmware", "no-such-firmware-xyz"])
+def test_a_missing_program_is_one_line_and_exit_127(tmp_path: Path, program: str) -> None:
+    res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "bg96", "--", program],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 127
+    assert res.stderr.startswith(f"modemu: exec: {program}: ") and res.stderr.count("\n") == 1
+    assert "Traceback" not in res.stderr

@@ -82,7 +82,9 @@ def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] |
     async def create_product(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         try:
             return registry.add_product(body).to_dict()
-        except (RegistryError, TypeError) as exc:
+        except TypeError as exc:  # missing or unknown fields: the body's shape (422, as everywhere)
+            raise HTTPException(422, str(exc)) from None
+        except RegistryError as exc:
             raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
 
     @router.get("/devices")
@@ -94,7 +96,9 @@ def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] |
     async def create_device(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         try:
             return device_view(registry, registry.add_device(body))
-        except (RegistryError, TypeError) as exc:
+        except TypeError as exc:  # missing or unknown fields: the body's shape (422, as everywhere)
+            raise HTTPException(422, str(exc)) from None
+        except RegistryError as exc:
             raise HTTPException(409 if "already exists" in str(exc) else 400, str(exc)) from None
 
     @router.get("/devices/{ident}")
@@ -111,6 +115,8 @@ def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] |
     @router.post("/devices/{ident}/commands", status_code=201)
     async def post_command(ident: str, body: Any = Body(...)) -> dict[str, Any]:
         device = find(ident)
+        if not isinstance(body, dict) or not {"payload", "payload_hex"} & set(body):  # shape: 422
+            raise HTTPException(422, "body must be a JSON object with 'payload' (text) or 'payload_hex' (hex)")
         try:
             payload = command_payload(body)
             ttl = check_ttl(body.get("ttl"))

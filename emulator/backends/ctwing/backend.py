@@ -4,7 +4,7 @@
 protocol; it starts the MQTT and TCP servers itself and any ``extra_servers`` (the LwM2M server
 is plugged in this way: objects with ``async start(backend) -> {key: endpoint}`` and
 ``async stop()``), then registers the host names and public IPs the guide dials
-(guide 001 §4 access table, §4.2.3, §4.3.3; seed-fixtures.md) on the fake internet.
+(guide 001 §4 access table, §4.2.3, §4.3.3; docs/guides.md) on the fake internet.
 
 When the LwM2M component (``emulator.backends.lwm2m.server``) is installed, a
 :class:`~.lwm2m_link.CtwingLwm2mPlugin` is added to ``extra_servers`` automatically (config
@@ -81,13 +81,18 @@ class CtwingBackend(Backend):
         self._started_extras: list[Any] = []
         self.endpoints: dict[str, Endpoint] = {}
         # security events of the platform's servers (failed DTLS handshakes), newest last, for
-        # the console's event stream: read ``events`` or add a callable to ``event_listeners``
+        # GET /api/ctwing/events: read ``events`` or add a callable to ``event_listeners``; each
+        # also goes to the live event bus as a ``login_refused`` (``record_event``)
         self.events: list[dict[str, Any]] = []
         self.event_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def record_event(self, event: dict[str, Any]) -> None:
         self.events.append(dict(event))
         del self.events[:-EVENTS_KEPT]
+        if event.get("type") == "dtls_handshake_failed":  # on the live stream: a refused login
+            self.store.publish("login_refused", platform="ctwing", device=event.get("identity"),
+                               protocol="lwm2m-dtls", reason=event.get("reason"), alert=event.get("alert"),
+                               peer=event.get("peer"))
         for listener in list(self.event_listeners):
             listener(dict(event))
 

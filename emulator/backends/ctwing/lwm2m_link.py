@@ -2,8 +2,9 @@
 
 :class:`CtwingLwm2mHooks` implements the LwM2M server's platform-hook protocol
 (``emulator.backends.lwm2m.server.Lwm2mPlatformHooks``: authorize, psk_for, on_registered,
-on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, should_deliver) on
-top of the shared registry and store (commands: the store's ``CommandModel``); it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
+on_deregistered, on_uplink, next_downlink, downlink_result, auto_observe, should_deliver,
+observe_accept, downlink_format) on top of the shared registry and store (commands: the store's
+``CommandModel``); it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
 :class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
 lazily, so this package works without the LwM2M component) and kicks it when a command is
 queued for one of its devices.

@@ -15,13 +15,14 @@ Must not: do I/O, read clocks, or know about sockets; timestamps are handed in b
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Mapping
 
 from ...errors import ConfigError, EmulatorError
+from .credentials import (  # re-exported: callers import them from here
+    RegistryError, generated_feature_string, generated_psk, lwm2m_device_id, parse_psk, psk_from_hex,
+)
 
 PROTOCOLS = ("lwm2m", "mqtt", "tcp")
 AUTH_KINDS = ("imei", "feature_string")
@@ -33,10 +34,6 @@ OBSERVE_ACCEPTS = ("tlv", "senml-cbor", "senml-json", "opaque", "cbor", "lwm2m-j
 
 _IMEI_RE = re.compile(r"^\d{15}$")
 _IMSI_RE = re.compile(r"^\d{6,15}$")
-
-
-class RegistryError(EmulatorError, ValueError):
-    """A product or device definition is invalid (the message says which field)."""
 
 
 class UnknownDeviceError(EmulatorError, KeyError):
@@ -54,48 +51,6 @@ class UnknownProductError(EmulatorError, KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
-
-
-def parse_psk(value: str | bytes | None) -> bytes | None:
-    """A PSK from config/API: bytes as is; ``"hex:..."`` or ``"0x..."`` -> hex; other text -> UTF-8.
-
-    Plain text is taken literally because the platform shows the PSK as text
-    (``TYvoiTk34D3NZ6GN``) while the module is given its hex (guide 001 §4.1.3.2).
-    """
-    if value is None or isinstance(value, bytes):
-        return value
-    text = str(value)
-    for prefix in ("hex:", "0x", "0X"):
-        if text.startswith(prefix):
-            return psk_from_hex(text[len(prefix):])
-    if not text:
-        raise RegistryError("PSK must not be empty")
-    return text.encode("utf-8")
-
-
-def psk_from_hex(hex_text: str) -> bytes:
-    try:
-        raw = bytes.fromhex(hex_text)
-    except ValueError:
-        raise RegistryError(f"PSK {hex_text!r} is not valid hex") from None
-    if not raw:
-        raise RegistryError("PSK must not be empty")
-    return raw
-
-
-def lwm2m_device_id(product_id: str, imei: str) -> str:
-    """Stable 32-hex device ID for an LwM2M device (the real platform assigns a random one)."""
-    return hashlib.sha256(f"ctwing-lwm2m:{product_id}:{imei}".encode()).hexdigest()[:32]
-
-
-def generated_feature_string(key: str) -> str:
-    """A 43-character feature string (base64url of 32 bytes, the shape of the guide's ones)."""
-    digest = hashlib.sha256(f"ctwing-feature:{key}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def generated_psk(key: str) -> bytes:
-    return generated_feature_string("psk:" + key)[:16].encode()
 
 
 @dataclass
@@ -195,12 +150,12 @@ DEFAULT_PRODUCTS: list[dict[str, Any]] = [
 
 DEFAULT_DEVICES: list[dict[str, Any]] = [
     {"product_id": "15430077", "name": "device001", "imei": "868543060974334", "imsi": "460115472446714"},
-    # PSK: the hex typed in AT+QLWCONFIG decodes to TYvoiTk34D3NZ6GN (seed-notes.md).
+    # PSK: the hex typed in AT+QLWCONFIG decodes to TYvoiTk34D3NZ6GN (docs/guides.md).
     {"product_id": "16899569", "name": "device001", "imei": "868543060974334", "imsi": "460115472446714",
      "psk": "TYvoiTk34D3NZ6GN"},
     {"product_id": "16891291", "name": "device001", "device_number": "868543060025186",
      "password": "nFSzM3tjRCOYygFWrlOb26eKsiwYtoRqgP862HcxVwU"},
-    # Password with capital I as the login hex spells it (seed-notes.md).
+    # Password with capital I as the login hex spells it (docs/guides.md).
     {"product_id": "15436586", "name": "smart_device", "device_number": "863318069987727",
      "password": "ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"},
 ]
@@ -216,7 +171,7 @@ class Registry:
     # --- construction --------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "Registry":
-        """Defaults (seed-fixtures.md) then config ``products``/``devices`` (same ID = override).
+        """Defaults (docs/guides.md) then config ``products``/``devices`` (same ID = override).
 
         ``defaults: false`` starts empty.
         """

@@ -35,7 +35,9 @@ from aiocoap.numbers import constants
 from aiocoap.transports.generic_udp import GenericMessageInterface
 
 from .coap_adapter import DecodeGuard
-from .dtls_engine import MBEDTLS_AVAILABLE, MBEDTLS_MISSING_REASON, PSK_SUITES, DtlsFailure, DtlsServerEngine
+from .dtls_engine import (
+    MAX_SESSIONS, MBEDTLS_AVAILABLE, MBEDTLS_MISSING_REASON, PSK_SUITES, DtlsFailure, DtlsServerEngine,
+)
 
 DTLS_AVAILABLE = MBEDTLS_AVAILABLE
 DTLS_MISSING_REASON = MBEDTLS_MISSING_REASON
@@ -43,7 +45,13 @@ log = logging.getLogger("modemu.lwm2m.dtls")
 
 
 class SessionClosed(coap_error.NetworkError):
-    """The DTLS session with the remote ended (close_notify, fatal alert, replaced, shutdown)."""
+    """The DTLS session with the remote ended (close_notify, fatal alert, replaced, shutdown).
+
+    Says why in ``str()`` (aiocoap's NetworkError prints only the class name), so a failed
+    command's reason names it."""
+
+    def __str__(self) -> str:
+        return f"DTLS session ended: {self.args[0]}" if self.args else "DTLS session ended"
 
 
 class DtlsRemote(namedtuple("DtlsRemote", ["serversocket", "address"]), interfaces.EndpointAddress):
@@ -108,6 +116,10 @@ class _DtlsSocket(asyncio.DatagramProtocol):
             return
         self._sendto(result.records, peer)
         remote = DtlsRemote(self, peer)
+        for gone in result.evicted:
+            log.warning("DTLS session with %s:%s dropped: %d sessions open (dtls_engine.MAX_SESSIONS)",
+                        *gone, MAX_SESSIONS)
+            self.iface._received_exception(DtlsRemote(self, gone), SessionClosed("dropped: too many sessions"))
         if result.replaced:
             self.iface._received_exception(remote, SessionClosed("a new DTLS handshake replaced the session"))
         if result.established:
@@ -120,7 +132,19 @@ class _DtlsSocket(asyncio.DatagramProtocol):
             self.iface._received_exception(remote, SessionClosed(result.closed))
 
     def send_plaintext(self, peer: tuple[str, int], data: bytes) -> None:
-        self._sendto(self.engine.send(peer, data), peer)
+        """Encrypt and send; with no session to ``peer`` (it ended before an Observe or Write
+        left, or between its retransmissions) nothing is sent and the exchange is failed as a
+        network error on the next loop turn, which also stops its retransmissions (aiocoap
+        keeps retransmitting when a transport raises anything else)."""
+        try:
+            records = self.engine.send(peer, data)
+        except ConnectionError as exc:
+            if self._transport is not None:
+                remote = DtlsRemote(self, peer)
+                asyncio.get_running_loop().call_soon(
+                    self.iface._received_exception, remote, SessionClosed(str(exc)))
+            return
+        self._sendto(records, peer)
 
     def _sendto(self, records: list[bytes], peer: tuple[str, int]) -> None:
         if self._transport is None:

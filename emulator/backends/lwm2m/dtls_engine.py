@@ -49,7 +49,8 @@ try:
     MBEDTLS_MISSING_REASON = ""
 except ImportError as exc:  # pragma: no cover - a platform without python-mbedtls wheels
     MBEDTLS_AVAILABLE = False
-    MBEDTLS_MISSING_REASON = f"python-mbedtls is not importable ({exc}); pip install python-mbedtls"
+    MBEDTLS_MISSING_REASON = (f"python-mbedtls is not importable ({exc}); it has wheels for Python 3.11/3.12 on Linux "
+                              "x86_64, Windows, Apple-silicon macOS; elsewhere pip install 'modemu[dtls]' builds it")
 
 # LwM2M 1.0 TS §7.1.7 mandatory PSK suites, in our order of preference (Mbed TLS names)
 PSK_SUITES = ("TLS-PSK-WITH-AES-128-CCM-8", "TLS-PSK-WITH-AES-128-CBC-SHA256")
@@ -74,7 +75,9 @@ _REASONS = {
     _ERR_BAD_HS_CLIENT_HELLO: ("malformed ClientHello", None),
     _ERR_FATAL_ALERT: ("the client sent a fatal alert", None),
 }
-MAX_SESSIONS = 64
+# sessions kept (established + handshakes in progress); when full, the oldest handshake in
+# progress goes first, an established session only when there is none (reported in ``evicted``)
+MAX_SESSIONS = 256
 
 
 @dataclass
@@ -103,6 +106,7 @@ class DtlsResult:
     established: bool = False  # the handshake completed with this datagram
     closed: str | None = None  # the session ended (reason) with this datagram
     replaced: bool = False  # a new handshake from the same address replaced an older session
+    evicted: list[tuple[str, int]] = field(default_factory=list)  # established sessions dropped (full)
 
 
 class _KeyLookup(Mapping):
@@ -181,7 +185,7 @@ class DtlsServerEngine:
         if sess is None:
             if not _is_initial_client_hello(data):
                 return result  # a stray record for a session we do not have: drop silently
-            sess = self._new_session(peer)
+            sess = self._new_session(peer, result)
         else:
             self._sessions.move_to_end(peer)
         self._feed(peer, sess, data, result)
@@ -210,9 +214,14 @@ class DtlsServerEngine:
 
     # internals -----------------------------------------------------------------------------
 
-    def _new_session(self, peer: tuple[str, int]) -> _Session:
+    def _new_session(self, peer: tuple[str, int], result: DtlsResult) -> _Session:
+        self._sessions.pop(peer, None)  # a handshake from this address that gets a fresh context
         while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.popitem(last=False)
+            victim = next((p for p, s in self._sessions.items() if not s.established), None)
+            if victim is None:  # only established sessions: the least recently active one goes
+                victim = next(iter(self._sessions))
+                result.evicted.append(victim)
+            del self._sessions[victim]
         buffer = self._context.wrap_buffers()
         buffer.setcookieparam(f"{peer[0]}:{peer[1]}".encode())
         sess = _Session(buffer)
@@ -246,7 +255,7 @@ class DtlsServerEngine:
             # HelloVerifyRequest. When it was just written, wait for the ClientHello with the
             # cookie; when it was raised on that ClientHello itself, feed it to the fresh context.
             result.records += _drain(sess.buffer)
-            fresh = self._new_session(peer)
+            fresh = self._new_session(peer, result)
             if len(result.records) == before and retry:
                 self._feed(peer, fresh, data, result, retry=False)
             return

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .registry import ConflictError, InvalidError, NotFoundError
 
@@ -40,6 +40,7 @@ class TelemetryPoint(BaseModel):
 
 
 class RpcRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a wrong shape: 422
     method: str = Field("tp_user", description="cmd_type, e.g. tp_user, tp_reset, tp_reboot")
     params: Any = Field(None, description="JSON-RPC params, passed to the device unchanged")
     rpcMode: Literal["oneway", "twoway"] = "twoway"
@@ -61,6 +62,7 @@ class ServiceIn(BaseModel):
 
 
 class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a wrong shape: 422
     name: str
     token: str | None = Field(None, description="issued by the platform when omitted")
 
@@ -70,6 +72,7 @@ class BrokerState(BaseModel):
 
 
 class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a wrong shape: 422
     token: str | None = Field(None, description="the new token; issued by the platform when omitted")
 
 

@@ -6,8 +6,10 @@ Formats from the Quectel BG96 FILE AT Commands Manual V1.0 (2018-01-24) ch. 2 an
 ``+QFUPL: <size>,<checksum>`` ``OK``. With ``<ackmode>`` 1 the module writes ``A`` after each
 1024 bytes and waits for the next block. If the bytes do not all come within ``<timeout>``
 seconds (virtual clock) the upload fails with ``+CME ERROR: 421`` (time out) and no file is
-left behind. ASSUMPTION (the manual only says "the time waiting for data"): the timeout counts
-from ``CONNECT`` (from each ``A`` in ack mode), not from the last byte.
+left behind. The timeout is an inactivity timeout: "when the uploaded data reaches <file_size>,
+or there is no any data inputted when <timeout> reaches, then it will exit from data mode"
+[doc: BG96 FILE AT Commands Manual V1.0 §2.5], so it restarts with every byte that arrives (a
+slow line that keeps sending is never cut off).
 
 ``AT+QFLST`` names files with their drive (``"UFS:ca.pem"``) when the profile says so
 (``qflst_prefix``: EC800E, like the EG800K/EC25 units in manuals-wave2.md §4; the BG96 prints
@@ -155,7 +157,7 @@ def qfupl_set(cmd: AtCommand, ctx: Context) -> Reply:
         timer[0] = c.later(timeout, expire, "qfupl-timeout")
 
     def block(n: int, text: bytes) -> Prompt:
-        return Prompt(on_data, length=n, echo=False, text=text)
+        return Prompt(on_data, length=n, echo=False, text=text, on_progress=arm)
 
     def on_data(data: bytes, c: Context) -> Reply:
         received.extend(data)

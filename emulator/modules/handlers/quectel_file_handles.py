@@ -11,8 +11,8 @@ exactly ``<length>`` bytes, ``+QFWRITE: <written>,<file size>``; ``AT+QFSEEK=<fh
 
 Where the manual is silent (ASSUMPTION, README "Quectel file system"): handles count from 1;
 4 files may be open at once (``fs_max_open``; the fifth gets 413); reading at the end of the
-file gives ``CONNECT 0``; a QFWRITE whose bytes do not all come within ``<timeout>`` (default
-5 s, from ``CONNECT``) writes nothing and answers 421; ``<length>`` defaults to 10240 as for QFUPL;
+file gives ``CONNECT 0``; a QFWRITE whose bytes stop coming for ``<timeout>`` seconds (default
+5 s; restarted by every byte, as AT+QFUPL's) writes nothing and answers 421; ``<length>`` defaults to 10240 as for QFUPL;
 seeking past the end is 401.
 
 Must not: do I/O.
@@ -105,10 +105,14 @@ def qfwrite_set(cmd: AtCommand, ctx: Context) -> Reply:
         if _fs(c).upload == token:
             _fs(c).upload = 0
             c.abort_data(Reply(final=CmeError(TIME_OUT)))
-    timer = ctx.later(timeout, expire, "qfwrite-timeout")
+    timer = [ctx.later(timeout, expire, "qfwrite-timeout")]
+
+    def progress(c: Context) -> None:  # inactivity timeout: a byte arrived, wait <timeout> again
+        timer[0].cancel()
+        timer[0] = c.later(timeout, expire, "qfwrite-timeout")
 
     def on_data(chunk: bytes, c: Context) -> Reply:
-        timer.cancel()
+        timer[0].cancel()
         _fs(c).upload = 0
         try:
             data = _fs(c).data_of(h)
@@ -119,7 +123,8 @@ def qfwrite_set(cmd: AtCommand, ctx: Context) -> Reply:
         _fs(c).touched()
         return Reply(lines=(f"+QFWRITE: {len(chunk)},{len(data)}",))
 
-    return Reply(final=None, prompt=Prompt(on_data, length=length, echo=False, text=b"\r\nCONNECT\r\n"))
+    return Reply(final=None, prompt=Prompt(on_data, length=length, echo=False, text=b"\r\nCONNECT\r\n",
+                                           on_progress=progress))
 
 
 @T.set("+QFSEEK")

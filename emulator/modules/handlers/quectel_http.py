@@ -337,6 +337,8 @@ def qhttpreadfile_set(cmd: AtCommand, ctx: Context) -> Reply:
         drive, short = fs.split(name)
     except FileError as exc:
         return Reply(final=CmeError(exc.code))
+    if fs.is_open(drive, short):  # as AT+QFDEL: a file open by AT+QFOPEN is not replaced under its handle
+        return Reply(after=("+QHTTPREADFILE: 426",))  # FILE manual 426: file already opened
     body = _payload(ctx, s.response)
     old = drive.files.get(short)
     if len(body) - (len(old) if old is not None else 0) > drive.free:

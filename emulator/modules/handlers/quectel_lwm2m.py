@@ -298,7 +298,7 @@ def qlwobsrsp_set(cmd: AtCommand, ctx: Context) -> Reply:
     msgid, result, code, path, payload = _rsp_with_value(cmd, ctx, "observe")
     if result == 1:
         lw(ctx).observed[path] = msgid
-    # seed-notes.md: the guide's "+QLWOBSRSP: 25968," is "+QLWOBSRSP: <msgid>,0"
+    # docs/guides.md: the guide's "+QLWOBSRSP: 25968," is "+QLWOBSRSP: <msgid>,0"
     return Reply(effects=(Lwm2mObserveResponse(msgid, payload, code, path),),
                  after=(f"+QLWOBSRSP: {msgid},0",))
 
@@ -317,7 +317,7 @@ def _simple_rsp(kind: str, name: str, effect_type):
         _, code = _result(cmd, 1)
         _take_pending(ctx, msgid, kind)
         del lw(ctx).pending[msgid]
-        # seed-notes.md: the guide's "+QLWWRRSP: 442990" is "+QLWWRRSP: <msgid>,0"
+        # docs/guides.md: the guide's "+QLWWRRSP: 442990" is "+QLWWRRSP: <msgid>,0"
         return Reply(effects=(effect_type(msgid, code),), after=(f"{name}: {msgid},0",))
     return handler
 

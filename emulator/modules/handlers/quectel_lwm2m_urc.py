@@ -5,7 +5,7 @@ per-modem :class:`Lwm2mState`, message ids, the CoAP exchange timeout on the vir
 the ``+QLWURC`` formats and the buffer read by ``AT+QLWRD``, and the stimulus handlers.
 
 Sources: guide 001 §4.1.3-§4.1.4 (the transcripts), protocols.md §4 (command table, URC forms),
-seed-notes.md (typos). Decisions where no source says:
+docs/guides.md (typos). Decisions where no source says:
 * ``auto_ack`` = 1: the module answers the observe itself (2.05, empty payload) and marks the
   path observed; it still prints ``+QLWURC: "observe",...`` so the host knows it may notify.
   ``AT+QLWOBSRSP`` for that msgid is then an ERROR (nothing pending).

@@ -154,6 +154,7 @@ def settings_for(ctx: Context, idx: int, host: str) -> TlsSettings:
     return TlsSettings(sslversion=values["sslversion"], ciphersuite=values["ciphersuite"],
                        seclevel=values["seclevel"], sni=bool(values["sni"]), checkhost=checkhost,
                        ignorelocaltime=bool(values["ignorelocaltime"]),
+                       local_time=ctx.clock.now() + getattr(getattr(ctx.state, "time", None), "rtc_offset", 0.0),
                        ignorecertchain=bool(values["ignorecertchain"]),
                        negotiatetime=values["negotiatetime"], missing=missing, **files)
 

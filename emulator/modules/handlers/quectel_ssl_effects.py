@@ -43,6 +43,9 @@ class TlsSettings:
     sni: bool = False
     checkhost: str = ""  # "" = do not check the server's name against its certificate
     ignorelocaltime: bool = True
+    # the module's RTC (UTC seconds: virtual clock + the offset AT+CCLK/AT+QNTP set) when the
+    # settings were taken; ``ignorelocaltime`` 0 checks the certificates' dates against it
+    local_time: float | None = None
     ignorecertchain: bool = False
     negotiatetime: int = 300
     missing: str = ""  # a configured file that is not in the file system: the open fails

@@ -1,18 +1,26 @@
 """Woori-net WM-N400MSE native sockets: AT+WSOCR, AT+WSOCO, AT+WSOWR, AT+WSOCL, URC +WSORD.
 
-As the WIZnet IoT shield samples use them (Wiznet/wiznet-iot-shield-mbed-kr
-``samples/WIoT-WM01_WM-N400MSE/WIZnet-IoTShield-WM-N400MSE-TCP/main.cpp`` @41bc6137), no space
-after ':':
+As the WIZnet IoT shield guides and samples use them (Wiznet/wiznet-iot-shield-mbed-kr
+``samples/WIoT-WM01_WM-N400MSE/WIZnet-IoTShield-WM-N400MSE-TCP/main.cpp`` @41bc6137, and the
+WM01 TCP guide of Wiznet/wiznet-iot-shield-arduino-kr, "5. 소켓 생성"), no space after ':':
 
-- ``AT+WSOCR=<id>,<host>,<port>,<proto 0 TCP|1 UDP>,<ptype 0 ASCII|1 HEX>`` -> ``+WSOCR:1,<id>``
-  ``OK`` (creates the socket; ``+WSOCR:0,<id>`` when the id is in use);
+- ``AT+WSOCR=<id>,<host>,<port>,<proto 1 TCP|2 UDP>,<ptype 0 ASCII|1 HEX>`` ->
+  ``+WSOCR:1,<id>,<address>/<port>,<TCP|UDP>`` ``OK`` (creates the socket). The guide's protocol
+  values are 1 TCP and 2 UDP (its example ``AT+WSOCR=0,222.98.173.214,8080,1,0`` answers
+  ``+WSOCR:1,0,64:ff9b::222.98.173.214/8080,TCP``; the mbed sample's ``protocol = 1`` is its TCP
+  client); ``0`` is not a protocol. The network is IPv6-only with DNS64/NAT64 (as the AMM5918K's):
+  an IPv4 literal is shown in the guide's ``64:ff9b::a.b.c.d`` form; a name is resolved first
+  (the command's answer waits for it) and shown as its AAAA/DNS64 address, as the guide's
+  ``AT+WSOCR=0,www.kma.go.kr,80,1,0`` -> ``+WSOCR:1,0,64:ff9b::8b96:f9a2/80,TCP``.
+  ``+WSOCR:0,<id>`` when the id is in use or (ASSUMPTION) the name does not resolve. Packet type
+  2 (binary) is not supported (ERROR);
 - ``AT+WSOCO=<id>`` -> ``+WSOCO:1,<id>,OPEN_WAIT`` ``OK``, then ``+WSOCO:<id>,OPEN_CMPL``
   (``+WSOCO:<id>,OPEN_FAIL`` when the connection fails: INVENTED, no public source shows it);
 - ``AT+WSOWR=<id>,<len>,<data>`` (data inline, hex when ptype 1) -> ``+WSOWR:1,<id>`` ``OK``
   (``+WSOWR:0,<id>`` when the socket is not open or the length is wrong);
 - received data: ``+WSORD:<id>,<len>,<data>``;
-- ``AT+WSOCL=<id>`` -> ``+WSOCL:1,<id>,CLOSE_WAIT`` ``OK``; a peer close: ``+WSOCL:<id>,CLOSE_CMPL``
-  (INVENTED).
+- ``AT+WSOCL=<id>`` -> ``+WSOCL:1,<id>,CLOSE_WAIT`` ``OK`` then ``+WSOCL:<id>,CLOSE_CMPL`` (guide
+  "9. 소켓 종료"); a peer close: ``+WSOCL:<id>,CLOSE_CMPL`` alone (ASSUMPTION: same URC).
 
 The I/O is the Quectel socket executor's (``emulator/net/sockets.py``): the same
 ``OpenSocket``/``SendData``/``CloseSocket`` effects and their stimuli, so routes and faults of the
@@ -24,19 +32,22 @@ Must not: do I/O.
 from __future__ import annotations
 
 import binascii
+import ipaddress
 from dataclasses import dataclass, field
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
-from ..profile import CommandTable, Feature, Reply
+from ..profile import CommandTable, Feature, Pending, Reply
 from . import ts27007
-from .quectel_tcpip_effects import (CloseSocket, OpenSocket, SendData, SocketClosed, SocketData,
-                                    SocketOpened, SocketSent)
+from .amtelecom_sock import dns64
+from .quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName, SendData, SocketClosed,
+                                    SocketData, SocketOpened, SocketSent)
 
 T = CommandTable("woorinet_sock")
 MAX_ID = 5  # ASSUMPTION: six sockets (0-5); the samples use 0 only
 OPEN_TIMEOUT = 15.0  # the samples wait 15 s (WM01_CONNECT_TIMEOUT) for OPEN_CMPL
+DNS_TIMEOUT = 15.0  # ASSUMPTION: the samples wait 15 s for +WSOCR too
 
 
 @dataclass
@@ -55,6 +66,8 @@ class WSock:
 class WSockState:
     socks: dict[int, WSock] = field(default_factory=dict)
     gen: int = 0
+    token: int = 0
+    resolving: dict[int, WSock] = field(default_factory=dict)  # AT+WSOCR waiting for its name
 
 
 def st(ctx: Context) -> WSockState:
@@ -91,14 +104,54 @@ def wsocr_set(cmd: AtCommand, ctx: Context) -> Reply:
     sid = cmd.int(0, lo=0, hi=MAX_ID)
     host = cmd.str(1, max_len=150)
     port = cmd.int(2, lo=1, hi=65535)
-    udp = cmd.int(3, lo=0, hi=1) == 1
+    udp = cmd.int(3, lo=1, hi=2) == 2  # 1 TCP, 2 UDP [WM01 TCP guide §5]
     hexmode = cmd.int(4, 0, lo=0, hi=1) == 1
     s = st(ctx)
     old = s.socks.get(sid)
     if old is not None and old.state in ("opening", "open"):
         return Reply(lines=(f"+WSOCR:0,{sid}",))
-    s.socks[sid] = WSock(sid, host, port, udp, hexmode)
-    return Reply(lines=(f"+WSOCR:1,{sid}",))
+    sock = WSock(sid, host, port, udp, hexmode)
+    literal = _literal(host)
+    if literal is not None:
+        s.socks[sid] = sock
+        return Reply(lines=(_created(sock, literal),))
+    s.token += 1
+    token = s.token
+    s.resolving[token] = sock
+
+    def on_timeout(c: Context) -> Reply:
+        st(c).resolving.pop(token, None)
+        return Reply(lines=(f"+WSOCR:0,{sid}",))
+    return Reply(final=None, effects=(ResolveName(token, host),),
+                 pending=Pending(f"wsocr:{token}", DNS_TIMEOUT, on_timeout))
+
+
+def _literal(host: str) -> str | None:
+    """How the answer shows an address literal (None: a name): IPv4 behind the DNS64 prefix,
+    written as the guide writes it (``64:ff9b::222.98.173.214``)."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    return f"64:ff9b::{ip}" if ip.version == 4 else str(ip)
+
+
+def _created(sock: WSock, address: str) -> str:
+    return f"+WSOCR:1,{sock.sid},{address}/{sock.port},{'UDP' if sock.udp else 'TCP'}"
+
+
+def _resolved(stim: NameResolved, ctx: Context) -> None:
+    s = st(ctx)
+    sock = s.resolving.pop(stim.token, None)
+    if sock is None:
+        return
+    address = dns64(stim.addresses)
+    old = s.socks.get(sock.sid)
+    if address is None or (old is not None and old.state in ("opening", "open")):
+        ctx.finish(f"wsocr:{stim.token}", Reply(lines=(f"+WSOCR:0,{sock.sid}",)))
+        return
+    s.socks[sock.sid] = sock
+    ctx.finish(f"wsocr:{stim.token}", Reply(lines=(_created(sock, address),)))
 
 
 @T.set("+WSOCO")
@@ -154,7 +207,7 @@ def wsocl_set(cmd: AtCommand, ctx: Context) -> Reply:
     if sock.timer is not None:
         sock.timer.cancel()
     effects = (CloseSocket(sid, sock.gen),) if sock.state in ("opening", "open") else ()
-    return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects)
+    return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects, after=(f"+WSOCL:{sid},CLOSE_CMPL",))
 
 
 def _live(ctx: Context, sid: int, gen: int) -> WSock | None:
@@ -202,6 +255,7 @@ def _sent(stim: SocketSent, ctx: Context) -> None:
 
 
 FEATURE = Feature("woorinet_sock", T, init=_init, on_shutdown=_shutdown, stimuli={
-    SocketOpened: _opened, SocketData: _data, SocketClosed: _closed, SocketSent: _sent})
+    SocketOpened: _opened, SocketData: _data, SocketClosed: _closed, SocketSent: _sent,
+    NameResolved: _resolved})
 
 __all__ = ["FEATURE"]

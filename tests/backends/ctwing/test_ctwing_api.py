@@ -67,9 +67,11 @@ def test_commands(parts):
     assert resp.json()["id"] == first + 1
     cmds = client.get(f"/api/ctwing/devices/{TCP_ID}/commands").json()
     assert [c["payload_hex"] for c in cmds] == ["72656365697665646d657373616765", "7265"]
-    for bad in ({"payload_hex": "zz"}, {"payload_hex": "abc"}, {}, {"payload": ""}):
+    for bad in ({"payload_hex": "zz"}, {"payload_hex": "abc"}, {"payload": ""}):
         resp = client.post(f"/api/ctwing/devices/{TCP_ID}/commands", json=bad)
         assert resp.status_code == 400, bad
+    for shape in ({}, [], "receivedmessage"):  # not an object with payload / payload_hex: 422
+        assert client.post(f"/api/ctwing/devices/{TCP_ID}/commands", json=shape).status_code == 422, shape
     assert len(store.commands(TCP_ID)) == 2  # nothing bogus queued
 
 

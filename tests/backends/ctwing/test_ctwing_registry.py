@@ -1,4 +1,4 @@
-"""Pure tests of the CTWing registry: defaults from seed-fixtures.md, lookups, endpoint formats."""
+"""Pure tests of the CTWing registry: defaults from docs/guides.md, lookups, endpoint formats."""
 
 import pytest
 
@@ -22,7 +22,7 @@ def test_defaults_follow_the_guide(reg):
     assert mqtt.device_number == "868543060025186" and mqtt.name == "device001"
     assert mqtt.password == "nFSzM3tjRCOYygFWrlOb26eKsiwYtoRqgP862HcxVwU"
     tcp = reg.device_by_id(TCP_ID)
-    assert tcp.password == "ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"  # capital I (seed-notes)
+    assert tcp.password == "ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"  # capital I (docs/guides.md)
     plain = reg.device_by_imei(IMEI, product_id="15430077")
     assert plain.imsi == IMSI and plain.name == "device001" and plain.psk is None
     dtls = reg.device_by_imei(IMEI, product_id="16899569")

@@ -6,7 +6,7 @@ from emulator.backends.ctwing import tcp_codec as codec
 
 DEVICE = "15436586863318069987727"
 PASSWORD = "ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8"
-# guide 001 §4.3.3, AT+QISEND=0,76 with the device-ID digit the guide lost restored (seed-notes.md)
+# guide 001 §4.3.3, AT+QISEND=0,76 with the device-ID digit the guide lost restored (docs/guides.md)
 GUIDE_LOGIN_HEX = ("0100173135343336353836383633333138303639393837373237002b"
                    "6e7936663174534134314451555650443650386734694f6b397a574e67354c4761394c497a50796d754538"
                    "0003312e30")

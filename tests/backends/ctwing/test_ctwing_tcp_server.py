@@ -93,7 +93,7 @@ async def test_login_split_byte_by_byte(env):
 async def test_wrong_password_is_3(env):
     clock, store, server, addr = env
     reader, writer = await connect(addr)
-    # the screenshot's lower-case 'i' spelling is NOT the device's password (seed-notes.md)
+    # the screenshot's lower-case 'i' spelling is NOT the device's password (docs/guides.md)
     writer.write(codec.encode(codec.Login(DEVICE, PASSWORD.replace("LIz", "Liz"))))
     assert (await read_exactly(reader, 3)).hex() == "050003"
     assert await closed(reader)

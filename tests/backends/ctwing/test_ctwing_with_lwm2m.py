@@ -110,7 +110,9 @@ async def test_dtls_product_registers_with_guide_psk():
     from emulator.backends.lwm2m import dtls_adapter
     if shutil.which("coap-client-openssl") is None or not dtls_adapter.DTLS_AVAILABLE:
         pytest.skip("needs coap-client-openssl (libcoap3-bin) and python-mbedtls")
-    backend = load_backend("ctwing")({}, BackendContext(VirtualClock(), FakeInternet(), ephemeral=True))
+    live = []  # the emulator's event bus (observe/bus.py: /api/events, serve's lines)
+    backend = load_backend("ctwing")({}, BackendContext(VirtualClock(), FakeInternet(), ephemeral=True,
+                                                        publish=lambda kind, **f: live.append({"type": kind, **f})))
     endpoints = await backend.start()
     try:
         dtls_dev = backend.registry.device_by_imei(IMEI, product_id="16899569")
@@ -136,6 +138,10 @@ async def test_dtls_product_registers_with_guide_psk():
         app = FastAPI()
         app.include_router(backend.api_router())
         assert TestClient(app).get("/api/ctwing/events").json() == seen
+        # ... and on the live event stream, as a refused login with the identity and the reason
+        [refused] = [e for e in live if e["type"] == "login_refused" and e.get("protocol") == "lwm2m-dtls"]
+        assert (refused["platform"], refused["device"], refused["alert"]) == ("ctwing", IMEI, "bad_record_mac")
+        assert "wrong PSK" in refused["reason"]
         # a plain-IMEI endpoint over DTLS belongs to the plain product: refused
         out = await _coap_client_openssl(endpoints["ctwing_lwm2m_dtls"], IMEI, "TYvoiTk34D3NZ6GN",
                                          f"rd?ep={IMEI}&lt=300&b=U")

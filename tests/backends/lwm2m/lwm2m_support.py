@@ -11,7 +11,7 @@ from aiocoap import Code
 from aiocoap.resource import ObservableResource, Resource, Site
 
 IMEI = "868543060974334"
-PSK = b"TYvoiTk34D3NZ6GN"  # seed-fixtures.md, CTWing DTLS device
+PSK = b"TYvoiTk34D3NZ6GN"  # docs/guides.md, CTWing DTLS device
 DEV = "dev-" + IMEI
 LINKS = b'</>;rt="oma.lwm2m",</1/0>,</19/0>,</19/1>'
 

@@ -199,3 +199,62 @@ async def test_listener_says_why_when_the_library_is_missing(hooks, clock, monke
                    for r in caplog.records)
     finally:
         await srv.stop()
+
+
+async def test_write_into_a_session_the_client_closed_fails_cleanly(server, hooks, caplog):
+    """A client that sends close_notify right after its 2.01 (libcoap's coap-client does) may be
+    gone before the platform's Observe or Write leaves: the request fails at once with the
+    session's reason -- no traceback, no "report this as a bug in aiocoap", and no CoAP
+    retransmissions scheduled into the closed session."""
+    caplog.set_level(logging.INFO)
+    dev = Device()
+    ctx, base = await dtls_device_context(server, dev)
+    try:
+        links = b'</>;rt="oma.lwm2m",</1/0>,</19/1>'  # no 19/0: no Observe, only the Write below
+        resp = await ctx.request(req(base, Code.POST, f"rd?ep={EP}&lt=300&b=U&lwm2m=1.0", links)).response
+        assert resp.code == Code.CREATED
+    finally:
+        await ctx.shutdown()  # close_notify
+    for _ in range(200):  # loopback delivery of the close_notify datagram (bounded)
+        if server.dtls.peers() == []:
+            break
+        await asyncio.sleep(0.01)
+    assert server.dtls.peers() == [] and len(server.registrations) == 1
+    hooks.queue(DEV, 7, b"cmd")
+    server.kick(DEV)
+    await hooks.wait_for(lambda e: e[0] == "result")
+    [(dev_id, cmd, ok, reason)] = hooks.results
+    assert (dev_id, cmd, ok) == (DEV, 7, False) and "DTLS session ended" in reason, reason
+    bad = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert bad == [], bad
+    [mman] = [ri.token_interface for ri in server._ctx.request_interfaces  # the DTLS listener's
+              if isinstance(ri.token_interface.message_interface, dtls_adapter.ServerDtlsInterface)]
+    assert not mman._active_exchanges, mman._active_exchanges  # no retransmission left pending
+
+
+async def test_a_session_dropped_for_room_is_logged_and_fails_its_requests(server, hooks, caplog, monkeypatch):
+    """The session table is full of established sessions (dtls_engine.MAX_SESSIONS, 1 here): the
+    oldest goes, with a warning, and a Write to it fails with the reason instead of vanishing."""
+    from emulator.backends.lwm2m import dtls_engine
+
+    monkeypatch.setattr(dtls_engine, "MAX_SESSIONS", 1)
+    caplog.set_level(logging.INFO, "modemu.lwm2m")
+    first, second = Device(), Device()
+    ctx1, base1 = await dtls_device_context(server, first)
+    ctx2 = None
+    try:
+        links = b'</>;rt="oma.lwm2m",</1/0>,</19/1>'
+        resp = await ctx1.request(req(base1, Code.POST, f"rd?ep={EP}&lt=300&b=U&lwm2m=1.0", links)).response
+        assert resp.code == Code.CREATED
+        ctx2, base2 = await dtls_device_context(server, second)
+        assert (await ctx2.request(req(base2, Code.GET, "rd")).response).code == Code.METHOD_NOT_ALLOWED
+        assert any("dropped" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+        hooks.queue(DEV, 8, b"cmd")
+        server.kick(DEV)
+        await hooks.wait_for(lambda e: e[0] == "result")
+        [(_dev, cmd, ok, reason)] = hooks.results
+        assert (cmd, ok) == (8, False) and "DTLS session ended" in reason, reason
+    finally:
+        await ctx1.shutdown()
+        if ctx2 is not None:
+            await ctx2.shutdown()

@@ -51,17 +51,17 @@ def test_client_hello_without_renegotiation_info_is_accepted():
     assert failures == [] and second.closed is None
 
 
-def _pair(identity: str, key: bytes, failures: list):
+def _pair(identity: str, key: bytes, failures: list, engine=None):
     from mbedtls import tls
 
-    engine = dtls_engine.DtlsServerEngine(PSKS.get, failures.append)
+    engine = engine or dtls_engine.DtlsServerEngine(PSKS.get, failures.append)
     conf = tls.DTLSConfiguration(ciphers=list(dtls_engine.PSK_SUITES), pre_shared_key=(identity, key),
                                  validate_certificates=False)
     client = tls.ClientContext(conf).wrap_buffers(None)
     return engine, client
 
 
-def _run_handshake(engine, client, rounds=8):
+def _run_handshake(engine, client, rounds=8, peer=PEER):
     """Drive the client (one Mbed TLS step per do_handshake call) against the engine; returns
     (last engine result, whether the client was refused with a fatal alert)."""
     from mbedtls import tls
@@ -80,7 +80,7 @@ def _run_handshake(engine, client, rounds=8):
         out = client.peek_outgoing(16384)
         if out:
             client.consume_outgoing(len(out))
-            result = engine.receive(PEER, bytes(out))
+            result = engine.receive(peer, bytes(out))
             for rec in result.records:
                 client.receive_from_network(rec)
     return result, False
@@ -113,3 +113,22 @@ def test_refused_handshake_reports_identity_reason_and_alert(identity, key, aler
     [failure] = failures
     assert (failure.identity, failure.alert) == (identity, alert) and reason in failure.reason
     assert engine.peers() == []
+
+
+def test_a_flood_of_client_hellos_does_not_evict_established_sessions(monkeypatch):
+    """When the session table is full, handshakes in progress make room first; an established
+    session goes only when nothing else can, and is reported (``evicted``) so the transport can
+    fail its requests and log it, instead of its records being dropped as strays."""
+    monkeypatch.setattr(dtls_engine, "MAX_SESSIONS", 2)
+    engine, client = _pair("dev-1", PSKS["dev-1"], [])
+    _result, refused = _run_handshake(engine, client)
+    assert not refused and engine.is_established(PEER)
+    for port in range(41000, 41005):  # ClientHellos without cookie, each from a new address
+        assert engine.receive(("127.0.0.1", port), client_hello(0)).evicted == []
+    assert engine.is_established(PEER)
+    other = ("127.0.0.1", 42000)
+    _engine, client2 = _pair("dev-1", PSKS["dev-1"], [], engine)
+    _result, refused = _run_handshake(engine, client2, peer=other)
+    assert not refused and engine.is_established(other) and engine.is_established(PEER)
+    third = engine.receive(("127.0.0.1", 43000), client_hello(0))
+    assert third.evicted == [PEER] and not engine.is_established(PEER) and engine.is_established(other)
