@@ -60,7 +60,7 @@ READ_DEFAULTS = (
     "gnss_nsat", "gnss_position", "gnss_track", "gnss_ttff", "ipr", "msisdn", "networks",
     "operator", "pin", "powerdown_delay", "psm_grant", "qcfg", "qflst_prefix", "qgmr",
     "qiclose_urc", "qiopen_cid0", "qiopen_timeout", "qsclk_max", "release_delay", "rrc_inactivity",
-    "rsrp", "rsrq", "rssi", "servingcell", "spc", "spn", "supply_mv", "temperatures",
+    "rsrp", "rsrq", "rssi", "servingcell", "smsc", "spc", "spn", "supply_mv", "temperatures",
     "thingplug_reconnect_delay", "thingplug_usim", "timezone", "ussd", "ussd_delay",
 )
 
