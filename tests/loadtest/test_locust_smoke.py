@@ -6,6 +6,7 @@ requests and no failure."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("locust", reason="locust is not installed (pip install 'modemu[locust]')")
+# Never import locust here: ``import locust`` runs gevent's monkey.patch_all() in the pytest process
+# (at collection, so for every test of the session). Locust runs only in the subprocesses below.
+if importlib.util.find_spec("locust") is None:
+    pytest.skip("locust is not installed (pip install 'modemu[locust]')", allow_module_level=True)
 pytestmark = [pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
