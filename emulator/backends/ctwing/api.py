@@ -14,13 +14,13 @@ Must not: hold state (everything is in the registry/store) or talk to devices di
 
 from __future__ import annotations
 
-import binascii
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException
 
+from .actions import BadCommandBody, command_payload, queue_command, resolve_device  # noqa: F401 - command_payload re-exported
 from .registry import Registry, RegistryError, UnknownDeviceError
-from .store import Store, check_ttl
+from .store import Store
 
 
 def device_view(registry: Registry, device) -> dict[str, Any]:  # noqa: ANN001
@@ -39,25 +39,6 @@ def device_view(registry: Registry, device) -> dict[str, Any]:  # noqa: ANN001
     return out
 
 
-def command_payload(body: dict[str, Any]) -> bytes:
-    """``{"payload": text}`` (UTF-8) or ``{"payload_hex": hex}``; ValueError otherwise."""
-    if not isinstance(body, dict):
-        raise ValueError("body must be a JSON object with 'payload' or 'payload_hex'")
-    if "payload_hex" in body and body["payload_hex"] is not None:
-        text = str(body["payload_hex"]).replace(" ", "")
-        try:
-            data = binascii.unhexlify(text)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"payload_hex {body['payload_hex']!r} is not valid hex") from None
-    elif "payload" in body and body["payload"] is not None:
-        data = str(body["payload"]).encode("utf-8")
-    else:
-        raise ValueError("give 'payload' (text) or 'payload_hex' (hex)")
-    if not data:
-        raise ValueError("command payload is empty")
-    return data
-
-
 def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/ctwing", tags=["ctwing"])
 
@@ -69,7 +50,7 @@ def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] |
 
     def find(ident: str):  # noqa: ANN202
         try:
-            return registry.resolve(ident)
+            return resolve_device(registry, ident)  # the one rule (actions.py), as the scenarios use
         except UnknownDeviceError as exc:
             raise HTTPException(404, str(exc)) from None
 
@@ -114,15 +95,15 @@ def make_router(registry: Registry, store: Store, events: list[dict[str, Any]] |
 
     @router.post("/devices/{ident}/commands", status_code=201)
     async def post_command(ident: str, body: Any = Body(...)) -> dict[str, Any]:
-        device = find(ident)
-        if not isinstance(body, dict) or not {"payload", "payload_hex"} & set(body):  # shape: 422
-            raise HTTPException(422, "body must be a JSON object with 'payload' (text) or 'payload_hex' (hex)")
+        """指令下发 through ``actions.queue_command``, the function ``ctwing.queue_command`` runs."""
         try:
-            payload = command_payload(body)
-            ttl = check_ttl(body.get("ttl"))
-        except ValueError as exc:
+            cmd = queue_command(registry, store, ident, body)
+        except UnknownDeviceError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except BadCommandBody as exc:  # the body's shape: 422
+            raise HTTPException(422, str(exc)) from None
+        except ValueError as exc:  # a value the platform refuses: 400
             raise HTTPException(400, str(exc)) from None
-        cmd = store.queue_command(device.device_id, payload, ttl)
         return {"id": cmd.id, "status": cmd.status}
 
     @router.get("/devices/{ident}/commands")

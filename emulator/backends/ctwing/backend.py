@@ -27,10 +27,11 @@ import importlib.util
 from typing import Any, Callable, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
+from .actions import command_payload, queue_command, resolve_devices
 from .lwm2m_link import CtwingLwm2mPlugin
 from .mqtt_broker import CtwingMqttServer
 from .registry import Registry
-from .store import RESPONSE_TIMEOUT, Store
+from .store import RESPONSE_TIMEOUT, Command, Store
 from .tcp_server import CtwingTcpServer
 
 MQTT_IP = "180.106.148.146"  # mqtt.ctwing.cn / dmp-tcp.cuiot.cn (guide 001 §4 access table)
@@ -150,33 +151,28 @@ class CtwingBackend(Backend):
         from .api import make_router  # fastapi: imported when the console API mounts it, not at start
         return make_router(self.registry, self.store, self.events)
 
+    # --- platform operations (API and scenarios: actions.py, written once) -----------------
+    def queue_command(self, ident: str, body: Mapping[str, Any], product: str | None = None) -> Command:
+        """Queue a downlink for the device ``ident`` means (device ID, else IMEI, best first;
+        ``product`` narrows an IMEI): the function ``POST /api/ctwing/devices/{id}/commands``
+        runs too. UnknownDeviceError, BadCommandBody (shape) or ValueError (values)."""
+        return queue_command(self.registry, self.store, ident, body, product)
+
     # --- scenario actions ----------------------------------------------------------------
     def _device(self, args: Mapping[str, Any]):  # noqa: ANN202
         return self._devices(args)[0]
 
     def _devices(self, args: Mapping[str, Any]) -> list[Any]:
-        """The device(s) an action means: by device ID, or by IMEI (optionally within
-        ``product``). One IMEI may be a device in two LwM2M products (guide 001 §4.1.3.1 and
-        §4.1.3.2 use the same module): the online one comes first, then the one online most
-        recently, then the others (as the console API resolves an IMEI)."""
+        """The device(s) an action means: ``device`` (device ID or LwM2M IMEI) within
+        ``product`` if given, by the console API's rule (``actions.resolve_devices``)."""
         if "device" not in args:
             raise ValueError("ctwing action needs 'device' (device ID or LwM2M IMEI)")
-        ident = str(args["device"])
-        product = None if args.get("product") is None else str(args["product"])
-        by_id = self.registry.device_by_id(ident)
-        if by_id is not None and product in (None, by_id.product_id):
-            return [by_id]
-        found = self.registry.devices_by_imei(ident, product)
-        if not found:
-            if product is None:
-                return [self.registry.resolve(ident)]  # raises the usual unknown-device error
-            raise ValueError(f"ctwing: no device {ident!r} in product {product}")
-        return found
+        return resolve_devices(self.registry, str(args["device"]), args.get("product"))
 
     def _queue_command(self, args: Mapping[str, Any]) -> int:
-        device = self._device(args)
-        from .api import command_payload
-        return self.store.queue_command(device.device_id, command_payload(dict(args)), args.get("ttl")).id
+        if "device" not in args:
+            raise ValueError("ctwing action needs 'device' (device ID or LwM2M IMEI)")
+        return self.queue_command(str(args["device"]), args, args.get("product")).id
 
     @staticmethod
     def _eventually(check: Callable[[], Any], args: Mapping[str, Any]) -> Any:
@@ -219,7 +215,6 @@ class CtwingBackend(Backend):
             except (binascii.Error, ValueError):
                 raise ValueError(f"base64 {args['base64']!r} is not valid base64") from None
         else:
-            from .api import command_payload
             want = command_payload(dict(args))
         for candidate in devices:
             for record, payload in zip(self.store.data(candidate.device_id),
