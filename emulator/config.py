@@ -60,7 +60,7 @@ READ_DEFAULTS = (
     "gnss_nsat", "gnss_position", "gnss_track", "gnss_ttff", "ipr", "msisdn", "networks",
     "operator", "pin", "powerdown_delay", "psm_grant", "qcfg", "qflst_prefix", "qgmr",
     "qiclose_urc", "qiopen_cid0", "qiopen_timeout", "qsclk_max", "release_delay", "rrc_inactivity",
-    "rsrp", "rsrq", "rssi", "servingcell", "spc", "spn", "supply_mv", "temperatures",
+    "rsrp", "rsrq", "rssi", "servingcell", "smsc", "spc", "spn", "supply_mv", "temperatures",
     "thingplug_reconnect_delay", "thingplug_usim", "timezone", "ussd", "ussd_delay",
 )
 
@@ -95,13 +95,25 @@ def check_overrides(module: str, overrides: dict[str, Any]) -> str | None:
     return None
 
 
+def _yaml_one_line(exc: yaml.YAMLError) -> str:
+    """libyaml's error as one line: the problem and where (its own text spans several lines with
+    a caret drawing)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
 def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     try:
         raw = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot read config {path}: {_yaml_one_line(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     unknown = sorted(set(raw) - set(KEYS))

@@ -119,11 +119,14 @@ def test_a_port_taken_after_the_checks_still_cleans_up(tmp_path, busy_port):
     ("broker.example.com:1883=8.8.8.8:1883", ["8.8.8.8", "loopback"]),
     ("broker.example.com:1883", ["HOST[:PORT]=IP:PORT"]),
     ("broker.example.com:x=127.0.0.1:1", ["HOST[:PORT]=IP:PORT"]),
+    ("garbage", ["HOST[:PORT]=IP:PORT"]),
 ])
 def test_a_bad_route_is_reported_before_the_platforms_start(tmp_path, route, words):
     # platforms on: a route error after they started would come with their log lines
     res = serve_fails(tmp_path, "--module", "bg96", "--ephemeral-ports", "--api", "127.0.0.1:0", "--route", route)
     assert res.stderr.startswith(f"modemu: --route {route}:")
+    # the user's words, not Python's ("not enough values to unpack", "invalid literal for int()")
+    assert "unpack" not in res.stderr and "literal" not in res.stderr, res.stderr
     for word in words:
         assert word in res.stderr
 
@@ -135,6 +138,8 @@ def test_a_bad_route_is_reported_before_the_platforms_start(tmp_path, route, wor
     ("modems: [{module: bg96}, {module: bg96}]\n", ["unique", "bg96"]),
     ("routes: broker=127.0.0.1:1\n", ["routes must be a list"]),
     ("backends: {ctwing: {ports: {ctwing_mqtt: 70000}}}\n", ["70000", "backends.ctwing.ports.ctwing_mqtt"]),
+    # a YAML syntax error is one line too, naming the place (libyaml's message spans five lines)
+    ("modems: [1\n", ["cannot read config", "line 2", "column 1"]),
 ])
 def test_bad_config_values_are_one_line(tmp_path, config, words):
     cfg = tmp_path / "modemu.yaml"
