@@ -2,7 +2,7 @@
 
 Endpoints: ``thingplug_mqtt`` (default port 21883) and ``thingplug_mqtts`` (28883), 0 with
 ``--ephemeral-ports``. On the fake internet the brokers answer as ``test.sktiot.com`` (1883 MQTT,
-8883 MQTTS) and ``api.sktiot.com`` (1883, 8883) (protocols.md §3 "Brokers"). The DNS addresses
+8883 MQTTS) and ``api.sktiot.com`` (1883, 8883) (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame "Brokers"). The DNS addresses
 given for them are INVENTED (TEST-NET-2, 198.51.100.0/24): the real ones are not in our sources.
 
 Config keys (``backends: {thingplug: {...}}``): ``ports`` (``thingplug_mqtt``/``thingplug_mqtts``),
