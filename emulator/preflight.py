@@ -61,7 +61,10 @@ def planned_ports(config: Config, specs: list[ModemSpec], backends: Iterable[str
                 port = int(ports.get(key, default))
             except (TypeError, ValueError):
                 raise ConfigError(f"backends.{name}.ports.{key}: {ports.get(key)!r} is not a port number") from None
-            out.append(PlannedPort(port, f"{name} {key}", f"set backends.{name}.ports.{key} in the --config file", proto))
+            label = key if key == name else f"{name} {key}"  # "ntp", not "ntp ntp"
+            if proto == "udp":
+                label += " UDP"
+            out.append(PlannedPort(port, label, f"set backends.{name}.ports.{key} in the --config file", proto))
     return out
 
 

@@ -214,3 +214,17 @@ def test_every_defaults_key_the_features_read_is_an_accepted_override():
     for path in (REPO / "emulator").rglob("*.py"):
         read |= set(re.findall(r'defaults(?:\.get\(|\[)"([a-z_0-9]+)"', path.read_text()))
     assert read and read <= set(READ_DEFAULTS), sorted(read - set(READ_DEFAULTS))
+
+
+def test_a_busy_udp_port_names_the_platform_once_and_says_udp():
+    """A UDP listener (NTP, LwM2M) met on its port: named as a user reads it ("ntp UDP", not
+    "ntp ntp"), so they know which kind of socket to look for."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        plan = preflight.planned_ports(Config(backends={"ntp": {"ports": {"ntp": port}}}), [], ["ntp"],
+                                       tcp_base_port=None, api_port=None)
+        assert [p.what for p in plan] == ["ntp UDP"]
+        with pytest.raises(ConfigError) as exc:
+            preflight.check_ports(plan)
+    assert str(exc.value).startswith(f"port {port} (ntp UDP) is in use")
