@@ -96,6 +96,8 @@ def test_a_busy_modem_port_leaves_no_link(tmp_path, busy_port):
 def test_a_busy_api_port_is_found_first(tmp_path, busy_port):
     res = serve_fails(tmp_path, "--module", "bg96", "--api", f"127.0.0.1:{busy_port}")
     assert f"port {busy_port} (console API) is in use" in res.stderr and "--api 127.0.0.1:PORT" in res.stderr
+    # the fix for the API is a flag: the line must not send the user to --config for it
+    assert "--config" not in res.stderr, res.stderr
 
 
 def test_a_port_taken_after_the_checks_still_cleans_up(tmp_path, busy_port):
