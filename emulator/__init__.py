@@ -4,6 +4,8 @@ Public API (imported lazily, so ``import emulator`` stays cheap): :class:`Modem`
 :func:`load_module`, :func:`available_modules`, :class:`Emulator`, :class:`VirtualClock`.
 Importing the package also registers the pyserial URL handler, so
 ``serial.serial_for_url("modemu://bg96")`` works afterwards.
+
+Must not: import the heavy parts (asyncio servers, FastAPI) at import time.
 """
 
 from __future__ import annotations

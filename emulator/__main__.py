@@ -1,4 +1,6 @@
-"""``python -m emulator`` == ``modemu``."""
+"""``python -m emulator`` == ``modemu``.
+
+Must not: do anything but call ``emulator.cli.main``."""
 import sys
 
 from .cli import main

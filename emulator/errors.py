@@ -1,4 +1,6 @@
-"""Exceptions of the emulator. Every public error ends in ``Error`` and says what to do."""
+"""Exceptions of the emulator. Every public error ends in ``Error`` and says what to do.
+
+Must not: import anything of emulator/ (every layer raises these)."""
 
 from __future__ import annotations
 

@@ -20,12 +20,12 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 
 from .config import ModemSpec, load_config, load_gnss_track
 from .errors import ConfigError, EmulatorError
 from .modules import load_module
 from .serve import ApiServer, api_address, preflight, remove_ready, setup_logging, start_or_clean_up, write_ready
+from .transport.shutdown import on_signals
 
 
 class ProgramNotFound(EmulatorError):
@@ -73,6 +73,18 @@ async def exec_child(args: argparse.Namespace) -> int:
     await start_or_clean_up(emulator)
     api = ApiServer(emulator, args.api, ephemeral=args.api.endswith(":0"), token=getattr(args, "api_token", None))
     child = None
+    stopping = False
+
+    def on_signal() -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None:
+            child.close()
+    # before the ready file exists (a runner may signal as soon as it sees it; the default
+    # handler then killed us with the ready file left behind), and a Python-level handler, not
+    # loop.add_signal_handler: uvloop ran that late under load (transport/shutdown.py)
+    loop = asyncio.get_running_loop()
+    on_signals(loop, on_signal)
     try:
         emulator.api_url = await api.start()
         write_ready(args.ready_file, emulator.ready_info())
@@ -92,10 +104,9 @@ async def exec_child(args: argparse.Namespace) -> int:
         child = ChildPort(argv, port.feed, env, on_flush=power_on)
         port.sinks.append(child.write)
         child.start()
+        if stopping:  # signalled while starting
+            child.close()
         emulator.clock.call_later(args.boot_delay, power_on, "exec boot delay")
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, child.close)
         await child.exited.wait()
         return await loop.run_in_executor(None, child.exit_code)
     finally:

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
@@ -181,15 +180,8 @@ class Shutdown:
         self._watchdog: threading.Timer | None = None
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
-        # A Python-level handler, not loop.add_signal_handler: under a steady I/O load uvloop
-        # ran its signal callbacks late (measured with 8 TCP clients looping AT&V: 5 s, and
-        # still 1 s once each client got one read per loop turn), while a Python handler runs
-        # at the next bytecode of the main thread, which is the loop's (measured: < 0.2 s). It
-        # only queues on_signal: loop state is touched from the loop, never from the handler.
-        def handler(signum: int, frame: object) -> None:
-            loop.call_soon_threadsafe(self.on_signal)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, handler)
+        from .transport.shutdown import on_signals
+        on_signals(loop, self.on_signal)  # a Python-level handler: uvloop's ran late under load
 
     def on_signal(self) -> None:
         if self.requested.is_set():

@@ -3,9 +3,10 @@
 Sans-IO (h11's rule): the core, the AT layer, the module profiles and the pure parts of every
 backend (models.py, store.py, registry.py, credentials.py, *codec.py) import no I/O module. One-way seams: the
 core imports nothing of emulator/ above core/, at/ and errors; no two packages of emulator/
-import each other; no file under emulator/modules/ is in an import cycle (lazy and
-TYPE_CHECKING imports count); no feature assigns an attribute of the Modem (it declares hooks
-in its Feature instead). Each checker is shown to catch a planted violation.
+import each other, directly or round a ring of packages; no file under emulator/modules/ is in
+an import cycle (lazy, TYPE_CHECKING and importlib.import_module imports count); no feature
+assigns an attribute of the Modem, also through a local name for it (it declares hooks in its
+Feature instead). Each checker is shown to catch a planted violation.
 
 Must not: import emulator/ (it reads the files, so a broken import cannot hide a violation).
 """
@@ -94,6 +95,9 @@ def import_edges(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
                     prefix = node.module or ""
                 targets = [prefix]
                 targets += [f"{prefix}.{alias.name}" for alias in node.names]  # submodules
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "__import__", "import_module") and node.args and isinstance(node.args[0], ast.Constant):
+                targets = [str(node.args[0].value)]  # importlib.import_module("emulator.x.y")
             for target in targets:
                 found = _resolve(target, modules)
                 if found and found != mod:
@@ -169,6 +173,20 @@ def package_pairs(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
     return sorted((a, b) for a, b in deps if a < b and (b, a) in deps)
 
 
+def package_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Cycles among emulator/'s packages through any number of them (net -> api -> control ->
+    net imports each other as surely as a pair does)."""
+    graph: dict[str, set[str]] = {}
+    for m, ts in edges.items():
+        for t in ts:
+            a, b = _package(m), _package(t)
+            graph.setdefault(f"p.{a}", set())
+            graph.setdefault(f"p.{b}", set())
+            if a != b and "<emulator>" not in (a, b):
+                graph[f"p.{a}"].add(f"p.{b}")
+    return [[n[2:] for n in comp] for comp in cycles(graph, "p")]
+
+
 _MUTATORS = {"append", "extend", "insert", "add", "setdefault"}
 
 
@@ -176,7 +194,13 @@ def modem_assignments(source: str) -> list[str]:
     """``x.modem.attr = ...`` (also augmented/annotated), ``setattr(x.modem, ...)`` and
     growing a container of the Modem (``x.modem.hooks.append(...)``)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    aliases = _modem_aliases(tree)
+
+    def _is_modem(node: ast.expr) -> bool:
+        return _is_modem_expr(node) or (isinstance(node, ast.Name) and node.id in aliases)
+
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Attribute) and \
                 _is_modem(node.func.value.value):
@@ -199,8 +223,20 @@ def modem_assignments(source: str) -> list[str]:
     return sorted(found, key=lambda text: int(text.split()[1].rstrip(":")))
 
 
-def _is_modem(node: ast.expr) -> bool:
+def _is_modem_expr(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "modem"
+
+
+def _modem_aliases(tree: ast.AST) -> set[str]:
+    """Names bound to ``x.modem`` anywhere in the file (``m = ctx.modem``, ``(m := ctx.modem)``,
+    in any scope): ``m.attr = ...`` patches the Modem as surely."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None \
+                and _is_modem_expr(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
 
 
 def test_core_imports_nothing_above_it() -> None:
@@ -213,6 +249,7 @@ def test_no_import_cycle_in_modules() -> None:
 
 def test_no_two_packages_import_each_other() -> None:
     assert package_pairs(EDGES) == []
+    assert package_cycles(EDGES) == []
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "modules").rglob("*.py")),
@@ -256,6 +293,21 @@ def test_checker_catches_packages_importing_each_other() -> None:
                       "emulator.api.__init__": "def f():\n    import emulator.net.a\n",
                       "emulator.core.x": "", "emulator.at.y": "from ..core import x\n"})
     assert package_pairs(edges) == [("api", "net")]
+    ring = _planted({"emulator.net.a": "def f():\n    from ..api import app\n",
+                     "emulator.api.app": "from ..control import c\n",
+                     "emulator.control": "from .net import a\n", "emulator.core.x": ""})
+    assert package_pairs(ring) == [] and package_cycles(ring) == [["api", "control", "net"]]
+    del ring["emulator.control"]
+    for targets in ring.values():
+        targets.discard("emulator.control")
+    assert package_cycles(ring) == []
+
+
+def test_checker_sees_import_module_calls() -> None:
+    edges = _planted({"emulator.core.clock": "import importlib\n"
+                      "def f():\n    return importlib.import_module('emulator.modules.profile')\n",
+                      "emulator.modules.profile": ""})
+    assert upward_imports(edges) == [("emulator.core.clock", "emulator.modules.profile")]
 
 
 def test_checker_catches_modem_assignments() -> None:
@@ -268,3 +320,7 @@ def test_checker_catches_modem_assignments() -> None:
                                       "line 4: setattr(...modem, ...)",
                                       "line 5: ...modem.framing = ...",
                                       "line 8: ...modem.input_gates.append(...)"]
+    aliased = ("def init(ctx):\n    m = ctx.modem\n    m.energy_meter = 1\n    m.framing.echo = 0\n"
+               "    if (n := self.ctx.modem):\n        n.hooks.append(f)\n    modem = 1\n")
+    assert modem_assignments(aliased) == ["line 3: ...modem.energy_meter = ...",
+                                          "line 6: ...modem.hooks.append(...)"]

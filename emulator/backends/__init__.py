@@ -2,6 +2,8 @@
 
 Third parties add backends through the ``emulator.backends`` entry-point group. Unknown names
 raise :class:`~emulator.errors.UnknownBackendError` listing the valid ones.
+
+Must not: import a backend before it is asked for.
 """
 
 from __future__ import annotations

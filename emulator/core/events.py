@@ -4,6 +4,8 @@
 network or platform (open a socket, publish); the runner fulfils them and answers with
 stimuli (``core/stimuli.py``). Feature modules define their own Effect subclasses next to the
 handlers that emit them; executors in ``emulator/net`` are registered per Effect type.
+
+Must not: carry behaviour (events are data) or import anything above ``core/``.
 """
 
 from __future__ import annotations

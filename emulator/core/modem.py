@@ -43,7 +43,7 @@ class Modem:
         self.clock = clock or VirtualClock()
         self.framing = LineDiscipline()
         self.framing.echo = profile.quirks.echo_default
-        self._out: deque[Event] = deque()
+        self._out: deque[Event | bytearray] = deque()  # bytearray: host bytes still growing (_emit)
         self._inbox = bytearray()
         self._held: list[bytes] = []
         self._held_lead: list[bytes] = []
@@ -121,10 +121,13 @@ class Modem:
         self._pump()
 
     def next_event(self) -> Event | None:
-        return self._out.popleft() if self._out else None
+        if not self._out:
+            return None
+        event = self._out.popleft()
+        return ToHost(bytes(event)) if isinstance(event, bytearray) else event
 
     def events(self) -> list[Event]:
-        out = list(self._out)
+        out = [ToHost(bytes(e)) if isinstance(e, bytearray) else e for e in self._out]
         self._out.clear()
         return out
 
@@ -206,11 +209,15 @@ class Modem:
 
     # --- output ---------------------------------------------------------------------------
     def _emit(self, data: bytes) -> None:
+        """Queue bytes for the host. Consecutive bytes share one growing buffer (a bytearray in
+        ``_out``, handed out as one :class:`ToHost`): appending is amortised O(1), so output
+        that piles up (a 2 MB backlog's echoes and OKs before the port drains) stays linear;
+        building a new ``bytes`` per emit copied everything queued so far each time."""
         if data:
-            if self._out and isinstance(self._out[-1], ToHost):
-                self._out[-1] = ToHost(self._out[-1].data + data)
+            if self._out and isinstance(self._out[-1], bytearray):
+                self._out[-1] += data
             else:
-                self._out.append(ToHost(data))
+                self._out.append(bytearray(data))
 
     @property
     def _eol(self) -> bytes:

@@ -6,6 +6,8 @@ Rule 2: this file does not know about AT syntax or any module's dialect.
 Registration (3GPP TS 27.007 <stat>): 0 not registered, 1 home, 2 searching, 3 denied,
 4 unknown, 5 roaming. Inputs are the functionality level (AT+CFUN), SIM presence, coverage
 and the attach completing. RRC (AT+CSCON <mode>): 0 idle, 1 connected.
+
+Must not: do I/O, touch the clock or know any AT syntax or module dialect (rule 2).
 """
 
 from __future__ import annotations

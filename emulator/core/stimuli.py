@@ -1,6 +1,8 @@
 """Inputs from outside the host line: network answers, platform pushes, control-plane changes.
 
 Feature modules define their own stimuli beside their effects; the ones here are shared.
+
+Must not: carry behaviour (stimuli are data) or import anything above ``core/``.
 """
 
 from __future__ import annotations

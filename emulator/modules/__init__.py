@@ -3,6 +3,8 @@
 ``load_module("bg96")`` returns the :class:`ModuleProfile`; third parties add profiles
 through the ``emulator.modules`` entry-point group. A typo raises
 :class:`~emulator.errors.UnknownModuleError` listing the valid names.
+
+Must not: import a profile before it is asked for, or know any transport.
 """
 
 from __future__ import annotations

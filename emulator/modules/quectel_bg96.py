@@ -2,7 +2,9 @@
 commands drivers send), SMS (27.005), power saving, Quectel common and info commands, TCP/IP
 (AT+QI*, AT+QNTP), MQTT (AT+QMT*), SKT ThingPlug (AT+SKTP*), the file system (AT+QF*), TLS
 sockets (AT+QSSL*), the HTTP(S) client (AT+QHTTP*) and GNSS (AT+QGPS*). One feature per line:
-later ones override earlier handlers of the same command."""
+later ones override earlier handlers of the same command.
+
+Must not: implement commands (handlers/ do) or do I/O; this file only lists features and quirks."""
 
 from .data_loader import build_profile
 from .handlers import (power, quectel_common, quectel_file, quectel_gnss, quectel_http, quectel_info, quectel_mqtt,

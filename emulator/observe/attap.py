@@ -3,8 +3,9 @@
 Sans-IO: ``host(data)`` gets what the host wrote, ``module(data)`` what the module wrote; each
 returns the lines to publish as ``(dir, line, extra)`` with ``dir`` ``"in"`` or ``"out"``.
 Command lines end at CR (an LF after it is dropped); the module's lines are split on CR/LF, the
-echo of the host's line is left out, and an output line is marked ``urc`` when no command is
-open (none sent since the last final result). A ``> `` prompt opens a data phase: what the host
+echo of the host's line is left out (a chunk of more than ``2 * BURST`` lines, a flood, shows
+its first ``BURST`` lines, ``<N more lines>`` and its last line), and an output line is marked
+``urc`` when no command is open (none sent since the last final result). A ``> `` prompt opens a data phase: what the host
 sends then is shown as ``<payload N bytes>`` followed by ``^Z`` or ``ESC`` (or ends when the
 module answers, for a fixed-length payload; its echo is skipped); after ``CONNECT`` the host's
 and the module's bytes are ``<data N bytes>`` until ``NO CARRIER`` / ``OK``, which answer the
@@ -20,6 +21,16 @@ import re
 FINAL = re.compile(r"^(OK|ERROR|NO CARRIER|NO ANSWER|BUSY|NO DIALTONE|SEND OK|SEND FAIL|"
                    r"CONNECT( .*)?|\+CM[ES] ERROR:.*)$")
 MAX_LINE = 1024  # a longer line is shown cut (the module answers ERROR to it anyway)
+BURST = 64  # lines one chunk shows; past that a flood's middle is one "<N more lines>" entry
+_HOST_CONTROL = re.compile(rb"[\x08\x1a\x1b]")  # bytes that change the tap's state mid-chunk
+
+
+def _nth(data: bytes, sep: bytes, n: int) -> int:
+    """Index of the ``n``-th ``sep`` in ``data`` (there are at least ``n``)."""
+    at = -1
+    for _ in range(n):
+        at = data.find(sep, at + 1)
+    return at
 
 Line = tuple[str, str, dict]
 
@@ -47,6 +58,8 @@ class AtTap:
         out: list[Line] = []
         if self.transparent:
             return [("in", f"<data {len(data)} bytes>", {"data": True})] if data else []
+        if self.payload is None and data.count(b"\r") > 2 * BURST and not _HOST_CONTROL.search(data):
+            return self._flood(data, b"\r", "in", self.host)
         i = 0
         while i < len(data):
             if self.payload is not None:
@@ -77,6 +90,17 @@ class AtTap:
                 self._in.append(b)
         return out
 
+    def _flood(self, data: bytes, eol: bytes, direction: str, parse) -> list[Line]:
+        """A chunk of many lines (a host flooding ``AT``, the module's answers to it): the first
+        ``BURST`` lines and the last one are parsed as usual, the middle is counted with C-level
+        ``bytes.count`` and shown as one entry. Per-line parsing and one bus event per line made
+        a 2 MB flood drain ~5x slower, for lines no console can show (its queue keeps 2000)."""
+        cut = _nth(data, eol, BURST) + 1
+        prev = data.rfind(eol, 0, data.rfind(eol))  # the last line starts after it
+        skipped = data.count(eol, cut, prev + 1)
+        middle: Line = (direction, f"<{skipped} more lines>", {"skipped": skipped})
+        return parse(data[:cut]) + [middle] + parse(data[prev + 1:])
+
     def _end_payload(self, how: str | None) -> list[Line]:
         assert self.payload is not None
         out: list[Line] = []
@@ -91,6 +115,9 @@ class AtTap:
     # --- module -> host --------------------------------------------------------------------
     def module(self, data: bytes) -> list[Line]:
         out: list[Line] = []
+        if not self._echo and self.payload is None and not self.transparent \
+                and data.count(b"\n") > 2 * BURST and b"CONNECT" not in data and b"> " not in data:
+            return self._flood(data, b"\n", "out", self.module)
         if self._echo:  # the echo of the payload (it may follow the ^Z that ended it)
             k = 0
             while k < len(data) and k < len(self._echo) and data[k] == self._echo[k]:

@@ -2,6 +2,8 @@
 
 ``load_scenario(path)`` -> :class:`Scenario`; ``run_scenario(scenario)`` -> :class:`ScenarioResult`;
 ``modemu run`` is :func:`emulator.scenarios.cli.run_command`. The format is documented in README.md ("Scenarios").
+
+Must not: hold state or run anything at import (it only re-exports the loader and the runner).
 """
 
 from .loader import discover, load_scenario

@@ -5,8 +5,11 @@ host end is a :class:`~emulator.transport.hostlink.HostLink` (in-process or thro
 with pyserial), attached from ``Emulator.on_port`` so the boot output is read too. Output is
 split into lines on CR/LF (empty lines ignored); the echo of what was sent is skipped. While a
 step waits and nothing has happened for ``idle`` wall seconds, the virtual clock jumps to the
-next timer deadline (like trio's MockClock autojump) but never beyond the step's budget; real
-loopback I/O still needs wall time, so each step is also capped in wall seconds. Controls
+next timer deadline (like trio's MockClock autojump) but never beyond the step's budget, on
+either transport (the clock never follows the wall, so pty and memory runs agree); real
+loopback I/O still needs wall time, so each step is also capped in wall seconds. Virtual time
+never moves while bytes the host wrote are still in the pty (``Link.in_flight``, counted against
+``ModemPort.rx_bytes``): a prompt's timeout must not fire ahead of its data. Controls
 (``control:``, ``advance:``, platform actions, energy) go through :class:`emulator.control.Control`.
 
 Must not: know the YAML format (loader.py), print (report.py) or decide what a control does
@@ -52,14 +55,18 @@ class Bench:
         common = dict(self.config.get("modem") or {})
         specs = [ModemSpec(d.name, d.module, {**common, **d.overrides}) for d in self.decls]
         pty = self.transport == "pty"
-        self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=pty, with_pty=pty,
+        self.emulator = Emulator(cfg, modems=specs, ephemeral=True, follow_wall=False, with_pty=pty,
                                  with_tcp=False, backends=self.backend_names)
         self.emulator.on_activity(self.activity.set)
         self.controls = Control(self.emulator)
         for d in self.decls:
             self.links[d.name] = Link(self, d.name)
         transport = self.transport
-        self.emulator.on_port(lambda port: self.links[port.name].attach(open_host_link(port, transport)))
+
+        def attach(port: Any) -> None:
+            base = port.rx_bytes
+            self.links[port.name].attach(open_host_link(port, transport), lambda: port.rx_bytes - base)
+        self.emulator.on_port(attach)
         await self.emulator.start()
         self.t0 = self.emulator.clock.now()
 
@@ -106,6 +113,11 @@ class Bench:
             self.emulator.advance(0.0)
             return True
         target = nxt if nxt is not None and nxt <= vdeadline else vdeadline
+        if target > now and self._input_in_flight():
+            # Bytes the host wrote are still in the pty/socket: the modem reads them before
+            # virtual time moves on (else a prompt's timeout fires ahead of its data).
+            await asyncio.sleep(self.idle)
+            return True
         if target > now:
             if target - now > 1.0 and self.idle_long > self.idle:
                 # A long jump may skip a network timeout: give loopback I/O (TLS handshakes
@@ -125,6 +137,19 @@ class Bench:
             except asyncio.TimeoutError:
                 pass
         return False
+
+    def _input_in_flight(self) -> bool:
+        """Some link has written bytes its modem has not read yet (and is not holding off by
+        flow control, which lets the modem work through its input first)."""
+        return any(link.in_flight() and not self.controls.port(name).intake_paused
+                   for name, link in self.links.items())
+
+    async def delivered(self, wall: float = 10.0) -> None:
+        """Wait (up to ``wall`` real seconds) until each modem has read what its host wrote."""
+        wall_deadline = asyncio.get_running_loop().time() + wall
+        while self._input_in_flight():
+            self._wall_check(wall_deadline, "send")
+            await asyncio.sleep(self.idle / 4)
 
     async def quiesce(self) -> None:
         """Let pending I/O finish without moving virtual time."""
@@ -256,6 +281,7 @@ class Bench:
             pass
 
     async def advance(self, seconds: float) -> None:
+        await self.delivered()
         self.controls.advance(seconds)
         await self.quiesce()
 

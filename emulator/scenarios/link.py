@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable
+
     from ..transport.hostlink import HostLink
     from .engine import Bench
 
@@ -49,11 +51,19 @@ class Link:
         self.rx = bytearray()
         self.echoes: list[str] = []
         self.host: "HostLink | None" = None
+        self.sent = 0  # bytes written to the host link
+        self._delivered: "Callable[[], int] | None" = None
 
-    def attach(self, host: "HostLink") -> None:
-        """Read the modem through ``host`` (attached before its power-on output)."""
+    def attach(self, host: "HostLink", delivered: "Callable[[], int] | None" = None) -> None:
+        """Read the modem through ``host`` (attached before its power-on output).
+        ``delivered()`` counts the bytes the modem has taken in since (``ModemPort.rx_bytes``)."""
         self.host = host
+        self._delivered = delivered
         host.on_output(self.on_bytes)
+
+    def in_flight(self) -> bool:
+        """Bytes written that the modem has not read yet (still in the pty or the socket)."""
+        return self._delivered is not None and self._delivered() < self.sent
 
     def on_bytes(self, data: bytes) -> None:
         self.rx += data
@@ -62,6 +72,7 @@ class Link:
     def write(self, data: bytes) -> None:
         if self.host is None:
             raise StepFailure(f"{self.name}: no host link (the bench is not started)")
+        self.sent += len(data)
         self.host.write(data)
 
     def close(self) -> None:

@@ -152,6 +152,24 @@ def test_platform_events_from_the_thingplug_model() -> None:
                    ("downlink", "smarthome/smartlight001")]
 
 
+def test_tap_a_flood_is_bounded_and_counted_and_normal_lines_follow() -> None:
+    """A 2 MB-style flood in one chunk: the tap shows BURST lines, one count, the last line (one
+    bus event per line slowed the drain of a 2 MB flood ~5x), and keeps its state right."""
+    from emulator.observe.attap import BURST
+    tap, lines = AtTap(), 3000
+    shown = tap.host(b"AT\r\n" * lines)
+    assert len(shown) == BURST + 2 and shown[:BURST] == [("in", "AT", {})] * BURST
+    assert shown[BURST] == ("in", f"<{lines - BURST - 1} more lines>", {"skipped": lines - BURST - 1})
+    assert shown[-1] == ("in", "AT", {})
+    answers = tap.module(b"AT\r\r\nOK\r\n" * lines)
+    assert len(answers) <= BURST + 3
+    assert sum(e.get("skipped", 1) for _, _, e in answers) >= lines - 1  # every OK shown or counted
+    assert answers[-1][:2] == ("out", "OK") and not tap.command_open
+    assert tap.module(b"\r\n+QIURC: \"recv\",0\r\n") == [("out", '+QIURC: "recv",0', {"urc": True})]
+    assert tap.host(b"AT+CSQ\r") == [("in", "AT+CSQ", {})]
+    assert tap.module(b"AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n") == [("out", "+CSQ: 20,99", {}), ("out", "OK", {})]
+
+
 def test_a_typed_line_is_stamped_when_it_arrives_not_at_the_last_clock_catch_up() -> None:
     """serve's clock follows the wall clock but only catches up on input or a timer: the host's
     line must carry the time it arrived (after the catch-up), not the time of the line before it.

@@ -57,7 +57,7 @@ def fleet(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict]:
     finally:
         _stop(proc)
     assert not (tmp_path / "ready.json").exists()
-    assert list((tmp_path / "links").iterdir()) == []
+    assert not (tmp_path / "links").exists()  # the links, and the directory this run made
 
 
 def _at(path: str, line: bytes = b"AT\r") -> bytes:

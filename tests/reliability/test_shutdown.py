@@ -62,8 +62,18 @@ def _names(folder: Path) -> list[str]:
 
 
 def _gone(srv) -> None:
-    assert not _names(srv.links), _names(srv.links)  # the links and our record of them
+    # the links, our record of them, and the link directory this run created (left empty it
+    # was litter in /tmp after every run)
+    assert not srv.links.exists(), _names(srv.links)
     assert not srv.ready.exists()
+
+
+def test_a_link_directory_the_user_made_is_kept(tmp_path: Path) -> None:
+    links = tmp_path / "mine"
+    links.mkdir()
+    srv = serve(tmp_path, "--no-backends", links=links)
+    assert srv.stop() == 0
+    assert links.is_dir() and not _names(links)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -151,3 +161,52 @@ def test_a_dead_runs_link_to_a_reused_pty_number_goes_a_live_runs_stays(tmp_path
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_exec_forwards_sigterm_through_a_python_level_handler(tmp_path: Path) -> None:
+    """``modemu exec`` stops its child on SIGTERM through ``shutdown.on_signals`` (a Python-level
+    handler): it used ``loop.add_signal_handler``, which uvloop ran seconds late under I/O load.
+    The child floods the modem with AT and reads nothing back; the signal still ends it."""
+    ready = tmp_path / "ready.json"
+    child = "import os,sys\nwhile True: os.write(1, b'AT\\r' * 256)\n"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "exec", "--module", "bg96", "--no-backends",
+                             "--api", "127.0.0.1:0", "--ready-file", str(ready), "--", sys.executable, "-c", child],
+                            cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(EXIT_WALL + 5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read()
+    assert b"Traceback" not in err, err.decode()[-2000:]
+    assert rc != 0 and not ready.exists()  # the child was terminated: its exit code, not ours
+
+
+def test_on_signals_queues_the_callback_on_the_loop() -> None:
+    import asyncio
+    import os
+
+    from emulator.transport.shutdown import on_signals
+
+    async def main() -> list[str]:
+        got: list[str] = []
+        loop = asyncio.get_running_loop()
+        before = signal.getsignal(signal.SIGUSR1)
+        try:
+            on_signals(loop, lambda: got.append("called"), (signal.SIGUSR1,))
+            assert callable(signal.getsignal(signal.SIGUSR1))  # Python-level, not the loop's
+            os.kill(os.getpid(), signal.SIGUSR1)
+            for _ in range(100):
+                if got:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            signal.signal(signal.SIGUSR1, before)
+        return got
+    assert asyncio.run(main()) == ["called"]

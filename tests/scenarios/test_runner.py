@@ -141,6 +141,19 @@ async def test_pty_transport_runs_the_same_file():
     assert r.passed, failure_lines(r)
 
 
+@pytest.mark.parametrize("timeout_step", ["  - advance: 5s\n", ""])
+async def test_pty_data_reaches_the_modem_before_virtual_time_moves(timeout_step):
+    """Bytes still in the pty when a step moves the clock (``advance``, or an ``expect`` jumping
+    to the next deadline) are read first: the upload's inactivity timeout counts from them,
+    and they never end up on the command line after the 421 (scenarios/stacks/bg96_file_upload)."""
+    head = HEAD.replace("ec800e", "bg96")
+    r = await run('  - send: AT+QFUPL="half.bin",100,3\n  - expect: CONNECT\n'
+                  '  - send_raw: "only forty bytes of the hundred announced"\n' + timeout_step +
+                  '  - expect: "+CME ERROR: 421"\n  - send: AT\n  - expect: OK\n',
+                  head=head, transport="pty")
+    assert r.passed, failure_lines(r)
+
+
 def test_text_report_is_coloured_only_when_asked(capsys):
     import asyncio
     import io

@@ -3,4 +3,6 @@
 The LwM2M access server is a separate component that plugs into
 :class:`~emulator.backends.ctwing.backend.CtwingBackend` through ``extra_servers`` and uses
 ``backend.registry`` / ``backend.store``.
+
+Must not: import its servers eagerly; no state lives here.
 """

@@ -1,1 +1,3 @@
-"""Embedded SKT ThingPlug 2.0 platform (simple_v1 MQTT): see ``backend.ThingPlugBackend``."""
+"""Embedded SKT ThingPlug 2.0 platform (simple_v1 MQTT): see ``backend.ThingPlugBackend``.
+
+Must not: import its servers eagerly; no state lives here."""

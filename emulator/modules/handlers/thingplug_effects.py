@@ -1,5 +1,8 @@
 """Effects and stimuli of the ThingPlug AT client, and its per-modem state ``TpState`` (pure
-data; the executor is ``emulator/net/thingplug_exec.py``)."""
+data; the executor is ``emulator/net/thingplug_exec.py``).
+
+Must not: do I/O, parse AT syntax or decide what the platform answers (the executor and the
+backend do)."""
 
 from __future__ import annotations
 
