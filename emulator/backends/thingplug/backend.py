@@ -88,7 +88,9 @@ class ThingPlugBackend(Backend):
     def reset(self) -> None:
         self.model.reset()
 
-    # --- platform operations (API and scenarios) -----------------------------------------------
+    # --- platform operations: the one function per action; the console API routes (api.py) and
+    # the scenario actions below both call these, the model checks device and values (typed
+    # NotFoundError -> 404 / InvalidError -> 400 on the API, the step's failure in a scenario)
     async def send_rpc(self, service: str, device: str, method: str, params: Any = None, mode: str = "twoway") -> Rpc:
         """Create an RPC and publish it on /down; ``pending`` once a subscribed device gets it."""
         downlink = self.model.send_rpc(service, device, method, params, mode)
@@ -171,7 +173,8 @@ class ThingPlugBackend(Backend):
     async def _act_set_attribute(self, args: Mapping[str, Any]) -> int:
         service, device = self._target(args)
         attrs = args.get("attributes", args.get("attribute"))
-        message = await self.set_attribute(service, device, dict(attrs or {}))
+        # not a mapping (or none): passed on as is, the model refuses it with its InvalidError
+        message = await self.set_attribute(service, device, dict(attrs) if isinstance(attrs, Mapping) else attrs)
         return message["cmdId"]
 
     def _act_expect_telemetry(self, args: Mapping[str, Any]) -> dict[str, Any]:
