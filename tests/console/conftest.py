@@ -3,15 +3,12 @@ and the host side of a modem's pty. Must not: stub any part of the emulator."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,25 +17,11 @@ REPO = Path(__file__).resolve().parents[2]
 def served(tmp_path_factory):
     """``(ready info, link dir, stdout path)`` of a fresh serve; stopped after the module."""
     tmp = tmp_path_factory.mktemp("serve-console")
-    ready, links, out = tmp / "ready.json", tmp / "links", tmp / "stdout.txt"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = tmp / "stdout.txt"
     with open(out, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                                 str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0"],
-                                cwd=tmp, env=env, stdout=sink, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links, out
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        srv = start_serve(tmp, stdout=sink)
+    yield srv.info, srv.links, out
+    srv.stop(10)
 
 
 class Line:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
 
@@ -31,31 +29,12 @@ LOGIN_HEX = ("0100173135343336353836383633333138303639393837373237002b6e79366631
              "386734694f6b397a574e67354c4761394c497a50796d7545380003312e30")
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """One EC800E with the embedded platforms, as a user starts it (ephemeral ports)."""
-    tmp = tmp_path_factory.mktemp("serve-ctwing")
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "ec800e"],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp_path_factory.mktemp("serve-ctwing"), "--module", "ec800e")
+    yield srv.info, srv.links
+    srv.stop(5)
 
 
 class Line:

@@ -12,12 +12,8 @@ console API hands out. Exact bytes, echo on (ATE1 is the power-on default).
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import signal
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.serve import start_serve
+
 serial = pytest.importorskip("serial")
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -34,7 +32,6 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
-REPO = Path(__file__).resolve().parents[2]
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -134,27 +131,11 @@ def pki(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, pki):
-    tmp = tmp_path_factory.mktemp("serve-tls")
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "bg96",
-                             "--route", f"echo.test:4443=127.0.0.1:{pki['echo'].port}",
-                             "--route", f"mutual.test:4443=127.0.0.1:{pki['mutual'].port}"],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp_path_factory.mktemp("serve-tls"), "--module", "bg96",
+                      "--route", f"echo.test:4443=127.0.0.1:{pki['echo'].port}",
+                      "--route", f"mutual.test:4443=127.0.0.1:{pki['mutual'].port}")
+    yield srv.info, srv.links
+    srv.stop(5)
 
 
 class Line:
