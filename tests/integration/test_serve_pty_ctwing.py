@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from emulator.testing.ptyline import PtyLine
 from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
@@ -37,35 +38,6 @@ def served(tmp_path_factory):
     srv.stop(5)
 
 
-class Line:
-    """The host's side of the pty: exact bytes out, exact bytes expected back."""
-
-    def __init__(self, path: str) -> None:
-        self.ser = serial.Serial(path, 115200, timeout=0.05)
-        time.sleep(0.05)
-        self.ser.reset_input_buffer()
-        self.buf = b""
-
-    def expect(self, want: bytes, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < len(want) and time.monotonic() < deadline:
-            self.buf += self.ser.read(max(1, self.ser.in_waiting))
-        got, self.buf = self.buf[:len(want)], self.buf[len(want):]
-        assert got == want, f"expected {want!r}, got {got + self.buf!r}"
-
-    def say(self, raw: bytes, answer: bytes, timeout: float = 5.0) -> None:
-        self.ser.write(raw)
-        self.expect(answer, timeout)
-
-    def cmd(self, line: str, answer: bytes, timeout: float = 5.0) -> None:
-        self.say(line.encode() + b"\r", line.encode() + b"\r" + answer, timeout)
-
-    def quiet(self, wait: float = 0.3) -> None:
-        time.sleep(wait)
-        self.buf += self.ser.read(self.ser.in_waiting)
-        assert self.buf == b"", f"unexpected {self.buf!r}"
-
-
 def _api(info: dict, path: str, body: dict | None = None) -> object:
     req = urllib.request.Request(info["api"] + path, data=None if body is None else json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
@@ -83,7 +55,7 @@ def _eventually(fetch, timeout: float = 5.0):
 
 def test_guide_001_mqtt_through_the_pty(served) -> None:
     info, links = served
-    line = Line(str(links / "ec800e"))
+    line = PtyLine(str(links / "ec800e"), timeout=5.0)
     line.cmd("AT+CEREG?", b"\r\n+CEREG: 0,1\r\n\r\nOK\r\n")
     line.cmd("AT+QIDNSCFG=1", b'\r\n+QIDNSCFG: 1,"61.132.163.68","202.102.213.68"\r\n\r\nOK\r\n')
     for cfg in ('"version",0,4', '"will",0,0', '"session",0,0', '"ssl",0,0', '"keepalive",0,3600'):
@@ -109,7 +81,7 @@ def test_guide_001_mqtt_through_the_pty(served) -> None:
 
 def test_guide_001_tcp_through_the_pty(served) -> None:
     info, links = served
-    line = Line(str(links / "ec800e"))
+    line = PtyLine(str(links / "ec800e"), timeout=5.0)
     line.cmd('AT+QICFG="dataformat",1,1', b"\r\nOK\r\n")
     line.cmd('AT+QIOPEN=0,0,"TCP","tcp.ctwing.cn",8996,0,1', b"\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n")
     line.cmd("AT+QISEND=0,76", b"\r\n> ")

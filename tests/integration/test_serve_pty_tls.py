@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.ptyline import PtyLine
 from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
@@ -138,26 +139,8 @@ def served(tmp_path_factory, pki):
     srv.stop(5)
 
 
-class Line:
-    """The host's side of the pty: exact bytes out, exact bytes expected back."""
-
-    def __init__(self, path: str) -> None:
-        self.ser = serial.Serial(path, 115200, timeout=0.05)
-        time.sleep(0.05)
-        self.ser.reset_input_buffer()
-        self.buf = b""
-
-    def expect(self, want: bytes, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < len(want) and time.monotonic() < deadline:
-            self.buf += self.ser.read(max(1, self.ser.in_waiting))
-        got, self.buf = self.buf[:len(want)], self.buf[len(want):]
-        assert got == want, f"expected {want!r}, got {got + self.buf!r}"
-
-    def at(self, line: str, *answer: str) -> None:
-        """One command; its echo, the framed lines and OK (V.250 framing)."""
-        self.ser.write(line.encode() + b"\r")
-        self.expect(line.encode() + b"\r" + b"".join(f"\r\n{a}\r\n".encode() for a in answer) + b"\r\nOK\r\n")
+class Line(PtyLine):
+    """The host's side of the pty, plus the FILE upload dance."""
 
     def upload(self, name: str, data: bytes) -> bytes:
         """AT+QFUPL="<name>",<size>, the bytes after CONNECT; returns the +QFUPL line."""
