@@ -95,13 +95,25 @@ def check_overrides(module: str, overrides: dict[str, Any]) -> str | None:
     return None
 
 
+def _yaml_one_line(exc: yaml.YAMLError) -> str:
+    """libyaml's error as one line: the problem and where (its own text spans several lines with
+    a caret drawing)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split())
+
+
 def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     try:
         raw = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cannot read config {path}: {_yaml_one_line(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     unknown = sorted(set(raw) - set(KEYS))

@@ -9,7 +9,8 @@ Power-on: the modem is off while the program starts and sets up its line; it pow
 URCs: ``RDY`` ...) at the program's first flush of the line (pyserial's open, ``tcflush``; the
 pty reports it in packet mode, transport/child.py) or ``--boot-delay`` virtual seconds after the
 start, whichever comes first — so a program that flushes on open still reads every boot URC.
-A program that is not found is one line and exit 127 (as a shell says), before anything starts.
+A program that is not found is one line and exit 127 (a file that cannot run: 126), as a shell says,
+before anything starts.
 Must not: contain protocol logic.
 """
 
@@ -31,11 +32,19 @@ class ProgramNotFound(EmulatorError):
     exit_code = 127  # what a shell answers for a missing command
 
 
+class ProgramNotExecutable(EmulatorError):
+    exit_code = 126  # what a shell answers for a file it cannot execute
+
+
 def find_program(program: str) -> str:
-    """The program's path, or ``ProgramNotFound`` (one line, exit 127) before anything starts."""
+    """The program's path, or one line before anything starts: ``ProgramNotFound`` (exit 127) for a
+    missing one, ``ProgramNotExecutable`` (exit 126, as a shell) for a file without ``x``."""
     found = shutil.which(program)
     if found is None:
-        where = "not executable or missing" if os.sep in program else "not found on PATH"
+        if os.sep in program and os.path.exists(program):
+            what = "a directory" if os.path.isdir(program) else "not executable (chmod +x?)"
+            raise ProgramNotExecutable(f"exec: {program}: {what}")
+        where = "no such file" if os.sep in program else "not found on PATH"
         raise ProgramNotFound(f"exec: {program}: {where}")
     return found
 

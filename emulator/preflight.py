@@ -31,7 +31,7 @@ BACKEND_PORTS: dict[str, list[tuple[str, int, str]]] = {
     "ntp": [("ntp", 10123, "udp")],
 }
 
-FIX = "use --ephemeral-ports (every listener on a free port; read them from --ready-file), or move it with --config"
+FIX = "use --ephemeral-ports (every listener on a free port; read them from --ready-file), or move it"
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ def planned_ports(config: Config, specs: list[ModemSpec], backends: Iterable[str
                 port = int(ports.get(key, default))
             except (TypeError, ValueError):
                 raise ConfigError(f"backends.{name}.ports.{key}: {ports.get(key)!r} is not a port number") from None
-            out.append(PlannedPort(port, f"{name} {key}", f"set backends.{name}.ports.{key} in the --config file", proto))
+            label = key if key == name else f"{name} {key}"  # "ntp", not "ntp ntp"
+            if proto == "udp":
+                label += " UDP"
+            out.append(PlannedPort(port, label, f"set backends.{name}.ports.{key} in the --config file", proto))
     return out
 
 
@@ -91,7 +94,7 @@ def check_ports(ports: list[PlannedPort]) -> None:
     for p in ports:
         if in_use(p.port, p.proto):
             raise ConfigError(f"port {p.port} ({p.what}) is in use — is another modemu running "
-                              f"(a second make run)? Stop it, or {FIX} ({p.fix})")
+                              f"(a second make run)? Stop it, or {FIX}: {p.fix}")
 
 
 def check_routes(routes: list[str]) -> None:
@@ -137,5 +140,5 @@ def bind_error(exc: OSError) -> ConfigError | None:
     port = ""
     if "('" in detail:  # "error while attempting to bind on address ('127.0.0.1', 31883): ..."
         port = detail.split("('", 1)[1].split(")", 1)[0].replace("', ", ":")
-    return ConfigError(f"address {port or '?'} is in use — is another modemu running? Stop it, or {FIX}")
+    return ConfigError(f"address {port or '?'} is in use — is another modemu running? Stop it, or {FIX} (--api, or the ports in the --config file)")
 

@@ -29,6 +29,7 @@ from .context import Context
 from .energy import EnergyMeter
 from .events import CommandHandled, Event, PowerOff, Reset, ToHost
 from .feature import ProfileLike, Prompt, Reply, declared_hooks
+from .linejob import LineJob
 from .framing import (CommandLine, DataCancelled, DataComplete, DataTooLong, Garbage,
                       LineDiscipline, Overflow, RepeatLast)
 from .results import ERROR, OK, CmeError, Final, Result
@@ -48,7 +49,7 @@ class Modem:
         self._held: list[bytes] = []
         self._held_lead: list[bytes] = []
         self._held_tail: list[bytes] = []
-        self._job: _LineJob | None = None
+        self._job: LineJob | None = None
         self._prompt: Prompt | None = None
         self._pending_key: str | None = None
         self._pending_timer: Timer | None = None
@@ -295,7 +296,7 @@ class Modem:
             self._final(ERROR)
             self._flush_held()
             return
-        self._job = _LineJob(commands)
+        self._job = LineJob(commands)
         for hook in self._line_hooks:
             hook(self.ctx)
         self._continue()
@@ -420,15 +421,6 @@ class Modem:
 
 
 _STEP = 512  # bytes the line discipline looks at per step (it stops at the first event)
-
-
-class _LineJob:
-    def __init__(self, commands: list[AtCommand]) -> None:
-        self.commands = commands
-        self.index = 0
-        self.last_final: Result = OK
-        self.after: list[str] = []
-        self.timer: Timer | None = None
 
 
 __all__ = ["Context", "Modem", "Kind", "Final"]

@@ -5,7 +5,7 @@ virtual time.
 (``drop``: nothing answers until the timeout; ``delay``: virtual wait first; ``cut``: the caller
 resets the connection right after it opened) and opens the connection, TLS included, within
 ``timeout`` *virtual* seconds: a module gives up on an open after its own limit (QMTOPEN: 75 s
-maximum response time, docs/notes/protocols.md §1.5), whether the SYN or the TLS handshake got no answer.
+maximum response time, Quectel BG96 MQTT Application Note V1.0), whether the SYN or the TLS handshake got no answer.
 That covers MQTTS dialled at a plain-MQTT port: the broker reads the ClientHello as a broken
 MQTT packet and waits for more, so without this bound asyncio's own handshake timeout (60 s of
 wall time) decided. When the virtual bound runs out while a handshake is still under way on

@@ -124,8 +124,9 @@ class FakeInternet:
             return self.add_route(lhost, int(lport) if lport else None, (tip.strip("[]"), int(tport)), "user")
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any malformed spec
-            raise ConfigError(f"bad route {spec!r}: expected HOST[:PORT]=IP:PORT ({exc})") from None
+        except Exception:  # noqa: BLE001 - any malformed spec
+            # the user's words only: Python's ("not enough values to unpack") name no part of the spec
+            raise ConfigError(f"bad route {spec!r}: expected HOST[:PORT]=IP:PORT with numeric ports") from None
 
     def remove_route(self, host: str, port: int | None, target: Endpoint | None = None) -> bool:
         """Forget the route of exactly ``host:port`` (None = the any-port one); with ``target``,

@@ -3,7 +3,7 @@
 One :class:`Lwm2mClient` is one module-side LwM2M session: it registers from a socket that is
 also a CoAP server, so the platform's Observe (GET Observe=0), Read (GET), Write (PUT) and
 Execute (POST) on the announced object instances reach it (LwM2M 1.0 §5.3/§5.4; CTWing 19/0/0
-uplink, 19/1/0 downlink, docs/notes/protocols.md §5.1). Plain CoAP uses one UDP socket bound on loopback; with
+uplink, 19/1/0 downlink, guide 001 §4.1, docs/guides.md). Plain CoAP uses one UDP socket bound on loopback; with
 ``psk_identity``/``psk`` it opens a DTLS-PSK session (``dtls_client.py``, python-mbedtls, the same
 library as the platform's listener) and serves the platform's requests that arrive over it.
 

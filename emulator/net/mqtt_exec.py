@@ -4,7 +4,7 @@ One :class:`~emulator.net.mqtt_client.MqttSession` per (owner, client_idx), kept
 ``net.resources["mqtt:<owner>:<idx>"]`` (closed by the runner on shutdown) of the modem's
 :class:`~emulator.net.context.NetContext`. Each executor
 awaits the session and answers the modem with a stimulus carrying the Quectel result numbers
-of docs/notes/protocols.md §1.5; other dialects (ThingPlug) map from those.
+of Quectel BG96 MQTT Application Note V1.0; other dialects (ThingPlug) map from those.
 
 Must not: decide what the host may do (the feature's state machine does) or dial anything the
 FakeInternet did not return.
@@ -26,7 +26,7 @@ from .mqtt_client import LOST_CONNACK, LOST_PEER, LOST_PING, LOST_SEND, MqttSess
 from .tls_context import client_context, server_hostname
 
 # MqttSession.open outcome -> +QMTOPEN <result>. A refused or black-holed connection is
-# "failed to open network" (-1); a name that does not resolve is 4 (docs/notes/protocols.md §1.5).
+# "failed to open network" (-1); a name that does not resolve is 4 (Quectel BG96 MQTT Application Note V1.0).
 OPEN_RESULT = {"ok": OPEN_OK, "dns": OPEN_DNS_FAILED, "refused": OPEN_FAILED, "timeout": OPEN_FAILED,
                "error": OPEN_FAILED, "busy": OPEN_OCCUPIED}
 # on_lost reason -> +QMTSTAT <err_code>. A refused CONNACK followed by the broker hanging up

@@ -1,7 +1,7 @@
 """Executors for the ThingPlug effects (``modules/handlers/thingplug_effects.py``) on :class:`MqttSession`.
 
 One ThingPlug link per modem, kept in ``net.resources["thingplug"]`` (closed by the runner on
-shutdown / reboot) of the modem's :class:`~emulator.net.context.NetContext`. What each effect does (docs/notes/protocols.md §2-§3):
+shutdown / reboot) of the modem's :class:`~emulator.net.context.NetContext`. What each effect does (WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md-§3):
 
 * ``TpConnect``: open TCP (TLS when ``tls``: the modem trusts the CA of the embedded ThingPlug
   backend, ``net.trust.ca_file("thingplug")``, which the transport passes in as data; with no

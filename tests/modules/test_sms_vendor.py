@@ -98,7 +98,7 @@ def test_the_wm01_mbed_sample_flow_with_crlf_line_ends() -> None:
 
 
 def test_tinygsm_send_flows_with_crlf_line_ends() -> None:
-    """TinyGSM's TinyGsmSMS.tpp (docs/notes/drivers.md §1): sendSMS (GSM text) and sendSMS_UTF16 (CSCS
+    """TinyGSM's TinyGsmSMS.tpp (TinyGSM src/TinyGsmClientBG96.h): sendSMS (GSM text) and sendSMS_UTF16 (CSCS
     "HEX", which these modules refuse, then +CSMP dcs 8 and the UTF-16 as hex)."""
     b = Bench("bg96")
     for line in ("AT+CMGF=1", 'AT+CSCS="GSM"'):
@@ -113,7 +113,7 @@ def test_tinygsm_send_flows_with_crlf_line_ends() -> None:
 
 
 def test_hologram_receive_flow() -> None:
-    """hologram-python (docs/notes/drivers.md §7): PDU mode, +CMTI, AT+CPMS? for counts, AT+CMGL without a
+    """hologram-python (hologram-io/hologram-python Hologram/Network/Modem/BG96.py): PDU mode, +CMTI, AT+CPMS? for counts, AT+CMGL without a
     value (REC UNREAD: pairs of ``+CMGL: <idx>,<stat>,,<len>`` and the PDU), AT+CMGD=<idx>."""
     from gsmmodem.pdu import decodeSmsPdu
     b = Bench("bg96")

@@ -1,5 +1,5 @@
 """AT+SKTP* end to end: modems in process, the embedded ThingPlug platform (amqtt) on loopback,
-paho-mqtt as the application (guide 000; docs/notes/protocols.md §2-§3)."""
+paho-mqtt as the application (guide 000; WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md-§3)."""
 
 from __future__ import annotations
 

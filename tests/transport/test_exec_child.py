@@ -143,3 +143,13 @@ def test_a_missing_program_is_one_line_and_exit_127(tmp_path: Path, program: str
     assert res.returncode == 127
     assert res.stderr.startswith(f"modemu: exec: {program}: ") and res.stderr.count("\n") == 1
     assert "Traceback" not in res.stderr
+
+
+def test_a_file_that_is_not_executable_is_one_line_and_exit_126(tmp_path: Path) -> None:
+    """As a shell: 127 is "no such program", 126 "found but cannot run it" (a script without +x)."""
+    script = tmp_path / "fw.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    res = subprocess.run([sys.executable, "-m", "emulator", "exec", "--module", "bg96", "--", str(script)],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 126, res.stderr
+    assert res.stderr == f"modemu: exec: {script}: not executable (chmod +x?)\n"

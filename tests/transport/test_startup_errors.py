@@ -96,6 +96,8 @@ def test_a_busy_modem_port_leaves_no_link(tmp_path, busy_port):
 def test_a_busy_api_port_is_found_first(tmp_path, busy_port):
     res = serve_fails(tmp_path, "--module", "bg96", "--api", f"127.0.0.1:{busy_port}")
     assert f"port {busy_port} (console API) is in use" in res.stderr and "--api 127.0.0.1:PORT" in res.stderr
+    # the fix for the API is a flag: the line must not send the user to --config for it
+    assert "--config" not in res.stderr, res.stderr
 
 
 def test_a_port_taken_after_the_checks_still_cleans_up(tmp_path, busy_port):
@@ -119,11 +121,14 @@ def test_a_port_taken_after_the_checks_still_cleans_up(tmp_path, busy_port):
     ("broker.example.com:1883=8.8.8.8:1883", ["8.8.8.8", "loopback"]),
     ("broker.example.com:1883", ["HOST[:PORT]=IP:PORT"]),
     ("broker.example.com:x=127.0.0.1:1", ["HOST[:PORT]=IP:PORT"]),
+    ("garbage", ["HOST[:PORT]=IP:PORT"]),
 ])
 def test_a_bad_route_is_reported_before_the_platforms_start(tmp_path, route, words):
     # platforms on: a route error after they started would come with their log lines
     res = serve_fails(tmp_path, "--module", "bg96", "--ephemeral-ports", "--api", "127.0.0.1:0", "--route", route)
     assert res.stderr.startswith(f"modemu: --route {route}:")
+    # the user's words, not Python's ("not enough values to unpack", "invalid literal for int()")
+    assert "unpack" not in res.stderr and "literal" not in res.stderr, res.stderr
     for word in words:
         assert word in res.stderr
 
@@ -135,6 +140,8 @@ def test_a_bad_route_is_reported_before_the_platforms_start(tmp_path, route, wor
     ("modems: [{module: bg96}, {module: bg96}]\n", ["unique", "bg96"]),
     ("routes: broker=127.0.0.1:1\n", ["routes must be a list"]),
     ("backends: {ctwing: {ports: {ctwing_mqtt: 70000}}}\n", ["70000", "backends.ctwing.ports.ctwing_mqtt"]),
+    # a YAML syntax error is one line too, naming the place (libyaml's message spans five lines)
+    ("modems: [1\n", ["cannot read config", "line 2", "column 1"]),
 ])
 def test_bad_config_values_are_one_line(tmp_path, config, words):
     cfg = tmp_path / "modemu.yaml"
@@ -209,3 +216,17 @@ def test_every_defaults_key_the_features_read_is_an_accepted_override():
     for path in (REPO / "emulator").rglob("*.py"):
         read |= set(re.findall(r'defaults(?:\.get\(|\[)"([a-z_0-9]+)"', path.read_text()))
     assert read and read <= set(READ_DEFAULTS), sorted(read - set(READ_DEFAULTS))
+
+
+def test_a_busy_udp_port_names_the_platform_once_and_says_udp():
+    """A UDP listener (NTP, LwM2M) met on its port: named as a user reads it ("ntp UDP", not
+    "ntp ntp"), so they know which kind of socket to look for."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        plan = preflight.planned_ports(Config(backends={"ntp": {"ports": {"ntp": port}}}), [], ["ntp"],
+                                       tcp_base_port=None, api_port=None)
+        assert [p.what for p in plan] == ["ntp UDP"]
+        with pytest.raises(ConfigError) as exc:
+            preflight.check_ports(plan)
+    assert str(exc.value).startswith(f"port {port} (ntp UDP) is in use")

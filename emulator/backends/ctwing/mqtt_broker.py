@@ -1,6 +1,6 @@
 """CTWing MQTT access server (mqtt.ctwing.cn:1883): an in-process amqtt 0.12 broker on loopback.
 
-CTWing rules (guide 001 §4.2.2-4.2.3, docs/notes/protocols.md §5.2): client ID = device ID of a device of an
+CTWing rules (guide 001 §4.2.2-4.2.3, docs/guides.md): client ID = device ID of a device of an
 MQTT product, user name free, password = the device's feature string (一机一密) or the product's
 (一型一密). A wrong password gets CONNACK 4 (bad user name or password), a client ID that is no
 device of an MQTT product CONNACK 5 (not authorized), as MQTT 3.1.1 §3.2.2.3 defines them
@@ -9,7 +9,7 @@ sockets, closes misbehaving connections and runs keepalive on the virtual clock)
 from a device is stored (protocol "mqtt", topic kept; for thing-model products the topic is the
 service identifier). Devices do not hear each other: the platform is not a pub/sub hub, so the
 topic plugin refuses broker fan-out (RECEIVE). Downlink commands are published only to their
-device, on ``device_control`` (the topic a passthrough device subscribes, docs/notes/protocols.md §5.2),
+device, on ``device_control`` (the topic a passthrough device subscribes, guide 001 §4.2, docs/guides.md),
 once the device is connected and subscribed, one at a time in the order the shared command
 model (``models.py``) gives; the PUBACK (QoS 1) or the write (QoS 0) settles each. A second
 connection with a connected device's client ID takes over: the old one is closed first

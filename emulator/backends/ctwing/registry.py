@@ -3,9 +3,9 @@
 Products carry the access protocol (lwm2m | mqtt | tcp), the authentication kind (IMEI or
 feature string, 特征串), the security type (one secret per device 一机一密 / per product 一型一密),
 the passthrough (透传) flag and, for LwM2M, the endpoint-name format, DTLS flag, auto-subscribe
-and power-saving mode (guide 001 §4.1.1, §4.2.1, §4.3.1; docs/notes/protocols.md §5).
+and power-saving mode (guide 001 §4.1.1, §4.2.1, §4.3.1, docs/guides.md).
 
-Device IDs: MQTT and TCP devices are ``<productId><deviceNumber>`` (docs/notes/protocols.md §5.2/§5.3,
+Device IDs: MQTT and TCP devices are ``<productId><deviceNumber>`` (guide 001 §4.2/§4.3, docs/guides.md;
 guide 001 §4.2.2: 16891291 + 868543060025186). LwM2M device IDs on the real platform are
 32 hex digits (guide 001 §4.1.5.1 shows ``16de006f4994454aacc0b7021f53a2ef``); the emulator
 derives a stable one from product ID + IMEI.

@@ -1,4 +1,4 @@
-"""Sans-IO codec for the CTWing TCP access protocol (guide 001 §4.3.3 table; docs/notes/protocols.md §5.3).
+"""Sans-IO codec for the CTWing TCP access protocol (guide 001 §4.3.3 table, docs/guides.md).
 
 Frames (big-endian lengths, type byte first):
 
@@ -13,7 +13,7 @@ Frames (big-endian lengths, type byte first):
 ======  ==================  =============================================================
 
 The login layout is confirmed by TiJOS AEPTcpTest.java; 0x02-0x06 are known only from the guide
-(docs/notes/protocols.md §5.3 [seed]). :class:`Decoder` is incremental: ``feed()`` returns every complete
+(guide 001 §4.3, docs/guides.md [seed]). :class:`Decoder` is incremental: ``feed()`` returns every complete
 frame and keeps the rest, so any split of the byte stream decodes the same. An unknown type
 byte yields one :class:`ProtocolError` and the decoder stops (the connection must be closed).
 

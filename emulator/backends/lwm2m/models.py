@@ -11,7 +11,7 @@ Must not: import asyncio, sockets, aiocoap or read the wall clock. Time is ``clo
 lifetime expiry is a clock timer; the server (``server.py``) does all I/O.
 
 Protocol facts: registration ``POST /rd?b=U&lwm2m=1.0&lt=86400&ep=<IMEI>`` with payload
-``</>;rt="oma.lwm2m",</1/0>,</3/0>,...,</19/0>`` (docs/notes/protocols.md §5.1); 19/0/0 is the uplink
+``</>;rt="oma.lwm2m",</1/0>,</3/0>,...,</19/0>`` (guide 001 §4.1, docs/guides.md); 19/0/0 is the uplink
 resource the platform observes, 19/1/0 the downlink resource it writes (§5.1). CTWing endpoint
 forms: ``<IMEI>``, ``urn:imei:<IMEI>``, ``urn:imei-imsi:<IMEI>-<IMSI>`` (seed 001 §4.1.1).
 """

@@ -8,7 +8,7 @@ notification (NON or CON; aiocoap ACKs CON) reported as an uplink: its applicati
 (``payload_codec``) and Content-Format; a Write for each queued downlink (``PUT /19/1/0`` opaque
 42 by default, or TLV / SenML CBOR on /19/1/0/0 per the hooks' ``downlink_format``; a device that
 did not register 19/1 gets none, the command fails at once), right after Register/Update or an uplink (seed 001 §4.1.3.1: "send data or Update to
-trigger downlink"; docs/notes/protocols.md §5.1), or on :meth:`Lwm2mServer.kick` while reachable (a
+trigger downlink"; guide 001 §4.1, docs/guides.md), or on :meth:`Lwm2mServer.kick` while reachable (a
 queue-mode registration: within ``queue_awake`` s of its last message). 2.04 ->
 delivered, anything else or no answer -> failed; when the platform stops waiting for the
 answer (the command timed out, :meth:`Lwm2mServer.abandon_downlink`), the device's next command

@@ -12,7 +12,7 @@ Registry:    GET/POST /api/thingplug/services; GET/PUT /api/thingplug/services/{
              /api/thingplug/{service}/devices/{device} (PUT/DELETE disconnect the old token's clients)
 
 (The real platform's REST API lives at ``https://test.sktiot.com:9443/api/v1/...`` with other shapes,
-docs/notes/protocols.md §3; this one is the emulator's console.) Unknown service/device -> 404, bad input -> 400,
+SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame; this one is the emulator's console.) Unknown service/device -> 404, bad input -> 400,
 name or token taken -> 409, each with a ``detail`` message.
 
 Handlers are all ``async def`` so they run on the event loop serving the API (no threadpool

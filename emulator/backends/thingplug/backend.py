@@ -2,7 +2,7 @@
 
 Endpoints: ``thingplug_mqtt`` (default port 21883) and ``thingplug_mqtts`` (28883), 0 with
 ``--ephemeral-ports``. On the fake internet the brokers answer as ``test.sktiot.com`` (1883 MQTT,
-8883 MQTTS) and ``api.sktiot.com`` (1883, 8883) (docs/notes/protocols.md §3 "Brokers"). The DNS addresses
+8883 MQTTS) and ``api.sktiot.com`` (1883, 8883) (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame "Brokers"). The DNS addresses
 given for them are INVENTED (TEST-NET-2, 198.51.100.0/24): the real ones are not in our sources.
 
 Config keys (``backends: {thingplug: {...}}``): ``ports`` (``thingplug_mqtt``/``thingplug_mqtts``),
@@ -88,9 +88,7 @@ class ThingPlugBackend(Backend):
     def reset(self) -> None:
         self.model.reset()
 
-    # --- platform operations: the one function per action; the console API routes (api.py) and
-    # the scenario actions below both call these, the model checks device and values (typed
-    # NotFoundError -> 404 / InvalidError -> 400 on the API, the step's failure in a scenario)
+    # --- platform operations (API and scenarios) -----------------------------------------------
     async def send_rpc(self, service: str, device: str, method: str, params: Any = None, mode: str = "twoway") -> Rpc:
         """Create an RPC and publish it on /down; ``pending`` once a subscribed device gets it."""
         downlink = self.model.send_rpc(service, device, method, params, mode)
@@ -173,8 +171,7 @@ class ThingPlugBackend(Backend):
     async def _act_set_attribute(self, args: Mapping[str, Any]) -> int:
         service, device = self._target(args)
         attrs = args.get("attributes", args.get("attribute"))
-        # not a mapping (or none): passed on as is, the model refuses it with its InvalidError
-        message = await self.set_attribute(service, device, dict(attrs) if isinstance(attrs, Mapping) else attrs)
+        message = await self.set_attribute(service, device, dict(attrs or {}))
         return message["cmdId"]
 
     def _act_expect_telemetry(self, args: Mapping[str, Any]) -> dict[str, Any]:

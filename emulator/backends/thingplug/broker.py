@@ -2,7 +2,7 @@
 
 All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt):
 
-* config: listeners ``default`` (plain, docs/notes/protocols.md §3 test broker port 1883) and ``mqtts`` (TLS,
+* config: listeners ``default`` (plain, SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame test broker port 1883) and ``mqtts`` (TLS,
   8883) are amqtt ``external`` listeners (they bind nothing; the gates below listen on
   127.0.0.1); ``plugins:`` is a mapping of class paths whose nested ``Config`` dataclass amqtt fills
   with dacite (0.11+), which is how the plugins get the model object; giving the mapping also

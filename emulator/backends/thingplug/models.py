@@ -6,14 +6,14 @@ One call per protocol operation, used by the broker adaptor and the console API 
 ``publish(token, topic, payload)`` (every PUBLISH a client sends: stored, or rejected with an
 error entry), ``send_rpc``/``set_attribute`` (build the /down message), ``rpc_delivered``.
 
-Rules (docs/notes/protocols.md §3): the MQTT user name is the device token; a token may publish only under
+Rules (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame): the MQTT user name is the device token; a token may publish only under
 its own ``v1/dev/{service}/{device}/`` prefix and subscribe only inside its own service;
 payloads above :data:`MAX_PAYLOAD` bytes are rejected (an emulator limit: ThingPlug's own is not
 public; the WM-N400MSE caps AT data at 500 bytes); telemetry/attribute payloads must match the
 descriptor (see ``store.decode_data``).
 
 RPC ids are what the device sees in ``rpcReq.id`` and in ``+SKTPCMD``; they look like the real
-service's (``1815296803`` in the BG96 transcript, docs/notes/protocols.md §2.1) but count up
+service's (``1815296803`` in the BG96 transcript, WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md) but count up
 deterministically from :data:`FIRST_RPC_ID`. ``cmdId`` counts from 1.
 
 Must not: do I/O, import asyncio, or read the clock except through the ``now`` callable.

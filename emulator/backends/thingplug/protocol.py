@@ -1,6 +1,6 @@
 """ThingPlug 2.0 "simple_v1" wire format: topics and the JSON of downlinks and RPC results.
 
-Facts from docs/notes/protocols.md §3 (SKT device SDKs TP-LINUX ``Define.h``/``MA.c``/``Simple.c``, TP-JAVAME,
+Facts from SKT's ThingPlug 2.0 device SDKs (SKT-ThingPlug2/device-sdk-linux ``Define.h``/``MA.c``/``Simple.c``, TP-JAVAME,
 wpgnss MQTT scripts):
 
 * topics ``v1/dev/{serviceId}/{deviceId}/telemetry`` (+ ``/csv``, ``/offset``), ``.../attribute``

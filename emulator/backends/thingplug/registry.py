@@ -3,7 +3,7 @@
 The portal side of SKT ThingPlug 2.0 as the WIZnet guide (seed 000, "디바이스 명세 작성" /
 "디바이스 등록") walks through it: a *service* (``smarthome``) owns a *device descriptor*
 (attributes with ``commandable``, telemetries with ``tag``) and *devices* (``smartlight001``),
-each with a device token that is the MQTT user name (docs/notes/protocols.md §3 "Credentials").
+each with a device token that is the MQTT user name (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame "Credentials").
 Here there is one descriptor per service (the portal allows several; the guide uses one).
 
 Config (a dict from YAML) adds to or replaces the defaults::
@@ -78,7 +78,7 @@ class Telemetry:
 
 @dataclass
 class Descriptor:
-    """Column order matters: it is the CSV/OFFSET column order (docs/notes/protocols.md §3 CSV example)."""
+    """Column order matters: it is the CSV/OFFSET column order (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame CSV example)."""
 
     attributes: list[Attribute] = field(default_factory=list)
     telemetries: list[Telemetry] = field(default_factory=list)

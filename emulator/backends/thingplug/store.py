@@ -2,11 +2,11 @@
 
 What ThingPlug keeps (seed 000 "디바이스 명세 작성"): every telemetry value over time, only the
 last value of each attribute. Telemetry points are ``{"ts": epoch_s, "data": {...}}`` oldest first;
-a ``"ts"`` inside a JSON telemetry payload (TP-JAVAME SampleApp, docs/notes/protocols.md §3) wins over the
+a ``"ts"`` inside a JSON telemetry payload (SKT-ThingPlug2/device-sdk-javame SampleApp) wins over the
 arrival time. RPCs move ``initiated`` (created by the platform) -> ``pending`` (published to a
 subscribed device) -> ``finished`` | ``failed`` (the device's result on /up).
 
-Payload decoding against the descriptor's column order (docs/notes/protocols.md §3; SDK DATA_FORMAT
+Payload decoding against the descriptor's column order (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame; SDK DATA_FORMAT
 JSON=0, CSV=1, OFFSET=2):
 
 * JSON: a flat object whose keys are telemetry names (telemetry) or attribute names (attribute);

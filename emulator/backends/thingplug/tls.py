@@ -1,6 +1,6 @@
 """Throw-away TLS material for the embedded brokers: a CA and a server certificate it signs.
 
-The server certificate names the hosts modems dial for ThingPlug (docs/notes/protocols.md §3: test.sktiot.com,
+The server certificate names the hosts modems dial for ThingPlug (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame: test.sktiot.com,
 api.sktiot.com) plus localhost and 127.0.0.1, so real clients can verify it with ``--cafile``.
 Keys are P-256; validity is on wall time because real TLS peers check it against wall time.
 

@@ -1,4 +1,4 @@
-"""AM Telecom AMM5918K / AMM592 vendor commands (WIZnet AMM592 guides; docs/notes/protocols.md §6.2).
+"""AM Telecom AMM5918K / AMM592 vendor commands (WIZnet AMM592 guides, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_AMM592_*.md).
 
 @NSI (network status), @PSMSET (PSM in seconds: the same PSM request as AT+CPSMS, so the
 module really sleeps), @HWRESET.

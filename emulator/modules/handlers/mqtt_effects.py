@@ -7,7 +7,7 @@ their own clients; ``client_idx`` is that feature's client number (0-5 for ``QMT
 The executors in ``emulator/net/mqtt_exec.py`` carry the effects out with
 :class:`emulator.net.mqtt_client.MqttSession` and answer with the stimuli below.
 
-Result values in the stimuli are the Quectel numbers of docs/notes/protocols.md §1.5 (the executor maps
+Result values in the stimuli are the Quectel numbers of Quectel BG96 MQTT Application Note V1.0 (the executor maps
 the session's outcomes to them), so other dialects map from those.
 
 Must not: do I/O or import asyncio/socket/time.
@@ -21,11 +21,11 @@ from typing import Any
 from ...core.events import Effect
 from ...core.stimuli import Downlink, Stimulus
 
-# +QMTOPEN results (docs/notes/protocols.md §1.5)
+# +QMTOPEN results (Quectel BG96 MQTT Application Note V1.0)
 OPEN_OK, OPEN_FAILED, OPEN_BAD_PARAM, OPEN_OCCUPIED, OPEN_PDP_FAILED, OPEN_DNS_FAILED, OPEN_NET_DOWN = 0, -1, 1, 2, 3, 4, 5
 # +QMTCONN/+QMTSUB/+QMTPUB <result>: 0 sent and acknowledged, 1 retransmitting, 2 failed to send
 RESULT_OK, RESULT_RETRY, RESULT_FAILED = 0, 1, 2
-# +QMTSTAT <err_code> (docs/notes/protocols.md §1.5)
+# +QMTSTAT <err_code> (Quectel BG96 MQTT Application Note V1.0)
 STAT_PEER_CLOSED, STAT_PING_TIMEOUT, STAT_CONNECT_TIMEOUT, STAT_CONNACK_FAILED = 1, 2, 3, 4
 STAT_SERVER_CLOSED_AFTER_DISC, STAT_SEND_FAILED, STAT_LINK_DOWN = 5, 6, 7
 

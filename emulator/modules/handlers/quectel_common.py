@@ -21,7 +21,7 @@ T = CommandTable("quectel_common")
 # AT+QCFG settings: name -> default values (ints, or strings). Query prints
 # ``+QCFG: "<name>",<values>`` with strings quoted except hex masks and digit sequences, which the
 # manuals print bare (``+QCFG: "nwscanseq",020301``, ``+QCFG: "band",0xf,0x400a0e189f,0xa0e189f``;
-# BG96 AT manual §5.x AT+QCFG; docs/notes/manuals-wave2.md §3). Factory values: BG96 AT manual (band
+# BG96 AT manual §5.x AT+QCFG; Quectel BG96 AT Commands Manual V2.2 AT+QCFG). Factory values: BG96 AT manual (band
 # 0xF/0x400A0E189F/0xA0E189F, nwscanseq 020301, iotopmode 2). A module's data file
 # ``qcfg`` replaces values or (null) removes keys it does not have.
 QCFG_DEFAULTS: dict[str, tuple] = {
@@ -38,7 +38,7 @@ QCFG_DEFAULTS: dict[str, tuple] = {
 # "servicedomain"/"roamservice")
 QCFG_EFFECT = {"nwscanmode", "nwscanseq", "iotopmode", "band", "servicedomain", "roamservice"}
 _BARE = re.compile(r"0x[0-9a-f]+|[0-9]+")
-# AT+QCFG=? ranges as a real BG96 prints them (RAK5010/BG96 AT manual dump, docs/notes/manuals-wave2.md §3);
+# AT+QCFG=? ranges as a real BG96 prints them (RAK5010/BG96 AT manual dump, Quectel BG96 AT Commands Manual V2.2 AT+QCFG);
 # a key without a documented range prints its name only.
 QCFG_RANGES = {
     "nwscanmode": "(0,1,3),(0,1)", "nwscanseq": "(00-010203),(0,1)", "servicedomain": "(1,2),(0,1)",

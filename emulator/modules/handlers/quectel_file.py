@@ -1,7 +1,7 @@
 """Quectel file system AT commands (BG96, EC800E): +QFLDS, +QFLST, +QFDEL, +QFUPL, +QFDWL.
 
 Formats from the Quectel BG96 FILE AT Commands Manual V1.0 (2018-01-24) ch. 2 and real units
-(docs/notes/manuals-wave2.md §4): ``AT+QFUPL="<name>"[,<size>[,<timeout>[,<ackmode>]]]`` answers
+(Quectel BG96 FILE AT Commands Manual V1.0): ``AT+QFUPL="<name>"[,<size>[,<timeout>[,<ackmode>]]]`` answers
 ``CONNECT``, takes exactly ``<size>`` raw bytes (binary-safe, no echo) and ends with
 ``+QFUPL: <size>,<checksum>`` ``OK``. With ``<ackmode>`` 1 the module writes ``A`` after each
 1024 bytes and waits for the next block. If the bytes do not all come within ``<timeout>``
@@ -12,7 +12,7 @@ or there is no any data inputted when <timeout> reaches, then it will exit from 
 slow line that keeps sending is never cut off).
 
 ``AT+QFLST`` names files with their drive (``"UFS:ca.pem"``) when the profile says so
-(``qflst_prefix``: EC800E, like the EG800K/EC25 units in docs/notes/manuals-wave2.md §4; the BG96 prints
+(``qflst_prefix``: EC800E, like the EG800K/EC25 units in public device logs; the BG96 prints
 bare names, as a BG96MAR03A06 log on forums.quectel.com/t/3542 shows).
 
 The handle commands (+QFOPEN ...) are ``quectel_file_handles.py``; the model is

@@ -1,6 +1,6 @@
 """Quectel file handles: +QFOPEN, +QFREAD, +QFWRITE, +QFSEEK, +QFPOSITION, +QFTUCAT, +QFCLOSE.
 
-Formats [doc: Quectel BG96 FILE AT Commands Manual V1.0 §2.6-2.12; docs/notes/manuals-wave2.md §4]:
+Formats [doc: Quectel BG96 FILE AT Commands Manual V1.0 §2.6-2.12]:
 ``AT+QFOPEN="<name>"[,<mode>]`` -> ``+QFOPEN: <filehandle>`` (mode 0: open, create if missing,
 read/write; 1: create or clear, read/write; 2: read only, must exist);
 ``AT+QFREAD=<fh>[,<length>]`` -> ``CONNECT <n>`` CR LF ``<n bytes>`` then ``OK`` (without

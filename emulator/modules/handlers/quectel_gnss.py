@@ -44,7 +44,7 @@ T = CommandTable("quectel_gnss")
 INVALID, ONGOING, NOT_ACTIVE, NOT_ENABLED, NOT_FIXED = 501, 504, 505, 507, 516
 OUTPORTS = ("none", "usbnmea", "uartnmea")
 # key -> (lo, hi, default) for the integer keys of AT+QGPSCFG [doc: BG96 GNSS manual; RAK5010
-# `AT+QGPSCFG=?` dump, docs/notes/manuals-wave2.md §7]
+# `AT+QGPSCFG=?` dump, Quectel BG96 GNSS AT Commands Manual V1.1]
 INT_KEYS: dict[str, tuple[int, int, int]] = {
     "nmeasrc": (0, 1, 0), "gpsnmeatype": (0, 31, 31), "glonassnmeatype": (0, 7, 0),
     "galileonmeatype": (0, 1, 0), "beidounmeatype": (0, 3, 0), "gsvextnmeatype": (0, 1, 0),
@@ -274,7 +274,7 @@ def qgpsloc_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 @T.exec("+QGPSLOC")
-@T.read("+QGPSLOC")  # a real BG96 answers the read form in mode-0 layout [docs/notes/manuals-wave2.md §7, dev S9]
+@T.read("+QGPSLOC")  # a real BG96 answers the read form in mode-0 layout [Quectel BG96 GNSS AT Commands Manual V1.1, dev S9]
 def qgpsloc_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return _loc(ctx, 0)
 

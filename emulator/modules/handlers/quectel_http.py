@@ -1,7 +1,7 @@
 """Quectel HTTP(S) client AT commands (BG96, EC800E): +QHTTPCFG, +QHTTPURL, +QHTTPGET,
 +QHTTPPOST, +QHTTPPOSTFILE, +QHTTPREAD, +QHTTPREADFILE, +QHTTPSTOP.
 
-Forms from the Quectel BG96 HTTP(S) AT Commands Manual V1.0 (docs/notes/manuals-wave2.md §6):
+Forms from the Quectel BG96 HTTP(S) AT Commands Manual V1.0:
 ``AT+QHTTPURL=<len>[,<timeout>]`` -> ``CONNECT`` -> exactly ``<len>`` URL bytes -> ``OK``
 (``+CME ERROR: 711`` for a URL that is not http(s)://, 726 when the bytes do not come within
 ``<timeout>`` virtual seconds); ``AT+QHTTPGET[=<rsptime>]`` -> ``OK``, then

@@ -2,7 +2,7 @@
 stimulus, the client's state and the error codes.
 
 Error codes (``<err>`` in the result URCs or ``+CME ERROR: <n>``): Quectel BG96 HTTP(S) AT
-Commands Manual V1.0 ch. 4, as the quectel-develop bg95_http.c table lists them (docs/notes/manuals-wave2.md §6).
+Commands Manual V1.0 ch. 4, as the quectel-develop bg95_http.c table lists them (Quectel BG96 HTTP(S) AT Commands Manual V1.0).
 
 Must not: import asyncio, socket, ssl or h11, or know AT syntax.
 """

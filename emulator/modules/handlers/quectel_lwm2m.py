@@ -1,7 +1,7 @@
 """Quectel LwM2M AT commands, Family A (``AT+QLW*``) as on the EC800E (guide 001 §4.1, §6.1).
 
 +QLWCFG, +QLWCONFIG, +QLWADDOBJ, +QLWDELOBJ, +QLWREG, +QLWUPDATE, +QLWDEREG, +QLWOBSRSP,
-+QLWRDRSP, +QLWWRRSP, +QLWEXERSP, +QLWNOTIFY, +QLWRD, +QLWSTATUS (docs/notes/protocols.md §4). Commands
++QLWRDRSP, +QLWWRRSP, +QLWEXERSP, +QLWNOTIFY, +QLWRD, +QLWSTATUS (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c). Commands
 answer OK at once and emit effects (``quectel_lwm2m_effects.py``); results come back later as
 URCs from the stimulus handlers in ``quectel_lwm2m_urc.py``.
 
@@ -146,7 +146,7 @@ def qlwconfig_read(cmd: AtCommand, ctx: Context) -> Reply:
     s = lw(ctx).server
     if s is None:
         return Reply()
-    # docs/notes/protocols.md §4 (Q-UNIR): +QLWCONFIG: 0,10.112.28.10,5683,"86...77",900,3 (server unquoted)
+    # Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c (Q-UNIR): +QLWCONFIG: 0,10.112.28.10,5683,"86...77",900,3 (server unquoted)
     line = f'+QLWCONFIG: {s.bootstrap},{s.host},{s.port},"{s.endpoint}",{s.lifetime},{s.security_mode}'
     if s.psk_id is not None:
         line += f',"{s.psk_id}"'

@@ -6,7 +6,7 @@ executors in ``emulator/net/lwm2m_exec.py`` turn effects into CoAP traffic and a
 stimuli; tests use a fake platform that does the same without I/O.
 
 Paths are tuples of ints ``(obj, inst, res)`` (``(19, 0, 0)`` = CTWing uplink, ``(19, 1, 0)``
-= downlink; docs/notes/protocols.md §5.1). Payloads are raw bytes (the hex of the AT line decoded).
+= downlink; guide 001 §4.1, docs/guides.md). Payloads are raw bytes (the hex of the AT line decoded).
 ``msgid`` is the id the host sees in ``+QLWURC``/``AT+QLW*RSP`` (16 bit); ``mid`` is the id the
 module prints for its own messages (``+QLWURC: "report",<mid>``, ``+QLWUPDATE: 0,<mid>``).
 
@@ -25,7 +25,7 @@ Path = tuple[int, ...]
 # --- result codes --------------------------------------------------------------------------
 # +QLWREG / +QLWUPDATE / +QLWDEREG <result>. Only 0 (success) and -9 (guide 001 §7: "+QLWREG:-9"
 # when the device is not added on the platform, i.e. the server answers 4.03/4.00/4.04) are
-# known; the others are the emulator's choice (docs/notes/protocols.md §4 "[?]"), documented here.
+# known; the others are the emulator's choice (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c "[?]"), documented here.
 RESULT_OK = 0
 RESULT_FAILED = -1      # generic failure: server unreachable (refused), bad response, no client
 RESULT_TIMEOUT = -2     # no answer after the CoAP retransmissions (AT+QLWCFG="retransmit")
@@ -39,8 +39,8 @@ REPORT_TIMEOUT = 1
 REPORT_FAILED = 2
 
 # AT <result> of AT+QLWOBSRSP / QLWRDRSP / QLWWRRSP / QLWEXERSP -> CoAP response code
-# (class * 32 + detail). 1 = 2.05 and 2 = 2.04 are shown by docs/notes/protocols.md §4 and the guide;
-# the 4.xx numbering follows the BC66 lineage [?] (docs/notes/protocols.md §4: "reject write uses 12").
+# (class * 32 + detail). 1 = 2.05 and 2 = 2.04 are shown by Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c and the guide;
+# the 4.xx numbering follows the BC66 lineage [?] (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c: "reject write uses 12").
 AT_RESULT_TO_COAP: dict[int, int] = {
     1: 0x45,   # 2.05 Content (observe / read accepted)
     2: 0x44,   # 2.04 Changed (write / execute done)

@@ -4,7 +4,7 @@ The AT commands live in ``quectel_lwm2m.py``; this module holds what both halves
 per-modem :class:`Lwm2mState`, message ids, the CoAP exchange timeout on the virtual clock,
 the ``+QLWURC`` formats and the buffer read by ``AT+QLWRD``, and the stimulus handlers.
 
-Sources: guide 001 §4.1.3-§4.1.4 (the transcripts), docs/notes/protocols.md §4 (command table, URC forms),
+Sources: guide 001 §4.1.3-§4.1.4 (the transcripts), Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c (command table, URC forms),
 docs/guides.md (typos). Decisions where no source says:
 * ``auto_ack`` = 1: the module answers the observe itself (2.05, empty payload) and marks the
   path observed; it still prints ``+QLWURC: "observe",...`` so the host knows it may notify.
@@ -49,7 +49,7 @@ from .quectel_lwm2m_effects import (
     Lwm2mReadResponse, Lwm2mRegistered, Lwm2mUpdate, Lwm2mUpdated, Lwm2mWriteRequest,
     Lwm2mWriteResponse, Path)
 
-# AT+QLWSTATUS? values (docs/notes/protocols.md §4: 0 not registered, 1 registering, 2 registered);
+# AT+QLWSTATUS? values (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c: 0 not registered, 1 registering, 2 registered);
 # 3 = deregistering is the emulator's addition [?].
 IDLE, REGISTERING, REGISTERED, DEREGISTERING = 0, 1, 2, 3
 
@@ -60,8 +60,8 @@ CFG_DEFAULTS: dict[str, tuple[int, ...]] = {
     "auto_ack": (0,),            # 1: the module answers the platform's observe itself
     "lifetime_enable": (1,),     # 1: the module sends the lifetime updates itself
     "dtls_mode": (0,),
-    "dataformat": (1, 1),        # <send>,<recv>: 0 text, 1 hex string (docs/notes/protocols.md §4)
-    "access_mode": (0,),         # 0 push (URCs), 1 buffer (AT+QLWRD) (docs/notes/protocols.md §4)
+    "dataformat": (1, 1),        # <send>,<recv>: 0 text, 1 hex string (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c)
+    "access_mode": (0,),         # 0 push (URCs), 1 buffer (AT+QLWRD) (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c)
 }
 CFG_SHOWN = ("retransmit", "auto_ack", "lifetime_enable", "dtls_mode")
 CFG_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -78,7 +78,7 @@ class ServerConfig:
     port: int
     endpoint: str
     lifetime: int
-    security_mode: int  # 0 PSK, 3 NoSec (docs/notes/protocols.md §5.1)
+    security_mode: int  # 0 PSK, 3 NoSec (guide 001 §4.1, docs/guides.md)
     psk_id: str | None = None
     psk: bytes | None = None
 
@@ -339,7 +339,7 @@ def on_observe(stim: Lwm2mObserveRequest, ctx: Context) -> None:
         ctx.effect(Lwm2mObserveResponse(stim.msgid, b"", COAP_CONTENT, path))
     else:
         state.pending[stim.msgid] = ("observe", path)
-    # +QLWURC: "observe",<msgid>,<flag>,<obj>,<inst>,<res>; flag 1 = cancel (docs/notes/protocols.md §4)
+    # +QLWURC: "observe",<msgid>,<flag>,<obj>,<inst>,<res>; flag 1 = cancel (Quectel UniRTOS unirtos_atcmd_lwm2m.h; BC66 OpenCPU ril_lwm2m.c)
     platform_event(ctx, f'"observe",{stim.msgid},{int(stim.cancel)},{path_text(path)}')
 
 

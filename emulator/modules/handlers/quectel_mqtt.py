@@ -1,4 +1,4 @@
-"""Quectel MQTT AT commands (``AT+QMT*``) for BG96 and EC800E (docs/notes/protocols.md §1.5).
+"""Quectel MQTT AT commands (``AT+QMT*``) for BG96 and EC800E (Quectel BG96 MQTT Application Note V1.0).
 
 +QMTCFG (version, pdpcid, ssl, keepalive, session, timeout, will, recv/mode; query and test
 forms), +QMTOPEN, +QMTCLOSE, +QMTCONN, +QMTDISC, +QMTSUB, +QMTUNS, +QMTPUB (Ctrl+Z prompt, or
@@ -264,7 +264,7 @@ def qmtpubex_set(cmd: AtCommand, ctx: Context) -> Reply:
     # EC800E guide 001 §4.2.3: AT+QMTPUBEX=0,0,0,0,"topic/data",23 -> "> " -> 23 bytes -> OK
     client, msg_id, qos, retain, topic = _publish_args(cmd, ctx)
     cmd.max_args(6)
-    if cmd.quoted(5):  # one-line variant seen in BG95/BG77 code (docs/notes/protocols.md §1.5, [?])
+    if cmd.quoted(5):  # one-line variant seen in BG95/BG77 code (Quectel BG96 MQTT Application Note V1.0, [?])
         return _publish(ctx, client, "+QMTPUBEX", msg_id, qos, retain, topic, cmd.str(5).encode())
     length = cmd.int(5, lo=1, hi=MAX_PAYLOAD)
     return _prompt(ctx, client, "+QMTPUBEX", msg_id, qos, retain, topic, length)
@@ -289,7 +289,7 @@ def qmtrecv_set(cmd: AtCommand, ctx: Context) -> Reply:
 
 
 FEATURE = Feature("quectel_mqtt", T, init=_init, stimuli=dict(STIMULI))
-# AT+QMTPUBEX: EC800E / ECx00x (guide 001 §4.2.3). BG96 firmware answers ERROR (docs/notes/protocols.md §1.5).
+# AT+QMTPUBEX: EC800E / ECx00x (guide 001 §4.2.3). BG96 firmware answers ERROR (Quectel BG96 MQTT Application Note V1.0).
 PUBEX_FEATURE = Feature("quectel_mqtt_pubex", T_PUBEX)
 
 __all__ = ["FEATURE", "PUBEX_FEATURE", "QmtClient"]

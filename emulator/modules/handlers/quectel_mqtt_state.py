@@ -3,7 +3,7 @@
 One :class:`QmtClient` per client index 0-5: its ``AT+QMTCFG`` settings and where it is in
 idle -> opening -> opened -> connecting -> connected -> disconnecting/closing. The stimulus
 handlers here turn executor results into ``+QMTOPEN``/``+QMTCONN``/``+QMTSUB``/``+QMTUNS``/
-``+QMTPUB(EX)``/``+QMTRECV``/``+QMTDISC``/``+QMTCLOSE``/``+QMTSTAT`` (docs/notes/protocols.md §1.5).
+``+QMTPUB(EX)``/``+QMTRECV``/``+QMTDISC``/``+QMTCLOSE``/``+QMTSTAT`` (Quectel BG96 MQTT Application Note V1.0).
 
 Must not: do I/O or parse commands (``quectel_mqtt.py`` does).
 """
@@ -25,7 +25,7 @@ RECV_SLOTS = 5  # buffer mode (recv/mode 1): five stored messages per client
 
 # AT+QMTCFG settings: name -> (defaults, validators). A validator is a set of allowed ints,
 # a (lo, hi) range, or str. Defaults: keepalive 120 s, pkt_timeout 5 s, retry 3,
-# pdpcid 1, MQTT 3.1.1, clean session (docs/notes/protocols.md §1.5).
+# pdpcid 1, MQTT 3.1.1, clean session (Quectel BG96 MQTT Application Note V1.0).
 CFG_SPEC: dict[str, tuple[tuple, tuple]] = {
     "version": ((4,), ({3, 4},)),
     "pdpcid": ((1,), ((1, 16),)),

@@ -1,6 +1,6 @@
 """Quectel TLS sockets (``AT+QSSL*``, BG96 and EC800E): SSL contexts, open, state, close.
 
-Formats [doc: Quectel BG96 SSL AT Commands Manual V1.0 ch. 2; real units in docs/notes/manuals-wave2.md §5]:
+Formats [doc: Quectel BG96 SSL AT Commands Manual V1.0 ch. 2; real units: a public EG800K SSL test report, RAKWireless RAK5010 (BG96) AT dumps]:
 ``AT+QSSLCFG="<key>",<ctx>[,<value>]`` (query prints ``+QSSLCFG: "<key>",<ctx>,<value>``; the
 cipher suite as ``0XFFFF``), ``AT+QSSLOPEN=<pdp>,<ctx>,<client>,"<host>",<port>[,<mode>]``
 -> ``OK`` then ``+QSSLOPEN: <client>,<err>`` (0, or 566 for any connect, handshake or
@@ -110,7 +110,7 @@ def qsslcfg_set(cmd: AtCommand, ctx: Context) -> Reply:
         values[key] = suite
     elif key in PATHS:
         values[key] = cmd.str(2, max_len=80)
-    elif key == "checkhost" and cmd.quoted(2):  # mbed-os sends the host name here (docs/notes/drivers.md §3)
+    elif key == "checkhost" and cmd.quoted(2):  # mbed-os sends the host name here (ARMmbed/mbed-os QUECTEL_BG96)
         values[key] = cmd.str(2, max_len=150)
     elif key == "checkhost":
         values[key] = cmd.int(2, lo=0, hi=1)

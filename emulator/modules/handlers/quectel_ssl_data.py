@@ -1,14 +1,14 @@
 """Data path of the Quectel TLS sockets: AT+QSSLSEND, AT+QSSLRECV and the receive URCs.
 
-[doc: Quectel BG96 SSL AT Commands Manual V1.0 §2.4-2.6; real units in docs/notes/manuals-wave2.md §5]
+[doc: Quectel BG96 SSL AT Commands Manual V1.0 §2.4-2.6; real units: a public EG800K SSL test report, RAKWireless RAK5010 (BG96) AT dumps]
 ``AT+QSSLSEND=<client>,<len>`` -> ``> `` then exactly ``<len>`` bytes (1-1460, no Ctrl+Z) ->
 ``SEND OK``; ``AT+QSSLSEND=<client>`` -> ``> `` then data up to Ctrl+Z (ESC cancels: ``OK``,
 nothing sent, as AT+QISEND here). ``AT+QSSLRECV=<client>[,<len>]`` (1-1500, default 1500) ->
 ``+QSSLRECV: <n>`` CR LF ``<n bytes>`` ``OK``; an empty buffer gives ``+QSSLRECV: 0``.
 ``AT+QSSLRECV=<client>,0`` -> ``+QSSLRECV: <total>,<read>,<unread>`` (the size poll TinyGSM's
-BG96 client sends, docs/notes/drivers.md §1; ASSUMPTION: laid out as AT+QIRD=<id>,0).
+BG96 client sends, TinyGSM src/TinyGsmClientBG96.h; ASSUMPTION: laid out as AT+QIRD=<id>,0).
 URCs: buffer mode ``+QSSLURC: "recv",<client>`` once per empty -> non-empty buffer; direct push
-``+QSSLURC: "recv",<client>,<len>`` CR LF ``<bytes>`` (an EG800K log, docs/notes/manuals-wave2.md §5).
+``+QSSLURC: "recv",<client>,<len>`` CR LF ``<bytes>`` (a public EG800K SSL test log).
 
 Must not: do I/O, or open/close connections (``quectel_ssl.py``).
 """

@@ -53,7 +53,7 @@ class TlsSettings:
 
 @dataclass
 class SslContext:
-    """``AT+QSSLCFG`` values of one context (0-5), as set; defaults per docs/notes/manuals-wave2.md §5."""
+    """``AT+QSSLCFG`` values of one context (0-5), as set; defaults per the Quectel BG96 SSL AT Commands Manual V1.0 and real units."""
 
     values: dict[str, Any] = field(default_factory=lambda: {
         "sslversion": 4, "ciphersuite": ALL_SUITES, "cacert": "", "clientcert": "", "clientkey": "",

@@ -1,7 +1,7 @@
 """Quectel TCP/IP AT stack (``AT+QI*``) for BG96 and EC800E: contexts, sockets, DNS, config.
 
-+QICSGP, +QIACT, +QIDEACT (docs/notes/protocols.md §1.3), +QIOPEN (``OK`` then ``+QIOPEN: <id>,<err>``,
-or ``CONNECT``/``ERROR`` in transparent mode), +QICLOSE, +QISTATE (docs/notes/protocols.md §1.4; error
++QICSGP, +QIACT, +QIDEACT (Quectel BG96 TCP/IP AT Commands Manual V1.0), +QIOPEN (``OK`` then ``+QIOPEN: <id>,<err>``,
+or ``CONNECT``/``ERROR`` in transparent mode), +QICLOSE, +QISTATE (Quectel BG96 TCP/IP AT Commands Manual V1.0; error
 codes 550-574 [doc: Q-TCP §4]) and the stimuli the socket executor (``emulator/net/sockets.py``)
 answers with. The feature is split over ``quectel_tcpip_data.py`` (+QISEND, +QIRD, receive
 URCs), ``quectel_tcpip_transparent.py`` (access mode 2, ATO, +QISWTMD),
@@ -67,7 +67,7 @@ def _shutdown(ctx: Context) -> None:
     ctx.nvm["tcpip_counters"] = (old.gen, old.token)
 
 
-# --- PDP contexts (docs/notes/protocols.md §1.3) -------------------------------------------------------
+# --- PDP contexts (Quectel BG96 TCP/IP AT Commands Manual V1.0) -------------------------------------------------------
 @T.set("+QICSGP")
 @qi
 def qicsgp_set(cmd: AtCommand, ctx: Context) -> Reply:

@@ -6,7 +6,7 @@
 ``OK`` and then ``+QIURC: "dnsgip",...`` from the FakeInternet through a ResolveName effect;
 +QPING answers ``OK``, one ``+QPING: 0,"<ip>",32,<ms>,255`` per echo (a second apart on the
 virtual clock; 569 per echo when no route goes there) and the summary
-``+QPING: 0,<sent>,<rcvd>,<lost>,<min>,<max>,<avg>`` [doc: Q-TCP §3.7 as in docs/notes/protocols.md §1.4].
+``+QPING: 0,<sent>,<rcvd>,<lost>,<min>,<max>,<avg>`` [doc: Q-TCP §3.7 as in Quectel BG96 TCP/IP AT Commands Manual V1.0].
 
 Must not: do I/O.
 """

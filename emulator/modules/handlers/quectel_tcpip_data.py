@@ -5,7 +5,7 @@
 ``=<id>,0`` totals), +QISDE, and what happens when socket data arrives:
 one ``+QIURC: "recv",<id>`` per empty->non-empty buffer (buffer mode), data inline (push
 mode), raw bytes (transparent mode: quectel_tcpip_transparent.py).
-Formats: docs/notes/protocols.md §1.4 [doc: Q-TCP §2.1.7-2.1.9, §2.2].
+Formats: Quectel BG96 TCP/IP AT Commands Manual V1.0 [doc: Q-TCP §2.1.7-2.1.9, §2.2].
 
 Must not: do I/O (effects only) or handle contexts/open/close (quectel_tcpip.py).
 """

@@ -4,7 +4,7 @@ Effects go from the modem to ``emulator/net/sockets.py`` (which does the I/O); s
 back. Every socket carries a generation number ``gen`` that changes each time a connectID is
 (re)opened, so a late answer for an old socket never lands on a new one.
 
-Socket states are the ``AT+QISTATE`` ``<socket_state>`` values (docs/notes/protocols.md §1.4): 0 initial,
+Socket states are the ``AT+QISTATE`` ``<socket_state>`` values (Quectel BG96 TCP/IP AT Commands Manual V1.0): 0 initial,
 1 opening, 2 connected, 3 listening, 4 closing. Access modes: 0 buffer, 1 direct push,
 2 transparent.
 

@@ -7,7 +7,7 @@ print), sms_quectel.py (+QCMGS +QCMGR), sms_woorinet.py (``AT*SKT*``), sms_urc.p
 ``emulator/net/smsc.py``.
 
 Per module: every module numbers its storages from 0 ("ME" is the power-on storage): Quectel
-firmware logs show ``+CMTI: "ME",0`` (docs/notes/manuals-wave2.md §1; the BG96 itself [?]); WIZnet's AM01
+firmware logs show ``+CMTI: "ME",0`` (Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005; the BG96 itself [?]); WIZnet's AM01
 (AMM592/AMM5918K) SMS guide (Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_AMM592_sms.md)
 shows ``+CMTI: "ME",0`` / ``AT+CMGR=0`` and an index range 0-24 (so 25 in "ME"); the
 WM-N400MSE's READMT counts from 0 too [?: its +CMGR base is not shown]. The WM-N400MSE also

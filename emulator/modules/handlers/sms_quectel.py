@@ -1,6 +1,6 @@
 """Quectel's concatenated-SMS commands in text mode: +QCMGS and +QCMGR (BG96, EC800E).
 
-Formats (docs/notes/manuals-wave2.md §1; Quectel EC25/EC21 AT manual §9.17-9.18, same family as the BG96's):
+Formats (Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005; Quectel EC25/EC21 AT manual §9.17-9.18, same family as the BG96's):
 ``AT+QCMGS=<da>[,<toda>][,<uid>,<msg_seg>,<msg_total>]`` → ``\\r\\n> `` → body, Ctrl+Z →
 ``+QCMGS: <mr>``; the part carries a concatenation UDH (reference ``<uid>`` 0-255, part
 ``<msg_seg>`` of ``<msg_total>``, 1-7), so its body holds 153 GSM 7-bit chars (67 UCS2).

@@ -2,7 +2,7 @@
 
 ``AT+CMGR=<index>`` reads from ``<mem1>`` of ``+CPMS`` and turns "REC UNREAD" into "REC READ";
 an empty or out-of-range index is ``+CMS ERROR: 321``. ``AT+CMGL`` without a value lists
-"REC UNREAD" (text) / 0 (PDU), docs/notes/manuals-wave2.md §1; listing marks unread messages read too.
+"REC UNREAD" (text) / 0 (PDU), Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005; listing marks unread messages read too.
 ``AT+CMGD=<index>[,<delflag>]``: flag 0 deletes that index (an empty one is OK, out of range
 321), 1 all read, 2 read + sent, 3 read + sent + unsent, 4 all (the index is then ignored,
 as the WIZnet WM01 sample's ``AT+CMGD=0,<flag>`` relies on).

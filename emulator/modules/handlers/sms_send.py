@@ -1,7 +1,7 @@
 """Sending and writing SMS: +CMGS, +CMGW, +CMSS (27.005 §3.5.1-§3.5.3), text and PDU mode.
 
 ``AT+CMGS="<da>"[,<toda>]`` (text) or ``AT+CMGS=<length>`` (PDU) opens the ``\\r\\n> `` prompt;
-Ctrl+Z sends, ESC aborts with ``OK`` and nothing sent (docs/notes/manuals-wave2.md §1). In text mode a CR
+Ctrl+Z sends, ESC aborts with ``OK`` and nothing sent (Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005). In text mode a CR
 typed inside the body is echoed as a new ``\\r\\n> `` prompt. PDU mode: hex of SMSC field +
 TPDU, ``<length>`` = TPDU octets only (a wrong length or an undecodable PDU is
 ``+CMS ERROR: 304``); a ``00`` SMSC field means the ``+CSCA`` number (none: 330). Text mode

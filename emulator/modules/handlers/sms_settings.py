@@ -1,6 +1,6 @@
 """27.005 SMS settings: +CSMS +CMGF +CSCA +CSMP +CSDH +CSCB +CPMS +CNMI +CNMA +CMMS.
 
-Answers as the Quectel SMS chapter prints them (docs/notes/manuals-wave2.md §1): ``+CSMS: 0,1,1,1``,
+Answers as the Quectel SMS chapter prints them (Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005): ``+CSMS: 0,1,1,1``,
 ``+CMGF: 0`` (PDU mode at power-on), ``+CSCA: "<sca>",145``, ``+CSMP: 17,167,0,0``,
 ``+CPMS: "ME",0,255,"ME",0,255,"ME",0,255``, ``+CNMI: 2,1,0,0,0``. ``+CNMI`` mode 0 keeps new
 indications in the TA; switching to mode 1/2 flushes them after the OK (``<bfr>`` 0) or drops

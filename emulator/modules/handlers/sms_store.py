@@ -1,7 +1,7 @@
 """SMS state of one modem: 27.005 settings, the message storages and the +CMS ERROR result.
 
 Storages ``"ME"`` (module, 255), ``"SM"`` (SIM, 50 as in the Quectel manual's example),
-``"SR"`` (status reports, 50 [?]) and ``"MT"`` (= ``"ME"`` on Quectel, docs/notes/manuals-wave2.md §1).
+``"SR"`` (status reports, 50 [?]) and ``"MT"`` (= ``"ME"`` on Quectel, Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005).
 They live in the module's non-volatile memory (``ctx.nvm``): messages survive a reboot, the
 settings (+CMGF, +CNMI, +CPMS ...) go back to their power-on values, as on the modules.
 The index base (0 on every module whose logs are public) and the capacities are per module

@@ -1,7 +1,7 @@
 """How a stored or arriving SMS is printed: +CMGR, +CMGL entries, +CMT and +CDS, text and PDU mode.
 
 Formats: 3GPP TS 27.005 §3.4.3 (+CMGR/+CMGL), §3.4.1 (+CMT/+CDS), the Quectel SMS chapter
-(docs/notes/manuals-wave2.md §1): text mode with ``AT+CSDH=0`` prints ``+CMGR: "REC UNREAD","+8615021012496",,"13/12/13,15:06:37+32"``
+(Quectel LTE-Standard AT Commands Manual ch. 9; 3GPP TS 27.005): text mode with ``AT+CSDH=0`` prints ``+CMGR: "REC UNREAD","+8615021012496",,"13/12/13,15:06:37+32"``
 and the body on its own line; ``AT+CSDH=1`` adds ``<tooa>,<fo>,<pid>,<dcs>,<sca>,<tosca>,<length>``.
 PDU mode: ``+CMGR: <stat>,,<length>`` then the SMSC field + TPDU in hex (length = TPDU octets).
 Text-mode data of 8-bit or UCS2 messages, or with a user data header, is printed as hex pairs

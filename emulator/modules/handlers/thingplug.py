@@ -1,6 +1,6 @@
 """SKT ThingPlug AT client (``AT+SKTP*``) on BG96 (SKT firmware), WM-N400MSE and AMM5918K.
 
-Commands (guide 000 §"ThingPlug AT 명령어"; docs/notes/protocols.md §2): ``AT+SKTP`` status,
+Commands (guide 000 §"ThingPlug AT 명령어"; WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md): ``AT+SKTP`` status,
 ``AT+SKTPCON`` read / connect (flag 1; Woori-net also 2 = USIM provisioning) / disconnect
 (flag 0), ``AT+SKTPDAT`` (telemetry | attribute; JSON 0, CSV 1, OFFSET 2 — the SDK numbering,
 the guide prints OFFSET as 1 by mistake; no args = last data), ``AT+SKTPRES`` (RPC result),
@@ -164,7 +164,7 @@ def _on_lost(stim: TpLost, ctx: Context) -> None:
 
 
 def _schedule_reconnect(ctx: Context) -> None:
-    """Woori-net ``AT+SKTPATC=1`` (docs/notes/protocols.md §2.2; the guide gives no timing). ASSUMPTIONS:
+    """Woori-net ``AT+SKTPATC=1`` (Woori-net WM-N400MSE AT Commands Guide v1.1 §5; the guide gives no timing). ASSUMPTIONS:
     a first attempt ``thingplug_reconnect_delay`` (default 5) virtual seconds after the loss,
     then every such delay while registered; nothing is printed until one succeeds
     (``+SKTPCON=0``); while detached it waits for the network to come back."""

@@ -5,7 +5,7 @@
 broker's answer (``OK`` on PUBACK, ``ERROR`` with SKTPERR -3 on failure, -11 after 30 s), so
 whatever the modem acknowledged reaches the platform. The platform's messages on ``/down``
 print ``+SKTPCMD`` (RPC status 1 initiated with its params; 3 finished once the result's
-PUBACK came; ``set_attr`` for attribute changes). Formats: docs/notes/protocols.md §2; texts in
+PUBACK came; ``set_attr`` for attribute changes). Formats: WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md; texts in
 ``thingplug_text.py``. Also the helpers ``thingplug.py`` shares (dialect, ``fail``, the
 topic, the dialect's status reply).
 
@@ -26,7 +26,7 @@ from .thingplug_effects import TpMessage, TpPublish, TpPublished, TpState
 
 T = CommandTable("thingplug_data")
 MAX_DATA = 2048  # bytes of one SKTPDAT payload
-WOORI_MAX_DATA = 500  # the inline data parameter (WM-N400MSE guide v1.1 §5, docs/notes/protocols.md §2.2)
+WOORI_MAX_DATA = 500  # the inline data parameter (WM-N400MSE guide v1.1 §5, Woori-net WM-N400MSE AT Commands Guide v1.1 §5)
 
 
 def dialect_of(ctx: Context) -> str:

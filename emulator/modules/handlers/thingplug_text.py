@@ -1,7 +1,7 @@
 """ThingPlug AT texts: error codes and the two response dialects.
 
 Error codes and strings: guide 000 "ThingPlug 에러코드" table (same values as the ThingPlug
-Linux SDK ``Define.h``; docs/notes/protocols.md §2.1). Dialects (docs/notes/protocols.md §2): BG96/AMM5918K print
+Linux SDK ``Define.h``; WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md). Dialects (WIZnet's BG96 ThingPlug guide, Wiznet/wiznet-iot-shield-mbed-kr docs/mbed_guide_bg96_cloud_thingplug.md): BG96/AMM5918K print
 ``+SKTPCON: 0`` and their fields before ``OK``; Woori-net prints ``+SKTPCON=0`` and ``OK``
 before the fields, without a space after colons.
 
@@ -25,7 +25,7 @@ ERRORS: dict[int, str] = {
 }
 
 # Woori-net spells CONNACK refusals out: -25 -> "Connection Refused (CONNECTION_REFUSED_NOT_AUTHORIZED)"
-# (WM-N400MSE guide v1.1 §5, docs/notes/protocols.md §2.2). ASSUMPTION: -21..-24 follow the same pattern with
+# (WM-N400MSE guide v1.1 §5, Woori-net WM-N400MSE AT Commands Guide v1.1 §5). ASSUMPTION: -21..-24 follow the same pattern with
 # the MQTT 3.1.1 return-code names (only -25 is printed in the guide).
 WOORI_CONNACK: dict[int, str] = {
     -21: "CONNECTION_REFUSED_UNACCEPTABLE_PROTOCOL_VERSION", -22: "CONNECTION_REFUSED_IDENTIFIER_REJECTED",
@@ -61,7 +61,7 @@ def compact(value: object) -> str:
 
 
 def result_body(cmd_id: int, rpc_id: int, ok: bool, data: str) -> bytes:
-    """The /up message for AT+SKTPRES (docs/notes/protocols.md §3; TP-LINUX Simple.c tpSimpleResult): the
+    """The /up message for AT+SKTPRES (SKT ThingPlug 2.0 SDKs SKT-ThingPlug2/device-sdk-linux, device-sdk-javame; TP-LINUX Simple.c tpSimpleResult): the
     host's data as the JSON-RPC result (success) or error message (fail), the SDK defaults
     ``{"status":"SUCCESS"}`` / ``{"code":106,"message":"FAIL"}`` without data."""
     value: object = {"status": "SUCCESS"} if ok else "FAIL"

@@ -1,4 +1,4 @@
-"""Woori-net WM-N400MSE vendor commands (AT Commands Guide v1.1; docs/notes/protocols.md §6.1).
+"""Woori-net WM-N400MSE vendor commands (AT Commands Guide v1.1; Woori-net WM-N400MSE AT Commands Guide v1.1).
 
 Answers use ``NAME:value`` without a space. $$SWVER, $$HWVER, $$SPC / $$IMEI (SPC unlock
 first), *IMSI?, $$CNUM?, *NETNAME?, *ANTLVL?, *REGSTS?, *PSREGSTS?, *WLSTATUS?, $$STAT?,

@@ -103,3 +103,22 @@ def test_oversized_field_is_refused():
     import pytest
     with pytest.raises(ValueError, match="u16"):
         codec.encode(codec.Uplink(b"x" * 70000))
+
+
+def test_the_login_line_the_docs_tell_users_to_type_is_the_default_devices_login():
+    """README "Following the guides" and docs/guides.md print the corrected login frame for hand
+    use; it must decode as the default TCP device's login (device, password, version 1.0)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    for doc in ("README.md", "docs/guides.md"):
+        text = (root / doc).read_text(encoding="utf-8")
+        lines = re.findall(r"`(01[0-9a-f]{140,})`", text)
+        assert lines, f"{doc}: no corrected TCP login frame"
+        for line in lines:
+            events = codec.Decoder().feed(bytes.fromhex(line))
+            assert len(bytes.fromhex(line)) == 76
+            assert events == [codec.Login(device_id="15436586863318069987727",
+                                          password="ny6f1tSA41DQUVPD6P8g4iOk9zWNg5LGa9LIzPymuE8",
+                                          version="1.0")], events

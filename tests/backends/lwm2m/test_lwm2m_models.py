@@ -17,7 +17,7 @@ IMEI = "868543060974334"
 # ------------------------------------------------------------------ queries
 
 def test_register_query_as_ctwing_sees_it():
-    # docs/notes/protocols.md §5.1: POST /rd?b=U&lwm2m=1.0&lt=86400&ep=<IMEI>
+    # guide 001 §4.1, docs/guides.md: POST /rd?b=U&lwm2m=1.0&lt=86400&ep=<IMEI>
     p = parse_register_query(["b=U", "lwm2m=1.0", "lt=86400", f"ep={IMEI}"])
     assert p == RegisterParams(IMEI, 86400, "U", "1.0")
 
