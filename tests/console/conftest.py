@@ -1,17 +1,13 @@
-"""A real ``modemu serve`` (every module, every platform, ephemeral ports) for the console tests,
-and the host side of a modem's pty. Must not: stub any part of the emulator."""
+"""A real ``modemu serve`` (every module, every platform, ephemeral ports) for the console tests
+(the host side of a modem's pty is emulator.testing.ptyline.PtyLine). Must not: stub any part of the emulator."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,50 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 def served(tmp_path_factory):
     """``(ready info, link dir, stdout path)`` of a fresh serve; stopped after the module."""
     tmp = tmp_path_factory.mktemp("serve-console")
-    ready, links, out = tmp / "ready.json", tmp / "links", tmp / "stdout.txt"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = tmp / "stdout.txt"
     with open(out, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                                 str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0"],
-                                cwd=tmp, env=env, stdout=sink, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links, out
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-class Line:
-    """The host's side of a modem's pty through pyserial: exact bytes out, exact bytes back."""
-
-    def __init__(self, path: str) -> None:
-        import serial
-        self.ser = serial.Serial(path, 115200, timeout=0.05)
-        time.sleep(0.05)
-        self.ser.reset_input_buffer()
-        self.buf = b""
-
-    def expect(self, want: bytes, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < len(want) and time.monotonic() < deadline:
-            self.buf += self.ser.read(max(1, self.ser.in_waiting))
-        got, self.buf = self.buf[:len(want)], self.buf[len(want):]
-        assert got == want, f"expected {want!r}, got {got + self.buf!r}"
-
-    def say(self, raw: bytes, answer: bytes, timeout: float = 10.0) -> None:
-        self.ser.write(raw)
-        self.expect(answer, timeout)
-
-    def cmd(self, line: str, answer: bytes, timeout: float = 10.0) -> None:
-        self.say(line.encode() + b"\r", line.encode() + b"\r" + answer, timeout)
-
-    def close(self) -> None:
-        self.ser.close()
+        srv = start_serve(tmp, stdout=sink)
+    yield srv.info, srv.links, out
+    srv.stop(10)

@@ -19,7 +19,7 @@ import pytest
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[test])")
 pytest.importorskip("serial")
 
-from .conftest import Line  # noqa: E402
+from emulator.testing.ptyline import PtyLine as Line  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -18,7 +18,7 @@ httpx = pytest.importorskip("httpx")
 httpx_sse = pytest.importorskip("httpx_sse", reason="httpx-sse is not installed (pip install -e .[test])")
 pytest.importorskip("serial")
 
-from .conftest import Line  # noqa: E402
+from emulator.testing.ptyline import PtyLine as Line  # noqa: E402
 
 pytestmark = [pytest.mark.pty, pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
 

@@ -7,20 +7,17 @@ Must not: talk AT itself (the libraries under test do) or reach beyond 127.0.0.1
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from emulator.testing.serve import start_serve
 
 
 class Served:
@@ -50,20 +47,8 @@ class Served:
 
 
 def serve(tmp: Path, *args: str) -> Served:
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", *args],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("serve did not write its ready file within 30 s")
-        time.sleep(0.02)
-    return Served(proc, json.loads(ready.read_text()), links)
+    srv = start_serve(tmp, *args)
+    return Served(srv.proc, srv.info, srv.links)
 
 
 @pytest.fixture

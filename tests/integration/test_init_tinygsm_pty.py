@@ -10,16 +10,14 @@ embedded platforms (the NTP server among them), as ``make run`` does.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
 
@@ -33,28 +31,9 @@ REST: dict[int, bytes] = {}  # bytes read past a final result (a URC right behin
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``modemu serve`` with the two Quectel modules and every embedded platform."""
-    tmp = tmp_path_factory.mktemp("tinygsm")
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file", str(ready),
-                             "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "bg96",
-                             "--module", "ec800e"], cwd=tmp, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("serve did not write its ready file within 30 s")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp_path_factory.mktemp("tinygsm"), "--module", "bg96", "--module", "ec800e")
+    yield srv.info, srv.links
+    srv.stop(10)
 
 
 def at(ser, line: str, timeout: float = 5.0) -> bytes:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.serve import start_serve
+
 serial = pytest.importorskip("serial")
 
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
@@ -35,19 +37,8 @@ def _env() -> dict[str, str]:
 
 
 def start_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen, dict, Path]:
-    ready, links = tmp / "ready.json", tmp / "links"
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file", str(ready),
-                             "--link-dir", str(links), "--api", "127.0.0.1:0", "--no-backends", *extra],
-                            cwd=tmp, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("serve did not write its ready file within 20 s")
-        time.sleep(0.02)
-    return proc, json.loads(ready.read_text()), links
+    srv = start_serve(tmp, "--no-backends", *extra, env=_env(), stdout=subprocess.PIPE, wall=20)
+    return srv.proc, srv.info, srv.links
 
 
 def stop_server(proc: subprocess.Popen) -> int:

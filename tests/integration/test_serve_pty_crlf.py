@@ -7,12 +7,7 @@ local TCP echo server byte-exact, and nothing is left over to prefix the next co
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
 import socketserver
-import subprocess
 import sys
 import threading
 import time
@@ -20,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.serve import start_serve
+
 serial = pytest.importorskip("serial")
 
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class _Echo(socketserver.BaseRequestHandler):
@@ -48,32 +43,17 @@ def echo_server():
 
 @pytest.fixture
 def bg96_pty(tmp_path: Path, echo_server):
-    ready, links = tmp_path / "ready.json", tmp_path / "links"
     port = echo_server.server_address[1]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--no-backends",
-                             "--ready-file", str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0",
-                             "--module", "bg96", "--route", f"echo.test:7=127.0.0.1:{port}"],
-                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    srv = start_serve(tmp_path, "--no-backends", "--module", "bg96", "--route", f"echo.test:7=127.0.0.1:{port}",
+                      wall=20)
     try:
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            assert proc.poll() is None, f"serve exited: {proc.stderr.read().decode()}"
-            assert time.monotonic() < deadline, "serve did not write its ready file within 20 s"
-            time.sleep(0.02)
-        json.loads(ready.read_text())
-        ser = serial.Serial(str(links / "bg96"), 115200, timeout=0.2)
+        ser = serial.Serial(srv.pty("bg96"), 115200, timeout=0.2)
         time.sleep(0.05)
         ser.reset_input_buffer()
         yield ser
         ser.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        srv.stop(5)
 
 
 def _until(ser, needle: bytes, timeout: float = 5.0) -> bytes:

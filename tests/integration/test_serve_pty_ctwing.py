@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+
+from emulator.testing.ptyline import PtyLine
+from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
 
@@ -31,60 +30,12 @@ LOGIN_HEX = ("0100173135343336353836383633333138303639393837373237002b6e79366631
              "386734694f6b397a574e67354c4761394c497a50796d7545380003312e30")
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """One EC800E with the embedded platforms, as a user starts it (ephemeral ports)."""
-    tmp = tmp_path_factory.mktemp("serve-ctwing")
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "ec800e"],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-class Line:
-    """The host's side of the pty: exact bytes out, exact bytes expected back."""
-
-    def __init__(self, path: str) -> None:
-        self.ser = serial.Serial(path, 115200, timeout=0.05)
-        time.sleep(0.05)
-        self.ser.reset_input_buffer()
-        self.buf = b""
-
-    def expect(self, want: bytes, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < len(want) and time.monotonic() < deadline:
-            self.buf += self.ser.read(max(1, self.ser.in_waiting))
-        got, self.buf = self.buf[:len(want)], self.buf[len(want):]
-        assert got == want, f"expected {want!r}, got {got + self.buf!r}"
-
-    def say(self, raw: bytes, answer: bytes, timeout: float = 5.0) -> None:
-        self.ser.write(raw)
-        self.expect(answer, timeout)
-
-    def cmd(self, line: str, answer: bytes, timeout: float = 5.0) -> None:
-        self.say(line.encode() + b"\r", line.encode() + b"\r" + answer, timeout)
-
-    def quiet(self, wait: float = 0.3) -> None:
-        time.sleep(wait)
-        self.buf += self.ser.read(self.ser.in_waiting)
-        assert self.buf == b"", f"unexpected {self.buf!r}"
+    srv = start_serve(tmp_path_factory.mktemp("serve-ctwing"), "--module", "ec800e")
+    yield srv.info, srv.links
+    srv.stop(5)
 
 
 def _api(info: dict, path: str, body: dict | None = None) -> object:
@@ -104,7 +55,7 @@ def _eventually(fetch, timeout: float = 5.0):
 
 def test_guide_001_mqtt_through_the_pty(served) -> None:
     info, links = served
-    line = Line(str(links / "ec800e"))
+    line = PtyLine(str(links / "ec800e"), timeout=5.0)
     line.cmd("AT+CEREG?", b"\r\n+CEREG: 0,1\r\n\r\nOK\r\n")
     line.cmd("AT+QIDNSCFG=1", b'\r\n+QIDNSCFG: 1,"61.132.163.68","202.102.213.68"\r\n\r\nOK\r\n')
     for cfg in ('"version",0,4', '"will",0,0', '"session",0,0', '"ssl",0,0', '"keepalive",0,3600'):
@@ -130,7 +81,7 @@ def test_guide_001_mqtt_through_the_pty(served) -> None:
 
 def test_guide_001_tcp_through_the_pty(served) -> None:
     info, links = served
-    line = Line(str(links / "ec800e"))
+    line = PtyLine(str(links / "ec800e"), timeout=5.0)
     line.cmd('AT+QICFG="dataformat",1,1', b"\r\nOK\r\n")
     line.cmd('AT+QIOPEN=0,0,"TCP","tcp.ctwing.cn",8996,0,1', b"\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n")
     line.cmd("AT+QISEND=0,76", b"\r\n> ")

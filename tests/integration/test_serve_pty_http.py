@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import http.server
 import importlib.util
-import os
-import signal
 import ssl
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 
 serial = pytest.importorskip("serial")
 pytest.importorskip("cryptography")
@@ -28,7 +27,6 @@ _tls = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_tls)  # certificates and the byte-exact pty Line of the TLS tests
 
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
-REPO = Path(__file__).resolve().parents[2]
 FIRMWARE = bytes((i * 37 + 11) % 256 for i in range(3000))  # binary, with CR LF and Ctrl+Z inside
 
 
@@ -81,27 +79,11 @@ def served(tmp_path_factory):
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.load_cert_chain(tmp / "srv.pem", tmp / "srv.key")
     plain, secure = _Server(), _Server(sctx)
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "bg96",
-                             "--no-backends",
-                             "--route", f"files.test:443=127.0.0.1:{secure.port}",
-                             "--route", f"plain.test:8080=127.0.0.1:{plain.port}"],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield {"links": links, "ca": _tls.pem(ca[0]), "other": _tls.pem(other[0])}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp, "--module", "bg96", "--no-backends",
+                      "--route", f"files.test:443=127.0.0.1:{secure.port}",
+                      "--route", f"plain.test:8080=127.0.0.1:{plain.port}")
+    yield {"links": srv.links, "ca": _tls.pem(ca[0]), "other": _tls.pem(other[0])}
+    srv.stop(5)
     plain.close()
     secure.close()
 

@@ -12,12 +12,8 @@ console API hands out. Exact bytes, echo on (ATE1 is the power-on default).
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import signal
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from emulator.testing.ptyline import PtyLine
+from emulator.testing.serve import start_serve
+
 serial = pytest.importorskip("serial")
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -34,7 +33,6 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
-REPO = Path(__file__).resolve().parents[2]
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -134,49 +132,15 @@ def pki(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, pki):
-    tmp = tmp_path_factory.mktemp("serve-tls")
-    ready, links = tmp / "ready.json", tmp / "links"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0", "--module", "bg96",
-                             "--route", f"echo.test:4443=127.0.0.1:{pki['echo'].port}",
-                             "--route", f"mutual.test:4443=127.0.0.1:{pki['mutual'].port}"],
-                            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"serve did not get ready: {proc.stderr.read().decode()}")
-        time.sleep(0.02)
-    yield json.loads(ready.read_text()), links
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp_path_factory.mktemp("serve-tls"), "--module", "bg96",
+                      "--route", f"echo.test:4443=127.0.0.1:{pki['echo'].port}",
+                      "--route", f"mutual.test:4443=127.0.0.1:{pki['mutual'].port}")
+    yield srv.info, srv.links
+    srv.stop(5)
 
 
-class Line:
-    """The host's side of the pty: exact bytes out, exact bytes expected back."""
-
-    def __init__(self, path: str) -> None:
-        self.ser = serial.Serial(path, 115200, timeout=0.05)
-        time.sleep(0.05)
-        self.ser.reset_input_buffer()
-        self.buf = b""
-
-    def expect(self, want: bytes, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.buf) < len(want) and time.monotonic() < deadline:
-            self.buf += self.ser.read(max(1, self.ser.in_waiting))
-        got, self.buf = self.buf[:len(want)], self.buf[len(want):]
-        assert got == want, f"expected {want!r}, got {got + self.buf!r}"
-
-    def at(self, line: str, *answer: str) -> None:
-        """One command; its echo, the framed lines and OK (V.250 framing)."""
-        self.ser.write(line.encode() + b"\r")
-        self.expect(line.encode() + b"\r" + b"".join(f"\r\n{a}\r\n".encode() for a in answer) + b"\r\nOK\r\n")
+class Line(PtyLine):
+    """The host's side of the pty, plus the FILE upload dance."""
 
     def upload(self, name: str, data: bytes) -> bytes:
         """AT+QFUPL="<name>",<size>, the bytes after CONNECT; returns the +QFUPL line."""

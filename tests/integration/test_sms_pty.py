@@ -5,43 +5,23 @@ and PDU mode; an MO AT+CMGS shows in GET /api/modems/{name}/sms; bg96 -> ec800e 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from emulator.testing.serve import start_serve
+
 serial = pytest.importorskip("serial")
 pytestmark = [pytest.mark.pty, pytest.mark.skipif(sys.platform == "win32", reason="POSIX ptys")]
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sms")
-    ready = tmp / "ready.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports", "--ready-file",
-                             str(ready), "--link-dir", str(tmp / "links"), "--api", "127.0.0.1:0",
-                             "--no-backends", "--module", "bg96", "--module", "ec800e"],
-                            cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.02)
-    info = json.loads(ready.read_text())
-    yield info
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    srv = start_serve(tmp_path_factory.mktemp("sms"), "--no-backends", "--module", "bg96", "--module", "ec800e")
+    yield srv.info
+    srv.stop(5)
 
 
 def api(info: dict, method: str, path: str, body: dict | None = None):

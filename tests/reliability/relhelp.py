@@ -16,9 +16,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from emulator.testing.serve import start_serve
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,21 +70,8 @@ class Served:
 
 
 def serve(tmp: Path, *extra: str, environ: dict[str, str] | None = None, links: Path | None = None) -> Served:
-    ready, links = tmp / "ready.json", links or tmp / "links"
-    ready.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--ephemeral-ports",
-                             "--ready-file", str(ready), "--link-dir", str(links), "--api", "127.0.0.1:0",
-                             *extra], cwd=tmp, env=environ or env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("serve did not write its ready file within 30 s")
-        time.sleep(0.02)
-    return Served(proc, json.loads(ready.read_text()), links, ready)
+    srv = start_serve(tmp, *extra, env=environ or env(), links=links)
+    return Served(srv.proc, srv.info, srv.links, srv.ready)
 
 
 # --- raw clients ----------------------------------------------------------------------------

@@ -4,39 +4,21 @@ through the console API), end to end with a real serve subprocess."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+
+from emulator.testing.serve import start_serve
 import serial
 
 import emulator  # noqa: F401 - registers the handler
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("remote")
-    ready = tmp / "ready.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--module", "bg96", "--no-backends",
-                             "--ephemeral-ports", "--api", "127.0.0.1:0", "--link-dir", str(tmp / "links"),
-                             "--ready-file", str(ready)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "serve did not get ready"
-        time.sleep(0.05)
-    info = json.loads(ready.read_text())
-    yield info
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
+    srv = start_serve(tmp_path_factory.mktemp("remote"), "--module", "bg96", "--no-backends")
+    yield srv.info
+    assert srv.stop(30) == 0
 
 
 def _api(info, path):

@@ -25,10 +25,9 @@ Must not: do I/O, read files or the wall clock (time is ``ctx.clock``).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
@@ -36,6 +35,7 @@ from ...core.results import CmeError
 from ...core.events import Effect
 from ...core.stimuli import Stimulus
 from ..profile import CommandTable, Feature, Reply
+from .bad_args import on_bad_args
 from .quectel_gnss_nmea import NMEA_BITS, loc_fields, sentences
 from .quectel_gnss_track import Fix, Track, TrackPoint
 
@@ -100,15 +100,7 @@ def st(ctx: Context) -> GnssState:
     return ctx.state.gnss
 
 
-def gnss(fn: Callable[[AtCommand, Context], Reply]) -> Callable[[AtCommand, Context], Reply]:
-    """Bad arguments answer ``+CME ERROR: 501`` (invalid parameter)."""
-    @functools.wraps(fn)
-    def wrapper(cmd: AtCommand, ctx: Context) -> Reply:
-        try:
-            return fn(cmd, ctx)
-        except ArgError:
-            return Reply(final=CmeError(INVALID))
-    return wrapper
+gnss = on_bad_args(lambda ctx: Reply(final=CmeError(INVALID)))  # bad arguments: +CME ERROR: 501
 
 
 # --- the position source (nvm: the world outside the module) --------------------------------

@@ -24,7 +24,6 @@ Must not: do I/O; the request goes out as an :class:`HttpRequest` effect
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -33,6 +32,7 @@ from ...core.modem import Context
 from ...core.results import CmeError
 from ..profile import CommandTable, Feature, Prompt, Reply
 from . import ts27007
+from .bad_args import on_bad_args
 from .quectel_http_effects import (BUSY, CONTENT_TYPES, EMPTY_URL, INPUT_TIMEOUT, INVALID_PARAM,
                                    NET_DEACTIVATED, NO_REQUEST, TIMEOUT, URL_ERROR, HttpCancel,
                                    HttpRequest, HttpResult, HttpState)
@@ -47,15 +47,7 @@ def st(ctx: Context) -> HttpState:
     return ctx.state.http
 
 
-def http(fn: Callable[[AtCommand, Context], Reply]) -> Callable[[AtCommand, Context], Reply]:
-    """Bad arguments answer ``+CME ERROR: 730`` (invalid parameter)."""
-    @functools.wraps(fn)
-    def wrapper(cmd: AtCommand, ctx: Context) -> Reply:
-        try:
-            return fn(cmd, ctx)
-        except ArgError:
-            return Reply(final=CmeError(INVALID_PARAM))
-    return wrapper
+http = on_bad_args(lambda ctx: Reply(final=CmeError(INVALID_PARAM)))  # bad arguments: +CME ERROR: 730
 
 
 def _init(ctx: Context) -> None:

@@ -35,11 +35,12 @@ import binascii
 import ipaddress
 from dataclasses import dataclass, field
 
-from ...at.commands import ArgError, AtCommand
+from ...at.commands import AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Feature, Pending, Reply
 from . import ts27007
+from .bad_args import on_bad_args
 from .amtelecom_sock import dns64
 from .quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName, SendData, SocketClosed,
                                     SocketData, SocketOpened, SocketSent)
@@ -87,14 +88,7 @@ def _shutdown(ctx: Context) -> None:
     ctx.nvm["wsock_gen"] = s.gen
 
 
-def _args(fn):
-    def wrapper(cmd: AtCommand, ctx: Context) -> Reply:
-        try:
-            return fn(cmd, ctx)
-        except ArgError:
-            return Reply(final=ERROR)
-    wrapper.__name__ = fn.__name__
-    return wrapper
+_args = on_bad_args(lambda ctx: Reply(final=ERROR))  # bad arguments: plain ERROR
 
 
 @T.set("+WSOCR")
