@@ -113,6 +113,10 @@ class Fleet:
         self.emulator: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._host_ends: dict[str, socket.socket] = {}
+        # one box per modem: the loop puts True once its line is connected and the boot output
+        # written to it, so a user never takes a line whose boot URCs are still in flight (they
+        # would land inside the first command's answer)
+        self._connected: dict[str, queue.SimpleQueue] = {}
         self._free: list[str] = list(reversed(self.names))
         self._started: queue.SimpleQueue = queue.SimpleQueue()  # real-thread safe (C implementation)
         self._done = _original("_thread", "allocate_lock", _thread.allocate_lock)()
@@ -187,12 +191,16 @@ class Fleet:
                 transport.write(data)
         port.sinks.append(sink)
 
+        connected: queue.SimpleQueue = queue.SimpleQueue()
+        self._connected[port.name] = connected
+
         async def connect() -> None:
             transport, _ = await self.loop.connect_accepted_socket(lambda: _LineProtocol(port), sock=sock)
             state["transport"] = transport
             if pending:
                 transport.write(bytes(pending))
                 pending.clear()
+            connected.put(True)
         task = self.loop.create_task(connect())
         port.tasks.add(task)
         task.add_done_callback(port.tasks.discard)
@@ -235,6 +243,9 @@ class Fleet:
             if not self._free:
                 self.grow(min(self.grow_by, self.limit - self.count))
             name = self._free.pop()
+        box = self._connected.pop(name, None)  # only the first take of a modem waits
+        if box is not None and not _get(box, START_TIMEOUT, False):
+            raise RuntimeError(f"{name}: its line did not connect")
         raw = self._host_ends[name]
         fd = os.dup(raw.fileno())
         sock = socket.socket(fileno=fd)  # gevent's socket class when gevent is patched in
