@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -297,9 +298,13 @@ class MqttGate:
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task] = set()
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen on ``host:port``, or serve the listening ``sock`` bound before (``prebind.py``)."""
         self.loop = asyncio.get_running_loop()
-        self._server = await asyncio.start_server(self._accept, host, port, ssl=self.ssl_context)
+        if sock is not None:
+            self._server = await asyncio.start_server(self._accept, sock=sock, ssl=self.ssl_context)
+        else:
+            self._server = await asyncio.start_server(self._accept, host, port, ssl=self.ssl_context)
         return host, self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

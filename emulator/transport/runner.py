@@ -86,7 +86,7 @@ class Emulator:
         # the platforms timestamp at the virtual time of the moment, not at the driver's last tick
         view: Any = LiveClockView(self.clock, self.live_now) if self.follow_wall else self.clock
         ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral,
-                             publish=self.events.publish)
+                             publish=self.events.publish, attach_later=getattr(self, "attach_later", False))
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
             self.endpoints.update(await backend.start())
