@@ -285,7 +285,7 @@ def _load() -> None:
         importlib.import_module(f"bench.{name}")
 
 
-MODULES = ("fleet", "thingplug", "ceiling", "lwm2m", "tcp", "mqtt", "connections", "psm")
+MODULES = ("fleet", "thingplug", "ceiling", "lwm2m", "tcp", "mqtt", "connections", "psm", "advance")
 
 
 def main(argv: list[str]) -> int:

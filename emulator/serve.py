@@ -259,7 +259,7 @@ async def serve(args: argparse.Namespace) -> int:
                         backends=backends, tcp_base_port=config.tcp_base_port)
     # the platforms bind their listeners in start(); their protocol libraries load and attach
     # to them once the ready file is written (backends/prebind.py), clients meanwhile wait
-    attach = emulator.attach_later = asyncio.Event()  # type: ignore[attr-defined]
+    attach = emulator.attach_later = asyncio.Event()
     shutdown = Shutdown(emulator, args.ready_file)
     shutdown.install(asyncio.get_running_loop())
     sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts

@@ -46,7 +46,7 @@ def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
     def lwm2m() -> Lwm2mView | None:
         return getattr(port.modem.state, "lwm2m", None)  # None: the module has no LwM2M feature
 
-    net = NetContext(name=port.name, clock=emulator.clock, internet=emulator.internet,
+    net = NetContext(name=port.name, clock=emulator.net_clock, internet=emulator.internet,
                      stimulus=port.stimulus, resources=port.resources, spawn=port.spawn,
                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
                      trust=Trust(BackendCAs(emulator.backends)))
