@@ -114,3 +114,25 @@ def test_listen_tcp_is_loopback_and_listening() -> None:
             pass  # accepted by the kernel although nobody calls accept()
     finally:
         sock.close()
+
+
+async def test_a_modem_dialling_thingplug_tls_at_start_up_gets_the_ca_once_the_platform_is_up() -> None:
+    """serve binds ThingPlug's TLS listener before its CA exists; a modem's TpConnect in that
+    window must wait for the CA and verify against it (it used to find none and skip the check)."""
+    from emulator.config import Config, ModemSpec
+    from emulator.transport.runner import Emulator
+    emu = Emulator(Config(), modems=[ModemSpec("bg96", "bg96")], ephemeral=True, with_pty=False,
+                   with_tcp=False, backends=["thingplug"], follow_wall=False)
+    emu.attach_later = asyncio.Event()
+    await emu.start()
+    try:
+        trust = emu.ports["bg96"].net.trust
+        assert trust.ca_file("thingplug") is None  # bound, not up: no CA yet
+        asking = asyncio.ensure_future(trust.ca_file_when_up("thingplug"))
+        await asyncio.sleep(0.05)
+        assert not asking.done()  # it waits for the platform ...
+        emu.attach_later.set()
+        ca = await asyncio.wait_for(asking, 20)
+        assert ca and ca == emu.backends["thingplug"].ca_file  # ... and gets its CA
+    finally:
+        await emu.stop()
