@@ -285,7 +285,7 @@ def _load() -> None:
         importlib.import_module(f"bench.{name}")
 
 
-MODULES = ("fleet", "thingplug", "ceiling", "lwm2m", "tcp", "mqtt", "connections", "psm", "advance")
+MODULES = ("fleet", "thingplug", "ceiling", "lwm2m", "tcp", "mqtt", "connections", "psm", "advance", "framing")
 
 
 def main(argv: list[str]) -> int:
