@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import logging
 import socket
+import sys
 from typing import Any, Awaitable, Callable
 
 log = logging.getLogger("modemu.backends")
@@ -62,12 +63,28 @@ def endpoint(sock: socket.socket) -> tuple[str, int]:
     return host, port
 
 
+def _threads_usable() -> bool:
+    """False in a process whose threads gevent has patched (a Locust worker, emulator/loadtest):
+    there a "worker thread" is a greenlet of a hub that never runs on this loop's thread, so
+    ``asyncio.to_thread`` would wait for ever (the fleet's start-up hung so with Locust 2.47)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is None or not monkey.is_module_patched("threading")
+
+
+async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker thread (the loop keeps serving meanwhile), or inline where
+    threads are gevent's (see :func:`_threads_usable`)."""
+    if _threads_usable():
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
+
+
 async def import_in_thread(*names: str) -> None:
     """Import ``names`` in a worker thread, so the loop keeps serving the modems meanwhile."""
     def load() -> None:
         for name in names:
             importlib.import_module(name)
-    await asyncio.to_thread(load)
+    await off_loop(load)
 
 
 class BringUp:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..mqtt_takeover import ConnectionTracker
-from ..prebind import endpoint, import_in_thread, listen_tcp
+from ..prebind import endpoint, import_in_thread, listen_tcp, off_loop
 from .registry import Registry
 from .store import Command, Store
 
@@ -126,7 +126,7 @@ class CtwingMqttServer:
         listeners: dict[str, Any] = {"default": {"type": "external", "bind": f"{host}:0"}}
         gates: list[tuple[str, Any]] = [("default", None)]
         if "tls" in self._socks:
-            self.tls_cert, key = await asyncio.to_thread(make_self_signed)  # off the loop
+            self.tls_cert, key = await off_loop(make_self_signed)  # off the loop
             listeners["tls"] = {"type": "external", "bind": f"{host}:0"}
             gates.append(("tls", server_ssl_context(str(self.tls_cert), str(key))))
         config = {

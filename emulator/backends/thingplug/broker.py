@@ -60,6 +60,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from ..mqtt_gate import BAD_CREDENTIALS, ConnectInfo, MqttGate, server_ssl_context
 from ..mqtt_takeover import ConnectionTracker
+from ..prebind import off_loop
 from .models import ThingPlugModel
 from .protocol import down_topic
 from .registry import NotFoundError
@@ -189,7 +190,7 @@ class ThingPlugBroker:
             amqtt_log.setLevel(logging.ERROR)
         self._tmp = Path(tempfile.mkdtemp(prefix="modemu-thingplug-"))
         try:  # key generation and PEM writing off the loop: the modems keep answering meanwhile
-            ca_file, cert_file, key_file = await asyncio.to_thread(make_certificates, self._tmp)
+            ca_file, cert_file, key_file = await off_loop(make_certificates, self._tmp)
         except BaseException:
             self._cleanup_files()
             raise
