@@ -92,6 +92,32 @@ async def amqtt_broker(credentials: tuple[str, str] | None = None,
             await broker.shutdown()
 
 
+def paho_connack(address: tuple[str, int], client_id: str, user: str, password: str | None = None,
+                 wall: float = 20.0) -> int:
+    """One paho-mqtt CONNECT to ``address`` (blocking: run it in a thread from async code);
+    the CONNACK's return code. AssertionError if none comes within ``wall`` seconds."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    got: list[int] = []
+    done = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(user, password)
+
+    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        got.append(reason.value)
+        done.set()
+    client.on_connect = on_connect
+    client.connect(*address, keepalive=60)
+    client.loop_start()
+    try:
+        assert done.wait(wall), "no CONNACK"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return got[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ from emulator.backends import load_backend, prebind
 from emulator.backends.base import BackendContext
 from emulator.core.clock import VirtualClock
 from emulator.net.internet import FakeInternet
+from emulator.testing.mqtt_peers import paho_connack
 
 THINGPLUG_TOKEN = "a0149f60b---------"  # thingplug/registry.py DEFAULT_TOKEN
 
@@ -23,22 +24,7 @@ def _ctx(gate: asyncio.Event) -> BackendContext:
 
 
 def _paho_connack(port: int) -> int:
-    """A paho-mqtt CONNECT (blocking: run it in a thread); the CONNACK's return code."""
-    import threading
-
-    import paho.mqtt.client as mqtt
-    done, codes = threading.Event(), []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev1")
-    client.username_pw_set(THINGPLUG_TOKEN)
-    client.on_connect = lambda _c, _u, _f, reason, _p: (codes.append(reason.value), done.set())
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        assert done.wait(20), "no CONNACK"
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return codes[0]
+    return paho_connack(("127.0.0.1", port), "dev1", THINGPLUG_TOKEN)
 
 
 async def test_a_client_before_the_broker_is_attached_waits_and_gets_its_connack() -> None:

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from emulator.testing.mqtt_peers import paho_connack
 from emulator.testing.ptyline import PtyLine
 from emulator.testing.serve import start_serve
 
@@ -37,25 +38,7 @@ def _addr(info: dict, key: str) -> tuple[str, int]:
 
 
 def _connack(address: tuple[str, int], client_id: str, user: str, password: str | None) -> int:
-    """paho-mqtt CONNECT; the CONNACK's return code."""
-    import paho.mqtt.client as mqtt
-    got: list[int] = []
-    done = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.username_pw_set(user, password)
-
-    def on_connect(_c, _u, _f, reason, _p) -> None:  # noqa: ANN001
-        got.append(reason.value)
-        done.set()
-    client.on_connect = on_connect
-    client.connect(*address, keepalive=60)
-    client.loop_start()
-    try:
-        assert done.wait(20), "no CONNACK"
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return got[0]
+    return paho_connack(address, client_id, user, password)
 
 
 def _tcp_login(address: tuple[str, int]) -> list:

@@ -162,3 +162,31 @@ async def test_a_task_that_never_rests_is_capped_and_reported(monkeypatch) -> No
     finally:
         spin.cancel()
         await emu.stop()
+
+
+async def test_the_wall_time_an_advance_takes_is_not_added_on_top() -> None:
+    """serve: the clock follows the wall clock. An advance of N seconds ends exactly N seconds
+    after the moment it started; the wall time it took (long on a loaded machine) used to be
+    added afterwards, fired back to back with no I/O (a PINGREQ, then its PINGRESP timeout)."""
+    emu = await _started(follow_wall=True)
+    loop = asyncio.get_running_loop()
+    burning = True
+
+    def hog() -> None:  # every loop turn takes 2 ms of wall time: the advance takes a while
+        if burning:
+            time.sleep(0.002)
+            loop.call_soon(hog)
+    try:
+        for i in range(1, 151):  # network timers: each one is let settle (3+ turns)
+            emu.net_clock.call_later(i, lambda: None, "keepalive")
+        emu.sync_clock()
+        before = emu.clock.now()
+        loop.call_soon(hog)
+        report = await emu.advance_report(1000)
+        burning = False
+        assert report.wall_seconds > 0.5, report  # the advance itself took real time ...
+        emu.sync_clock()
+        assert emu.clock.now() - before < 1000 + 0.25, (emu.clock.now() - before, report)  # ... not added
+    finally:
+        burning = False
+        await emu.stop()
