@@ -1,10 +1,13 @@
-"""Benchmark: uplinks/s per platform next to the broker library's own ceiling, in the same run.
+"""Benchmark: uplinks/s per platform next to the broker or server library's own ceiling, in the
+same run.
 
 ThingPlug's embedded broker is amqtt: a paho-mqtt client publishing QoS 1 telemetry straight to
 it (the platform's device token as user name, ``MESSAGES`` back to back, until the platform
 stored them all) is the ceiling; ``bench.thingplug.run`` (a BG96 sending ``AT+SKTPDAT`` and
-waiting for each ``OK``) is the same uplink through a modem. Both are measured ``REPEATS`` times
-in turns; the ratio is modem / direct with min-max.
+waiting for each ``OK``) is the same uplink through a modem. CTWing's three uplink paths (MQTT,
+LwM2M, TCP) are measured the same way by ``bench.ceiling_ctwing``. Each pair is measured
+``REPEATS`` times in turns; every rate is the median with min-max, the ratio is modem / direct
+per turn with min-max.
 
 Must not: bind or dial outside loopback.
 """
@@ -12,11 +15,11 @@ Must not: bind or dial outside loopback.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 
 from bench import Bench, Row, register
-from bench.rig import emulator, poll
+from bench.ceiling_ctwing import rows as ctwing_rows
+from bench.rig import emulator, paired_rows, poll
 from bench.thingplug import TOPIC
 from bench.thingplug import run as through_modem
 from emulator.testing.thingplug_rig import app_client
@@ -45,9 +48,6 @@ def ceiling(ctx: Bench) -> list[Row]:
     for _ in range(REPEATS):
         direct.append(asyncio.run(_direct(MESSAGES)))
         modem.append(through_modem(MESSAGES)["msgs_per_s"])
-    ratios = [m / d for m, d in zip(modem, direct)]
-    return [Row("ceiling", f"paho -> embedded amqtt (ThingPlug), QoS 1, stored, median of {REPEATS}",
-                statistics.median(direct), "msg/s"),
-            Row("ceiling", "BG96 AT+SKTPDAT -> the same broker -> a paho application", statistics.median(modem), "msg/s"),
-            Row("ceiling", f"ratio modem / direct (min {min(ratios):.2f} max {max(ratios):.2f})",
-                statistics.median(ratios), "x")]
+    return (paired_rows("ceiling", "ThingPlug MQTT", "paho -> embedded amqtt (ThingPlug), QoS 1, stored", direct,
+                        "BG96 AT+SKTPDAT -> the same broker -> a paho application", modem)
+            + ctwing_rows(MESSAGES, REPEATS))

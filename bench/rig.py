@@ -8,10 +8,12 @@ waits here are bounded polls for real loopback I/O).
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
+from bench import Row
 from emulator.config import Config, ModemSpec
 from emulator.testing.host import FINAL, Host  # noqa: F401 - re-exported for the benches
 from emulator.testing.thingplug_rig import poll  # noqa: F401 - re-exported for the benches
@@ -41,3 +43,36 @@ def median_ms(seconds: list[float]) -> float:
 def p95_ms(seconds: list[float]) -> float:
     ordered = sorted(seconds)
     return ordered[int(0.95 * (len(ordered) - 1))] * 1000.0
+
+
+def paired_rows(bench: str, what: str, direct_label: str, direct: list[float], modem_label: str,
+                modem: list[float], unit: str = "msg/s") -> list[Row]:
+    """Three rows for a ceiling measured in turns: the direct rate, the modem rate (each the
+    median with min-max over the repetitions) and the ratio modem / direct of each turn,
+    labelled ``what`` (the platform and protocol)."""
+    ratios = [m / d for m, d in zip(modem, direct)]
+
+    def spread(values: list[float], fmt: str) -> str:
+        return f"median of {len(values)}, min {min(values):{fmt}} max {max(values):{fmt}}"
+    return [Row(bench, f"{direct_label} ({spread(direct, '.0f')})", statistics.median(direct), unit),
+            Row(bench, f"{modem_label} ({spread(modem, '.0f')})", statistics.median(modem), unit),
+            Row(bench, f"{what}: ratio modem / direct ({spread(ratios, '.2f')})", statistics.median(ratios), "x")]
+
+
+class StoreCounter:
+    """Uplinks a CTWing store kept for one device since this was made: a store listener, so
+    ``reach`` wakes on each record (no polling interval in the timing)."""
+
+    def __init__(self, store: Any, device_id: str) -> None:
+        self.count, self._changed = 0, asyncio.Event()
+
+        def seen(dev: str, _record: dict) -> None:
+            if dev == device_id:
+                self.count += 1
+                self._changed.set()
+        store.on_uplink(seen)
+
+    async def reach(self, n: int, timeout: float = 10.0) -> None:
+        while self.count < n:
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), timeout)
