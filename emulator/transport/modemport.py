@@ -60,6 +60,7 @@ class ModemPort:
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
+        self._lines: list[tuple[float, Any]] = []  # the tap's lines not yet on the bus (_tap_lines)
         self.reg_watch = RegistrationWatch()  # <stat> changes as events on the bus (observe/)
 
     def _intakes(self) -> list[Any]:
@@ -92,7 +93,7 @@ class ModemPort:
             return
         self.rx_bytes += len(data)
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
-        self._publish_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
+        self._tap_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
         self.modem.receive_data(data)
         self.drain()
 
@@ -147,10 +148,12 @@ class ModemPort:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 self.tx_bytes += len(event.data)
-                self._publish_lines(self.tap.module(event.data))
+                self._tap_lines(self.tap.module(event.data))
                 for sink in list(self.sinks):
                     sink(event.data)
-            elif isinstance(event, CommandHandled):
+                continue
+            self._publish_lines()
+            if isinstance(event, CommandHandled):
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
@@ -160,6 +163,7 @@ class ModemPort:
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        self._publish_lines()
         for change in self.reg_watch.changes(getattr(self.modem.state, "radio", None)):
             self.emulator.events.publish("registration", modem=self.name, **change)
         if self.held and self.modem.reachable:
@@ -167,10 +171,21 @@ class ModemPort:
         self.flow()
         self.emulator.notify_activity()
 
-    def _publish_lines(self, lines: list) -> None:
+    def _tap_lines(self, lines: list) -> None:
+        """Queue the tap's lines, stamped now; they are published once the bytes are written
+        (the host's answer does not wait for the bus and its printer), in order: a sink that
+        feeds the modem again (an in-process host) queues behind them."""
+        if lines:
+            ts = round(float(self.emulator.clock.now()), 3)
+            self._lines.extend((ts, line) for line in lines)
+
+    def _publish_lines(self) -> None:
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
         publish = self.emulator.events.publish
-        for direction, line, extra in lines:
-            publish("at", modem=self.name, dir=direction, line=line, **extra)
+        for ts, (direction, line, extra) in lines:
+            publish("at", ts=ts, modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
         fn = find_executor(effect)
