@@ -117,11 +117,12 @@ class _Line:
 
 
 def _interleaved(a: _Line, b: _Line, rounds: int, block: int = 10,
-                 lines: Callable[[int], bytes] = lambda i: b"AT\r") -> tuple[list[float], list[float]]:
+                 lines: Callable[[int], bytes] = lambda i: b"AT\r", warm: int = 200) -> tuple[list[float], list[float]]:
     """Alternate blocks of round trips on ``a`` and ``b`` so both see the same machine load;
-    round trip ``i`` sends ``lines(i)`` to both."""
-    for i in range(20):  # warm-up
-        a.round_trip(lines(i)), b.round_trip(lines(i))
+    round trip ``i`` sends ``lines(i)`` to both. ``warm`` round trips on each first, not counted
+    (caches, the CPU's frequency, the scheduler's placement of both processes)."""
+    for i in range(warm):
+        a.round_trip(lines(rounds + i)), b.round_trip(lines(rounds + i))
     ta: list[float] = []
     tb: list[float] = []
     while len(ta) < rounds:
@@ -149,6 +150,7 @@ def _pty_ratio(ctx: Bench, lines: Callable[[int], bytes], what: str, repeats: in
     floors, modems, ratios = [], [], []
     for _ in range(repeats):
         with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e") as (_proc, info, _t):
+            _http_get(info["api"] + "/api/modems")  # started: the console API loads after the ready file
             raw, emu = _Line(path), _Line(info["modems"][0]["pty"])
             try:
                 floor_times, modem_times = _interleaved(raw, emu, ctx.rounds, lines=lines)

@@ -60,7 +60,7 @@ class ModemPort:
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
-        self._lines: list[tuple[float, Any]] = []  # the tap's lines not yet on the bus (_tap_lines)
+        self._untapped: list[tuple[float, bool, bytes]] = []  # (now, from host?, bytes) for the tap (_tap)
         self.reg_watch = RegistrationWatch()  # <stat> changes as events on the bus (observe/)
 
     def _intakes(self) -> list[Any]:
@@ -93,7 +93,7 @@ class ModemPort:
             return
         self.rx_bytes += len(data)
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
-        self._tap_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
+        self._tap(True, data)  # after the catch-up: stamped when it arrived
         self.modem.receive_data(data)
         self.drain()
 
@@ -148,7 +148,7 @@ class ModemPort:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 self.tx_bytes += len(event.data)
-                self._tap_lines(self.tap.module(event.data))
+                self._tap(False, event.data)
                 for sink in list(self.sinks):
                     sink(event.data)
                 continue
@@ -171,21 +171,24 @@ class ModemPort:
         self.flow()
         self.emulator.notify_activity()
 
-    def _tap_lines(self, lines: list) -> None:
-        """Queue the tap's lines, stamped now; they are published once the bytes are written
-        (the host's answer does not wait for the bus and its printer), in order: a sink that
-        feeds the modem again (an in-process host) queues behind them."""
-        if lines:
-            ts = round(float(self.emulator.clock.now()), 3)
-            self._lines.extend((ts, line) for line in lines)
+    def _tap(self, host: bool, data: bytes) -> None:
+        """Queue bytes for the AT tap, stamped now. The tap reads them and its lines go on the
+        bus once the modem's bytes are written (the host's answer waits neither for the tap nor
+        for the bus and its printer), in the order the bytes came: a sink that feeds the modem
+        again at once (an in-process host) queues behind them."""
+        self._untapped.append((self.emulator.clock.now(), host, data))
 
     def _publish_lines(self) -> None:
-        if not self._lines:
+        if not self._untapped:
             return
-        lines, self._lines = self._lines, []
-        publish = self.emulator.events.publish
-        for ts, (direction, line, extra) in lines:
-            publish("at", ts=ts, modem=self.name, dir=direction, line=line, **extra)
+        chunks, self._untapped = self._untapped, []
+        publish, tap = self.emulator.events.publish, self.tap
+        for now, host, data in chunks:
+            lines = tap.host(data) if host else tap.module(data)
+            if lines:
+                ts = round(float(now), 3)
+                for direction, line, extra in lines:
+                    publish("at", ts=ts, modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
         fn = find_executor(effect)
@@ -231,6 +234,7 @@ class ModemPort:
                 log.debug("closing %r failed", res, exc_info=True)
 
     def power_on(self) -> None:
+        self._publish_lines()  # what the old session's tap still holds
         self.tap = AtTap()
         self.emulator.events.publish("power", modem=self.name, on=True)
         self.stimulus(PowerOn())
