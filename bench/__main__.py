@@ -2,7 +2,9 @@
 
 Benches (each returns rows for the table; targets from the design):
   * latency   median AT -> OK round trip through the pty of a ``modemu serve`` subprocess, next to
-              a minimal raw pty echo subprocess measured in the same run; ratio target <= 1.5
+              a minimal raw pty echo subprocess measured in the same run (blocks of round trips in
+              turns, after the console API is up and 200 warm-up round trips); ratio target <= 1.3;
+              ``latency_changing``: a new AT+QLWCONFIG line each time; ``latency_quiet``: ``serve -q``
   * startup   process start -> ready file, ``serve --no-backends`` and with the platforms, next to
               ``python -c pass`` and ``python -c "import asyncio"`` in the same run; target <= 0.5 s
   * fleet     (bench/fleet.py) 1,000 modems on ptys: ready time, AT p50/p99 with all driven at once
@@ -144,12 +146,13 @@ def _rss_kib(pid: int) -> int:
 
 
 # --- benches ------------------------------------------------------------------------------
-def _pty_ratio(ctx: Bench, lines: Callable[[int], bytes], what: str, repeats: int = 3) -> list[Row]:
+def _pty_ratio(ctx: Bench, lines: Callable[[int], bytes], what: str, repeats: int = 3,
+               flags: tuple[str, ...] = ()) -> list[Row]:
     """Median round trip of ``lines`` on a served EC800E next to the raw pty echo, ``repeats``
     times (each a fresh pair, interleaved so both see the same load): medians and min-max."""
     floors, modems, ratios = [], [], []
     for _ in range(repeats):
-        with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e") as (_proc, info, _t):
+        with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e", *flags) as (_proc, info, _t):
             _http_get(info["api"] + "/api/modems")  # started: the console API loads after the ready file
             raw, emu = _Line(path), _Line(info["modems"][0]["pty"])
             try:
@@ -176,6 +179,13 @@ def latency(ctx: Bench) -> list[Row]:
 def latency_changing(ctx: Bench) -> list[Row]:
     """Lines that change every time (a new lifetime in AT+QLWCONFIG), as firmware sends them."""
     return _pty_ratio(ctx, _changing, "changing AT+QLWCONFIG")
+
+
+@register
+def latency_quiet(ctx: Bench) -> list[Row]:
+    """``latency`` with ``serve -q``: no event line printed per AT line (the tap and the event bus
+    still run): what serve's printer costs."""
+    return _pty_ratio(ctx, lambda i: b"AT\r", "AT->OK, serve -q", flags=("-q",))
 
 
 def _spawn_s(ctx: Bench, code: str) -> float:

@@ -68,9 +68,9 @@ class EventBus:
         self.seq += 1
         event = {"type": type, "ts": round(float(self.now()), 3), "seq": self.seq, **fields}
         self.recent.append(event)
-        for sub in list(self._subs):
+        for sub in list(self._subs) if self._subs else ():
             sub.put(event)
-        for listener in list(self._listeners):
+        for listener in list(self._listeners) if self._listeners else ():
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a printer must not break the emulator
