@@ -108,9 +108,9 @@ class AtTap:
         for seg in lines:
             raw = bytes(buf) + (seg if buf else seg.lstrip(b"\n"))
             buf.clear()
-            line = raw[:MAX_LINE].decode("utf-8", "backslashreplace")
-            if line.strip():
-                self._opened(line)
+            raw = raw[:MAX_LINE]
+            if raw.decode("utf-8", "backslashreplace").strip():
+                self._last_shown, self.command_open = printable(raw), True
                 out.append(("in", self._last_shown, {}))
         if not buf:
             rest = rest.lstrip(b"\n")
