@@ -51,6 +51,18 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (a metadata scan costs ms)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:  # noqa: ANN001
+        print(f"modemu {_version()}")  # on stdout, as argparse's own version action
+        parser.exit(0)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
     try:
@@ -62,7 +74,7 @@ def _version() -> str:
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="modemu", description="Emulated cellular-IoT modems and carrier platforms.",
                epilog="run `modemu COMMAND --help` for a command's options and examples")
-    p.add_argument("--version", action="version", version=f"modemu {_version()}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
     s = sub.add_parser("serve", help="start modems on ptys + TCP, the embedded platforms and the console API",
                        description="Start the modems (a pty and a TCP port each), the embedded platforms "

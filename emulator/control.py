@@ -192,15 +192,25 @@ class Control:
         return self.emulator.advance(float(seconds))
 
     async def advance_live(self, seconds: float) -> int:
-        """``advance`` for a live emulator (console API): deadline by deadline with loopback
-        I/O in between (``Emulator.advance_live``), from the emulator's loop or another one."""
+        """``advance`` for a live emulator; returns how many timers fired (``advance_report``)."""
+        return int((await self.advance_report(seconds))["fired"])
+
+    async def advance_report(self, seconds: float) -> dict[str, Any]:
+        """``advance`` for a live emulator (console API), from the emulator's loop or another
+        one: deadline by deadline, loopback I/O let settle wherever a fired timer caused some
+        (``transport/advance.py``). Returns ``now`` and what the advance did (timers fired,
+        settles, wall seconds)."""
         emu = self.emulator
         loop = emu.loop
         if loop is None or not loop.is_running():
-            return emu.advance(float(seconds))
+            fired = emu.advance(float(seconds))
+            return {"now": emu.clock.now(), "advanced": float(seconds), "fired": fired}
         if asyncio.get_running_loop() is loop:
-            return await emu.advance_live(float(seconds))
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(emu.advance_live(float(seconds)), loop))
+            report = await emu.advance_report(float(seconds))
+        else:
+            report = await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(emu.advance_report(float(seconds)), loop))
+        return {"now": emu.clock.now(), **report.as_dict()}
 
     # --- the fake internet ----------------------------------------------------------------
     def routes(self) -> dict[str, Any]:

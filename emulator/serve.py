@@ -258,6 +258,9 @@ async def serve(args: argparse.Namespace) -> int:
     emulator = Emulator(config, modems=specs, link_dir=Path(args.link_dir) if args.link_dir else None,
                         ephemeral=args.ephemeral_ports, time_scale=args.time_scale, routes=args.route,
                         backends=backends, tcp_base_port=config.tcp_base_port)
+    # the platforms bind their listeners in start(); their protocol libraries load and attach
+    # to them once the ready file is written (backends/prebind.py), clients meanwhile wait
+    attach = emulator.attach_later = asyncio.Event()
     shutdown = Shutdown(emulator, args.ready_file)
     shutdown.install(asyncio.get_running_loop())
     sock = bind_api(args.api, args.ephemeral_ports)  # a bad or busy --api fails before anything starts
@@ -297,6 +300,7 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--ready-file {args.ready_file}: {exc.strerror}: {exc.filename}") from exc
         _print_table(info)
+        attach.set()
         api_task = asyncio.get_running_loop().create_task(bring_up_api())
         if not getattr(args, "quiet", False):
             printer = EventPrinter()  # from here on: one line per event (-q: none)

@@ -126,10 +126,13 @@ def create_app(emulator: "Emulator", api_token: str | None = None) -> FastAPI:
     @app.post("/api/clock/advance", tags=["clock"])
     async def advance(body: AdvanceBody) -> dict:
         """Move the virtual clock forward now and fire everything due on the way (lifetimes,
-        heartbeats, PSM timers ...) in order, letting loopback I/O run between deadlines (an
-        automatic Update or MQTT ping is answered); returns when done (a day: milliseconds)."""
-        fired = await control.advance_live(body.seconds)
-        return {"now": emulator.clock.now(), "fired": fired}
+        heartbeats, PSM timers ...) in deadline order; wherever a fired timer put something on
+        loopback (an automatic Update, an MQTT ping) the loop runs until it is answered, so the
+        result does not depend on the machine's load. Answers when done with ``now``,
+        ``advanced`` (virtual seconds), ``fired`` (timers), ``settled`` (deadlines after which
+        I/O was let settle), ``io_rounds`` (loop turns spent so), ``busy`` (deadlines after which
+        the loop never went quiet, e.g. a host flooding a port) and ``wall_seconds``."""
+        return await control.advance_report(body.seconds)
 
     @app.get("/api/network/routes", tags=["network"])
     async def routes() -> dict:

@@ -7,7 +7,10 @@ scenario actions. This file only defines the contract; it must not import any ba
 Lifecycle, driven by ``transport/runner.py`` (the ``Emulator``):
 ``Backend(config, clock=..., internet=...)`` -> ``await start(ephemeral)`` returns the ready-file
 endpoints ``{"thingplug_mqtt": ("127.0.0.1", 40001), ...}`` -> the backend registers the names
-and addresses modems dial with ``internet.add_route(...)`` -> ``await stop()``.
+and addresses modems dial with ``internet.add_route(...)`` -> ``await stop()``. With
+``BackendContext.attach_later`` (``modemu serve``), ``start()`` only binds the listening sockets
+and returns; the protocol library is loaded and attached to them right after (``prebind.py``),
+and ``await ready()`` waits for that.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ class BackendContext:
     # live events (``observe/bus.py``): ``publish(type, device=..., **fields)`` at each place a
     # platform logs a device in or refuses it, stores an uplink or changes a downlink's status
     publish: Callable[..., Any] = field(default=lambda *_a, **_k: None)
+    # True: start() binds the sockets and returns, the servers attach to them in a task right
+    # after (prebind.py); an asyncio.Event: that task waits for it first (serve sets it once the
+    # ready file is written, so the libraries' imports do not slow the start-up they follow)
+    attach_later: Any = False
 
 
 class Backend:
@@ -66,6 +73,9 @@ class Backend:
 
     async def stop(self) -> None:
         raise NotImplementedError
+
+    async def ready(self) -> None:
+        """Return once every listener ``start()`` bound is served (at once unless ``attach_later``)."""
 
     def reset(self) -> None:
         """Wipe stored data (not the registry defaults)."""

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -147,7 +148,9 @@ class _Connection:
             self.timer.cancel()
         if self.limit and not self.closed:
             deadline = self.last_seen + self.limit
-            self.timer = self.gate.clock.call_at(deadline, self._check, f"{self.gate.label} idle")
+            clock = self.gate.clock  # the runner's NetClock: a re-check alone is no network activity
+            call_at = getattr(clock, "quiet_call_at", clock.call_at)
+            self.timer = call_at(deadline, self._check, f"{self.gate.label} idle")
 
     def activity(self) -> None:
         self.last_seen = self.gate.clock.now()  # the timer re-checks this; no re-arm per byte
@@ -159,6 +162,7 @@ class _Connection:
         if self.gate.clock.now() - self.last_seen < self.limit:
             self.arm()
             return
+        getattr(self.gate.clock, "touched", lambda: None)()  # closing: a live advance lets it settle
         what = "silent past 1.5 x keepalive" if self.connected else "no CONNECT"
         log.info("%s: %s from %s for %ss (virtual): closing", self.gate.label, what, self.peer, self.limit)
         self.close_threadsafe()
@@ -297,9 +301,13 @@ class MqttGate:
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task] = set()
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> tuple[str, int]:
+        """Listen on ``host:port``, or serve the listening ``sock`` bound before (``prebind.py``)."""
         self.loop = asyncio.get_running_loop()
-        self._server = await asyncio.start_server(self._accept, host, port, ssl=self.ssl_context)
+        if sock is not None:
+            self._server = await asyncio.start_server(self._accept, sock=sock, ssl=self.ssl_context)
+        else:
+            self._server = await asyncio.start_server(self._accept, host, port, ssl=self.ssl_context)
         return host, self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -18,7 +18,7 @@ hands over the port or the Emulator).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Container, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Container, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,9 +47,19 @@ class Trust:
     restarted from the console comes back with a fresh CA."""
 
     ca_files: Mapping[str, str] = field(default_factory=dict)
+    # serve: a platform's TLS listener is bound before its CA exists (backends/prebind.py);
+    # ``ready(name)`` returns once that platform is up (raises if it could not come up)
+    ready: Callable[[str], Awaitable[None]] | None = None
 
     def ca_file(self, platform: str) -> str | None:
         return self.ca_files.get(platform)
+
+    async def ca_file_when_up(self, platform: str) -> str | None:
+        """The platform's CA once the platform is up: a modem dialling its TLS listener right
+        at start-up must verify against it, not find no CA yet and skip the check."""
+        if self.ready is not None:
+            await self.ready(platform)
+        return self.ca_file(platform)
 
 
 def _no_lwm2m() -> Lwm2mView | None:

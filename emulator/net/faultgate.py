@@ -30,6 +30,9 @@ class RouteGate:
                  sync: Callable[[], None] | None = None) -> None:
         self.internet, self.route, self.clock = internet, route, clock
         self._sync = sync or (lambda: None)
+        # every datagram and stream write of a modem passes here, both ways: the runner's
+        # NetClock counts it as network activity (a live advance settles until it stops)
+        self.touched: Callable[[], None] = getattr(clock, "touched", None) or (lambda: None)
 
     def fault(self) -> Fault | None:
         return self.internet.standing_fault(self.route)
@@ -51,6 +54,7 @@ class RouteGate:
 
     def datagram(self, send: Callable[[], None], name: str = "datagram") -> bool:
         """Send one datagram through the route: now, later (delay) or never (drop)."""
+        self.touched()
         fault = self.fault()
         if fault is None:
             send()
@@ -113,6 +117,7 @@ class StreamLane:
         self.task: asyncio.Task | None = None
 
     def put(self, item: Any) -> None:
+        self.gate.touched()
         if not self.queue and self.gate.fault() is None:
             self.deliver(item)  # the usual case: no fault, nothing held, no task
             return

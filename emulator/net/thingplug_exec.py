@@ -109,8 +109,12 @@ async def tp_connect(effect: TpConnect, net: NetContext) -> None:
         await old.close()
     link = TpLink(net, effect.host, effect.port)
     net.resources[KEY] = link
+    try:  # a platform still coming up (serve's first second): its CA once it is up
+        ca_file = await net.trust.ca_file_when_up("thingplug") if effect.tls else None
+    except Exception:  # noqa: BLE001 - it could not come up: its listener refuses, as a dead server's would
+        ca_file = None
     outcome = await link.session.open(effect.host, effect.port, tls=effect.tls,
-                                      ca_file=net.trust.ca_file("thingplug") if effect.tls else None, timeout=CONNECT_TIMEOUT)
+                                      ca_file=ca_file, timeout=CONNECT_TIMEOUT)
     if outcome != "ok" or not link.current():
         log.info("%s: ThingPlug open %s:%s -> %s", net.name, effect.host, effect.port, outcome)
         await _give_up(net, link, NETWORK_FAILED)

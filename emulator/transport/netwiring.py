@@ -42,14 +42,21 @@ class BackendCAs(Mapping[str, str]):
         return sum(1 for _ in self)
 
 
+async def _up(emulator: "Emulator", name: str) -> None:
+    """Wait until platform ``name`` is up (serve attaches its servers after the ready file)."""
+    backend = emulator.backends.get(name)
+    if backend is not None:
+        await backend.ready()
+
+
 def net_context(port: "ModemPort", emulator: "Emulator") -> NetContext:
     def lwm2m() -> Lwm2mView | None:
         return getattr(port.modem.state, "lwm2m", None)  # None: the module has no LwM2M feature
 
-    net = NetContext(name=port.name, clock=emulator.clock, internet=emulator.internet,
+    net = NetContext(name=port.name, clock=emulator.net_clock, internet=emulator.internet,
                      stimulus=port.stimulus, resources=port.resources, spawn=port.spawn,
                      sync_clock=emulator.sync_clock, lwm2m=lwm2m, released=port.released_hooks,
-                     trust=Trust(BackendCAs(emulator.backends)))
+                     trust=Trust(BackendCAs(emulator.backends), ready=lambda name: _up(emulator, name)))
     # the modem joins the network's SMSC with its own number (net/smsc.py)
     Smsc.of(emulator.internet).register(port.name, own_number(port.profile.defaults, port.profile.identity.imsi), net,
                                         int(port.profile.defaults.get("timezone", 0)),

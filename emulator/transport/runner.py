@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..backends import available_backends, load_backend
 from ..backends.base import Backend, BackendContext
@@ -26,14 +26,14 @@ from ..core.clock import VirtualClock
 from ..net.internet import FakeInternet
 from ..observe.bus import EventBus
 from . import shutdown
-from .clockview import LiveClockView
+from .clockview import LiveClockView, NetClock
 from .modemport import ModemPort
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .advance import AdvanceReport
 
 log = logging.getLogger("modemu")
 
-LIVE_ADVANCE_WALL = 5.0  # advance_live: wall seconds of I/O interleaving before firing back to back
-IO_QUIET_ROUNDS, IO_MAX_ROUNDS = 8, 400  # loop rounds without activity = quiet; cap per deadline
-ADVANCE_SLICE_WALL = 0.02  # advance_live past its I/O budget: wall seconds of firing per loop turn
 
 
 __all__ = ["Emulator", "ModemPort"]
@@ -66,12 +66,18 @@ class Emulator:
         self._routes = list(config.routes) + list(routes or [])
         self._wake = asyncio.Event()
         self._driver: asyncio.Task | None = None
+        self.driving = True  # shutdown clears it: the wall-clock driver's loop ends
+        # serve: set once the ready file is written; the platforms' libraries attach to their
+        # pre-bound sockets then (backends/prebind.py). None: they attach inside start()
+        self.attach_later: asyncio.Event | None = None
         self._activity_listeners: list[Callable[[], None]] = []
         self._port_listeners: list[Callable[[ModemPort], None]] = []
         self.api_url: str | None = None
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._activity_seq = 0  # bumped on every modem drain (advance_live watches it)
+        self.activity_seq = 0  # bumped on every modem drain (a live advance watches it)
+        self.net_seq = 0  # bumped when the network may have moved: effects, network timers (advance.py)
+        self.net_clock = NetClock(self.clock, self.note_net)  # the clock executors and platforms get
         self._advance_lock = asyncio.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -85,8 +91,8 @@ class Emulator:
             self._clock_anchor = (loop.time(), self.clock.now())
         # the platforms timestamp at the virtual time of the moment, not at the driver's last tick
         view: Any = LiveClockView(self.clock, self.live_now) if self.follow_wall else self.clock
-        ctx = BackendContext(clock=view, internet=self.internet, ephemeral=self.ephemeral,
-                             publish=self.events.publish)
+        ctx = BackendContext(clock=NetClock(view, self.note_net), internet=self.internet, ephemeral=self.ephemeral,
+                             publish=self.events.publish, attach_later=self.attach_later or False)
         for name in self.backend_names:
             backend = load_backend(name)(self.config.backends.get(name), ctx)
             self.endpoints.update(await backend.start())
@@ -101,7 +107,7 @@ class Emulator:
         finally:
             if collecting:
                 gc.enable()
-        self.clock.on_schedule(self._wake.set)
+        self.clock.on_schedule(self._timer_added)
         if self.follow_wall:
             self._driver = loop.create_task(self._drive_clock())
 
@@ -157,8 +163,12 @@ class Emulator:
         loop_t0, virt_t0 = self._clock_anchor
         return virt_t0 + (asyncio.get_running_loop().time() - loop_t0) * self.time_scale
 
+    def _timer_added(self) -> None:
+        if not self._advance_lock.locked():  # a live advance fires them itself; it wakes us at its end
+            self._wake.set()
+
     async def _drive_clock(self) -> None:
-        while True:
+        while self.driving:
             self.clock.advance_to(max(self.clock.now(), self._wall_target()))
             self.drain_all()
             self._wake.clear()
@@ -195,56 +205,24 @@ class Emulator:
         return fired
 
     async def advance_live(self, seconds: float) -> int:
-        """``advance`` for a live emulator (console API): fire what is due deadline by deadline
-        and let loopback I/O run in between, so what modems and platforms say to each other on
-        the way (an automatic LwM2M Update and its answer, MQTT PINGREQ/PINGRESP) happens before
-        the next timer (a retransmission, a response timeout) is due. Otherwise a healthy
-        device would time out against its own platform. Bounded: after ``LIVE_ADVANCE_WALL``
-        wall seconds the rest fires back to back, in slices of ``ADVANCE_SLICE_WALL`` with a
-        loop turn between them, so a long advance (ten years of PSM cycles: 390,000 timers,
-        minutes of work) never stops the other modems, the platforms or the API, nor a signal."""
+        """``advance`` for a live emulator; returns how many timers fired (``advance_report``)."""
+        return (await self.advance_report(seconds)).fired
+
+    async def advance_report(self, seconds: float) -> "AdvanceReport":
+        """``advance`` for a live emulator (console API): deadline by deadline, loopback I/O
+        let settle wherever a fired timer caused some, so an automatic LwM2M Update or an MQTT
+        ping is answered before the next timer is due, whatever the machine's load
+        (``transport/advance.py``). The same advance on an idle and a loaded machine does the same."""
+        from .advance import advance_live
         async with self._advance_lock:
-            loop = asyncio.get_running_loop()
-            start, wall_end = self.clock.now(), loop.time() + LIVE_ADVANCE_WALL
-            target, fired = start + max(0.0, float(seconds)), 0
-            while (nxt := self.clock.next_deadline()) is not None and nxt <= target \
-                    and loop.time() < wall_end:
-                running = self._tasks()
-                fired += self.clock.advance_to(nxt)
-                self.drain_all()
-                await self._let_io_run(running, wall_end)
-            while (nxt := self.clock.next_deadline()) is not None and nxt <= target:
-                slice_end = loop.time() + ADVANCE_SLICE_WALL
-                while nxt is not None and nxt <= target and loop.time() < slice_end:
-                    fired += self.clock.advance_to(nxt)
-                    nxt = self.clock.next_deadline()
-                self.drain_all()
-                await asyncio.sleep(0)  # one loop turn: everybody else gets theirs
-            fired += self.clock.advance_to(target)
+            start = self.clock.now()
+            report = await advance_live(self, seconds)
             if self._clock_anchor is not None:
                 loop_t0, virt_t0 = self._clock_anchor
                 self._clock_anchor = (loop_t0, virt_t0 + (self.clock.now() - start))
-            self.drain_all()
-            self.events.publish("clock", advanced=round(self.clock.now() - start, 3), fired=fired)
-            return fired
-
-    async def _let_io_run(self, running: set[asyncio.Task], wall_end: float | None = None) -> None:
-        """Yield to the loop until the executor tasks the fired timers started are done and it
-        has been quiet for a few rounds (loopback data is in the peer's buffer as soon as it is
-        written; each hop needs a round or two). Tasks that were already running (a socket's
-        pump) do not count."""
-        quiet = rounds = 0
-        loop = asyncio.get_running_loop()
-        while quiet < IO_QUIET_ROUNDS and rounds < IO_MAX_ROUNDS \
-                and (wall_end is None or loop.time() < wall_end):  # busy loop turns (a flood) are slow
-            seen = self._activity_seq
-            await asyncio.sleep(0)
-            rounds += 1
-            busy = any(not t.done() for t in self._tasks() - running)
-            quiet = 0 if self._activity_seq != seen or busy else quiet + 1
-
-    def _tasks(self) -> set[asyncio.Task]:
-        return {t for p in self.ports.values() for t in p.tasks}
+            self.events.publish("clock", advanced=round(report.advanced, 3), fired=report.fired)
+        self._wake.set()  # the driver re-arms on the timers the advance left
+        return report
 
     def on_loop(self, fn: Callable[..., Any], *args: Any, timeout: float = 30.0) -> Any:
         """Run ``fn(*args)`` on the emulator's event loop and return its result. The console
@@ -268,9 +246,13 @@ class Emulator:
             port.drain()
 
     def notify_activity(self) -> None:
-        self._activity_seq += 1
+        self.activity_seq += 1
         for listener in list(self._activity_listeners):
             listener()
+
+    def note_net(self) -> None:
+        """Something may have gone onto a loopback socket (an effect, a network timer)."""
+        self.net_seq += 1
 
     def on_activity(self, listener: Callable[[], None]) -> None:
         self._activity_listeners.append(listener)

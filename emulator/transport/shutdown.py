@@ -69,11 +69,9 @@ async def stop_emulator(emulator: "Emulator") -> None:
     stop_intake(emulator)
     driver = emulator._driver
     if driver is not None:
-        driver.cancel()
-        try:
-            await driver
-        except asyncio.CancelledError:
-            pass
+        emulator.driving = False  # the driver's loop ends: Python 3.11's wait_for can swallow a
+        driver.cancel()           # cancel that meets its wake-up (the driver would run on)
+        await asyncio.wait({driver}, timeout=CLOSE_WALL)
     for port in emulator.ports.values():  # ports first: links go and hosts see EOF at once
         if port.pty:
             port.pty.close()

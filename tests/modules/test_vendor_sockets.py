@@ -3,6 +3,8 @@ and the effects handed to the socket executor (stimuli stand in for the network 
 
 from __future__ import annotations
 
+import pytest
+
 from emulator.modules.handlers.quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName,
                                                              SendData, SocketClosed, SocketData, SocketOpened)
 from emulator.testing.sansio import make_harness
@@ -106,3 +108,33 @@ def test_vendor_socket_data_is_radio_traffic() -> None:
     h.advance(60.0)
     assert h.modem.state.radio.rrc == 0
     assert h.send('AT@SOCKSND6=0,0,"hi"\r') == b"\r\nOK\r\n\r\n@SOCKSND6:0,2,0\r\n\r\n+CSCON: 1\r\n"
+
+
+# per dialect: the module, the lines that open socket 1 and close it, the open and data URCs
+DIALECTS = {
+    "amm5918k": (("AT@SOCKOPEN6=1,0,0,::1,80",), ("AT@SOCKCLOSE6=1",), b"@SOCKOPEN6:1,0", b"@SOCKRCV6=1,0,1,y"),
+    "wm-n400mse": (("AT+WSOCR=1,1.2.3.4,80,1,0", "AT+WSOCO=1"), ("AT+WSOCL=1",), b"+WSOCO:1,OPEN_CMPL",
+                   b"+WSORD:1,1,y"),
+}
+
+
+@pytest.mark.parametrize("module", DIALECTS)
+def test_a_stale_generation_is_ignored_by_both_dialects(module: str) -> None:
+    """A socket closed and opened again under the same id: the old connection's late stimuli
+    print nothing (a late successful open is closed again), the new one's go through (the shared
+    socket table's ``live`` and ``opening``)."""
+    open_lines, close_lines, opened, received = DIALECTS[module]
+    h = make_harness(module, testkit=False)
+    for line in open_lines:
+        h.send(line + "\r")
+    old = _last(h, OpenSocket).gen
+    h.stim(SocketOpened(1, old))
+    for line in (*close_lines, *open_lines):
+        h.send(line + "\r")
+    new = _last(h, OpenSocket).gen
+    closes = len([e for e in h.other if isinstance(e, CloseSocket)])
+    assert new != old and h.stim(SocketOpened(1, old)) == b""
+    assert [e.gen for e in h.other if isinstance(e, CloseSocket)][closes:] == [old]
+    assert h.stim(SocketOpened(1, new)) == b"\r\n" + opened + b"\r\n"
+    assert h.stim(SocketData(1, old, b"x")) == b"" and h.stim(SocketClosed(1, old)) == b""
+    assert h.stim(SocketData(1, new, b"y")) == b"\r\n" + received + b"\r\n"

@@ -80,8 +80,8 @@ def test_a_flooded_modem_starves_nobody(served) -> None:
 
         assert http(served, "DELETE", "/api/network/faults")[0] == 200
         # The QIOPEN times out in the advance, and the backlog runs flat out from then on. An
-        # advance lets loopback I/O run between deadlines for up to LIVE_ADVANCE_WALL (5 s) wall
-        # seconds; with a flood flowing the loop is never quiet, so it may take all of them.
+        # advance lets loopback I/O settle after deadlines that touched the network; what a host
+        # types (the flood) does not keep it from settling (transport/advance.py).
         advanced: list = []
         advance = threading.Thread(target=lambda: advanced.append(
             json_post(served, "/api/clock/advance", {"seconds": 200}, timeout=3 * WALL)), daemon=True)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 
 from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
 from .actions import command_payload, queue_command, resolve_devices
+from ..prebind import BringUp
 from .lwm2m_link import CtwingLwm2mPlugin
 from .mqtt_broker import CtwingMqttServer
 from .registry import Registry
@@ -79,6 +80,7 @@ class CtwingBackend(Backend):
         if self.config.get("lwm2m", True) and lwm2m_component_available():
             self.extra_servers.append(CtwingLwm2mPlugin(**dict(self.config.get("lwm2m_options", {}))))
         self._started_extras: list[Any] = []
+        self.bringup = BringUp()
         self.endpoints: dict[str, Endpoint] = {}
         # security events of the platform's servers (failed DTLS handshakes), newest last, for
         # GET /api/ctwing/events: read ``events`` or add a callable to ``event_listeners``; each
@@ -97,17 +99,33 @@ class CtwingBackend(Backend):
             listener(dict(event))
 
     async def start(self) -> dict[str, Endpoint]:
-        tls_port = self.port_for("ctwing_mqtts", 38883) if self.config.get("mqtt_tls", True) else None
-        mqtt = await self.mqtt.start(LOOPBACK, self.port_for("ctwing_mqtt", 31883), tls_port)
-        tcp = await self.tcp.start(LOOPBACK, self.port_for("ctwing_tcp", 28996))
-        self.endpoints = {"ctwing_mqtt": mqtt, "ctwing_tcp": tcp}
-        if self.mqtt.tls_endpoint is not None:
-            self.endpoints["ctwing_mqtts"] = self.mqtt.tls_endpoint
-        for server in self.extra_servers:
-            self.endpoints.update(await server.start(self))
-            self._started_extras.append(server)
+        """Every listener is bound (the TCP server serves at once); amqtt and the LwM2M server
+        attach now, or with ``attach_later`` right after (``../prebind.py``). A failure stops
+        what was started."""
+        try:
+            tls_port = self.port_for("ctwing_mqtts", 38883) if self.config.get("mqtt_tls", True) else None
+            mqtt = self.mqtt.bind(LOOPBACK, self.port_for("ctwing_mqtt", 31883), tls_port)
+            tcp = await self.tcp.start(LOOPBACK, self.port_for("ctwing_tcp", 28996))
+            self.endpoints = {"ctwing_mqtt": mqtt, "ctwing_tcp": tcp}
+            if self.mqtt.tls_endpoint is not None:
+                self.endpoints["ctwing_mqtts"] = self.mqtt.tls_endpoint
+            for server in self.extra_servers:
+                self._started_extras.append(server)
+                self.endpoints.update(await server.start(self))
+            await self.bringup.start("CTWing MQTT server", self.mqtt.attach, self.mqtt.sockets,
+                                     cleanup=self.mqtt.stop, later=self.ctx.attach_later)
+        except BaseException:
+            await self.stop()
+            raise
         self._register_routes(mqtt, tcp)
         return dict(self.endpoints)
+
+    async def ready(self) -> None:
+        """Every server attached (the LwM2M plugin's too)."""
+        await self.bringup.wait()
+        for server in self._started_extras:
+            if hasattr(server, "ready"):
+                await server.ready()
 
     def _register_lwm2m_routes(self) -> None:
         if not any(key in self.endpoints for key in LWM2M_ROUTES):
@@ -138,11 +156,13 @@ class CtwingBackend(Backend):
         self._register_lwm2m_routes()
 
     async def stop(self) -> None:
+        await self.bringup.cancel()
         for server in reversed(self._started_extras):
             await server.stop()
         self._started_extras.clear()
         await self.tcp.stop()
         await self.mqtt.stop()
+        self.bringup.close_sockets()
 
     def reset(self) -> None:
         self.store.reset()

@@ -7,7 +7,8 @@ observe_accept, downlink_format) on top of the shared registry and store (comman
 ``CommandModel``); it is pure. :class:`CtwingLwm2mPlugin` is an ``extra_servers`` entry for
 :class:`~emulator.backends.ctwing.backend.CtwingBackend`: it builds ``Lwm2mServer`` (imported
 lazily, so this package works without the LwM2M component) and kicks it when a command is
-queued for one of its devices.
+queued for one of its devices. Its UDP sockets are bound in ``start()``; the server attaches to
+them then or, with the backend's ``attach_later``, right after (``../prebind.py``).
 
 Rules kept here (guide 001 §4.1.1, §4.1.3.2): the endpoint name must have its product's format
 (IMEI / urn:imei: / urn:imei-imsi:); a DTLS product's device must come over DTLS with PSK
@@ -19,9 +20,11 @@ Must not: speak CoAP or keep registrations (the LwM2M server does).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Any
 
 from ..base import LOOPBACK
+from ..prebind import BringUp, bind_udp, endpoint, import_in_thread
 from .registry import Registry
 from .store import Command, Store
 
@@ -103,17 +106,43 @@ class CtwingLwm2mPlugin:
         self.options = server_options
         self.server: Any = None
         self.hooks: CtwingLwm2mHooks | None = None
+        self.bringup = BringUp()
 
     async def start(self, backend: Any) -> dict[str, tuple[str, int]]:
-        from ..lwm2m.server import Lwm2mServer  # the separate component; imported only when used
-
+        """Bind the UDP sockets (plain, and DTLS when python-mbedtls is there) and return their
+        endpoints; the server (aiocoap, python-mbedtls) attaches to them now, or with the
+        backend's ``attach_later`` right after (``../prebind.py``: datagrams wait in the socket)."""
         self.hooks = CtwingLwm2mHooks(backend.registry, backend.store)
         options = {"host": LOOPBACK,
                    "port": backend.port_for("ctwing_lwm2m", 25683),
                    "dtls_port": backend.port_for("ctwing_lwm2m_dtls", 25684)}
         options.update(self.options)
-        self.server = Lwm2mServer(self.hooks, backend.clock, **options)
-        self.server.on_event = getattr(backend, "record_event", None)  # failed DTLS handshakes
+        socks = {"plain": bind_udp(options["host"], options["port"])}
+        endpoints = {"ctwing_lwm2m": endpoint(socks["plain"])}
+        if options["dtls_port"] is not None and importlib.util.find_spec("mbedtls") is not None:
+            try:
+                socks["dtls"] = bind_udp(options["host"], options["dtls_port"])
+            except BaseException:
+                socks["plain"].close()
+                raise
+            endpoints["ctwing_lwm2m_dtls"] = endpoint(socks["dtls"])
+
+        async def attach() -> None:
+            await import_in_thread(f"{__package__.rpartition('.')[0]}.lwm2m.server")
+            from ..lwm2m.server import Lwm2mServer  # the separate component; imported only when used
+            self.server = Lwm2mServer(self.hooks, backend.clock, **options)
+            self.server.on_event = getattr(backend, "record_event", None)  # failed DTLS handshakes
+            await self.server.start(socks)
+        await self.bringup.start("CTWing LwM2M server", attach, list(socks.values()), cleanup=self._teardown,
+                                 later=getattr(getattr(backend, "ctx", None), "attach_later", False))
+        self._hook(backend)
+        return endpoints
+
+    async def ready(self) -> None:
+        await self.bringup.wait()
+
+    def _hook(self, backend: Any) -> None:
+        """Kick the server when a command is queued or expires for one of its devices."""
         loop = asyncio.get_running_loop()
 
         def queued(cmd: Command) -> None:
@@ -128,7 +157,6 @@ class CtwingLwm2mPlugin:
 
         backend.store.on_command_queued(queued)
         backend.store.on_command_expired(expired)
-        return await self.server.start()
 
     def _kick(self, device_id: str) -> None:
         if self.server is not None:
@@ -139,6 +167,11 @@ class CtwingLwm2mPlugin:
             self.server.abandon_downlink(device_id)
 
     async def stop(self) -> None:
+        await self.bringup.cancel()
+        await self._teardown()
+        self.bringup.close_sockets()
+
+    async def _teardown(self) -> None:
         if self.server is not None:
             server, self.server = self.server, None
             await server.stop()

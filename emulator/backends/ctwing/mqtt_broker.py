@@ -16,9 +16,12 @@ connection with a connected device's client ID takes over: the old one is closed
 (MQTT-3.1.4-2, ``../mqtt_takeover.py``), so downlinks follow the new connection. Optionally a
 second listener speaks MQTT over TLS (the product page's 8883) with a self-signed certificate.
 
-amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths; each plugin finds
-its server through ``server_id`` in its Config (a module-level table, since amqtt builds plugins
-from plain config values).
+amqtt 0.12 loads plugins from the ``plugins:`` mapping of dotted class paths (``mqtt_plugins.py``);
+each plugin finds its server through ``server_id`` in its Config (the module-level ``_SERVERS``
+table here, since amqtt builds plugins from plain config values). Start-up: ``bind()`` makes the
+listening sockets, ``attach()`` imports amqtt (and cryptography, for the certificate) in a worker
+thread and serves them (``../prebind.py``); ``start()`` does both. Nothing here imports amqtt
+before ``attach()``.
 
 Must not: keep platform data of its own, bind anything but 127.0.0.1, or use wall-clock timers.
 """
@@ -29,79 +32,26 @@ import asyncio
 import itertools
 import logging
 import shutil
-from dataclasses import dataclass
+import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from amqtt.broker import Broker
-from amqtt.contexts import Action
-from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
-
-from ..mqtt_gate import BAD_CREDENTIALS, NOT_AUTHORIZED, ConnectInfo, MqttGate, server_ssl_context
 from ..mqtt_takeover import ConnectionTracker
+from ..prebind import endpoint, import_in_thread, listen_tcp, off_loop
 from .registry import Registry
 from .store import Command, Store
-from .tls import make_self_signed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from amqtt.broker import Broker
+
+    from ..mqtt_gate import ConnectInfo, MqttGate
 
 log = logging.getLogger(__name__)
+BAD_CREDENTIALS, NOT_AUTHORIZED = 4, 5  # CONNACK return codes (MQTT 3.1.1 §3.2.2.3; mqtt_gate.py)
 
 DOWNLINK_TOPIC = "device_control"
 _SERVERS: dict[str, "CtwingMqttServer"] = {}
 _ids = itertools.count(1)
-
-
-class _PluginMixin:
-    @dataclass
-    class Config:
-        server_id: str = ""
-
-    @property
-    def server(self) -> "CtwingMqttServer":
-        """The owning server; after stop() a stand-in that ignores late broker events."""
-        return _SERVERS.get(self.config.server_id) or _STOPPED  # type: ignore[attr-defined]
-
-
-class _Stopped:
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: None
-
-
-_STOPPED: Any = _Stopped()
-
-
-class CtwingAuthPlugin(_PluginMixin, BaseAuthPlugin):
-    async def authenticate(self, *, session: Any) -> bool:
-        if self.config.server_id not in _SERVERS:  # type: ignore[attr-defined]
-            return False
-        verdict = self.server.registry.check_feature_string(session.client_id or "", session.password, "mqtt")
-        if verdict != "ok":
-            log.info("ctwing mqtt: refused client %r (%s)", session.client_id,
-                     "not registered" if verdict == "unknown" else "bad feature string")
-            return False
-        await self.server.take_over(session.client_id)
-        return True
-
-
-class CtwingTopicPlugin(_PluginMixin, BaseTopicPlugin):
-    async def topic_filtering(self, *, session: Any = None, topic: str | None = None,
-                              action: Action | None = None) -> bool:
-        return action != Action.RECEIVE
-
-
-class CtwingEventPlugin(_PluginMixin, BasePlugin):
-    async def on_broker_client_connected(self, *, client_id: str, client_session: Any) -> None:
-        self.server.client_connected(client_id)
-
-    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Any) -> None:
-        self.server.client_disconnected(client_id)
-
-    async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
-        self.server.kick(client_id, "subscribed")
-
-    async def on_broker_message_received(self, *, client_id: str, message: Any) -> None:
-        if message is None or not message.topic:
-            return
-        self.server.uplink(client_id, bytes(message.data or b""), message.topic)
 
 
 class CtwingMqttServer:
@@ -116,9 +66,11 @@ class CtwingMqttServer:
         self.tls_cert: Path | None = None
         self.tls_endpoint: tuple[str, int] | None = None
         self._gates: list[MqttGate] = []
+        self._socks: dict[str, socket.socket] = {}
+        self._host = "127.0.0.1"
         store.on_command_queued(self._command_queued)
 
-    def authorize(self, info: ConnectInfo) -> int:
+    def authorize(self, info: "ConnectInfo") -> int:
         """The CONNACK code for a CONNECT (``MqttGate``): 0, 4 wrong feature string, 5 unknown."""
         verdict = self.registry.check_feature_string(info.client_id, info.password, "mqtt")
         if verdict == "ok":
@@ -134,35 +86,64 @@ class CtwingMqttServer:
                     tls_port: int | None = None) -> tuple[str, int]:
         """Plain listener on ``port``; with ``tls_port`` also MQTT over TLS (self-signed cert,
         ``self.tls_cert`` is its PEM, ``self.tls_endpoint`` the address)."""
+        bound = self.bind(host, port, tls_port)
+        try:
+            await self.attach()
+        except BaseException:
+            await self.stop()
+            raise
+        return bound
+
+    def bind(self, host: str = "127.0.0.1", port: int = 0, tls_port: int | None = None) -> tuple[str, int]:
+        """The listening sockets (plain, and TLS with ``tls_port``), served once ``attach()`` ran."""
+        self._host = host
+        self._socks = {"default": listen_tcp(host, port)}
+        if tls_port is not None:
+            try:
+                self._socks["tls"] = listen_tcp(host, tls_port)
+            except BaseException:
+                self._socks.pop("default").close()
+                raise
+            self.tls_endpoint = endpoint(self._socks["tls"])
+        return endpoint(self._socks["default"])
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return list(self._socks.values())
+
+    async def attach(self) -> None:
+        """Import amqtt, start the broker and serve the sockets ``bind()`` made through the gates."""
+        await import_in_thread("amqtt.broker", f"{__package__}.mqtt_plugins", f"{__package__}.tls")
+        from amqtt.broker import Broker
+
+        from ..mqtt_gate import MqttGate, server_ssl_context
+        from .tls import make_self_signed
         self._loop = asyncio.get_running_loop()
         _SERVERS[self.server_id] = self
         cfg = {"server_id": self.server_id}
+        host, plugins = self._host, f"{__package__}.mqtt_plugins"
         # amqtt serves sessions handed over by the gates (its listeners bind nothing)
         listeners: dict[str, Any] = {"default": {"type": "external", "bind": f"{host}:0"}}
-        gates = [("default", None, port)]
-        if tls_port is not None:
-            self.tls_cert, key = make_self_signed()
+        gates: list[tuple[str, Any]] = [("default", None)]
+        if "tls" in self._socks:
+            self.tls_cert, key = await off_loop(make_self_signed)  # off the loop
             listeners["tls"] = {"type": "external", "bind": f"{host}:0"}
-            gates.append(("tls", server_ssl_context(str(self.tls_cert), str(key)), tls_port))
+            gates.append(("tls", server_ssl_context(str(self.tls_cert), str(key))))
         config = {
             "listeners": listeners,
             "plugins": {
-                f"{__name__}.CtwingAuthPlugin": dict(cfg),
-                f"{__name__}.CtwingTopicPlugin": dict(cfg),
-                f"{__name__}.CtwingEventPlugin": dict(cfg),
+                f"{plugins}.CtwingAuthPlugin": dict(cfg),
+                f"{plugins}.CtwingTopicPlugin": dict(cfg),
+                f"{plugins}.CtwingEventPlugin": dict(cfg),
             },
         }
         self.broker = Broker(config, plugin_namespace=f"emulator.ctwing.{self.server_id}")
         await self.broker.start()
-        bound: dict[str, tuple[str, int]] = {}
-        for name, context, gate_port in gates:
+        for name, context in gates:
             gate = MqttGate(lambda: self.broker, name, self.clock, "ctwing mqtt", authorize=self.authorize,
                             ssl_context=context)
-            bound[name] = await gate.start(host, gate_port)
             self._gates.append(gate)
-        if "tls" in bound:
-            self.tls_endpoint = bound["tls"]
-        return bound["default"]
+            await gate.start(host, 0, self._socks[name])
 
     async def stop(self) -> None:
         for gate in self._gates:
@@ -175,9 +156,13 @@ class CtwingMqttServer:
             self._set_online(device_id, False)
         self._connections.clear()
         _SERVERS.pop(self.server_id, None)
+        for sock in self._socks.values():  # those no gate took over (a stop before attach())
+            sock.close()
+        self._socks.clear()
         if self.tls_cert is not None:
             shutil.rmtree(self.tls_cert.parent, ignore_errors=True)
-            self.tls_cert = self.tls_endpoint = None
+            self.tls_cert = None
+        self.tls_endpoint = None
 
     # --- broker events -------------------------------------------------------------------
     def _is_device(self, client_id: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..prebind import listen_tcp
 from . import tcp_codec as codec
 from .registry import Registry
 from .store import Command, Store
@@ -156,7 +157,8 @@ class CtwingTcpServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._loop = asyncio.get_running_loop()
-        self._server = await self._loop.create_server(lambda: _Connection(self), host, port)
+        sock = listen_tcp(host, port)  # the backlog of prebind.py: same socket options as the others
+        self._server = await self._loop.create_server(lambda: _Connection(self), sock=sock)
         return host, self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

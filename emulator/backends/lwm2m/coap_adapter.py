@@ -21,6 +21,7 @@ Must not: hold LwM2M state or import the models.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import aiocoap
@@ -28,7 +29,8 @@ from aiocoap import error as coap_error
 from aiocoap.message import Message
 from aiocoap.numbers.codes import Code
 from aiocoap.numbers.types import Type
-from aiocoap.transports.simplesocketserver import MessageInterfaceSimpleServer, _Address
+from aiocoap.transports.simplesocketserver import MessageInterfaceSimpleServer, _Address, _DatagramServerSocketSimple
+from aiocoap.util import hostportjoin
 
 
 class DecodeGuard:
@@ -98,8 +100,10 @@ def new_context(site: Any, loggername: str) -> aiocoap.Context:
     return aiocoap.Context(loop=asyncio.get_running_loop(), serversite=site, loggername=loggername)
 
 
-async def add_plain_listener(ctx: aiocoap.Context, host: str, port: int) -> tuple[str, int]:
-    """Plain CoAP on exactly ``host:port`` (0 = ephemeral); returns the bound address.
+async def add_plain_listener(ctx: aiocoap.Context, host: str, port: int,
+                             sock: socket.socket | None = None) -> tuple[str, int]:
+    """Plain CoAP on exactly ``host:port`` (0 = ephemeral), or on the UDP socket ``sock`` bound
+    before (``../prebind.py``: datagrams that came meanwhile are read now); returns the bound address.
 
     ``simplesocketserver`` (single-address UDP) is used instead of ``udp6`` because its remotes
     (``_Address``) are recognised for *outgoing* requests, so the platform's Observe and Write go
@@ -109,7 +113,16 @@ async def add_plain_listener(ctx: aiocoap.Context, host: str, port: int) -> tupl
     interfaces: list[Any] = []
 
     async def make(mman):
-        iface = await PlainServerInterface.create_server((host, port), mman, log=ctx.log, loop=ctx.loop)
+        if sock is None:
+            iface = await PlainServerInterface.create_server((host, port), mman, log=ctx.log, loop=ctx.loop)
+        else:  # what MessageInterfaceSimpleServer.create_server does, on the given socket
+            iface = PlainServerInterface(mman, ctx.log, ctx.loop)
+            ready = ctx.loop.create_future()
+            _t, protocol = await ctx.loop.create_datagram_endpoint(
+                lambda: _DatagramServerSocketSimple(ready.set_result, iface, ctx.log), sock=sock)
+            protocol.hostinfo_local = hostportjoin(*sock.getsockname()[:2])
+            iface._pool = await ready
+            iface._pool._loop = ctx.loop
         interfaces.append(iface)
         return iface
 

@@ -177,10 +177,11 @@ class ServerDtlsInterface(DecodeGuard, GenericMessageInterface):
 
 async def add_dtls_listener(ctx: Any, host: str, port: int, psk_for: Callable[[str], bytes | None],
                             on_failure: Callable[[DtlsFailure], None] | None = None,
-                            ciphers: tuple[str, ...] = PSK_SUITES) -> DtlsServerEngine:
-    """Add a DTLS-PSK listener on exactly ``host:port`` (0 = ephemeral) to ``ctx``; returns the
-    listener's engine (``bound`` = its address). ``on_failure`` gets every failed handshake
-    (after it was logged); ``ciphers`` narrows the suites offered (tests)."""
+                            ciphers: tuple[str, ...] = PSK_SUITES, sock: Any = None) -> DtlsServerEngine:
+    """Add a DTLS-PSK listener on exactly ``host:port`` (0 = ephemeral), or on the UDP socket
+    ``sock`` bound before, to ``ctx``; returns the listener's engine (``bound`` = its address).
+    ``on_failure`` gets every failed handshake (after it was logged); ``ciphers`` narrows the
+    suites offered (tests)."""
     if not DTLS_AVAILABLE:
         raise RuntimeError(DTLS_MISSING_REASON)
 
@@ -194,8 +195,9 @@ async def add_dtls_listener(ctx: Any, host: str, port: int, psk_for: Callable[[s
     async def make(mman: Any) -> ServerDtlsInterface:
         iface = ServerDtlsInterface(mman, ctx.log, ctx.loop)
         engine = DtlsServerEngine(psk_for, failed, ciphers)
+        where: dict[str, Any] = {"sock": sock} if sock is not None else {"local_addr": (host, port)}
         _transport, iface._pool = await ctx.loop.create_datagram_endpoint(
-            lambda: _DtlsSocket(iface, engine), local_addr=(host, port))
+            lambda: _DtlsSocket(iface, engine), **where)
         made.append(iface)
         return iface
 

@@ -131,17 +131,23 @@ class Lwm2mServer:
 
     # lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> dict[str, tuple[str, int]]:
+    async def start(self, sockets: dict[str, Any] | None = None) -> dict[str, tuple[str, int]]:
+        """Listen (``sockets``: UDP sockets bound before for ``plain`` / ``dtls``, else the ports)."""
+        sockets = sockets or {}
         self._ctx = coap_adapter.new_context(_RdSite(self), "modemu.lwm2m.coap")
-        self.endpoints["ctwing_lwm2m"] = await coap_adapter.add_plain_listener(self._ctx, self.host, self.port)
+        self.endpoints["ctwing_lwm2m"] = await coap_adapter.add_plain_listener(
+            self._ctx, self.host, self.port, sockets.get("plain"))
         if self.dtls_port is not None:
             if dtls_adapter.DTLS_AVAILABLE:
                 self.dtls = await dtls_adapter.add_dtls_listener(
-                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for, self._dtls_failed, self.dtls_ciphers)
+                    self._ctx, self.host, self.dtls_port, self.hooks.psk_for, self._dtls_failed, self.dtls_ciphers,
+                    sock=sockets.get("dtls"))
                 self.endpoints["ctwing_lwm2m_dtls"] = self.dtls.bound
                 self.dtls_status = "listening"
             else:
                 self.dtls_status = "unavailable: " + dtls_adapter.DTLS_MISSING_REASON
+                if sockets.get("dtls") is not None:
+                    sockets["dtls"].close()
                 log.warning("LwM2M DTLS listener not started: %s", self.dtls_status)
         return dict(self.endpoints)
 

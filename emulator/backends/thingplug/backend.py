@@ -8,6 +8,10 @@ given for them are INVENTED (TEST-NET-2, 198.51.100.0/24): the real ones are not
 Config keys (``backends: {thingplug: {...}}``): ``ports`` (``thingplug_mqtt``/``thingplug_mqtts``),
 ``defaults``/``services`` (see ``registry.py``).
 
+Start-up: ``start()`` binds both listening sockets; amqtt (``broker.py``) is imported and
+attached to them then, or with ``attach_later`` in a task right after (``../prebind.py``):
+a client that connects meanwhile waits in the backlog.
+
 Must not: hold platform rules (``models.py``) or amqtt details (``broker.py``).
 """
 
@@ -16,12 +20,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, Mapping
 
+from typing import TYPE_CHECKING
+
 from ...errors import ConfigError
-from ..base import Backend, BackendContext, Endpoint, ScenarioAction
-from .broker import ThingPlugBroker
+from ..base import LOOPBACK, Backend, BackendContext, Endpoint, ScenarioAction
+from ..prebind import BringUp, endpoint, import_in_thread, listen_tcp
 from .models import Downlink, ThingPlugModel
 from .registry import Registry, ThingPlugError
 from .store import Rpc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .broker import ThingPlugBroker
 
 HOSTS = {"test.sktiot.com": "198.51.100.71", "api.sktiot.com": "198.51.100.72"}  # invented addresses
 MQTT_PORT, MQTTS_PORT = 1883, 8883
@@ -46,13 +55,15 @@ class ThingPlugBackend(Backend):
         self.model = ThingPlugModel(self.registry, now=ctx.clock.now)
         self.model.events = ctx.publish
         self.broker: ThingPlugBroker | None = None
+        self._starting: ThingPlugBroker | None = None  # attached to the sockets, not serving yet
+        self.bringup = BringUp()
         self.ca_file: str | None = None
         self.endpoints: dict[str, Endpoint] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> dict[str, Endpoint]:
         endpoints = await self._start(self.port_for("thingplug_mqtt", 21883),
-                                      self.port_for("thingplug_mqtts", 28883))
+                                      self.port_for("thingplug_mqtts", 28883), later=self.ctx.attach_later)
         internet = self.ctx.internet
         for host, address in HOSTS.items():
             internet.add_name(host, address)
@@ -65,25 +76,52 @@ class ThingPlugBackend(Backend):
         """Console: stop the broker (a platform outage: connected clients lose their connection,
         new ones are refused) or start it again on the same ports (ready file and routes stay
         valid; a new self-signed certificate, which the emulated modems trust)."""
+        if self.bringup.pending:
+            if not running:
+                await self.stop()
+                return False
+            await self.ready()
         if running and self.broker is None:
             ports = {key: port for key, (_, port) in self.endpoints.items()}
-            await self._start(ports.get("thingplug_mqtt", 0), ports.get("thingplug_mqtts", 0))
+            await self._start(ports.get("thingplug_mqtt", 0), ports.get("thingplug_mqtts", 0), later=False)
         elif not running and self.broker is not None:
             await self.stop()
         return self.broker is not None
 
-    async def _start(self, mqtt_port: int, mqtts_port: int) -> dict[str, Endpoint]:
-        self.broker = ThingPlugBroker(self.model, mqtt_port=mqtt_port, mqtts_port=mqtts_port, clock=self.ctx.clock)
-        self.endpoints = await self.broker.start()
-        self.ca_file = self.broker.ca_file
+    async def _start(self, mqtt_port: int, mqtts_port: int, *, later: bool) -> dict[str, Endpoint]:
+        plain = listen_tcp(LOOPBACK, mqtt_port)
+        try:
+            tls = listen_tcp(LOOPBACK, mqtts_port)
+        except BaseException:
+            plain.close()
+            raise
+        self.endpoints = {"thingplug_mqtt": endpoint(plain), "thingplug_mqtts": endpoint(tls)}
+
+        async def attach() -> None:
+            await import_in_thread(f"{__package__}.broker")
+            from .broker import ThingPlugBroker
+            self._starting = ThingPlugBroker(self.model, host=LOOPBACK, clock=self.ctx.clock)
+            await self._starting.start(sockets={"default": plain, "mqtts": tls})
+            self.broker, self._starting = self._starting, None
+            self.ca_file = self.broker.ca_file
+        await self.bringup.start("ThingPlug MQTT broker", attach, [plain, tls], cleanup=self._teardown, later=later)
         # routes are set once in start(): a restart binds the same ports, so user routes and
         # standing faults on these hosts stay as they are
         return dict(self.endpoints)
 
+    async def ready(self) -> None:
+        await self.bringup.wait()
+
     async def stop(self) -> None:
-        if self.broker is not None:
-            await self.broker.stop()
-            self.broker = None
+        await self.bringup.cancel()
+        await self._teardown()
+        self.bringup.close_sockets()
+
+    async def _teardown(self) -> None:
+        for broker in (self._starting, self.broker):
+            if broker is not None:
+                await broker.stop()
+        self._starting = self.broker = None
 
     def reset(self) -> None:
         self.model.reset()

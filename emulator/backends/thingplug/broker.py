@@ -32,9 +32,10 @@ All amqtt specifics live here (the model in ``models.py`` knows nothing of amqtt
   naming the device) flushes queued RPCs; an application's service-wide wildcard does not.
   amqtt runs these hooks as fire-and-forget tasks, so the store is updated shortly *after* the
   PUBLISH was read: observers must poll.
-* TLS: a throw-away CA and server certificate (``tls.py``) made at start in a temporary directory
-  removed at stop; ``ca_file`` is the CA's PEM for clients.
-* the bound ports are the gates' (port 0 = ephemeral).
+* TLS: a throw-away CA and server certificate (``tls.py``) made at start (in a worker thread) in
+  a temporary directory removed at stop; ``ca_file`` is the CA's PEM for clients.
+* the bound ports are the gates' (port 0 = ephemeral), or listening sockets bound before
+  (``start(sockets=...)``, ``../prebind.py``).
 * known amqtt 0.12 behaviour left as it is: a client reconnecting before its old session is torn
   down waits 1 s (wall). (A refused CONNECT no longer reaches amqtt, so it cannot drop the old
   session of the same client id any more.)
@@ -47,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from ..mqtt_gate import BAD_CREDENTIALS, ConnectInfo, MqttGate, server_ssl_context
 from ..mqtt_takeover import ConnectionTracker
+from ..prebind import off_loop
 from .models import ThingPlugModel
 from .protocol import down_topic
 from .registry import NotFoundError
@@ -180,12 +183,17 @@ class ThingPlugBroker:
         self._tmp: Path | None = None
         self.connections = ConnectionTracker("ThingPlug")
 
-    async def start(self) -> dict[str, tuple[str, int]]:
+    async def start(self, sockets: dict[str, socket.socket] | None = None) -> dict[str, tuple[str, int]]:
+        """``sockets``: listening sockets for ``default`` / ``mqtts`` bound before (else the ports)."""
         amqtt_log = logging.getLogger("amqtt")
         if amqtt_log.level == logging.NOTSET:  # amqtt is chatty at INFO/WARNING about routine things
             amqtt_log.setLevel(logging.ERROR)
         self._tmp = Path(tempfile.mkdtemp(prefix="modemu-thingplug-"))
-        ca_file, cert_file, key_file = make_certificates(self._tmp)
+        try:  # key generation and PEM writing off the loop: the modems keep answering meanwhile
+            ca_file, cert_file, key_file = await off_loop(make_certificates, self._tmp)
+        except BaseException:
+            self._cleanup_files()
+            raise
         self.ca_file = str(ca_file)
         me = {"owner": self}
         config = {
@@ -213,8 +221,8 @@ class ThingPlugBroker:
                 gate = MqttGate(lambda: self._broker, name, self.clock, "ThingPlug", authorize=self.authorize,
                                 ssl_context=context)
                 self._gates.append(gate)
-                bound[name] = await gate.start(self.host, port)
-        except Exception:
+                bound[name] = await gate.start(self.host, port, (sockets or {}).get(name))
+        except BaseException:
             await self.stop()
             raise
         return {"thingplug_mqtt": bound["default"], "thingplug_mqtts": bound["mqtts"]}

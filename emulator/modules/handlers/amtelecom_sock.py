@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import binascii
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
@@ -40,6 +40,7 @@ from . import ts27007
 from .bad_args import on_bad_args
 from .quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName, SendData,
                                     SocketClosed, SocketData, SocketOpened, SocketSent)
+from .sock_table import SockTable
 
 T = CommandTable("amtelecom_sock")
 MAX_ID = 4  # "최대 5 개의 소켓" (at most five sockets), ids 0-4
@@ -84,10 +85,8 @@ class ASock:
 
 
 @dataclass
-class ASockState:
-    socks: dict[int, ASock] = field(default_factory=dict)
-    gen: int = 0
-    token: int = 0
+class ASockState(SockTable[ASock]):
+    """The five sockets (ids 0-4), their generations and the DNS token."""
 
 
 def st(ctx: Context) -> ASockState:
@@ -202,20 +201,10 @@ def dnsq6_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(effects=(ResolveName(s.token, name),))
 
 
-def _live(ctx: Context, sid: int, gen: int) -> ASock | None:
-    sock = st(ctx).socks.get(sid)
-    return sock if sock is not None and sock.gen == gen else None
-
-
 def _opened(stim: SocketOpened, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
-    if sock is None or sock.status != OPENING:
-        if not stim.err:
-            ctx.effect(CloseSocket(stim.conn_id, stim.gen))
+    sock = st(ctx).opening(ctx, stim, lambda k: k.status == OPENING)
+    if sock is None:
         return
-    if sock.timer is not None:
-        sock.timer.cancel()
-        sock.timer = None
     if stim.err:
         _drop(ctx, sock)
         ctx.urc(f"@SOCKOPEN6:{sock.sid},1")
@@ -225,7 +214,7 @@ def _opened(stim: SocketOpened, ctx: Context) -> None:
 
 
 def _data(stim: SocketData, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
+    sock = st(ctx).live(stim.conn_id, stim.gen)
     if sock is None or sock.status != OPENED:
         return
     ts27007.rrc_activity(ctx)
@@ -236,7 +225,7 @@ def _data(stim: SocketData, ctx: Context) -> None:
 
 
 def _closed(stim: SocketClosed, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
+    sock = st(ctx).live(stim.conn_id, stim.gen)
     if sock is None or sock.status != OPENED:
         return
     _drop(ctx, sock)

@@ -17,6 +17,7 @@ from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Reply
 from . import sms_urc
+from .setting import setting
 from .sms_store import NO_ACK_EXPECTED, NOT_ALLOWED, cms, st
 
 T = CommandTable("sms_settings")
@@ -24,38 +25,9 @@ MEMS1 = ("SM", "ME", "MT", "SR")
 MEMS = ("SM", "ME", "MT")
 
 
-@T.test("+CSMS")
-def csms_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CSMS: (0,1)",))
-
-
-@T.read("+CSMS")
-def csms_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CSMS: {st(ctx).csms},1,1,1",))
-
-
-@T.set("+CSMS")
-def csms_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    st(ctx).csms = cmd.int(0, lo=0, hi=1)
-    return Reply(lines=("+CSMS: 1,1,1",))
-
-
-@T.test("+CMGF")
-def cmgf_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CMGF: (0,1)",))
-
-
-@T.read("+CMGF")
-def cmgf_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CMGF: {st(ctx).cmgf}",))
-
-
-@T.set("+CMGF")
-def cmgf_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    st(ctx).cmgf = cmd.int(0, 0, lo=0, hi=1)
-    return Reply()
+# +CSMS=<service> answers the services it supports: <mt>,<mo>,<bm> (27.005 §3.2.1)
+setting(T, "+CSMS", "sms.csms", "(0,1)", shown=lambda ctx, v: f"{v},1,1,1", answer=("+CSMS: 1,1,1",))
+setting(T, "+CMGF", "sms.cmgf", "(0,1)", defaults=(0,))
 
 
 @T.test("+CSCA", "+CSMP")
@@ -98,39 +70,9 @@ def csmp_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.test("+CMMS")
-def cmms_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CMMS: (0-2)",))
-
-
-@T.read("+CMMS")
-def cmms_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CMMS: {st(ctx).cmms}",))
-
-
-@T.set("+CMMS")
-def cmms_set(cmd: AtCommand, ctx: Context) -> Reply:
-    """Keep the relay link open between messages (27.005 §3.5.6): kept; every SMS goes at once."""
-    cmd.max_args(1)
-    st(ctx).cmms = cmd.int(0, 0, lo=0, hi=2)
-    return Reply()
-
-
-@T.test("+CSDH")
-def csdh_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CSDH: (0,1)",))
-
-
-@T.read("+CSDH")
-def csdh_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CSDH: {st(ctx).csdh}",))
-
-
-@T.set("+CSDH")
-def csdh_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    st(ctx).csdh = cmd.int(0, 0, lo=0, hi=1)
-    return Reply()
+# +CMMS: keep the relay link open between messages (27.005 §3.5.6): kept; every SMS goes at once
+setting(T, "+CMMS", "sms.cmms", "(0-2)", defaults=(0,))
+setting(T, "+CSDH", "sms.csdh", "(0,1)", defaults=(0,))
 
 
 @T.test("+CSCB")

@@ -24,6 +24,7 @@ from ...core.modem import Context
 from ...core.results import ERROR
 from ..profile import CommandTable, Reply
 from . import sms_codec as codec
+from .setting import setting
 from .ts27007_time import local
 from .sms_send import submit
 from .sms_store import REC_READ, REC_UNREAD, Stored, st
@@ -53,16 +54,8 @@ def newmsg_urc(ctx: Context, index: int, msg: Stored) -> bytes:
     return b"*SKT*NEWMSG:" + _fields(ctx, index, msg, quoted=True)
 
 
-@W.set("*SKT*NEWMSG")
-def newmsg_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    st(ctx).newmsg = cmd.int(0, lo=0, hi=65535)
-    return Reply()
-
-
-@W.read("*SKT*NEWMSG")
-def newmsg_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"*SKT*NEWMSG:{st(ctx).newmsg or 0}",))
+# no test form of its own (the guides show none): AT*SKT*NEWMSG=? is the plain OK of every command
+setting(W, "*SKT*NEWMSG", "sms.newmsg", "(0-65535)", sep=":", shown=lambda ctx, v: str(v or 0), test=False)
 
 
 @W.set("*SKT*READMT")

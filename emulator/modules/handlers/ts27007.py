@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from ...at.commands import AtCommand
 from ...core.modem import Context
-from ...core.results import ERROR, CmeError
+from ...core.results import CmeError
 from ...core.state import RadioState
 from ...core.stimuli import NetworkAttach, NetworkDetach, SignalChanged, SimInserted, SimRemoved
 from ..profile import CommandTable, Feature, Reply
+from .setting import setting
 from .ts27007_pdp import PDP_TABLE, PdpContext
 
 T = CommandTable("ts27007")
@@ -169,14 +170,7 @@ def _reboot_reply(ctx: Context) -> Reply:
     return Reply()
 
 
-@T.read("+CFUN")
-def cfun_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CFUN: {ctx.state.radio.cfun}",))
-
-
-@T.test("+CFUN")
-def cfun_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CFUN: (0,1,4),(0-1)",))
+setting(T, "+CFUN", "radio.cfun", "(0,1,4),(0-1)", setter=False)  # the set form: cfun_set
 
 
 # --- signal and registration --------------------------------------------------------------
@@ -202,48 +196,14 @@ def csq_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=("+CSQ: (0-31,99),(0-7,99)",))
 
 
-def _listed(spec: str) -> set[int]:
-    """The values of a test-command list such as ``(0-2,4)``."""
-    out: set[int] = set()
-    for part in spec.strip("()").split(","):
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
+def _reg_shown(ctx: Context, n: int) -> str:
+    return _reg_tail(ctx, n, urc=False)
 
 
-def _reg_set(attr: str):
-    def handler(cmd: AtCommand, ctx: Context) -> Reply:
-        cmd.max_args(1)
-        n = cmd.int(0, lo=0, hi=5 if attr == "cereg_n" else 2)
-        if attr == "cereg_n" and n not in _listed(str(ctx.defaults.get("cereg_test", "(0-5)"))):
-            return Reply(final=ERROR)  # what AT+CEREG=? does not offer (AMM5918K: no 3 or 5)
-        setattr(ctx.state.radio, attr, n)
-        return Reply()
-    return handler
-
-
-def _reg_read(name: str, attr: str):
-    def handler(cmd: AtCommand, ctx: Context) -> Reply:
-        return Reply(lines=(f"{name}: {_reg_tail(ctx, getattr(ctx.state.radio, attr), urc=False)}",))
-    return handler
-
-
-T.set("+CREG")(_reg_set("creg_n"))
-T.set("+CGREG")(_reg_set("cgreg_n"))
-T.set("+CEREG")(_reg_set("cereg_n"))
-T.read("+CREG")(_reg_read("+CREG", "creg_n"))
-T.read("+CGREG")(_reg_read("+CGREG", "cgreg_n"))
-T.read("+CEREG")(_reg_read("+CEREG", "cereg_n"))
-
-
-@T.test("+CREG", "+CGREG")
-def creg_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"{cmd.name}: (0-2)",))
-
-
-@T.test("+CEREG")
-def cereg_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CEREG: {ctx.defaults.get('cereg_test', '(0-5)')}",))
+setting(T, "+CREG", "radio.creg_n", "(0-2)", shown=_reg_shown)
+setting(T, "+CGREG", "radio.cgreg_n", "(0-2)", shown=_reg_shown)
+# what AT+CEREG=? offers, and so what the set accepts (AMM5918K: no 3 or 5)
+setting(T, "+CEREG", "radio.cereg_n", lambda ctx: str(ctx.defaults.get("cereg_test", "(0-5)")), shown=_reg_shown)
 
 
 def _operator_names(ctx: Context) -> tuple[str, str, str]:
@@ -292,11 +252,6 @@ def cops_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.read("+CGATT")
-def cgatt_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CGATT: {1 if ctx.state.radio.registered else 0}",))
-
-
 @T.set("+CGATT")
 def cgatt_set(cmd: AtCommand, ctx: Context) -> Reply:
     state = cmd.int(0, lo=0, hi=1)
@@ -312,19 +267,10 @@ def cgatt_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.test("+CGATT")
-def cgatt_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CGATT: (0,1)",))
+setting(T, "+CGATT", None, "(0,1)", setter=False, get=lambda ctx: int(ctx.state.radio.registered))
 
 
 # --- RRC state ----------------------------------------------------------------------------
-@T.set("+CSCON")
-def cscon_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    ctx.state.radio.cscon_n = cmd.int(0, lo=0, hi=3)  # as AT+CSCON=? lists (see cscon_tail for 2/3)
-    return Reply()
-
-
 def cscon_tail(radio: RadioState) -> str:
     """TS 27.007 §10.1.32: <mode>[,<state>[,<access>]]; n=2 adds <state> 7 (E-UTRAN
     connected), n=3 also <access> 4 (E-UTRA FDD); both only while connected."""
@@ -332,15 +278,8 @@ def cscon_tail(radio: RadioState) -> str:
     return f"{radio.rrc}{extra}"
 
 
-@T.read("+CSCON")
-def cscon_read(cmd: AtCommand, ctx: Context) -> Reply:
-    r = ctx.state.radio
-    return Reply(lines=(f"+CSCON: {r.cscon_n},{cscon_tail(r)}",))
-
-
-@T.test("+CSCON")
-def cscon_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CSCON: (0-3)",))
+# as AT+CSCON=? lists (see cscon_tail for 2/3)
+setting(T, "+CSCON", "radio.cscon_n", "(0-3)", shown=lambda ctx, n: f"{n},{cscon_tail(ctx.state.radio)}")
 
 
 @T.exec("+CCID", "+ICCID")

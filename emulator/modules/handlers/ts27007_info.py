@@ -18,6 +18,7 @@ from ...at.commands import AtCommand, Kind
 from ...core.modem import Context
 from ...core.results import CmeError
 from ..profile import CommandTable, Feature, Reply
+from .setting import setting
 from .ts27007 import _operator_names, signal
 from .ts27007_pdp import cgact_set as _pdp_cgact_set
 
@@ -39,57 +40,18 @@ def h_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-def _pair(key: str, name: str, first: tuple[int, ...], second: tuple[int, ...], test: str):
-    def set_(cmd: AtCommand, ctx: Context) -> Reply:
-        cmd.max_args(2)
-        a = cmd.int(0)
-        b = cmd.int(1, ctx.state.info[key][1] if key == "icf" else a)
-        if a not in first or b not in second:
-            return Reply(final=CmeError(3))
-        ctx.state.info[key] = (a, b)
-        return Reply()
-
-    def read(cmd: AtCommand, ctx: Context) -> Reply:
-        a, b = ctx.state.info[key]
-        return Reply(lines=(f"{name}: {a},{b}",))
-
-    def test_(cmd: AtCommand, ctx: Context) -> Reply:
-        return Reply(lines=(f"{name}: {test}",))
-    T.set(name)(set_)
-    T.read(name)(read)
-    T.test(name)(test_)
-
-
-# +IFC=<DCE_by_DTE>,<DTE_by_DCE>: 0 none, 2 RTS/CTS (V.250 §6.2.12; Quectel allows 0 and 2)
-_pair("ifc", "+IFC", (0, 2), (0, 2), "(0,2),(0,2)")
-# +ICF=<format>[,<parity>]: 3 = 8 data bits, no parity, 1 stop bit (V.250 §6.2.11)
-_pair("icf", "+ICF", (1, 2, 3, 4, 5, 6), (0, 1, 2, 3), "(1-6),(0-3)")
+# a value outside the lists below: +CME ERROR: 3 (a garbled or missing one: ERROR)
+# +IFC=<DCE_by_DTE>[,<DTE_by_DCE>]: 0 none, 2 RTS/CTS (V.250 §6.2.12; Quectel allows 0 and 2);
+# the second defaults to the first
+setting(T, "+IFC", "info.ifc", "(0,2),(0,2)", defaults=(None, lambda ctx, got: got[0]), invalid=CmeError(3))
+# +ICF=<format>[,<parity>]: 3 = 8 data bits, no parity, 1 stop bit (V.250 §6.2.11); the parity
+# stays as it was when left out
+setting(T, "+ICF", "info.icf", "(1-6),(0-3)", defaults=(None, lambda ctx, got: ctx.state.info["icf"][1]),
+        invalid=CmeError(3))
 
 
 # --- packet domain event reporting --------------------------------------------------------
-@T.set("+CGEREP")
-def cgerep_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(2)
-    mode = cmd.int(0, lo=0, hi=2)
-    ctx.state.info["cgerep"] = (mode, cmd.int(1, 0, lo=0, hi=1))
-    return Reply()
-
-
-@T.exec("+CGEREP")
-def cgerep_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.state.info["cgerep"] = (0, 0)
-    return Reply()
-
-
-@T.read("+CGEREP")
-def cgerep_read(cmd: AtCommand, ctx: Context) -> Reply:
-    mode, bfr = ctx.state.info["cgerep"]
-    return Reply(lines=(f"+CGEREP: {mode},{bfr}",))
-
-
-@T.test("+CGEREP")
-def cgerep_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CGEREP: (0-2),(0,1)",))
+setting(T, "+CGEREP", "info.cgerep", "(0-2),(0,1)", defaults=(None, 0), reset=(0, 0))
 
 
 def cgev(ctx: Context, text: str) -> None:
@@ -154,25 +116,9 @@ def cbc_exec(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+CBC: 0,{bcl},{mv}",))
 
 
-def _flag(key: str, name: str, hi: int, read_tail: str = ""):
-    def set_(cmd: AtCommand, ctx: Context) -> Reply:
-        cmd.max_args(1)
-        ctx.state.info[key] = cmd.int(0, lo=0, hi=hi)
-        return Reply()
-
-    def read(cmd: AtCommand, ctx: Context) -> Reply:
-        return Reply(lines=(f"{name}: {ctx.state.info[key]}{read_tail}",))
-
-    def test_(cmd: AtCommand, ctx: Context) -> Reply:
-        return Reply(lines=(f"{name}: (0-{hi})" if hi > 1 else f"{name}: (0,1)",))
-    T.set(name)(set_)
-    T.read(name)(read)
-    T.test(name)(test_)
-
-
-_flag("clip", "+CLIP", 1, ",1")  # <n>,<m>: m 1 = CLIP provisioned (TS 27.007 §7.6)
-_flag("crc", "+CRC", 1)
-_flag("cvhu", "+CVHU", 1)
+setting(T, "+CLIP", "info.clip", "(0,1)", shown=lambda ctx, n: f"{n},1")  # <n>,<m>: m 1 = CLIP provisioned (TS 27.007 §7.6)
+setting(T, "+CRC", "info.crc", "(0,1)")
+setting(T, "+CVHU", "info.cvhu", "(0,1)")
 
 
 @T.exec("+CEER")

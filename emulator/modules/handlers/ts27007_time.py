@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ..profile import CommandTable, Feature, Reply
+from .setting import setting
 
 T = CommandTable("ts27007_time")
 CTZU_KEY = "ctzu"  # ctx.nvm: AT+CTZU is saved to NV memory (Quectel AT manuals, AT+CTZU)
@@ -112,50 +113,15 @@ def cclk_test(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.set("+CTZR")
-def ctzr_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    ctx.state.time.ctzr = cmd.int(0, lo=0, hi=2)
-    return Reply()
+setting(T, "+CTZR", "time.ctzr", "(0-2)")
 
 
-@T.read("+CTZR")
-def ctzr_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CTZR: {ctx.state.time.ctzr}",))
-
-
-@T.test("+CTZR")
-def ctzr_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CTZR: (0-2)",))
-
-
-@T.set("+CTZU")
-def ctzu_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    allowed = _listed(str(ctx.defaults.get("ctzu_test", "(0,1)")))
-    value = cmd.int(0, lo=0, hi=3)
-    if value not in allowed:
-        raise ArgError("not offered by AT+CTZU=?")
+def _save_ctzu(ctx: Context, value: int) -> None:
     ctx.nvm[CTZU_KEY] = value
-    return Reply()
 
 
-@T.read("+CTZU")
-def ctzu_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CTZU: {ctzu(ctx)}",))
-
-
-@T.test("+CTZU")
-def ctzu_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CTZU: {ctx.defaults.get('ctzu_test', '(0,1)')}",))
-
-
-def _listed(spec: str) -> set[int]:
-    out: set[int] = set()
-    for part in spec.strip("()").split(","):
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return out
+# the values AT+CTZU=? offers (the data file's, BG96: 0, 1, 3) are the ones the set accepts
+setting(T, "+CTZU", None, lambda ctx: str(ctx.defaults.get("ctzu_test", "(0,1)")), get=ctzu, put=_save_ctzu)
 
 
 FEATURE = Feature("ts27007_time", T, init=_init)

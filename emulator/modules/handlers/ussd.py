@@ -21,6 +21,7 @@ from ...core.modem import Context
 from ...core.results import CmeError
 from ...core.stimuli import Stimulus
 from ..profile import CommandTable, Feature, Reply
+from .setting import setting
 from .ussd_network import FURTHER_ACTION, NO_FURTHER_ACTION, UssdAnswer, network_of
 
 T = CommandTable("ussd")
@@ -106,20 +107,7 @@ def cusd_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply()
 
 
-@T.exec("+CUSD")
-def cusd_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.state.ussd.n = 0
-    return Reply()
-
-
-@T.read("+CUSD")
-def cusd_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CUSD: {ctx.state.ussd.n}",))
-
-
-@T.test("+CUSD")
-def cusd_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CUSD: (0-2)",))
+setting(T, "+CUSD", "ussd.n", "(0-2)", reset=0, setter=False)  # the set form: cusd_set
 
 
 def _from_network(stim: UssdFromNetwork, ctx: Context) -> None:

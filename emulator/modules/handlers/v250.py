@@ -14,6 +14,7 @@ from ...at.commands import ArgError, AtCommand
 from ...core.modem import Context
 from ...core.results import ERROR, CmeError
 from ..profile import CommandTable, Feature, Reply
+from .setting import setting
 
 T = CommandTable("v250")
 
@@ -150,27 +151,7 @@ def _sync_framing(ctx: Context) -> None:
     f.s3, f.s4, f.s5 = ctx.state.sreg[3], ctx.state.sreg[4], ctx.state.sreg[5]
 
 
-@T.set("+CMEE")
-def cmee_set(cmd: AtCommand, ctx: Context) -> Reply:
-    cmd.max_args(1)
-    ctx.state.v250.cmee = cmd.int(0, lo=0, hi=2)
-    return Reply()
-
-
-@T.exec("+CMEE")
-def cmee_exec(cmd: AtCommand, ctx: Context) -> Reply:
-    ctx.state.v250.cmee = 0
-    return Reply()
-
-
-@T.read("+CMEE")
-def cmee_read(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=(f"+CMEE: {ctx.state.v250.cmee}",))
-
-
-@T.test("+CMEE")
-def cmee_test(cmd: AtCommand, ctx: Context) -> Reply:
-    return Reply(lines=("+CMEE: (0-2)",))
+setting(T, "+CMEE", "v250.cmee", "(0-2)", reset=0)
 
 
 @T.exec("+GMI", "+CGMI")

@@ -44,6 +44,7 @@ from .bad_args import on_bad_args
 from .amtelecom_sock import dns64
 from .quectel_tcpip_effects import (CloseSocket, NameResolved, OpenSocket, ResolveName, SendData, SocketClosed,
                                     SocketData, SocketOpened, SocketSent)
+from .sock_table import SockTable
 
 T = CommandTable("woorinet_sock")
 MAX_ID = 5  # ASSUMPTION: six sockets (0-5); the samples use 0 only
@@ -64,10 +65,7 @@ class WSock:
 
 
 @dataclass
-class WSockState:
-    socks: dict[int, WSock] = field(default_factory=dict)
-    gen: int = 0
-    token: int = 0
+class WSockState(SockTable[WSock]):
     resolving: dict[int, WSock] = field(default_factory=dict)  # AT+WSOCR waiting for its name
 
 
@@ -204,20 +202,10 @@ def wsocl_set(cmd: AtCommand, ctx: Context) -> Reply:
     return Reply(lines=(f"+WSOCL:1,{sid},CLOSE_WAIT",), effects=effects, after=(f"+WSOCL:{sid},CLOSE_CMPL",))
 
 
-def _live(ctx: Context, sid: int, gen: int) -> WSock | None:
-    sock = st(ctx).socks.get(sid)
-    return sock if sock is not None and sock.gen == gen else None
-
-
 def _opened(stim: SocketOpened, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
-    if sock is None or sock.state != "opening":
-        if not stim.err:
-            ctx.effect(CloseSocket(stim.conn_id, stim.gen))
+    sock = st(ctx).opening(ctx, stim, lambda k: k.state == "opening")
+    if sock is None:
         return
-    if sock.timer is not None:
-        sock.timer.cancel()
-        sock.timer = None
     if stim.err:
         sock.state = "created"
         ctx.urc(f"+WSOCO:{sock.sid},OPEN_FAIL")
@@ -227,7 +215,7 @@ def _opened(stim: SocketOpened, ctx: Context) -> None:
 
 
 def _data(stim: SocketData, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
+    sock = st(ctx).live(stim.conn_id, stim.gen)
     if sock is None or sock.state != "open":
         return
     ts27007.rrc_activity(ctx)
@@ -236,7 +224,7 @@ def _data(stim: SocketData, ctx: Context) -> None:
 
 
 def _closed(stim: SocketClosed, ctx: Context) -> None:
-    sock = _live(ctx, stim.conn_id, stim.gen)
+    sock = st(ctx).live(stim.conn_id, stim.gen)
     if sock is None or sock.state != "open":
         return
     sock.state = "closed"
