@@ -2,7 +2,9 @@
 
 Benches (each returns rows for the table; targets from the design):
   * latency   median AT -> OK round trip through the pty of a ``modemu serve`` subprocess, next to
-              a minimal raw pty echo subprocess measured in the same run; ratio target <= 1.5
+              a minimal raw pty echo subprocess measured in the same run (blocks of round trips in
+              turns, after the console API is up and 200 warm-up round trips); ratio target <= 1.3;
+              ``latency_changing``: a new AT+QLWCONFIG line each time; ``latency_quiet``: ``serve -q``
   * startup   process start -> ready file, ``serve --no-backends`` and with the platforms, next to
               ``python -c pass`` and ``python -c "import asyncio"`` in the same run; target <= 0.5 s;
               then the first answers of what loads after the ready file (a ThingPlug CONNACK, the
@@ -119,11 +121,12 @@ class _Line:
 
 
 def _interleaved(a: _Line, b: _Line, rounds: int, block: int = 10,
-                 lines: Callable[[int], bytes] = lambda i: b"AT\r") -> tuple[list[float], list[float]]:
+                 lines: Callable[[int], bytes] = lambda i: b"AT\r", warm: int = 200) -> tuple[list[float], list[float]]:
     """Alternate blocks of round trips on ``a`` and ``b`` so both see the same machine load;
-    round trip ``i`` sends ``lines(i)`` to both."""
-    for i in range(20):  # warm-up
-        a.round_trip(lines(i)), b.round_trip(lines(i))
+    round trip ``i`` sends ``lines(i)`` to both. ``warm`` round trips on each first, not counted
+    (caches, the CPU's frequency, the scheduler's placement of both processes)."""
+    for i in range(warm):
+        a.round_trip(lines(rounds + i)), b.round_trip(lines(rounds + i))
     ta: list[float] = []
     tb: list[float] = []
     while len(ta) < rounds:
@@ -145,12 +148,14 @@ def _rss_kib(pid: int) -> int:
 
 
 # --- benches ------------------------------------------------------------------------------
-def _pty_ratio(ctx: Bench, lines: Callable[[int], bytes], what: str, repeats: int = 3) -> list[Row]:
+def _pty_ratio(ctx: Bench, lines: Callable[[int], bytes], what: str, repeats: int = 3,
+               flags: tuple[str, ...] = ()) -> list[Row]:
     """Median round trip of ``lines`` on a served EC800E next to the raw pty echo, ``repeats``
     times (each a fresh pair, interleaved so both see the same load): medians and min-max."""
     floors, modems, ratios = [], [], []
     for _ in range(repeats):
-        with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e") as (_proc, info, _t):
+        with raw_echo(ctx) as path, serve(ctx, "--no-backends", "--module", "ec800e", *flags) as (_proc, info, _t):
+            _http_get(info["api"] + "/api/modems")  # started: the console API loads after the ready file
             raw, emu = _Line(path), _Line(info["modems"][0]["pty"])
             try:
                 floor_times, modem_times = _interleaved(raw, emu, ctx.rounds, lines=lines)
@@ -176,6 +181,13 @@ def latency(ctx: Bench) -> list[Row]:
 def latency_changing(ctx: Bench) -> list[Row]:
     """Lines that change every time (a new lifetime in AT+QLWCONFIG), as firmware sends them."""
     return _pty_ratio(ctx, _changing, "changing AT+QLWCONFIG")
+
+
+@register
+def latency_quiet(ctx: Bench) -> list[Row]:
+    """``latency`` with ``serve -q``: no event line printed per AT line (the tap and the event bus
+    still run): what serve's printer costs."""
+    return _pty_ratio(ctx, lambda i: b"AT\r", "AT->OK, serve -q", flags=("-q",))
 
 
 def _spawn_s(ctx: Bench, code: str) -> float:

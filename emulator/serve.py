@@ -77,10 +77,11 @@ class EventPrinter:
         self.dropped = 0
         self.loop = asyncio.get_running_loop()
         self.waiting = False  # a loop writer is set: flush again once the reader made room
+        from .observe.render import render
+        self.render = render  # once, not per event (an import statement per AT line)
 
     def __call__(self, event: dict) -> None:
-        from .observe.render import render
-        line = (render(event) + "\n").encode("utf-8", "replace")
+        line = (self.render(event) + "\n").encode("utf-8", "replace")
         if len(self.pending) + len(line) > self.PENDING_LIMIT:
             self.dropped += 1
         else:

@@ -29,6 +29,7 @@ from .commands import Arg, AtCommand, Kind
 _BASE_TERMINALS = ("AT_PREFIX", "EXT_NAME", "STRING", "BARE")
 
 FastParser = Callable[[str], "list[AtCommand] | None"]
+_ARG_CACHE = 4096  # distinct argument values kept per grammar (then the cache starts over)
 
 
 def _local(name: str) -> str:
@@ -38,7 +39,8 @@ def _local(name: str) -> str:
 def build(parser: Lark) -> FastParser:
     """The fast parser for one built grammar (None results mean "ask Lark")."""
     terms = {_local(t.name): t.pattern.to_regexp() for t in parser.terminals}
-    if not all(name in terms for name in _BASE_TERMINALS):
+    if not all(name in terms for name in _BASE_TERMINALS) \
+            or any(re.fullmatch(terms[name], "") for name in ("STRING", "BARE")):
         return lambda line: None  # a grammar of another shape: always ask Lark
     # Terminals other than EXT_NAME that can start an ``extended`` command (a module's own rule)
     leaders = []
@@ -52,6 +54,17 @@ def build(parser: Lark) -> FastParser:
     line_re = re.compile(
         rf"(?>{terms['AT_PREFIX']})(?:(?>({terms['EXT_NAME']}))(?:(=\?)|(\?)|=(.*))?)?", re.S)
     arg_re = re.compile(rf"(?>({string})|({bare})|)(,|\Z)", re.S)
+    one = rf"(?>{string}|{bare}|)"
+    args_re = re.compile(rf"{one}(?:,{one})*", re.S)  # the whole argument list, token by token
+    cache: dict[tuple[str, bool], Arg] = {}  # Arg values are frozen: the same one is shared
+
+    def arg(text: str, quoted: bool) -> Arg:
+        value = cache.get((text, quoted))
+        if value is None:
+            if len(cache) >= _ARG_CACHE:
+                cache.clear()
+            value = cache[text, quoted] = Arg(text, quoted)
+        return value
 
     def fast(line: str) -> list[AtCommand] | None:
         m = line_re.fullmatch(line)
@@ -70,24 +83,15 @@ def build(parser: Lark) -> FastParser:
         rest = m.group(4)
         if rest is None:
             return [AtCommand(name.upper(), Kind.EXEC, (), line)]
+        if args_re.fullmatch(rest) is None:
+            return None
+        # it is a list of tokens: findall walks it token by token from the start (a STRING and
+        # a BARE token are never empty, so an unset group is "" and the last token has no ",")
         args: list[Arg] = []
-        pos, end = 0, len(rest)
-        while True:
-            a = arg_re.match(rest, pos)
-            if a is None:
-                return None
-            quoted, word, sep = a.group(1), a.group(2), a.group(3)
-            if quoted is not None:
-                args.append(Arg(quoted[1:-1], True))
-            elif word is not None:
-                args.append(Arg(word.strip()))
-            else:
-                args.append(Arg(""))
-            pos = a.end()
+        for quoted, word, sep in arg_re.findall(rest):
+            args.append(arg(quoted[1:-1], True) if quoted else arg(word.strip(), False))
             if not sep:
                 break
-        if pos != end:
-            return None
         return [AtCommand(name.upper(), Kind.SET, tuple(args), line)]
 
     return fast

@@ -165,6 +165,11 @@ class LineDiscipline:
 
         Runs of ordinary bytes (command text, payload) are taken as slices; only the bytes
         that can end or edit something (S3, S5, DEL, ``/``, ^Z, ESC, a trailer) go one by one."""
+        if self._data_mode is None and self._sink is None and not self._buf and not self._overflow \
+                and (self._after is None or self._after == "line"):
+            whole = self._whole_line(data)
+            if whole is not None:
+                return whole
         echo = bytearray()
         i, n = 0, len(data)
         while i < n:
@@ -200,6 +205,23 @@ class LineDiscipline:
             if event is not None:
                 return bytes(echo), event, i
         return bytes(echo), None, n
+
+    def _whole_line(self, data: bytes) -> tuple[bytes, LineEvent | None, int] | None:
+        """Command mode with nothing buffered, and ``data`` holds a whole line (no S5, DEL or
+        ``/`` before its S3, not too long): what :meth:`step` does byte by byte, at once (the
+        usual line of a host that sends a line per write). None: take the general path."""
+        stop = _command_stop(self.s3, self.s5).search(data)
+        if stop is None or data[stop.start()] != self.s3:
+            return None
+        end = stop.start()
+        line = data[:end].lstrip(bytes((self.s4,)))
+        if len(line) > MAX_LINE:
+            return None
+        if self._after is not None:  # "line": what follows the S3 of the previous line
+            self._after = None
+            self.host_crlf = data[0] == self.s4
+        self._after = "line"
+        return (data[:end + 1] if self.echo else b""), self._classify(line), end + 1
 
     def _take_text(self, run: bytes, echo: bytearray) -> None:
         """Command mode, a run without S3/S5/DEL/``/``: what :meth:`_feed_command` does to

@@ -95,7 +95,7 @@ class Modem:
 
     # --- public sans-IO surface -----------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
-        if not self.powered or not all(gate(self.ctx) for gate in self._input_gates):
+        if not self.powered or (self._input_gates and not all([g(self.ctx) for g in self._input_gates])):
             return  # powered down, or the UART sleeps (BG96 in PSM): the bytes are lost
         self._inbox += data
         self._pump()
@@ -407,17 +407,17 @@ class Modem:
         lead, self._held_lead = self._held_lead, []
         for data in lead:
             self._emit(data)
-        if job is not None:
-            for text in job.after:
-                self._urc(text)
+        for text in job.after if job is not None else ():
+            self._urc(text)
         self._flush_held()
 
     def _flush_held(self) -> None:
-        held, self._held = self._held + self._held_lead, []
-        held += self._held_tail
-        self._held_lead, self._held_tail = [], []
-        for data in held:
-            self._emit(data)
+        if self._held or self._held_lead or self._held_tail:
+            held, self._held = self._held + self._held_lead, []
+            held += self._held_tail
+            self._held_lead, self._held_tail = [], []
+            for data in held:
+                self._emit(data)
 
 
 _STEP = 512  # bytes the line discipline looks at per step (it stops at the first event)

@@ -23,6 +23,8 @@ FINAL = re.compile(r"^(OK|ERROR|NO CARRIER|NO ANSWER|BUSY|NO DIALTONE|SEND OK|SE
 MAX_LINE = 1024  # a longer line is shown cut (the module answers ERROR to it anyway)
 BURST = 64  # lines one chunk shows; past that a flood's middle is one "<N more lines>" entry
 _HOST_CONTROL = re.compile(rb"[\x08\x1a\x1b]")  # bytes that change the tap's state mid-chunk
+_EOL = re.compile(rb"[\r\n]")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f]")  # what printable() shows as \xNN (not TAB)
 
 
 def _nth(data: bytes, sep: bytes, n: int) -> int:
@@ -38,6 +40,8 @@ Line = tuple[str, str, dict]
 def printable(raw: bytes) -> str:
     """Text for a line: UTF-8 where it decodes, control bytes as ``\\xNN``."""
     text = raw.decode("utf-8", "backslashreplace")
+    if not _CONTROL.search(raw):  # the usual line: nothing to escape (UTF-8 never decodes to < 0x20)
+        return text
     return "".join(c if c >= " " or c == "\t" else f"\\x{ord(c):02x}" for c in text)
 
 
@@ -47,7 +51,7 @@ class AtTap:
     def __init__(self) -> None:
         self._in = bytearray()
         self._out = bytearray()
-        self._last_line = ""       # the last command line (its echo is skipped)
+        self._last_shown = ""      # the last command line as printable() shows it (its echo is skipped)
         self.command_open = False  # a command line sent and no final result yet
         self.payload: bytearray | None = None  # data phase after a "> " prompt
         self._echo = bytearray()   # payload bytes whose echo is still to come
@@ -55,11 +59,17 @@ class AtTap:
 
     # --- host -> module --------------------------------------------------------------------
     def host(self, data: bytes) -> list[Line]:
-        out: list[Line] = []
         if self.transparent:
             return [("in", f"<data {len(data)} bytes>", {"data": True})] if data else []
         if self.payload is None and data.count(b"\r") > 2 * BURST and not _HOST_CONTROL.search(data):
             return self._flood(data, b"\r", "in", self.host)
+        if self.payload is None and b"\x08" not in data:
+            return self._host_lines(data)
+        return self._host_bytes(data)
+
+    def _host_bytes(self, data: bytes) -> list[Line]:
+        """Byte by byte: a payload phase, backspaces."""
+        out: list[Line] = []
         i = 0
         while i < len(data):
             if self.payload is not None:
@@ -79,9 +89,8 @@ class AtTap:
                 line = self._in.decode("utf-8", "backslashreplace")
                 self._in.clear()
                 if line.strip():
-                    self._last_line = line
-                    self.command_open = True
-                    out.append(("in", printable(line.encode()), {}))
+                    self._opened(line)
+                    out.append(("in", self._last_shown, {}))
             elif b == 0x0A and not self._in:
                 continue
             elif b == 0x08:
@@ -89,6 +98,29 @@ class AtTap:
             elif len(self._in) < MAX_LINE:
                 self._in.append(b)
         return out
+
+    def _host_lines(self, data: bytes) -> list[Line]:
+        """Command mode without a backspace: what the byte loop of :meth:`host` does, with slices
+        (LFs before a line's first byte are dropped, a line keeps at most ``MAX_LINE`` bytes)."""
+        out: list[Line] = []
+        *lines, rest = data.split(b"\r")
+        buf = self._in
+        for seg in lines:
+            raw = bytes(buf) + (seg if buf else seg.lstrip(b"\n"))
+            buf.clear()
+            raw = raw[:MAX_LINE]
+            if raw.decode("utf-8", "backslashreplace").strip():
+                self._last_shown, self.command_open = printable(raw), True
+                out.append(("in", self._last_shown, {}))
+        if not buf:
+            rest = rest.lstrip(b"\n")
+        buf += rest[:MAX_LINE - len(buf)]
+        return out
+
+    def _opened(self, line: str) -> None:
+        """A command line was sent: remember it (its echo is skipped) and open the command."""
+        self._last_shown = printable(line.encode())
+        self.command_open = True
 
     def _flood(self, data: bytes, eol: bytes, direction: str, parse) -> list[Line]:
         """A chunk of many lines (a host flooding ``AT``, the module's answers to it): the first
@@ -136,14 +168,13 @@ class AtTap:
             else:
                 return [("out", f"<data {len(data)} bytes>", {"data": True})]
         self._out += data
-        while True:
-            m = re.search(rb"[\r\n]", self._out)
-            if m is None:
-                break
-            raw = bytes(self._out[:m.start()])
-            del self._out[:m.end()]
-            if raw:
-                out += self._out_line(raw)
+        end = max(self._out.rfind(b"\r"), self._out.rfind(b"\n"))
+        if end >= 0:  # complete lines: each CR or LF ends one, empty ones are no lines
+            done = bytes(self._out[:end])
+            del self._out[:end + 1]
+            for raw in _EOL.split(done):
+                if raw:
+                    out += self._out_line(raw)
         if self._out.endswith(b"> ") and self._out.strip() == b">":  # the data prompt
             self._out.clear()
             out.append(("out", "> ", {"prompt": True}))
@@ -155,7 +186,7 @@ class AtTap:
 
     def _out_line(self, raw: bytes) -> list[Line]:
         line = printable(raw)
-        if self.command_open and line == printable(self._last_line.encode()):
+        if self.command_open and line == self._last_shown:
             return []  # the echo of the command line
         extra: dict = {} if self.command_open else {"urc": True}
         if self.command_open and FINAL.match(line):

@@ -1,7 +1,8 @@
 """The event bus: every live event of an emulator (AT lines, platform logins, uplinks, downlink
 status, faults, clock advances, power changes) as one JSON-able dict, to any number of subscribers.
 
-Sans-IO: ``publish`` is a plain call that stamps ``ts`` (the virtual clock) and appends to each
+Sans-IO: ``publish`` is a plain call that stamps ``ts`` (the virtual clock; a ``ts`` field given
+by the publisher, stamped when the thing happened, is kept) and appends to each
 subscriber's bounded deque; a subscriber that reads too slowly loses its oldest events (counted,
 and told with a ``dropped`` event) and never blocks the publisher or grows memory. A subscriber
 may register a ``wake`` callback (the SSE route sets an asyncio.Event there). A small ring of recent events lets a new
@@ -67,9 +68,9 @@ class EventBus:
         self.seq += 1
         event = {"type": type, "ts": round(float(self.now()), 3), "seq": self.seq, **fields}
         self.recent.append(event)
-        for sub in list(self._subs):
+        for sub in list(self._subs) if self._subs else ():
             sub.put(event)
-        for listener in list(self._listeners):
+        for listener in list(self._listeners) if self._listeners else ():
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a printer must not break the emulator

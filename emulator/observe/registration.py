@@ -27,6 +27,8 @@ class RegistrationWatch:
             return []
         if radio is not self._radio:
             self._radio, self._seen = radio, 0
+        elif len(history) == self._seen:
+            return []  # the usual drain: nothing new (no slice, no comprehension)
         new = history[self._seen:]
         self._seen = len(history)
         return [{"stat": stat, "was": was, "cause": cause, "state": NAMES.get(stat, str(stat))}

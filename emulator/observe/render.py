@@ -10,7 +10,9 @@ Must not: print (the caller does) or hold state.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import math
 import time
 from typing import Any
 
@@ -18,7 +20,13 @@ _SKIP = {"type", "ts", "seq", "modem", "device", "platform", "dir", "line", "urc
 
 
 def _stamp(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+    return _hms(math.floor(ts)) + f".{int(ts * 1000) % 1000:03d}"
+
+
+@functools.lru_cache(maxsize=64)
+def _hms(second: int) -> str:
+    """HH:MM:SS of a whole second (memoised: a busy line prints many events per second)."""
+    return time.strftime("%H:%M:%S", time.gmtime(second))
 
 
 def _text(b64: str) -> str:

@@ -60,6 +60,7 @@ class ModemPort:
         self.intake_paused = False  # flow control: the modem's input is full, ports stopped reading
         self.stopping = False  # shutdown: intake stopped for good
         self.tap = AtTap()  # the serial bytes as readable lines on the event bus (observe/)
+        self._untapped: list[tuple[float, bool, bytes]] = []  # (now, from host?, bytes) for the tap (_tap)
         self.reg_watch = RegistrationWatch()  # <stat> changes as events on the bus (observe/)
 
     def _intakes(self) -> list[Any]:
@@ -92,7 +93,7 @@ class ModemPort:
             return
         self.rx_bytes += len(data)
         self.emulator.sync_clock()  # input timing matters (the +++ guard time of transparent mode)
-        self._publish_lines(self.tap.host(data))  # after the catch-up: stamped when it arrived
+        self._tap(True, data)  # after the catch-up: stamped when it arrived
         self.modem.receive_data(data)
         self.drain()
 
@@ -149,10 +150,12 @@ class ModemPort:
         while (event := self.modem.next_event()) is not None:
             if isinstance(event, ToHost):
                 self.tx_bytes += len(event.data)
-                self._publish_lines(self.tap.module(event.data))
+                self._tap(False, event.data)
                 for sink in list(self.sinks):
                     sink(event.data)
-            elif isinstance(event, CommandHandled):
+                continue
+            self._publish_lines()
+            if isinstance(event, CommandHandled):
                 for listener in list(self.transcript_listeners):
                     listener(event)
             elif isinstance(event, (PowerOff, Reset)):
@@ -162,6 +165,7 @@ class ModemPort:
                 self.drop_resources()
             elif isinstance(event, Effect):
                 self._execute(event)
+        self._publish_lines()
         for change in self.reg_watch.changes(getattr(self.modem.state, "radio", None)):
             self.emulator.events.publish("registration", modem=self.name, **change)
         if self.held and self.modem.reachable:
@@ -169,10 +173,24 @@ class ModemPort:
         self.flow()
         self.emulator.notify_activity()
 
-    def _publish_lines(self, lines: list) -> None:
-        publish = self.emulator.events.publish
-        for direction, line, extra in lines:
-            publish("at", modem=self.name, dir=direction, line=line, **extra)
+    def _tap(self, host: bool, data: bytes) -> None:
+        """Queue bytes for the AT tap, stamped now. The tap reads them and its lines go on the
+        bus once the modem's bytes are written (the host's answer waits neither for the tap nor
+        for the bus and its printer), in the order the bytes came: a sink that feeds the modem
+        again at once (an in-process host) queues behind them."""
+        self._untapped.append((self.emulator.clock.now(), host, data))
+
+    def _publish_lines(self) -> None:
+        if not self._untapped:
+            return
+        chunks, self._untapped = self._untapped, []
+        publish, tap = self.emulator.events.publish, self.tap
+        for now, host, data in chunks:
+            lines = tap.host(data) if host else tap.module(data)
+            if lines:
+                ts = round(float(now), 3)
+                for direction, line, extra in lines:
+                    publish("at", ts=ts, modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
         self.emulator.net_seq += 1  # the network may move (a live advance lets it settle)
@@ -221,6 +239,7 @@ class ModemPort:
                 log.debug("closing %r failed", res, exc_info=True)
 
     def power_on(self) -> None:
+        self._publish_lines()  # what the old session's tap still holds
         self.tap = AtTap()
         self.emulator.events.publish("power", modem=self.name, on=True)
         self.stimulus(PowerOn())

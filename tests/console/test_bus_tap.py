@@ -87,6 +87,21 @@ def test_tap_any_split_of_either_sides_bytes(cuts) -> None:
     assert _run(cuts) == WANT
 
 
+_HOST_BYTES = st.binary(max_size=24).map(lambda b: bytes(b"AT\r\n\x1a\x1b \xc3\xa9\xff\x00"[x % 11] for x in b))
+
+
+@given(st.lists(_HOST_BYTES, max_size=8), st.integers(min_value=0, max_value=3))
+def test_tap_host_slices_read_lines_as_the_byte_loop_does(chunks, long) -> None:
+    """The host side's usual chunk (command mode, no backspace) is cut into lines with slices;
+    they are the lines, and the state, of the byte-by-byte reading (LFs before a line, CR-only
+    and CR LF hosts, undecodable and control bytes, a line past MAX_LINE)."""
+    from emulator.observe.attap import MAX_LINE
+    fast, slow = AtTap(), AtTap()
+    for chunk in chunks + [b"A" * (MAX_LINE * long // 2), b"T\r"]:
+        assert fast._host_lines(chunk) == slow._host_bytes(chunk)
+        assert (fast._in, fast._last_shown, fast.command_open) == (slow._in, slow._last_shown, slow.command_open)
+
+
 def test_tap_transparent_data_after_connect() -> None:
     tap = AtTap()
     tap.host(b"AT+QIOPEN=1,0,\"TCP\",\"x\",1,0,2\r")
@@ -238,3 +253,33 @@ def test_the_answer_after_a_connect_data_phase_is_no_urc() -> None:
     assert tap.module(b"\r\nCONNECT\r\n") == [("out", "CONNECT", {})]
     tap.host(b"http://httpbin.org/get")
     assert tap.module(b"\r\nOK\r\n") == [("out", "OK", {})]
+
+
+def test_the_host_has_the_answer_before_the_bus_and_its_printer_see_the_lines() -> None:
+    """The AT line tap's events are published once the modem's bytes are written to the host
+    (serve's printer renders each one; the answer must not wait for it), still in order and
+    stamped when the bytes came: also when a sink feeds the modem again at once (an in-process
+    host answering a line as soon as it sees it)."""
+    from emulator.config import Config, default_modems
+    from emulator.transport.inproc import InProcessLink
+    from emulator.transport.runner import Emulator
+
+    async def run() -> tuple[list, bytes]:
+        emu = Emulator(Config(), modems=default_modems(["bg96"]), with_pty=False, with_tcp=False,
+                       backends=[], follow_wall=False)
+        await emu.start()
+        try:
+            port = emu.ports["bg96"]
+            link, got, seen = InProcessLink(port), bytearray(), []
+            link.on_output(got.extend)
+            link.on_output(lambda data: link.write(b"AT+CGSN\r") if b"OK" in data and b"CGSN" not in got else None)
+            emu.events.listen(lambda e: seen.append((e["dir"], e["line"], bytes(got))) if e["type"] == "at" else None)
+            link.write(b"AT\r")
+            return seen, bytes(got)
+        finally:
+            await emu.stop()
+    seen, got = asyncio.run(run())
+    assert [(d, line) for d, line, _ in seen] == [("in", "AT"), ("out", "OK"), ("in", "AT+CGSN"),
+                                                ("out", seen[3][1]), ("out", "OK")]
+    assert all(b"OK" in before for _, _, before in seen)  # each published after the write
+    assert got.endswith(b"OK\r\n") and got.count(b"OK") == 2
