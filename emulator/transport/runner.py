@@ -190,8 +190,9 @@ class Emulator:
     def sync_clock(self) -> None:
         """Following the wall clock: bring virtual time up to now before input is handled
         (the driver task only catches up when it wakes)."""
-        if self._clock_anchor is not None and self._wall_target() > self.clock.now():
-            if self.clock.advance_to(self._wall_target()):
+        if self._clock_anchor is not None:
+            target = self._wall_target()  # (once: this runs before every host input)
+            if target > self.clock.now() and self.clock.advance_to(target):
                 self.drain_all()
 
     def advance(self, seconds: float) -> int:
