@@ -129,8 +129,6 @@ class Fleet:
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "Fleet":
         raise_fd_limit(2 * self.count + 256)
-        from ..modules import available_modules
-        available_modules()  # the entry-point scan (importlib.metadata) here, not on the native thread: it hangs there under gevent
         self._done.acquire()
         start_thread = _original("_thread", "start_new_thread", _thread.start_new_thread)
         start_thread(self._main, ())
