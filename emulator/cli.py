@@ -178,6 +178,9 @@ def copy_examples(dest: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import entrypoints
+    from .cachedir import user_cache_dir
+    entrypoints.set_cache_dir(user_cache_dir())  # before the help texts list the modules
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # named by the subcommand, whose --help lists what it takes

@@ -43,19 +43,11 @@ def run_loop(coro) -> int:  # noqa: ANN001
 
 
 def grammar_cache() -> None:
-    """Cache the AT grammars' parser tables across runs: ``$MODEMU_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/modemu``, else ``~/.cache/modemu`` (``MODEMU_CACHE_DIR=off``: none; a
-    directory that cannot be made: none)."""
+    """Cache the AT grammars' parser tables across runs in the user cache dir (cachedir.py:
+    ``$MODEMU_CACHE_DIR``, XDG, ``~/.cache/modemu``; ``MODEMU_CACHE_DIR=off``: none)."""
     from .at.grammar import set_cache_dir
-    root = os.environ.get("MODEMU_CACHE_DIR", "").strip()
-    if root.lower() in ("off", "0", "no"):
-        return
-    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "modemu"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    set_cache_dir(base)
+    from .cachedir import user_cache_dir
+    set_cache_dir(user_cache_dir())
 
 
 class EventPrinter:

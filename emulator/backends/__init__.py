@@ -8,11 +8,10 @@ Must not: import a backend before it is asked for.
 
 from __future__ import annotations
 
-import functools
 import importlib
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from ..entrypoints import group
 from ..errors import UnknownBackendError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,14 +24,9 @@ BACKENDS: dict[str, str] = {
 }
 
 
-@functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
-def _entry_points() -> tuple[tuple[str, str], ...]:
-    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.backends"))
-
-
 def _all() -> dict[str, str]:
     found = dict(BACKENDS)
-    for name, value in _entry_points():
+    for name, value in group("emulator.backends"):  # cached across runs: entrypoints.py
         found.setdefault(name, value)
     return found
 

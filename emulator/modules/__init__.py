@@ -9,11 +9,10 @@ Must not: import a profile before it is asked for, or know any transport.
 
 from __future__ import annotations
 
-import functools
 import importlib
-from importlib.metadata import entry_points
 from typing import Any, Mapping
 
+from ..entrypoints import group
 from ..errors import UnknownModuleError
 from .profile import ModuleProfile
 
@@ -25,14 +24,9 @@ MODULES: dict[str, str] = {
 }
 
 
-@functools.cache  # entry points are read once per process (a scan costs ms; fleets ask per modem)
-def _entry_points() -> tuple[tuple[str, str], ...]:
-    return tuple((ep.name, ep.value) for ep in entry_points(group="emulator.modules"))
-
-
 def _all() -> dict[str, str]:
     found = dict(MODULES)
-    for name, value in _entry_points():
+    for name, value in group("emulator.modules"):  # cached across runs: entrypoints.py
         found.setdefault(name, value)
     return found
 

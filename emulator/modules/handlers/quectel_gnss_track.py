@@ -17,9 +17,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-import gpxpy
-import gpxpy.gpx
-import pynmea2
 
 EARTH_M = 6371008.8  # mean Earth radius (IUGG), metres
 
@@ -107,6 +104,8 @@ def _relative(raw: list[tuple[datetime | None, float, float, float]]) -> Track:
 
 
 def parse_gpx(text: str) -> Track:
+    import gpxpy  # ~25 ms (it pulls urllib, email): loaded when a track is read, not at boot
+    import gpxpy.gpx
     try:
         doc = gpxpy.parse(text)
     except gpxpy.gpx.GPXException as exc:
@@ -124,6 +123,7 @@ def parse_nmea(text: str) -> Track:
     """GGA gives position, altitude and time of day; RMC position and time of day. Sentences of
     one epoch (same time of day) merge into one point; a time of day that goes back by more than
     12 h is the next day."""
+    import pynmea2  # loaded when a track is read, not at boot
     points: list[TrackPoint] = []
     t0: float | None = None
     day = 0.0

@@ -15,14 +15,23 @@ Must not: know AT commands, storages or the network (sms_store.py, sms_*.py, net
 from __future__ import annotations
 
 import binascii
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from io import StringIO
+from types import SimpleNamespace
 
-from smspdudecoder.codecs import GSM
-from smspdudecoder.elements import Date, Number
-from smspdudecoder.fields import SMSDeliver, SMSSubmit
+
+@functools.cache
+def _lib() -> SimpleNamespace:
+    """smspdudecoder (and bitstring under it) cost ~25 ms to import: loaded when the first PDU is
+    built or parsed, not when a modem boots."""
+    from smspdudecoder.codecs import GSM
+    from smspdudecoder.elements import Date, Number
+    from smspdudecoder.fields import SMSDeliver, SMSSubmit
+    return SimpleNamespace(GSM=GSM, Date=Date, Number=Number, SMSDeliver=SMSDeliver, SMSSubmit=SMSSubmit)
+
 
 GSM7, BIT8, UCS2 = 0, 4, 8  # DCS values of the general coding group, no class
 SINGLE = {GSM7: 160, BIT8: 140, UCS2: 70}  # chars (septets / octets / UCS2 chars) per SMS
@@ -56,9 +65,9 @@ def gsm7_len(text: str) -> int:
     if a char has no GSM 7-bit code."""
     n = 0
     for ch in text:
-        if ch in GSM.ALPHABET:
+        if ch in _lib().GSM.ALPHABET:
             n += 1
-        elif ch in GSM.ALPHABET_EXT_INV:
+        elif ch in _lib().GSM.ALPHABET_EXT_INV:
             n += 2
         else:
             raise ValueError(f"{ch!r} has no GSM 7-bit code")
@@ -103,7 +112,7 @@ def encode_address(number: str, toa: int | None = None) -> bytes:
     if not digits or not all(c in "0123456789*#abcABC" for c in digits):
         raise PduError(f"address {number!r} is not a phone number")
     toa = toa if toa is not None else toa_of(number)
-    return bytes((len(digits), toa)) + binascii.unhexlify(Number.encode(digits))
+    return bytes((len(digits), toa)) + binascii.unhexlify(_lib().Number.encode(digits))
 
 
 def encode_sca(number: str) -> bytes:
@@ -111,19 +120,19 @@ def encode_sca(number: str) -> bytes:
     if not number:
         return b"\x00"
     digits = number.lstrip("+")
-    body = bytes((toa_of(number),)) + binascii.unhexlify(Number.encode(digits))
+    body = bytes((toa_of(number),)) + binascii.unhexlify(_lib().Number.encode(digits))
     return bytes((len(body),)) + body
 
 
 def scts(ts: float, tz: int = 0) -> bytes:
     """TP-SCTS (23.040 §9.2.3.11) for a virtual-clock time: the SMSC's local time in zone ``tz``
     (quarter hours, the network's zone as +CCLK shows it after NITZ) and that zone."""
-    return binascii.unhexlify(Date.encode(datetime.fromtimestamp(ts, tz=timezone(timedelta(minutes=15 * tz)))))
+    return binascii.unhexlify(_lib().Date.encode(datetime.fromtimestamp(ts, tz=timezone(timedelta(minutes=15 * tz)))))
 
 
 def scts_time(octets: bytes) -> float:
     """UTC seconds of a TP-SCTS / TP-DT."""
-    return Date.decode(octets.hex()).timestamp()
+    return _lib().Date.decode(octets.hex()).timestamp()
 
 
 def scts_zone(octets: bytes) -> int:
@@ -148,7 +157,7 @@ def pack_user_data(payload: str | bytes, alpha: int, udh: bytes = b"") -> tuple[
     if alpha == GSM7:
         assert isinstance(payload, str)
         fill = math.ceil(len(udh) * 8 / 7)
-        packed = binascii.unhexlify(GSM.encode("@" * fill + payload)) if fill or payload else b""
+        packed = binascii.unhexlify(_lib().GSM.encode("@" * fill + payload)) if fill or payload else b""
         return fill + gsm7_len(payload), udh + packed[len(udh):]
     data = payload.encode("utf-16-be") if isinstance(payload, str) else payload
     return len(udh) + len(data), udh + data
@@ -250,7 +259,7 @@ def _decode(tpdu: bytes) -> Sms:
     mti = tpdu[0] & 0x03
     hexs = "00" + tpdu.hex().upper()  # the library reads the SMSC field first
     if mti == 0x01:
-        d = SMSSubmit.decode(StringIO(hexs))
+        d = _lib().SMSSubmit.decode(StringIO(hexs))
         a_end = _address_end(tpdu, 2)
         pid, dcs = tpdu[a_end], tpdu[a_end + 1]
         vpf = (tpdu[0] >> 3) & 3
@@ -258,7 +267,7 @@ def _decode(tpdu: bytes) -> Sms:
         sms = Sms("submit", tpdu[0], _number(d["recipient"]), tpdu[3], pid=pid, dcs=dcs, mr=tpdu[1],
                   vp=tpdu[a_end + 2] if vpf == 2 else None)
     elif mti == 0x00:
-        d = SMSDeliver.decode(StringIO(hexs))
+        d = _lib().SMSDeliver.decode(StringIO(hexs))
         a_end = _address_end(tpdu, 1)
         pid, dcs = tpdu[a_end], tpdu[a_end + 1]
         pos = a_end + 2 + 7
@@ -269,7 +278,7 @@ def _decode(tpdu: bytes) -> Sms:
         if len(tpdu) < a_end + 15:
             raise PduError("short status report")
         toa = tpdu[3]
-        ra = Number.decode(tpdu[4:a_end].hex())
+        ra = _lib().Number.decode(tpdu[4:a_end].hex())
         return Sms("status", tpdu[0], ("+" if toa == 145 else "") + ra, toa, mr=tpdu[1],
                    ts=scts_time(tpdu[a_end:a_end + 7]), discharge=scts_time(tpdu[a_end + 7:a_end + 14]),
                    tz=scts_zone(tpdu[a_end:a_end + 7]), discharge_tz=scts_zone(tpdu[a_end + 7:a_end + 14]),
@@ -304,10 +313,10 @@ def _gsm_text(ud: bytes, udh_len: int, udl: int) -> str:
     zeroed, so it and the fill bits read as '@', one per septet) and we keep exactly the
     UDL - fill septets that follow."""
     fill = math.ceil(udh_len * 8 / 7)
-    chars = GSM.decode((bytes(udh_len) + ud[udh_len:]).hex())[fill:]
+    chars = _lib().GSM.decode((bytes(udh_len) + ud[udh_len:]).hex())[fill:]
     out, used, want = [], 0, udl - fill
     for ch in chars:
-        used += 2 if ch in GSM.ALPHABET_EXT_INV and ch not in GSM.ALPHABET else 1
+        used += 2 if ch in _lib().GSM.ALPHABET_EXT_INV and ch not in _lib().GSM.ALPHABET else 1
         if used > want:
             break
         out.append(ch)
@@ -339,7 +348,7 @@ def split_sca(pdu: bytes) -> tuple[str, bytes]:
         return "", pdu[1:]
     if n > 11 or len(pdu) < n + 2:
         raise PduError("bad SMSC address field")
-    toa, digits = pdu[1], Number.decode(pdu[2:1 + n].hex())
+    toa, digits = pdu[1], _lib().Number.decode(pdu[2:1 + n].hex())
     return ("+" if toa == 145 else "") + digits, pdu[1 + n:]
 
 
