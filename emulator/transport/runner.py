@@ -79,6 +79,7 @@ class Emulator:
         self.net_seq = 0  # bumped when the network may have moved: effects, network timers (advance.py)
         self.net_clock = NetClock(self.clock, self.note_net)  # the clock executors and platforms get
         self._advance_lock = asyncio.Lock()
+        self._advancing = False  # a live advance moves the clock: the wall target does not meanwhile
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -169,7 +170,8 @@ class Emulator:
 
     async def _drive_clock(self) -> None:
         while self.driving:
-            self.clock.advance_to(max(self.clock.now(), self._wall_target()))
+            if not self._advancing:  # (an advance re-anchors the wall target when it ends)
+                self.clock.advance_to(max(self.clock.now(), self._wall_target()))
             self.drain_all()
             self._wake.clear()
             deadline = self.clock.next_deadline()
@@ -181,16 +183,18 @@ class Emulator:
 
     def live_now(self) -> float | None:
         """Following the wall clock: the virtual time it is now (the clock catches up to it at
-        its next sync); else None."""
-        if self._clock_anchor is None or self.loop is None or not self.loop.is_running():
+        its next sync); else None, and None during a live advance (the clock is "now" then)."""
+        if self._clock_anchor is None or self._advancing or self.loop is None or not self.loop.is_running():
             return None
         loop_t0, virt_t0 = self._clock_anchor
         return virt_t0 + (self.loop.time() - loop_t0) * self.time_scale
 
     def sync_clock(self) -> None:
         """Following the wall clock: bring virtual time up to now before input is handled
-        (the driver task only catches up when it wakes)."""
-        if self._clock_anchor is not None:
+        (the driver task only catches up when it wakes). Not during a live advance: the wall
+        target may overtake it (a fast ``--time-scale``, a slow advance) and jumping to it would
+        fire deadlines back to back without letting I/O settle; the host sees the advance's time."""
+        if self._clock_anchor is not None and not self._advancing:
             target = self._wall_target()  # (once: this runs before every host input)
             if target > self.clock.now() and self.clock.advance_to(target):
                 self.drain_all()
@@ -217,7 +221,11 @@ class Emulator:
         from .advance import advance_live
         async with self._advance_lock:
             self.sync_clock()  # from the present moment ...
-            report = await advance_live(self, seconds)
+            self._advancing = True
+            try:
+                report = await advance_live(self, seconds)
+            finally:
+                self._advancing = False
             if self._clock_anchor is not None and self.loop is not None:
                 # ... to exactly ``seconds`` later: the wall time the advance itself took is not
                 # added on top (a month taking 40 s on a loaded machine used to be followed by 40 s

@@ -16,6 +16,7 @@ import time
 from emulator.config import Config
 from emulator.net.faultgate import RouteGate, StreamLane
 from emulator.transport import advance as advance_mod
+from emulator.transport.clockview import LiveClockView
 from emulator.transport.runner import Emulator
 
 HOPS = 25
@@ -189,4 +190,34 @@ async def test_the_wall_time_an_advance_takes_is_not_added_on_top() -> None:
         assert emu.clock.now() - before < 1000 + 0.25, (emu.clock.now() - before, report)  # ... not added
     finally:
         burning = False
+        await emu.stop()
+
+
+async def test_host_input_and_platforms_see_the_advance_s_time_during_an_advance() -> None:
+    """serve --time-scale X: while an advance runs, the wall-clock target moves on (X virtual
+    seconds per wall second). Where it overtook the advance (a fast time scale, a slow advance on
+    a loaded machine), host input (``sync_clock``) and the driver's tick jumped the clock to it,
+    firing the deadlines on the way back to back with no settling (whether a PINGRESP was let in
+    before its timeout then depended on the machine's speed), and the platforms' clock view
+    (timestamps, their timers) read the wall target. During an advance only it moves the clock."""
+    emu = await _started(follow_wall=True)
+    loop = asyncio.get_running_loop()
+    view = LiveClockView(emu.clock, emu.live_now)  # what the platforms read (runner.start)
+    seen: list[tuple[float, float]] = []
+
+    async def host_types() -> None:  # a pty read while the exchange the keepalive began settles
+        emu._clock_anchor = (loop.time(), start + 100_000)  # the wall target overtook the advance
+        emu.sync_clock()
+        seen.append((emu.clock.now(), view.now()))
+    try:
+        emu.sync_clock()
+        start = emu.clock.now()
+        emu.net_clock.call_at(start + 10, lambda: loop.create_task(host_types()), "keepalive")
+        timeout: list[float] = []
+        emu.clock.call_at(start + 20, lambda: timeout.append(emu.clock.now()), "response-timeout")
+        emu._clock_anchor = (loop.time() + 3600, start)  # (no wall time passes before it starts)
+        report = await emu.advance_report(30)
+        assert seen == [(start + 10, start + 10)], (seen, start, report)  # the advance's time
+        assert timeout == [start + 20] and report.fired == 2 and report.advanced == 30
+    finally:
         await emu.stop()
