@@ -50,8 +50,18 @@ ESC = 0x1B
 MAX_LINE = 1024
 _LEADING_NOISE = bytes(range(0x21)) + b"\x7f"  # control characters and blanks before "AT"
 _SLASH = ord("/")
-_CTRLZ_STOP = re.compile(rb"[\x1a\x1b]")
-_CTRLZ_CR_STOP = re.compile(rb"[\x1a\x1b\r]")  # a prompt that answers each CR (cr_echo)
+_CTRLZ_BYTES = (b"\x1a", b"\x1b")  # what ends or cancels a ^Z payload
+_CTRLZ_CR_BYTES = (b"\x1a", b"\x1b", b"\r")  # ... and a CR, for a prompt that answers each CR (cr_echo)
+
+
+def _first_of(data: bytes, start: int, end: int, stops: tuple[bytes, ...]) -> int:
+    """Index of the first of ``stops`` in ``data[start:end]``, else ``end``."""
+    first = end
+    for stop in stops:
+        at = data.find(stop, start, first)
+        if at >= 0:
+            first = at
+    return first
 _COMMAND_STOPS: dict[tuple[int, int], re.Pattern[bytes]] = {}
 
 
@@ -191,11 +201,11 @@ class LineDiscipline:
                     self._after = "fixed"
                     return bytes(echo), event, i
                 continue
-            if self._data_mode:
-                stop = (_CTRLZ_CR_STOP if self._cr_echo else _CTRLZ_STOP).search(data, i)
+            if self._data_mode:  # memchr per stop byte: a regex class scans a 1460-byte block 5x slower
+                end = _first_of(data, i, n, _CTRLZ_CR_BYTES if self._cr_echo else _CTRLZ_BYTES)
             else:
                 stop = _command_stop(self.s3, self.s5).search(data, i)
-            end = n if stop is None else stop.start()
+                end = n if stop is None else stop.start()
             if end > i:
                 (self._take_payload if self._data_mode else self._take_text)(data[i:end], echo)
                 i = end
