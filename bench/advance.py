@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from bench import Bench, Row, register
+from bench.rig import poll
 from emulator.config import Config, ModemSpec
 from emulator.transport.runner import Emulator
 
@@ -33,14 +34,6 @@ SETUP = ((f'AT+QLWCONFIG=0,"221.229.214.202",5683,"{IMEI}",300,3,0', b"OK"),
           '"nFSzM3tjRCOYygFWrlOb26eKsiwYtoRqgP862HcxVwU"', b"+QMTCONN: 0,0,0"))
 
 
-async def _until(buf: bytearray, text: bytes, wall: float = 10.0) -> None:
-    deadline = time.monotonic() + wall
-    while text not in buf:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no {text!r} in {bytes(buf[-300:])!r}")
-        await asyncio.sleep(0.002)
-
-
 async def _session() -> tuple[Emulator, bytearray]:
     emu = Emulator(Config(), modems=[ModemSpec("ec800e", "ec800e")], ephemeral=True, with_pty=False,
                    with_tcp=False, backends=["ctwing"], follow_wall=True)
@@ -50,7 +43,7 @@ async def _session() -> tuple[Emulator, bytearray]:
     for line, want in SETUP:
         buf.clear()
         emu.ports["ec800e"].feed(line.encode() + b"\r")
-        await _until(buf, want)
+        await poll(lambda want=want: want in buf, f"{want!r} after {line}", 10.0)
     buf.clear()
     return emu, buf
 

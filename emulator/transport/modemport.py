@@ -100,7 +100,7 @@ class ModemPort:
     def stimulus(self, stimulus: Stimulus) -> bool:
         """Hand a stimulus to the modem. Network data (:class:`Downlink`) for an unreachable
         modem is held instead (returns False) and delivered when it wakes."""
-        self.emulator.net_seq += 1  # an answer from the network: the exchange is still moving
+        self.emulator.note_net()  # an answer from the network: the exchange is still moving
         if isinstance(stimulus, Downlink) and (self.held or not self.modem.reachable):
             if self.modem.powered:  # powered down: nobody receives it, nothing is kept
                 self.held.append(stimulus)
@@ -138,7 +138,7 @@ class ModemPort:
         try:
             while self.held and self.modem.reachable:
                 stim = self.held.pop(0)
-                self.emulator.net_seq += 1  # held downlink delivered: its hooks may answer it
+                self.emulator.note_net()  # held downlink delivered: its hooks may answer it
                 self.modem.receive_stimulus(stim)
                 self.drain()
                 for hook in list(self.released_hooks):
@@ -193,7 +193,7 @@ class ModemPort:
                     publish("at", ts=ts, modem=self.name, dir=direction, line=line, **extra)
 
     def _execute(self, effect: Effect) -> None:
-        self.emulator.net_seq += 1  # the network may move (a live advance lets it settle)
+        self.emulator.note_net()  # the network may move (a live advance lets it settle)
         fn = find_executor(effect)
         if fn is None:
             log.warning("%s: no executor for %s", self.name, type(effect).__name__)
@@ -205,7 +205,7 @@ class ModemPort:
     def spawn(self, coro: Any) -> asyncio.Task:
         """Run ``coro`` as a task of this port (cancelled at power-off, reboot and stop)."""
         task = asyncio.get_running_loop().create_task(coro)
-        self.emulator.net_seq += 1
+        self.emulator.note_net()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -224,7 +224,7 @@ class ModemPort:
         """Close every connection/client the executors keep for this modem (power-off, reboot)."""
         resources = dict(self.resources)
         self.resources.clear()  # in place: the NetContext shares this dict
-        self.emulator.net_seq += 1  # connections close: FINs on loopback
+        self.emulator.note_net()  # connections close: FINs on loopback
         for task in list(self.tasks):
             task.cancel()
         for res in resources.values():

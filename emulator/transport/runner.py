@@ -75,7 +75,6 @@ class Emulator:
         self.api_url: str | None = None
         self._clock_anchor: tuple[float, float] | None = None  # (loop time, virtual time)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.activity_seq = 0  # bumped on every modem drain (a live advance watches it)
         self.net_seq = 0  # bumped when the network may have moved: effects, network timers (advance.py)
         self.net_clock = NetClock(self.clock, self.note_net)  # the clock executors and platforms get
         self._advance_lock = asyncio.Lock()
@@ -165,7 +164,7 @@ class Emulator:
         return virt_t0 + (asyncio.get_running_loop().time() - loop_t0) * self.time_scale
 
     def _timer_added(self) -> None:
-        if not self._advance_lock.locked():  # a live advance fires them itself; it wakes us at its end
+        if not self._advancing:  # a live advance fires them itself; it wakes us at its end
             self._wake.set()
 
     async def _drive_clock(self) -> None:
@@ -257,7 +256,6 @@ class Emulator:
             port.drain()
 
     def notify_activity(self) -> None:
-        self.activity_seq += 1
         for listener in list(self._activity_listeners):
             listener()
 
